@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Build and cache the Kubernetes tools the end-to-end tests run against:
+# a real kube-apiserver, kine (an etcd-compatible store over SQLite) and helm.
+#
+# Everything is built from Go modules with the local Go toolchain, so this
+# works on any machine that has Go and can reach the Go module proxy.
+# Binaries are cached by version under
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/slimgate/<tool>-<version>/<tool>
+# and a second run only prints their paths.
+#
+# Usage: scripts/ensure-k8s-tools.sh [--print-env] [TOOL...]
+#   TOOL is any of kube-apiserver, kine, helm (default: all three).
+#   Progress goes to stderr; stdout carries one KEY=PATH line per tool
+#   (KUBE_APISERVER, KINE, HELM), suitable for `eval` or for parsing.
+set -euo pipefail
+
+KUBE_VERSION="${SLIMGATE_KUBE_VERSION:-v1.34.4}"
+KINE_VERSION="${SLIMGATE_KINE_VERSION:-v0.17.5}"
+HELM_VERSION="${SLIMGATE_HELM_VERSION:-v3.22.0}"
+
+CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/slimgate"
+
+log() { printf 'ensure-k8s-tools: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+command -v go >/dev/null 2>&1 || die "the Go toolchain (go) is not on PATH"
+
+# Install $2 (a built file) as $1 atomically, so an interrupted build never
+# leaves a half-written binary behind that a later run would trust.
+install_atomic() {
+    local dest="$1" built="$2"
+    chmod 0755 "$built"
+    mv -f "$built" "$dest"
+}
+
+# Run "$@" under an exclusive lock for tool directory $1, so concurrent
+# callers (a test run and a shell) wait for one build instead of racing.
+with_lock() {
+    local dir="$1"
+    shift
+    mkdir -p "$dir"
+    (
+        flock 9
+        "$@"
+    ) 9>"$dir/.lock"
+}
+
+# Print the kubernetes staging modules of k8s.io/kubernetes@$1, read from the
+# replace directives of its own go.mod (they point into ./staging/src).
+staging_modules() {
+    local version="$1" gomod
+    gomod="$(go mod download -json "k8s.io/kubernetes@${version}" |
+        sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
+    [[ -n "$gomod" && -f "$gomod" ]] || die "could not download go.mod of k8s.io/kubernetes@${version}"
+    sed -n 's|^[[:space:]]*\(k8s\.io/[^[:space:]]*\) => \./staging/src/.*$|\1|p' "$gomod"
+}
+
+build_kube_apiserver() {
+    local dir="$1" bin="$1/kube-apiserver"
+    [[ -x "$bin" ]] && return 0
+    [[ "$KUBE_VERSION" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] ||
+        die "SLIMGATE_KUBE_VERSION must look like v1.N.P, got ${KUBE_VERSION}"
+    local minor="${BASH_REMATCH[1]}" patch="${BASH_REMATCH[2]}"
+    local staging_version="v0.${minor}.${patch}"
+
+    # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces
+    # them with local directories, which a dependent module cannot see. A
+    # small wrapper module pins each of them to the matching v0.N.P release.
+    local wrapper="$dir/wrapper"
+    rm -rf "$wrapper"
+    mkdir -p "$wrapper"
+    local modules
+    modules="$(staging_modules "$KUBE_VERSION")"
+    [[ -n "$modules" ]] || die "no staging modules found for k8s.io/kubernetes@${KUBE_VERSION}"
+    {
+        printf 'module slimgate.invalid/kube-apiserver-wrapper\n\n'
+        printf 'go 1.24\n\n'
+        printf 'require k8s.io/kubernetes %s\n\n' "$KUBE_VERSION"
+        printf 'replace (\n'
+        local module
+        while read -r module; do
+            printf '\t%s => %s %s\n' "$module" "$module" "$staging_version"
+        done <<<"$modules"
+        printf ')\n'
+    } >"$wrapper/go.mod"
+
+    local ldflags="-s -w"
+    ldflags+=" -X k8s.io/component-base/version.gitVersion=${KUBE_VERSION}"
+    ldflags+=" -X k8s.io/component-base/version.gitMajor=1"
+    ldflags+=" -X k8s.io/component-base/version.gitMinor=${minor}"
+    ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+
+    log "building kube-apiserver ${KUBE_VERSION} (this takes a while the first time)"
+    local start=$SECONDS
+    (
+        cd "$wrapper"
+        GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod" CGO_ENABLED=0 \
+            go build -ldflags "$ldflags" -o "$bin.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+    )
+    install_atomic "$bin" "$bin.tmp"
+    log "built kube-apiserver ${KUBE_VERSION} in $((SECONDS - start))s"
+}
+
+# go install "$2" into directory $1 and leave binary $3 there.
+go_install_into() {
+    local dir="$1" pkg="$2" name="$3"
+    [[ -x "$dir/$name" ]] && return 0
+    log "installing ${pkg}"
+    local start=$SECONDS staging="$dir/.gobin"
+    rm -rf "$staging"
+    mkdir -p "$staging"
+    GOBIN="$staging" CGO_ENABLED=0 go install -ldflags "-s -w" "$pkg"
+    install_atomic "$dir/$name" "$staging/$name"
+    rm -rf "$staging"
+    log "installed ${pkg} in $((SECONDS - start))s"
+}
+
+ensure() {
+    local tool="$1" dir
+    case "$tool" in
+    kube-apiserver)
+        dir="$CACHE_ROOT/kube-apiserver-${KUBE_VERSION}"
+        with_lock "$dir" build_kube_apiserver "$dir"
+        printf 'KUBE_APISERVER=%s\n' "$dir/kube-apiserver"
+        ;;
+    kine)
+        dir="$CACHE_ROOT/kine-${KINE_VERSION}"
+        with_lock "$dir" go_install_into "$dir" "github.com/k3s-io/kine@${KINE_VERSION}" kine
+        printf 'KINE=%s\n' "$dir/kine"
+        ;;
+    helm)
+        dir="$CACHE_ROOT/helm-${HELM_VERSION}"
+        with_lock "$dir" go_install_into "$dir" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}" helm
+        printf 'HELM=%s\n' "$dir/helm"
+        ;;
+    *) die "unknown tool: ${tool} (expected kube-apiserver, kine or helm)" ;;
+    esac
+}
+
+tools=()
+for arg in "$@"; do
+    case "$arg" in
+    --print-env) ;; # stdout always carries KEY=PATH lines; kept for clarity
+    -h | --help)
+        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+        exit 0
+        ;;
+    -*) die "unknown option: ${arg}" ;;
+    *) tools+=("$arg") ;;
+    esac
+done
+[[ ${#tools[@]} -gt 0 ]] || tools=(kube-apiserver kine helm)
+
+for tool in "${tools[@]}"; do
+    ensure "$tool"
+done

@@ -1,0 +1,1 @@
+"""Recognise toolchain images and oversize layers from manifest and config alone."""

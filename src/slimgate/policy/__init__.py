@@ -1,0 +1,1 @@
+"""Turn findings into allow / warn / deny under a policy: rule actions, modes, exemptions."""

@@ -1,0 +1,67 @@
+"""The shape of a policy decision, shared by every driver.
+
+``verdict`` is what the driver acts on (after the mode is applied); ``enforced`` is what
+the verdict would be in ``enforce`` mode, so ``warn`` and ``audit`` modes can still record
+what they let through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from slimgate.analysis.findings import Finding
+
+
+class Verdict(StrEnum):
+    ALLOW = "allow"
+    WARN = "warn"
+    DENY = "deny"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @classmethod
+    def worst(cls, verdicts: list[Verdict]) -> Verdict:
+        return max(verdicts, key=lambda v: v.rank, default=cls.ALLOW)
+
+
+_RANK = {Verdict.ALLOW: 0, Verdict.WARN: 1, Verdict.DENY: 2}
+
+
+class RuleAction(StrEnum):
+    DENY = "deny"
+    WARN = "warn"
+    OFF = "off"
+
+
+class Mode(StrEnum):
+    ENFORCE = "enforce"  # deny findings deny
+    WARN = "warn"  # every deny becomes a warning
+    AUDIT = "audit"  # record only: allowed, no warnings
+
+
+@dataclass(frozen=True, slots=True)
+class Exemption:
+    reason: str
+    namespaces: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    expires: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecidedFinding:
+    finding: Finding
+    action: RuleAction  # the rule's configured action (never OFF: those are dropped)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    enforced: Verdict
+    mode: Mode
+    findings: tuple[DecidedFinding, ...]
+    exemption: Exemption | None = None

@@ -1,0 +1,1 @@
+"""Test-suite wide fixtures live in tests/support; this file only registers them."""

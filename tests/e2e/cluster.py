@@ -1,0 +1,484 @@
+"""A real, throwaway Kubernetes API server for end-to-end tests.
+
+slimgate is an admission webhook, so the only way to know that its chart and
+its webhook configuration are accepted, and that the API server really calls
+it, is to talk to a real kube-apiserver. This module starts one on loopback,
+backed by kine (an etcd-compatible store over SQLite), with freshly generated
+certificates and an admin client credential, and tears it down again.
+
+There is no controller-manager, scheduler or kubelet:
+
+* pods are stored but stay Pending;
+* no ``default`` ServiceAccount appears in new namespaces, so the
+  ``ServiceAccount`` admission plugin is disabled (otherwise every pod without
+  an explicit, existing service account would be rejected);
+* deleted namespaces stay Terminating forever (nothing runs the namespace
+  finalizer), so tests should use fresh namespace names instead of deleting.
+
+Webhooks must be registered with ``clientConfig.url`` pointing at loopback:
+with no endpoints controller, ``clientConfig.service`` cannot be resolved.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ENSURE_TOOLS_SCRIPT = REPO_ROOT / "scripts" / "ensure-k8s-tools.sh"
+
+ADMIN_USER = "slimgate-e2e-admin"
+SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/12"
+SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+
+
+class ClusterError(RuntimeError):
+    """The tools could not be built or the API server did not come up."""
+
+
+@dataclass(frozen=True)
+class K8sTools:
+    """Paths of the binaries built by ``scripts/ensure-k8s-tools.sh``."""
+
+    kube_apiserver: Path
+    kine: Path
+    helm: Path
+
+
+def ensure_tools(script: Path = ENSURE_TOOLS_SCRIPT) -> K8sTools:
+    """Build (or find cached) kube-apiserver, kine and helm; return their paths.
+
+    The build log goes to this process's stderr so a slow first build is
+    visible with ``pytest -s``; a failed build raises :class:`ClusterError`.
+    """
+    result = subprocess.run(
+        ["bash", str(script), "--print-env"],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ClusterError(f"{script} failed with exit code {result.returncode}")
+    paths: dict[str, Path] = {}
+    for line in result.stdout.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            paths[key.strip()] = Path(value.strip())
+    try:
+        tools = K8sTools(paths["KUBE_APISERVER"], paths["KINE"], paths["HELM"])
+    except KeyError as missing:
+        raise ClusterError(f"{script} did not print {missing}") from None
+    for path in (tools.kube_apiserver, tools.kine, tools.helm):
+        if not os.access(path, os.X_OK):
+            raise ClusterError(f"{script} printed {path}, which is not executable")
+    return tools
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class _Pki:
+    """Certificate files for one cluster, all PEM."""
+
+    ca_cert: Path
+    serving_cert: Path
+    serving_key: Path
+    admin_cert: Path
+    admin_key: Path
+    sa_public_key: Path
+    sa_private_key: Path
+
+
+def _new_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+
+
+def _issue(
+    subject: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None,
+    extensions: list[x509.ExtensionType],
+) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    issuer_name, issuer_key = issuer if issuer else (subject, key)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+    )
+    for extension in extensions:
+        critical = isinstance(extension, (x509.BasicConstraints, x509.KeyUsage))
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _leaf_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=True,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _write_pki(directory: Path) -> _Pki:
+    """Create a CA, an API server serving cert, an admin client cert and SA keys."""
+    directory.mkdir(parents=True, exist_ok=True)
+    pem = serialization.Encoding.PEM
+
+    ca_key = _new_key()
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "slimgate-e2e-ca")])
+    ca_usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    ca_cert = _issue(
+        ca_name, ca_key, None, [x509.BasicConstraints(ca=True, path_length=None), ca_usage]
+    )
+
+    serving_key = _new_key()
+    serving_names: list[x509.GeneralName] = [
+        x509.DNSName("localhost"),
+        x509.DNSName("kubernetes"),
+        x509.DNSName("kubernetes.default"),
+        x509.DNSName("kubernetes.default.svc"),
+        x509.DNSName("kubernetes.default.svc.cluster.local"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("10.96.0.1")),
+    ]
+    serving_cert = _issue(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]),
+        serving_key,
+        (ca_name, ca_key),
+        [
+            x509.BasicConstraints(ca=False, path_length=None),
+            _leaf_usage(),
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+            x509.SubjectAlternativeName(serving_names),
+        ],
+    )
+
+    admin_key = _new_key()
+    admin_cert = _issue(
+        x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+                x509.NameAttribute(NameOID.COMMON_NAME, ADMIN_USER),
+            ]
+        ),
+        admin_key,
+        (ca_name, ca_key),
+        [
+            x509.BasicConstraints(ca=False, path_length=None),
+            _leaf_usage(),
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+        ],
+    )
+
+    sa_key = _new_key()
+    pki = _Pki(
+        ca_cert=directory / "ca.crt",
+        serving_cert=directory / "apiserver.crt",
+        serving_key=directory / "apiserver.key",
+        admin_cert=directory / "admin.crt",
+        admin_key=directory / "admin.key",
+        sa_public_key=directory / "sa.pub",
+        sa_private_key=directory / "sa.key",
+    )
+    pki.ca_cert.write_bytes(ca_cert.public_bytes(pem))
+    pki.serving_cert.write_bytes(serving_cert.public_bytes(pem))
+    _write_key(pki.serving_key, serving_key)
+    pki.admin_cert.write_bytes(admin_cert.public_bytes(pem))
+    _write_key(pki.admin_key, admin_key)
+    pki.sa_public_key.write_bytes(
+        sa_key.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    _write_key(pki.sa_private_key, sa_key)
+    return pki
+
+
+def _stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Terminate one process we started, killing it if it ignores SIGTERM."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
+def _log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class KubeCluster:
+    """kine plus kube-apiserver on loopback, for one test session.
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`.
+    Every file (certificates, SQLite database, logs, kubeconfig) lives in
+    ``workdir``, which is removed on stop unless ``keep_workdir`` is set.
+    """
+
+    def __init__(
+        self,
+        tools: K8sTools,
+        workdir: Path | None = None,
+        *,
+        keep_workdir: bool = False,
+        startup_timeout: float = 180.0,
+        extra_apiserver_args: tuple[str, ...] = (),
+    ) -> None:
+        self.tools = tools
+        self._owns_workdir = workdir is None
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="slimgate-e2e-"))
+        self.keep_workdir = keep_workdir
+        self.startup_timeout = startup_timeout
+        self.extra_apiserver_args = extra_apiserver_args
+        self.kubeconfig_path = self.workdir / "kubeconfig"
+        self.ca_path = self.workdir / "pki" / "ca.crt"
+        self.apiserver_log = self.workdir / "kube-apiserver.log"
+        self.kine_log = self.workdir / "kine.log"
+        self.port = 0
+        self.kine_port = 0
+        self._pki: _Pki | None = None
+        self._kine: subprocess.Popen[bytes] | None = None
+        self._apiserver: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the API server, e.g. ``https://127.0.0.1:40123``."""
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def admin_cert_path(self) -> Path:
+        return self._require_pki().admin_cert
+
+    @property
+    def admin_key_path(self) -> Path:
+        return self._require_pki().admin_key
+
+    def __enter__(self) -> KubeCluster:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start kine and the API server and wait until ``/readyz`` is ok."""
+        try:
+            self._pki = _write_pki(self.workdir / "pki")
+            self._start_kine()
+            self._start_apiserver()
+            self._write_kubeconfig()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the two processes this object started, API server first."""
+        for attribute in ("_apiserver", "_kine"):
+            process: subprocess.Popen[bytes] | None = getattr(self, attribute)
+            if process is not None:
+                _stop_process(process, timeout)
+                setattr(self, attribute, None)
+        if self._owns_workdir and not self.keep_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def api_client(self) -> k8s_client.ApiClient:
+        """A fresh ``kubernetes`` ApiClient authenticated as a cluster admin."""
+        return k8s_config.new_client_from_config(config_file=str(self.kubeconfig_path))
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """An SSL context that trusts the cluster CA and presents the admin cert."""
+        pki = self._require_pki()
+        context = ssl.create_default_context(cafile=str(pki.ca_cert))
+        context.load_cert_chain(str(pki.admin_cert), str(pki.admin_key))
+        return context
+
+    def get(self, path: str, timeout: float = 10.0) -> bytes:
+        """GET ``path`` from the API server as admin and return the body."""
+        with urllib.request.urlopen(  # noqa: S310 - fixed https URL on loopback
+            self.url + path, context=self.ssl_context(), timeout=timeout
+        ) as response:
+            body: bytes = response.read()
+            return body
+
+    def _require_pki(self) -> _Pki:
+        if self._pki is None:
+            raise ClusterError("the cluster has not been started")
+        return self._pki
+
+    def _start_kine(self) -> None:
+        self.kine_port = free_port()
+        database = self.workdir / "kine" / "state.db"
+        database.parent.mkdir(parents=True, exist_ok=True)
+        args = [
+            str(self.tools.kine),
+            "--listen-address",
+            f"127.0.0.1:{self.kine_port}",
+            "--endpoint",
+            f"sqlite://{database}?_journal=WAL&_synchronous=OFF&_busy_timeout=30000",
+            "--metrics-bind-address",
+            "0",
+        ]
+        self._kine = self._spawn(args, self.kine_log)
+        deadline = time.monotonic() + 30.0
+        while True:
+            self._check_alive(self._kine, "kine", self.kine_log)
+            try:
+                with socket.create_connection(("127.0.0.1", self.kine_port), timeout=1.0):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise ClusterError(
+                        f"kine did not listen on port {self.kine_port}:\n"
+                        + _log_tail(self.kine_log)
+                    ) from None
+                time.sleep(0.2)
+
+    def _start_apiserver(self) -> None:
+        pki = self._require_pki()
+        self.port = free_port()
+        args = [
+            str(self.tools.kube_apiserver),
+            f"--etcd-servers=http://127.0.0.1:{self.kine_port}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={self.port}",
+            f"--cert-dir={self.workdir / 'pki'}",
+            f"--tls-cert-file={pki.serving_cert}",
+            f"--tls-private-key-file={pki.serving_key}",
+            f"--client-ca-file={pki.ca_cert}",
+            f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
+            f"--service-account-key-file={pki.sa_public_key}",
+            f"--service-account-signing-key-file={pki.sa_private_key}",
+            f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
+            "--authorization-mode=RBAC",
+            "--disable-admission-plugins=ServiceAccount",
+            "--allow-privileged=true",
+            "--profiling=false",
+            "--v=1",
+            *self.extra_apiserver_args,
+        ]
+        self._apiserver = self._spawn(args, self.apiserver_log)
+        deadline = time.monotonic() + self.startup_timeout
+        last_error = "no answer yet"
+        while time.monotonic() < deadline:
+            self._check_alive(self._apiserver, "kube-apiserver", self.apiserver_log)
+            try:
+                if self.get("/readyz", timeout=5.0).strip() == b"ok":
+                    return
+            except (OSError, ssl.SSLError) as error:
+                last_error = str(error)
+            time.sleep(0.5)
+        raise ClusterError(
+            f"kube-apiserver was not ready within {self.startup_timeout:.0f}s"
+            f" ({last_error}):\n" + _log_tail(self.apiserver_log)
+        )
+
+    def _write_kubeconfig(self) -> None:
+        pki = self._require_pki()
+        name = "slimgate-e2e"
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": name,
+                    "cluster": {"server": self.url, "certificate-authority": str(pki.ca_cert)},
+                }
+            ],
+            "users": [
+                {
+                    "name": ADMIN_USER,
+                    "user": {
+                        "client-certificate": str(pki.admin_cert),
+                        "client-key": str(pki.admin_key),
+                    },
+                }
+            ],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": ADMIN_USER}}],
+            "current-context": name,
+        }
+        self.kubeconfig_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.kubeconfig_path.chmod(0o600)
+
+    def _spawn(self, args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+        with log_path.open("ab") as log:
+            return subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+            )
+
+    @staticmethod
+    def _check_alive(process: subprocess.Popen[bytes], name: str, log_path: Path) -> None:
+        code = process.poll()
+        if code is not None:
+            raise ClusterError(f"{name} exited with code {code}:\n" + _log_tail(log_path))
