@@ -147,7 +147,7 @@ def apply_dry_run(
             continue
         except DynamicApiError as error:
             failures.append(
-                DryRunFailure(kind, name, target_namespace, error.status, _reason(error))
+                DryRunFailure(kind, name, target_namespace, error.status, str(error.summary()))
             )
             continue
         results.append(applied.to_dict())
@@ -155,15 +155,3 @@ def apply_dry_run(
         raise DryRunError(failures)
     return results
 
-
-def _reason(error: DynamicApiError) -> str:
-    """The ``message`` of a Kubernetes Status body, else the raw summary."""
-    body = getattr(error, "body", None)
-    if body:
-        try:
-            status = yaml.safe_load(body)
-        except yaml.YAMLError:
-            status = None
-        if isinstance(status, dict) and status.get("message"):
-            return str(status["message"])
-    return str(error.summary())
