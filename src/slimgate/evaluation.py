@@ -19,3 +19,27 @@ class ImageSource(Protocol):
     """
 
     def fetch(self, reference: str, platform: Platform) -> ImageMetadata: ...
+
+
+# --- Contract for the Evaluator (implemented by the policy/CLI work) -----------------------
+#
+# @dataclass(frozen=True, slots=True)
+# class ImageResult:
+#     image: str                      # as given in the pod spec / on the command line
+#     platform: Platform              # the platform whose decision is reported (the worst one)
+#     decision: Decision              # slimgate.policy.decision.Decision
+#     metadata: ImageMetadata | None  # None when the image could not be read
+#     analysis: Analysis | None
+#     error: str | None               # why the image could not be evaluated (registry error)
+#     digest / compressed_size        # properties read from metadata
+#
+# class Evaluator:
+#     def __init__(self, source: ImageSource, policy: Policy, knowledge: Knowledge,
+#                  *, today: Callable[[], date]) -> None
+#     def evaluate(self, image: str, subject: Subject,
+#                  platforms: Sequence[Platform] = (DEFAULT_PLATFORM,)) -> ImageResult
+#         # several platforms: the worst decision wins; a RegistryError becomes the
+#         # policy's onRegistryError decision with a `registry-error` finding and `error` set
+#     def unreadable(self, image: str, subject: Subject, reason: str,
+#                    platform: Platform = DEFAULT_PLATFORM) -> ImageResult
+#         # the same onRegistryError decision, for callers whose deadline expired
