@@ -41,7 +41,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENSURE_TOOLS_SCRIPT = REPO_ROOT / "scripts" / "ensure-k8s-tools.sh"
@@ -135,7 +134,7 @@ def _issue(
     issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None,
     extensions: list[x509.ExtensionType],
 ) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     issuer_name, issuer_key = issuer if issuer else (subject, key)
     builder = (
         x509.CertificateBuilder()
@@ -350,7 +349,13 @@ class KubeCluster:
 
     def api_client(self) -> k8s_client.ApiClient:
         """A fresh ``kubernetes`` ApiClient authenticated as a cluster admin."""
-        return k8s_config.new_client_from_config(config_file=str(self.kubeconfig_path))
+        pki = self._require_pki()
+        configuration = k8s_client.Configuration()
+        configuration.host = self.url
+        configuration.ssl_ca_cert = str(pki.ca_cert)
+        configuration.cert_file = str(pki.admin_cert)
+        configuration.key_file = str(pki.admin_key)
+        return k8s_client.ApiClient(configuration)
 
     def ssl_context(self) -> ssl.SSLContext:
         """An SSL context that trusts the cluster CA and presents the admin cert."""
@@ -361,7 +366,7 @@ class KubeCluster:
 
     def get(self, path: str, timeout: float = 10.0) -> bytes:
         """GET ``path`` from the API server as admin and return the body."""
-        with urllib.request.urlopen(  # noqa: S310 - fixed https URL on loopback
+        with urllib.request.urlopen(
             self.url + path, context=self.ssl_context(), timeout=timeout
         ) as response:
             body: bytes = response.read()

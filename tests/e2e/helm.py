@@ -121,7 +121,7 @@ def apply_dry_run(
     them all. The returned objects are what the server would have stored
     (with defaults filled in), in input order.
     """
-    dynamic = DynamicClient(api_client)
+    dynamic = DynamicClient(api_client)  # type: ignore[no-untyped-call]
     results: list[Manifest] = []
     failures: list[DryRunFailure] = []
     for manifest in manifests:
@@ -146,12 +146,10 @@ def apply_dry_run(
             failures.append(DryRunFailure(kind, name, None, None, f"unknown kind: {error}"))
             continue
         except DynamicApiError as error:
-            failures.append(
-                DryRunFailure(kind, name, target_namespace, error.status, str(error.summary()))
-            )
+            message = str(error.summary())  # type: ignore[no-untyped-call]
+            failures.append(DryRunFailure(kind, name, target_namespace, error.status, message))
             continue
         results.append(applied.to_dict())
     if failures:
         raise DryRunError(failures)
     return results
-
