@@ -1,0 +1,1 @@
+"""Pytest fixtures shared by the whole suite (registered from tests/conftest.py)."""
