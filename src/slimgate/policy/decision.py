@@ -55,7 +55,10 @@ class Exemption:
 @dataclass(frozen=True, slots=True)
 class DecidedFinding:
     finding: Finding
-    action: RuleAction  # the rule's configured action (never OFF: those are dropped)
+    # The rule's configured action. Findings of rules that are OFF are dropped; the one
+    # exception is the registry-error finding under ``onRegistryError: allow``, recorded
+    # with OFF (seen, not acted on).
+    action: RuleAction
 
 
 @dataclass(frozen=True, slots=True)
