@@ -10,37 +10,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from slimgate.analysis import rules
+from slimgate.analysis.knowledge import Thresholds
 from slimgate.policy.decision import Exemption, Mode, RuleAction, Verdict
 
 # The rule id of the finding recorded when an image cannot be read (``onRegistryError``).
-REGISTRY_ERROR = "registry-error"
-
-MEGABYTE = 1_000_000  # thresholds are decimal megabytes, as registries and `docker images` show
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Sizes above which the oversize rules fire, in megabytes of compressed layer data."""
-
-    layer_megabytes: float = 200.0
-    image_megabytes: float = 1000.0
-
-    @property
-    def layer_bytes(self) -> int:
-        return int(self.layer_megabytes * MEGABYTE)
-
-    @property
-    def image_bytes(self) -> int:
-        return int(self.image_megabytes * MEGABYTE)
+REGISTRY_ERROR = rules.REGISTRY_ERROR
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
     """Everything :func:`~slimgate.policy.decide.decide` needs besides the analysis.
 
-    ``rules`` maps a rule id to its action; a rule the policy does not name gets
-    ``default_action``. ``namespace_modes`` overrides ``mode`` for the namespaces it names.
-    ``on_registry_error`` is the verdict, before the mode, for an image that cannot be read.
+    ``rules`` maps a rule id to its action; a rule the policy does not name gets the
+    analysis's default for that rule (:data:`slimgate.analysis.rules.DEFAULT_ACTIONS`), and a
+    rule unknown to both gets ``default_action``. ``namespace_modes`` overrides ``mode`` for
+    the namespaces it names. ``on_registry_error`` is the verdict, before the mode, for an
+    image that cannot be read.
     """
 
     rules: Mapping[str, RuleAction] = field(default_factory=dict)
@@ -52,7 +38,11 @@ class Policy:
     default_action: RuleAction = RuleAction.WARN
 
     def action_for(self, rule: str) -> RuleAction:
-        return self.rules.get(rule, self.default_action)
+        action = self.rules.get(rule)
+        if action is not None:
+            return action
+        default = rules.DEFAULT_ACTIONS.get(rule)
+        return RuleAction(default) if default is not None else self.default_action
 
     def mode_for(self, namespace: str | None) -> Mode:
         if namespace is None:

@@ -138,3 +138,11 @@ def test_registry_error_message_stays_one_short_line() -> None:
     assert "\n" not in message
     assert len(message) <= 120
     assert message.startswith("cannot read r.example/")
+
+
+def test_rule_the_policy_does_not_name_gets_the_analysis_default() -> None:
+    empty = Policy(rules={})
+    assert empty.action_for("toolchain-base") is RuleAction.DENY
+    assert empty.action_for("full-language-base") is RuleAction.WARN
+    verdict = decide(analysis("build-in-final-image"), Subject(), IMAGE, empty, TODAY).verdict
+    assert verdict is Verdict.DENY
