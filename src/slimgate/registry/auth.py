@@ -1,0 +1,242 @@
+"""Registry authentication: challenges, bearer tokens and their cache.
+
+Follows the Docker token specification (distribution docs/spec/auth/token.md) that Docker
+Hub, GHCR, Quay, Harbor, ECR and registry 2.x all speak: a request without credentials gets
+``401`` with ``WWW-Authenticate: Bearer realm="...",service="...",scope="..."``; the client
+GETs ``realm?service=...&scope=repository:NAME:pull`` (with HTTP basic credentials when it
+has them, or POSTs an OAuth2 refresh-token grant for an ``identitytoken``) and receives
+``{"token"|"access_token", "expires_in", "issued_at"}``. A ``Basic`` challenge means basic
+credentials go straight to the registry.
+
+Tokens are cached per (realm, service, scope, credential) until ``expires_in`` (default 60 s)
+minus a small margin, measured on the injected clock from receipt, which is immune to clock
+skew; ``issued_at`` is not needed for that. Challenges are remembered per registry host so
+later lookups send a token up front instead of collecting another 401.
+
+The realm must be https unless the registry is configured insecure, and its host passes the
+same address policy as every other connection. Tokens and passwords are never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from slimgate.errors import AuthError, Blocked, RegistryUnavailable
+from slimgate.registry.cache import TTLCache
+from slimgate.registry.counters import RegistryObserver
+from slimgate.registry.credentials import Credential
+from slimgate.registry.limits import Deadline, read_capped
+from slimgate.registry.options import RegistryOptions
+
+log = logging.getLogger("slimgate.registry")
+
+TOKEN_BYTES = 1024 * 1024
+DEFAULT_EXPIRES_IN = 60.0
+EXPIRY_MARGIN = 5.0
+
+_PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    scheme: str  # "bearer" or "basic"
+    realm: str = ""
+    service: str = ""
+    scope: str = ""
+
+
+def parse_challenge(header: str) -> Challenge | None:
+    """Parse the first Bearer or Basic challenge of a ``WWW-Authenticate`` header."""
+    header = header.strip()
+    scheme, _, rest = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme not in ("bearer", "basic"):
+        return None
+    params = {
+        m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3)).replace(
+            '\\"', '"'
+        )
+        for m in _PARAM.finditer(rest)
+    }
+    return Challenge(
+        scheme=scheme,
+        realm=params.get("realm", ""),
+        service=params.get("service", ""),
+        scope=params.get("scope", ""),
+    )
+
+
+def basic_header(credential: Credential) -> str:
+    raw = f"{credential.username}:{credential.password}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+class Authenticator:
+    """Turns challenges and credentials into ``Authorization`` headers, caching tokens."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        options: RegistryOptions,
+        observer: RegistryObserver,
+        clock: Callable[[], float],
+    ) -> None:
+        self._http = http
+        self._options = options
+        self._observer = observer
+        self._tokens: TTLCache[str] = TTLCache(
+            ttl=DEFAULT_EXPIRES_IN, clock=clock, max_entries=options.cache.max_entries
+        )
+        self._challenges: dict[str, Challenge] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, host: str, challenge: Challenge) -> None:
+        with self._lock:
+            self._challenges[host] = Challenge(challenge.scheme, challenge.realm, challenge.service)
+
+    def known(self, host: str) -> Challenge | None:
+        with self._lock:
+            return self._challenges.get(host)
+
+    def header(
+        self,
+        host: str,
+        repository: str,
+        credential: Credential | None,
+        deadline: Deadline,
+        challenge: Challenge | None = None,
+    ) -> str | None:
+        """The Authorization header for ``host``, or None to go anonymous."""
+        challenge = challenge or self.known(host)
+        if challenge is None:
+            return None
+        if challenge.scheme == "basic":
+            if credential is None or not credential.has_basic:
+                return None
+            return basic_header(credential)
+        if credential is not None and credential.registry_token:
+            return f"Bearer {credential.registry_token}"
+        scope = challenge.scope if repository in challenge.scope else ""
+        scope = scope or f"repository:{repository}:pull"
+        key = (challenge.realm, challenge.service, scope, _fingerprint(credential))
+        token = self._tokens.get(key)
+        self._observer.cache("token", token is not None)
+        if token is None:
+            token, lifetime = self._fetch(host, challenge, scope, credential, deadline)
+            self._tokens.put(key, token, ttl=max(lifetime - EXPIRY_MARGIN, 0.0))
+        return f"Bearer {token}"
+
+    def _fetch(
+        self,
+        host: str,
+        challenge: Challenge,
+        scope: str,
+        credential: Credential | None,
+        deadline: Deadline,
+    ) -> tuple[str, float]:
+        try:
+            realm = httpx.URL(challenge.realm)
+        except httpx.InvalidURL as exc:
+            raise AuthError(f"{host}: invalid token realm in challenge", registry=host) from exc
+        if realm.scheme not in ("https", "http") or not realm.host:
+            raise AuthError(f"{host}: invalid token realm {challenge.realm!r}", registry=host)
+        if realm.scheme != "https" and not self._options.is_insecure(host):
+            raise Blocked(
+                f"{host}: token realm {challenge.realm} is not https; refused (only registries "
+                "listed under registry.insecure may use plain HTTP realms)",
+                registry=host,
+            )
+        params = {"scope": scope}
+        if challenge.service:
+            params["service"] = challenge.service
+        headers = {"User-Agent": self._options.user_agent}
+        if credential is not None and credential.identity_token:
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": credential.identity_token,
+                "client_id": "slimgate",
+                **params,
+            }
+            request = self._http.build_request(
+                "POST", realm, data=form, headers=headers, timeout=deadline.remaining()
+            )
+        else:
+            if credential is not None and credential.has_basic:
+                headers["Authorization"] = basic_header(credential)
+            request = self._http.build_request(
+                "GET", realm, params=params, headers=headers, timeout=deadline.remaining()
+            )
+        realm_host = realm.netloc.decode("ascii")
+        try:
+            response = self._http.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            self._observer.request(realm_host, request.method, 0)
+            raise deadline.exceeded(registry=host) from exc
+        except httpx.TransportError as exc:
+            self._observer.request(realm_host, request.method, 0)
+            raise RegistryUnavailable(
+                f"{host}: cannot reach token service {realm_host}: {exc}", registry=host
+            ) from exc
+        try:
+            self._observer.request(realm_host, request.method, response.status_code)
+            log.debug("token %s %s -> %s", request.method, realm_host, response.status_code)
+            if response.status_code in (401, 403):
+                who = "with the configured credentials" if credential else "anonymously"
+                raise AuthError(
+                    f"{host}: token service {realm_host} refused {scope} {who} "
+                    f"(HTTP {response.status_code})",
+                    registry=host,
+                )
+            if response.status_code != 200:
+                raise RegistryUnavailable(
+                    f"{host}: token service {realm_host} answered HTTP {response.status_code}",
+                    registry=host,
+                )
+            try:
+                body = read_capped(
+                    response.iter_bytes(),
+                    TOKEN_BYTES,
+                    deadline=deadline,
+                    what="token response",
+                    registry=host,
+                )
+            except httpx.TimeoutException as exc:
+                raise deadline.exceeded(registry=host) from exc
+            except httpx.TransportError as exc:
+                raise RegistryUnavailable(
+                    f"{host}: token service {realm_host} broke off: {exc}", registry=host
+                ) from exc
+        finally:
+            response.close()
+        return _token_from(body, host)
+
+
+def _token_from(body: bytes, host: str) -> tuple[str, float]:
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise AuthError(f"{host}: token response is not JSON", registry=host) from exc
+    if not isinstance(data, dict):
+        raise AuthError(f"{host}: token response is not a JSON object", registry=host)
+    token = data.get("token") or data.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise AuthError(f"{host}: token response has no token", registry=host)
+    expires_in = data.get("expires_in")
+    lifetime = (
+        float(expires_in)
+        if isinstance(expires_in, int | float) and expires_in > 0
+        else DEFAULT_EXPIRES_IN
+    )
+    return token, lifetime
+
+
+def _fingerprint(credential: Credential | None) -> str:
+    return credential.fingerprint() if credential is not None else "anonymous"

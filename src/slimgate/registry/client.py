@@ -1,0 +1,427 @@
+"""The registry client: image reference + platform -> :class:`ImageMetadata`.
+
+It reads exactly two documents per image (three for an index): the manifest and the config
+blob, never a layer. The economy is deliberate, since Docker Hub counts manifest GETs
+against pull limits and the webhook runs on every pod admission:
+
+1. tag -> digest with ``HEAD`` (free on Docker Hub), remembered for ``tagTtlSeconds``;
+2. manifests and configs by digest from a byte-bounded LRU cache, fetched only on a miss
+   and always checked against their digest;
+3. concurrent lookups of the same thing share one request (single-flight);
+4. failures are remembered for ``negativeTtlSeconds``.
+
+Mirrors for a registry are tried first, each with its own credentials (matched to the
+mirror's host, never the upstream's), falling back to the registry on any error. One
+deadline bounds the whole lookup; nothing sleeps or retries.
+
+Per-request credentials (a pod's pull secrets) go through :meth:`RegistryClient.fetch_with`
+or the :meth:`RegistryClient.with_credentials` view; both share this client's caches and
+connections, and the request's store is consulted before the static one.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import certifi
+import httpx
+
+from slimgate.errors import (
+    ConfigError,
+    InvalidReference,
+    RateLimited,
+    RegistryError,
+    TooLarge,
+    Unsupported,
+)
+from slimgate.model import DEFAULT_PLATFORM, ImageMetadata, Platform
+from slimgate.reference import ImageReference, validate_digest
+from slimgate.registry.addresses import AddressPolicy, Resolver, system_resolver
+from slimgate.registry.auth import Authenticator
+from slimgate.registry.cache import Content, ContentCache, TTLCache
+from slimgate.registry.counters import Counters, RegistryObserver
+from slimgate.registry.credentials import CredentialStore
+from slimgate.registry.exchange import Endpoint, Exchange
+from slimgate.registry.flight import SingleFlight
+from slimgate.registry.limits import Deadline
+from slimgate.registry.manifests import (
+    ACCEPT,
+    CONFIG_TYPES,
+    Index,
+    Manifest,
+    choose_platform,
+    digest_of,
+    parse_config,
+    parse_document,
+    verify_digest,
+)
+from slimgate.registry.options import RegistryOptions
+from slimgate.registry.transport import GuardedTransport
+
+log = logging.getLogger("slimgate.registry")
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """A remembered failure, re-raised as a fresh exception of the same type."""
+
+    kind: type[RegistryError]
+    message: str
+    registry: str | None
+    retry_after: float | None
+
+    @classmethod
+    def of(cls, exc: RegistryError) -> _Failure:
+        after = exc.retry_after if isinstance(exc, RateLimited) else None
+        return cls(type(exc), str(exc), exc.registry, after)
+
+    def raise_again(self) -> None:
+        if issubclass(self.kind, RateLimited):
+            raise self.kind(self.message, registry=self.registry, retry_after=self.retry_after)
+        raise self.kind(self.message, registry=self.registry)
+
+
+def ssl_context(options: RegistryOptions) -> ssl.SSLContext:
+    """The default CA store plus ``options.ca_bundle`` when given."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if options.ca_bundle:
+        try:
+            context.load_verify_locations(cafile=options.ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"registry.caBundle {options.ca_bundle}: {exc}") from exc
+    return context
+
+
+class RegistryClient:
+    """Reads image manifests and configs from OCI registries; an ``ImageSource``.
+
+    Thread-safe: one instance serves all gunicorn threads. ``clock`` drives cache and token
+    lifetimes (tests advance it); the lookup deadline uses ``time.monotonic``. ``resolver``
+    replaces DNS resolution (tests map names to addresses). ``transport`` replaces the
+    guarded network transport and with it the address checks: for tests with
+    ``httpx.MockTransport`` only.
+    """
+
+    def __init__(
+        self,
+        options: RegistryOptions | None = None,
+        *,
+        credentials: CredentialStore | None = None,
+        observer: RegistryObserver | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        resolver: Resolver = system_resolver,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.options = options or RegistryOptions()
+        self.counters = Counters()
+        self._observer: RegistryObserver = observer if observer is not None else self.counters
+        self._credentials = credentials or CredentialStore.empty()
+        self._policy = AddressPolicy(self.options, resolver)
+        self._http = httpx.Client(
+            transport=transport or GuardedTransport(self._policy, ssl_context(self.options)),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._auth = Authenticator(self._http, self.options, self._observer, clock)
+        self._exchange = Exchange(self._http, self.options, self._observer, self._auth)
+        cache = self.options.cache
+        self._content = ContentCache(cache.max_bytes)
+        self._tags: TTLCache[str] = TTLCache(cache.tag_ttl_seconds, clock, cache.max_entries)
+        self._failures: TTLCache[_Failure] = TTLCache(
+            cache.negative_ttl_seconds, clock, cache.max_entries
+        )
+        self._flight: SingleFlight[object] = SingleFlight()
+
+    @classmethod
+    def from_options(
+        cls,
+        options: RegistryOptions,
+        *,
+        credentials: CredentialStore | None = None,
+        observer: RegistryObserver | None = None,
+    ) -> RegistryClient:
+        """The production factory: real DNS, real clock, guarded transport."""
+        return cls(options, credentials=credentials, observer=observer)
+
+    # -- ImageSource -------------------------------------------------------------------
+
+    def fetch(self, reference: str, platform: Platform = DEFAULT_PLATFORM) -> ImageMetadata:
+        return self.fetch_with(reference, platform)
+
+    def fetch_with(
+        self,
+        reference: str,
+        platform: Platform = DEFAULT_PLATFORM,
+        *,
+        credentials: CredentialStore | None = None,
+    ) -> ImageMetadata:
+        """Like :meth:`fetch`, with ``credentials`` consulted before the static store."""
+        ref = ImageReference.parse(reference)
+        store = credentials.over(self._credentials) if credentials else self._credentials
+        self._policy.check_registry(ref.registry)
+        endpoints = self._endpoints(ref, store)
+        key = (str(ref), str(platform), tuple(_fp(e) for e in endpoints))
+        failure = self._failures.get(key)
+        self._observer.cache("negative", failure is not None)
+        if failure is not None:
+            failure.raise_again()
+        deadline = Deadline(self.options.limits.lookup_seconds, what=str(ref))
+        try:
+            for position, endpoint in enumerate(endpoints):
+                try:
+                    return self._lookup(reference, ref, platform, endpoint, deadline)
+                except RegistryError as exc:
+                    if position == len(endpoints) - 1:
+                        raise
+                    log.info(
+                        "mirror %s failed for %s (%s); trying the next source",
+                        endpoint.host,
+                        ref,
+                        exc,
+                    )
+        except RegistryError as exc:
+            self._failures.put(key, _Failure.of(exc))
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def with_credentials(self, credentials: CredentialStore) -> CredentialedSource:
+        """An ``ImageSource`` that uses ``credentials`` first and shares this client."""
+        return CredentialedSource(self, credentials)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- the lookup ----------------------------------------------------------------------
+
+    def _endpoints(self, ref: ImageReference, store: CredentialStore) -> list[Endpoint]:
+        endpoints = [
+            Endpoint(
+                host=mirror,
+                registry=mirror,
+                repository=ref.repository,
+                credential=store.lookup(mirror),
+                insecure=self.options.is_insecure(mirror),
+            )
+            for mirror in self.options.mirrors_for(ref.registry)
+        ]
+        endpoints.append(
+            Endpoint(
+                host=ref.endpoint,
+                registry=ref.registry,
+                repository=ref.repository,
+                credential=store.lookup(ref.registry),
+                insecure=self.options.is_insecure(ref.registry),
+            )
+        )
+        return endpoints
+
+    def _lookup(
+        self,
+        written: str,
+        ref: ImageReference,
+        platform: Platform,
+        endpoint: Endpoint,
+        deadline: Deadline,
+    ) -> ImageMetadata:
+        digest = ref.digest or self._resolve_tag(ref, endpoint, deadline)
+        document = self._manifest(endpoint, digest, deadline)
+        index_digest: str | None = None
+        annotations: dict[str, str] = {}
+        chosen: Platform | None = None
+        if isinstance(document, Index):
+            entry = choose_platform(
+                document, platform, what=f"{ref.name}@{digest}", registry=endpoint.registry
+            )
+            index_digest, digest, chosen = digest, entry.digest, entry.platform
+            annotations.update(document.annotations)
+            annotations.update(entry.annotations)
+            document = self._manifest(endpoint, digest, deadline)
+            if isinstance(document, Index):
+                raise Unsupported(
+                    f"{endpoint.registry}: {ref.name}@{digest} is an index inside an index; "
+                    "not supported",
+                    registry=endpoint.registry,
+                )
+        manifest: Manifest = document
+        annotations.update(manifest.annotations)
+        config_descriptor = manifest.config
+        if config_descriptor.media_type not in CONFIG_TYPES:
+            raise Unsupported(
+                f"{endpoint.registry}: {ref.name}@{digest} is not a container image (config "
+                f"media type {config_descriptor.media_type!r})",
+                registry=endpoint.registry,
+            )
+        body = self._blob(endpoint, config_descriptor.digest, config_descriptor.size, deadline)
+        what = f"config {config_descriptor.digest} of {ref.name}"
+        config = parse_config(body, what=what, registry=endpoint.registry)
+        if chosen is None:
+            chosen = Platform(config.os, config.architecture, config.variant)
+        return ImageMetadata(
+            reference=written,
+            digest=digest,
+            platform=chosen,
+            media_type=manifest.media_type,
+            config_digest=config_descriptor.digest,
+            layers=manifest.layers,
+            config=config,
+            annotations=annotations,
+            index_digest=index_digest,
+        )
+
+    def _resolve_tag(self, ref: ImageReference, endpoint: Endpoint, deadline: Deadline) -> str:
+        tag = ref.tag or "latest"
+        key = (ref.name, tag)
+        cached = self._tags.get(key)
+        self._observer.cache("tag", cached is not None)
+        if cached is not None:
+            return cached
+
+        def head() -> str:
+            again = self._tags.get(key)
+            if again is not None:
+                return again
+            digest = self._head(ref, tag, endpoint, deadline)
+            self._tags.put(key, digest)
+            return digest
+
+        flight_key = ("tag", endpoint.host, ref.repository, tag, _fp(endpoint))
+        return str(self._flight.do(flight_key, head))
+
+    def _head(self, ref: ImageReference, tag: str, endpoint: Endpoint, deadline: Deadline) -> str:
+        what = f"manifest {ref.repository}:{tag}"
+        reply = self._exchange.request(
+            endpoint,
+            "HEAD",
+            f"manifests/{tag}",
+            accept=ACCEPT,
+            cap=0,
+            what=what,
+            deadline=deadline,
+        )
+        header = str(reply.headers.get("docker-content-digest", ""))
+        if _valid_digest(header):
+            return header
+        # No digest on HEAD: GET by tag, hash the body, check any header it sends.
+        reply = self._exchange.request(
+            endpoint,
+            "GET",
+            f"manifests/{tag}",
+            accept=ACCEPT,
+            cap=self.options.limits.manifest_bytes,
+            what=what,
+            deadline=deadline,
+        )
+        sent = reply.headers.get("docker-content-digest")
+        if sent:
+            verify_digest(reply.body, sent, what=what, registry=endpoint.registry)
+        digest = sent or digest_of(reply.body)
+        media_type = reply.headers.get("content-type", "")
+        self._content.put(digest, Content(media_type, reply.body))
+        return digest
+
+    def _manifest(self, endpoint: Endpoint, digest: str, deadline: Deadline) -> Manifest | Index:
+        what = f"manifest {endpoint.repository}@{digest}"
+        content = self._content.get(digest)
+        self._observer.cache("manifest", content is not None)
+        if content is None:
+
+            def get() -> Content:
+                again = self._content.get(digest)
+                if again is not None:
+                    return again
+                reply = self._exchange.request(
+                    endpoint,
+                    "GET",
+                    f"manifests/{digest}",
+                    accept=ACCEPT,
+                    cap=self.options.limits.manifest_bytes,
+                    what=what,
+                    deadline=deadline,
+                )
+                verify_digest(reply.body, digest, what=what, registry=endpoint.registry)
+                fetched = Content(reply.headers.get("content-type", ""), reply.body)
+                self._content.put(digest, fetched)
+                return fetched
+
+            key = ("manifest", endpoint.host, endpoint.repository, digest, _fp(endpoint))
+            content = _as_content(self._flight.do(key, get))
+        return parse_document(
+            content.body,
+            content.media_type,
+            what=what,
+            registry=endpoint.registry,
+            max_entries=self.options.limits.index_entries,
+        )
+
+    def _blob(self, endpoint: Endpoint, digest: str, size: int, deadline: Deadline) -> bytes:
+        what = f"config {endpoint.repository}@{digest}"
+        cap = self.options.limits.config_bytes
+        if size > cap:
+            raise TooLarge(
+                f"{endpoint.registry}: {what} is {size} bytes, over the {cap}-byte limit",
+                registry=endpoint.registry,
+            )
+        content = self._content.get(digest)
+        self._observer.cache("config", content is not None)
+        if content is None:
+
+            def get() -> Content:
+                again = self._content.get(digest)
+                if again is not None:
+                    return again
+                reply = self._exchange.request(
+                    endpoint,
+                    "GET",
+                    f"blobs/{digest}",
+                    accept="*/*",
+                    cap=cap,
+                    what=what,
+                    deadline=deadline,
+                )
+                verify_digest(reply.body, digest, what=what, registry=endpoint.registry)
+                fetched = Content("config", reply.body)
+                self._content.put(digest, fetched)
+                return fetched
+
+            key = ("blob", endpoint.host, endpoint.repository, digest, _fp(endpoint))
+            content = _as_content(self._flight.do(key, get))
+        return content.body
+
+
+class CredentialedSource:
+    """An ``ImageSource`` view of a client with extra, per-request credentials."""
+
+    def __init__(self, client: RegistryClient, credentials: CredentialStore) -> None:
+        self._client = client
+        self._credentials = credentials
+
+    def fetch(self, reference: str, platform: Platform = DEFAULT_PLATFORM) -> ImageMetadata:
+        return self._client.fetch_with(reference, platform, credentials=self._credentials)
+
+
+def _fp(endpoint: Endpoint) -> str:
+    credential = endpoint.credential
+    return credential.fingerprint() if credential is not None else "anonymous"
+
+
+def _valid_digest(text: str) -> bool:
+    try:
+        validate_digest(text)
+    except InvalidReference:
+        return False
+    return True
+
+
+def _as_content(value: object) -> Content:
+    assert isinstance(value, Content)
+    return value

@@ -1,0 +1,43 @@
+"""Single-flight: concurrent callers asking for the same thing share one computation.
+
+Fifty pods of one Deployment are admitted at once; without this, a cold cache would send
+fifty HEADs for the same tag. The first caller for a key runs the function; the others wait
+for its result (or its exception). The leader is bounded by its lookup deadline, so waiters
+are too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class SingleFlight(Generic[T]):
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inflight: dict[Hashable, Future[T]] = {}
+
+    def do(self, key: Hashable, fn: Callable[[], T]) -> T:
+        with self._lock:
+            future = self._inflight.get(key)
+            leader = future is None
+            if future is None:
+                future = Future()
+                self._inflight[key] = future
+        if not leader:
+            return future.result()
+        try:
+            result = fn()
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            with self._lock:
+                del self._inflight[key]

@@ -1,0 +1,236 @@
+"""Manifest, index and config documents: media types, parsing, platform choice, digests.
+
+Follows the OCI image spec (manifest.md, image-index.md, config.md, descriptor.md) and
+Docker's image manifest v2 schema 2 / manifest list, which share the same JSON shape. Schema
+1 manifests and anything that is not a container image are refused with
+:class:`Unsupported`. Attestation entries in an index (platform ``unknown/unknown``, or a
+``vnd.docker.reference.type`` annotation, as BuildKit writes them) are never chosen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from slimgate.errors import DigestMismatch, InvalidReference, TooLarge, Unsupported
+from slimgate.model import (
+    DOCKER_CONFIG,
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    INDEX_TYPES,
+    MANIFEST_TYPES,
+    OCI_CONFIG,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Descriptor,
+    HistoryEntry,
+    ImageConfig,
+    Platform,
+)
+from slimgate.reference import validate_digest
+
+ACCEPT = ", ".join((OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
+SCHEMA1_TYPES = frozenset(
+    {
+        "application/vnd.docker.distribution.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    }
+)
+CONFIG_TYPES = frozenset({OCI_CONFIG, DOCKER_CONFIG})
+ATTESTATION_ANNOTATION = "vnd.docker.reference.type"
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    media_type: str
+    config: Descriptor
+    layers: tuple[Descriptor, ...]
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    media_type: str
+    manifests: tuple[Descriptor, ...]
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+    def platforms(self) -> list[Platform]:
+        return [d.platform for d in self.manifests if d.platform and not is_attestation(d)]
+
+
+def digest_of(body: bytes, algorithm: str = "sha256") -> str:
+    return f"{algorithm}:{hashlib.new(algorithm, body).hexdigest()}"
+
+
+def verify_digest(body: bytes, expected: str, *, what: str, registry: str) -> None:
+    """Raise :class:`DigestMismatch` unless ``body`` hashes to ``expected``."""
+    algorithm = expected.partition(":")[0]
+    if algorithm not in ("sha256", "sha384", "sha512"):
+        raise Unsupported(f"{what}: unsupported digest algorithm in {expected}", registry=registry)
+    actual = digest_of(body, algorithm)
+    if actual != expected:
+        raise DigestMismatch(
+            f"{what}: content hashes to {actual}, not {expected}; refusing it",
+            registry=registry,
+        )
+
+
+def _load(body: bytes, what: str, registry: str) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unsupported(f"{what}: not valid JSON", registry=registry) from exc
+    if not isinstance(data, dict):
+        raise Unsupported(f"{what}: not a JSON object", registry=registry)
+    return data
+
+
+def _strings(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
+
+
+def _descriptor(raw: Any, what: str, registry: str) -> Descriptor:
+    if not isinstance(raw, Mapping):
+        raise Unsupported(f"{what}: a descriptor is not an object", registry=registry)
+    media_type, digest, size = raw.get("mediaType"), raw.get("digest"), raw.get("size")
+    if not isinstance(digest, str) or not isinstance(size, int) or size < 0:
+        raise Unsupported(f"{what}: a descriptor lacks a digest or size", registry=registry)
+    try:
+        validate_digest(digest)
+    except InvalidReference as exc:
+        raise Unsupported(f"{what}: {exc}", registry=registry) from None
+    platform = None
+    raw_platform = raw.get("platform")
+    if isinstance(raw_platform, Mapping):
+        variant = raw_platform.get("variant")
+        platform = Platform(
+            os=str(raw_platform.get("os", "")),
+            architecture=str(raw_platform.get("architecture", "")),
+            variant=str(variant) if variant else None,
+        )
+    return Descriptor(
+        media_type=str(media_type or ""),
+        digest=digest,
+        size=size,
+        annotations=_strings(raw.get("annotations")),
+        platform=platform,
+    )
+
+
+def parse_document(
+    body: bytes,
+    content_type: str | None,
+    *,
+    what: str,
+    registry: str,
+    max_entries: int,
+) -> Manifest | Index:
+    """Parse a manifest or an index; ``what`` names it in error messages."""
+    data = _load(body, what, registry)
+    header_type = (content_type or "").split(";", 1)[0].strip()
+    media_type = data.get("mediaType") or header_type
+    if data.get("schemaVersion") == 1 or media_type in SCHEMA1_TYPES:
+        raise Unsupported(
+            f"{what}: Docker schema 1 manifests are not supported (deprecated; rebuild and "
+            "push the image with a current tool)",
+            registry=registry,
+        )
+    if not media_type:
+        media_type = OCI_INDEX if "manifests" in data else OCI_MANIFEST
+    if media_type in INDEX_TYPES:
+        entries = data.get("manifests")
+        if not isinstance(entries, list):
+            raise Unsupported(f"{what}: index without a manifests list", registry=registry)
+        if len(entries) > max_entries:
+            raise TooLarge(
+                f"{what}: index lists {len(entries)} manifests, more than the limit of "
+                f"{max_entries}",
+                registry=registry,
+            )
+        return Index(
+            media_type=media_type,
+            manifests=tuple(_descriptor(e, what, registry) for e in entries),
+            annotations=_strings(data.get("annotations")),
+        )
+    if media_type in MANIFEST_TYPES:
+        layers = data.get("layers")
+        if not isinstance(layers, list):
+            raise Unsupported(f"{what}: manifest without a layers list", registry=registry)
+        return Manifest(
+            media_type=media_type,
+            config=_descriptor(data.get("config"), what, registry),
+            layers=tuple(_descriptor(layer, what, registry) for layer in layers),
+            annotations=_strings(data.get("annotations")),
+        )
+    raise Unsupported(
+        f"{what}: unsupported manifest media type {media_type!r} (expected an OCI or Docker "
+        "v2 image manifest or index)",
+        registry=registry,
+    )
+
+
+def is_attestation(descriptor: Descriptor) -> bool:
+    platform = descriptor.platform
+    if platform is not None and (platform.os, platform.architecture) == ("unknown", "unknown"):
+        return True
+    return ATTESTATION_ANNOTATION in descriptor.annotations
+
+
+def choose_platform(index: Index, platform: Platform, *, what: str, registry: str) -> Descriptor:
+    """The index entry that serves ``platform``, skipping attestations."""
+    for entry in index.manifests:
+        if entry.platform is None or is_attestation(entry):
+            continue
+        if platform.matches(entry.platform):
+            return entry
+    available = ", ".join(str(p) for p in index.platforms()) or "none"
+    raise Unsupported(
+        f"{what}: no image for platform {platform}; the index has: {available}",
+        registry=registry,
+    )
+
+
+def _string_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(str(v) for v in value if isinstance(v, str))
+
+
+def parse_config(body: bytes, *, what: str, registry: str) -> ImageConfig:
+    """Parse the image config blob (OCI config.md / Docker image JSON)."""
+    data = _load(body, what, registry)
+    inner = data.get("config") if isinstance(data.get("config"), Mapping) else {}
+    assert isinstance(inner, Mapping)
+    history = []
+    for raw in data.get("history") or []:
+        if not isinstance(raw, Mapping):
+            continue
+        history.append(
+            HistoryEntry(
+                created_by=str(raw.get("created_by") or ""),
+                empty_layer=bool(raw.get("empty_layer", False)),
+                created=str(raw["created"]) if raw.get("created") else None,
+                comment=str(raw["comment"]) if raw.get("comment") else None,
+            )
+        )
+    rootfs = data.get("rootfs") if isinstance(data.get("rootfs"), Mapping) else {}
+    assert isinstance(rootfs, Mapping)
+    variant = data.get("variant")
+    return ImageConfig(
+        os=str(data.get("os") or "linux"),
+        architecture=str(data.get("architecture") or "amd64"),
+        variant=str(variant) if variant else None,
+        env=_string_list(inner.get("Env")),
+        labels=_strings(inner.get("Labels")),
+        history=tuple(history),
+        diff_ids=_string_list(rootfs.get("diff_ids")),
+        entrypoint=_string_list(inner.get("Entrypoint")),
+        cmd=_string_list(inner.get("Cmd")),
+        working_dir=str(inner.get("WorkingDir") or ""),
+        user=str(inner.get("User") or ""),
+    )

@@ -1,0 +1,108 @@
+"""The registry client's settings as plain values.
+
+The configuration module maps the YAML ``registry:`` section onto :class:`RegistryOptions`;
+the client never reads files or the environment itself. Host lists hold ``host`` or
+``host:port`` entries: an entry with a port matches that port only, an entry without one
+matches the host on any port. ``docker.io``, ``index.docker.io`` and ``registry-1.docker.io``
+are one registry everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+MIB = 1024 * 1024
+
+DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+
+
+def normalize_host(host: str) -> str:
+    """Lower-case ``host[:port]``; every Docker Hub alias becomes ``docker.io``."""
+    host = host.strip().lower()
+    return "docker.io" if host in DOCKER_HUB_ALIASES else host
+
+
+def split_host_port(host: str) -> tuple[str, int | None]:
+    """``example.com:5000`` -> ``("example.com", 5000)``; ``[::1]:5000`` -> ``("::1", 5000)``."""
+    if host.startswith("["):
+        inner, _, rest = host[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+        return inner, int(port) if port.isdigit() else None
+    name, sep, port = host.rpartition(":")
+    if sep and port.isdigit() and ":" not in name:
+        return name, int(port)
+    return host, None
+
+
+def host_in(host: str, entries: frozenset[str]) -> bool:
+    """True when ``host[:port]`` is listed, exactly or by host name without a port."""
+    host = normalize_host(host)
+    if host in entries:
+        return True
+    name, port = split_host_port(host)
+    return port is not None and normalize_host(name) in entries
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps on what one lookup may cost; see the brief's ``registry.limits``."""
+
+    manifest_bytes: int = 4 * MIB
+    config_bytes: int = 4 * MIB
+    index_entries: int = 256
+    redirects: int = 3
+    lookup_seconds: float = 4.0
+
+
+@dataclass(frozen=True, slots=True)
+class CacheOptions:
+    """Sizes and lifetimes of the client's caches."""
+
+    max_bytes: int = 64 * MIB  # manifests and configs, by digest (immutable, LRU)
+    tag_ttl_seconds: float = 60.0  # tag -> digest
+    negative_ttl_seconds: float = 10.0  # failed lookups
+    max_entries: int = 10_000  # per TTL cache
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryOptions:
+    """Everything the registry client can be told; the defaults are safe for the internet.
+
+    - ``insecure``: registries spoken to over plain HTTP; they may also resolve to loopback
+      and private addresses.
+    - ``allow_private``: registries (and token realms, mirrors) allowed to resolve to
+      loopback, private or link-local addresses over TLS.
+    - ``allow``: when non-empty, the only registries that may be contacted; ``deny`` wins.
+    - ``ca_bundle``: a PEM file of CAs trusted in addition to the default CA store.
+    - ``mirrors``: registry -> mirrors tried in order before the registry itself.
+    """
+
+    insecure: frozenset[str] = frozenset()
+    allow_private: frozenset[str] = frozenset()
+    allow: frozenset[str] = frozenset()
+    deny: frozenset[str] = frozenset()
+    ca_bundle: str | None = None
+    mirrors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    cache: CacheOptions = field(default_factory=CacheOptions)
+    user_agent: str = "slimgate"
+
+    def __post_init__(self) -> None:
+        for name in ("insecure", "allow_private", "allow", "deny"):
+            values = getattr(self, name)
+            object.__setattr__(self, name, frozenset(normalize_host(v) for v in values))
+        object.__setattr__(
+            self,
+            "mirrors",
+            {normalize_host(k): tuple(v) for k, v in dict(self.mirrors).items()},
+        )
+
+    def is_insecure(self, host: str) -> bool:
+        return host_in(host, self.insecure)
+
+    def may_be_private(self, host: str) -> bool:
+        return host_in(host, self.insecure) or host_in(host, self.allow_private)
+
+    def mirrors_for(self, registry: str) -> tuple[str, ...]:
+        return self.mirrors.get(normalize_host(registry), ())
