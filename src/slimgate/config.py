@@ -1,0 +1,402 @@
+"""The configuration file: YAML in, validated values out, errors that name key and line.
+
+One file (``--config``) configures every driver; its sections are ``registry``, ``policy``,
+``webhook`` and ``operator``. It is laid over the built-in file
+(``slimgate/defaults/config.yaml``): mappings merge key by key, lists and scalars replace.
+Validation is pydantic's, with ``extra="forbid"`` everywhere, and every error is reported as
+``FILE:LINE: key.path[0].name: what is wrong`` — the loader records the line of every
+mapping key and sequence item while parsing, and pydantic's error location is mapped back
+onto it.
+
+YAML is read as the 1.2 core schema reads it where 1.1 surprises people: only ``true`` and
+``false`` are booleans (``off`` is the rule action, not False) and dates are left as
+strings for pydantic to check.
+
+This module is the configuration edge: the rest of slimgate receives the frozen values
+built by :meth:`Config.policy`, :meth:`Config.registry_options` and friends.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from slimgate.analysis import rules
+from slimgate.analysis.knowledge import Thresholds
+from slimgate.analysis.lineage import DEFAULT_TOOLCHAIN_IMAGES, ToolchainImage
+from slimgate.errors import ConfigError, InvalidPlatform, InvalidReference
+from slimgate.model import Platform
+from slimgate.policy.decision import Exemption, Mode, RuleAction, Verdict
+from slimgate.policy.model import Policy
+from slimgate.reference import ImageReference
+from slimgate.registry.options import CacheOptions, Limits, RegistryOptions
+
+Path_ = tuple[str | int, ...]
+
+
+# --- YAML with line numbers ------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans and no implicit timestamps."""
+
+
+_DROPPED_TAGS = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"}
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _marks(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> None:
+    """Record the line of every key and item under ``node``; reject duplicate keys."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[object] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            child = (*path, key)
+            if key in seen:
+                raise ConfigError(
+                    f"{source}:{key_node.start_mark.line + 1}: {_format(child)}: duplicate key"
+                )
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _marks(value_node, child, lines, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            child = (*path, index)
+            lines[child] = item.start_mark.line + 1
+            _marks(item, child, lines, source)
+
+
+def load_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
+    """Parse ``text``; return the data and the line of every key path in it."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        lines: dict[Path_, int] = {(): node.start_mark.line + 1}
+        _marks(node, (), lines, source)
+        return loader.construct_document(node), lines
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f"{mark.line + 1}" if mark is not None else "?"
+        raise ConfigError(f"{source}:{line}: invalid YAML: {exc.problem or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: invalid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
+
+
+def _format(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+# --- the schema ------------------------------------------------------------------------------
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, frozen=True, validate_default=True
+    )
+
+
+def _platform(text: str) -> str:
+    try:
+        return str(Platform.parse(text))
+    except InvalidPlatform as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _reference(text: str) -> str:
+    try:
+        return str(ImageReference.parse(text))
+    except InvalidReference as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _known_rule(rule: str) -> str:
+    if rule not in rules.RULE_IDS or rule == rules.REGISTRY_ERROR:
+        known = ", ".join(r for r in rules.RULE_IDS if r != rules.REGISTRY_ERROR)
+        hint = " (set policy.onRegistryError instead)" if rule == rules.REGISTRY_ERROR else ""
+        raise ValueError(f"unknown rule {rule!r}{hint}; rules are: {known}")
+    return rule
+
+
+PlatformText = Annotated[str, AfterValidator(_platform)]
+ReferenceText = Annotated[str, AfterValidator(_reference)]
+RuleId = Annotated[str, AfterValidator(_known_rule)]
+Positive = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class LimitsConfig(_Section):
+    manifest_bytes: Positive
+    config_bytes: Positive
+    index_entries: Positive
+    redirects: Annotated[int, Field(ge=0)]
+    lookup_seconds: PositiveFloat
+
+
+class CacheConfig(_Section):
+    max_bytes: Annotated[int, Field(ge=0)]
+    tag_ttl_seconds: Annotated[float, Field(ge=0)]
+    negative_ttl_seconds: Annotated[float, Field(ge=0)]
+    max_entries: Positive
+
+
+class ToolchainImageConfig(_Section):
+    image: ReferenceText
+    rule: RuleId = rules.TOOLCHAIN_BASE
+    name: NonEmpty | None = None
+    ecosystem: NonEmpty = "generic"
+
+
+class RegistryConfig(_Section):
+    platforms: Annotated[list[PlatformText], Field(min_length=1)]
+    insecure: list[NonEmpty]
+    allow_private: list[NonEmpty]
+    allow: list[NonEmpty]
+    deny: list[NonEmpty]
+    ca_bundle: NonEmpty | None
+    mirrors: dict[str, list[NonEmpty]]
+    docker_config: NonEmpty | None
+    pull_secrets: bool
+    limits: LimitsConfig
+    cache: CacheConfig
+    known_toolchain_images: list[ToolchainImageConfig] | None
+
+    @field_validator("known_toolchain_images", mode="before")
+    @classmethod
+    def _plain_references(cls, value: object) -> object:
+        # An entry may be just the reference: toolchain-base, named after the repository.
+        if isinstance(value, list):
+            return [{"image": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class ExemptionConfig(_Section):
+    reason: NonEmpty
+    namespaces: list[NonEmpty] = []
+    images: list[NonEmpty] = []
+    labels: dict[str, str] = {}
+    expires: date | None = None
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_says_something(cls, reason: str) -> str:
+        if not reason.strip():
+            raise ValueError("the reason must say why the exemption exists")
+        return reason.strip()
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> ExemptionConfig:
+        if not (self.namespaces or self.images or self.labels):
+            raise ValueError("an exemption must name namespaces, images or labels")
+        return self
+
+
+class ThresholdsConfig(_Section):
+    layer_megabytes: PositiveFloat
+    image_megabytes: PositiveFloat
+
+
+class PolicyConfig(_Section):
+    mode: Mode
+    namespace_modes: dict[str, Mode]
+    on_registry_error: Literal["allow", "warn", "deny"]
+    rules: dict[RuleId, RuleAction]
+    thresholds: ThresholdsConfig
+    exemptions: list[ExemptionConfig]
+
+
+class WebhookConfig(_Section):
+    timeout_seconds: Annotated[int, Field(ge=1, le=30)]  # the API server's own bounds
+    deadline_seconds: PositiveFloat | None
+    excluded_namespaces: list[NonEmpty]
+    namespace: NonEmpty
+
+    @model_validator(mode="after")
+    def _deadline_within_timeout(self) -> WebhookConfig:
+        if self.deadline_seconds is not None and self.deadline_seconds >= self.timeout_seconds:
+            raise ValueError("deadlineSeconds must be less than timeoutSeconds")
+        return self
+
+    @property
+    def deadline(self) -> float:
+        """Seconds the webhook may spend on one review: ``deadlineSeconds`` or 0.8 x timeout."""
+        if self.deadline_seconds is not None:
+            return self.deadline_seconds
+        return 0.8 * self.timeout_seconds
+
+
+class OperatorConfig(_Section):
+    interval_seconds: PositiveFloat
+    namespaces: list[NonEmpty]
+    excluded_namespaces: list[NonEmpty]
+    workers: Positive
+
+
+class Config(_Section):
+    """The whole validated configuration; build the engine's values with the methods."""
+
+    registry: RegistryConfig
+    policy: PolicyConfig
+    webhook: WebhookConfig
+    operator: OperatorConfig
+
+    def platforms(self) -> tuple[Platform, ...]:
+        return tuple(dict.fromkeys(Platform.parse(p) for p in self.registry.platforms))
+
+    def policy_value(self) -> Policy:
+        """The policy as the frozen value :func:`slimgate.policy.decide.decide` takes."""
+        section = self.policy
+        return Policy(
+            rules=dict(section.rules),
+            mode=section.mode,
+            namespace_modes=dict(section.namespace_modes),
+            on_registry_error=Verdict(section.on_registry_error),
+            thresholds=Thresholds.from_megabytes(
+                section.thresholds.layer_megabytes, section.thresholds.image_megabytes
+            ),
+            exemptions=tuple(
+                Exemption(
+                    reason=e.reason,
+                    namespaces=tuple(e.namespaces),
+                    images=tuple(e.images),
+                    labels=tuple(sorted(e.labels.items())),
+                    expires=e.expires,
+                )
+                for e in section.exemptions
+            ),
+        )
+
+    def registry_options(self, *, insecure: tuple[str, ...] = ()) -> RegistryOptions:
+        """The registry client's options; ``insecure`` adds hosts (``--insecure-registry``)."""
+        section = self.registry
+        limits, cache = section.limits, section.cache
+        return RegistryOptions(
+            insecure=frozenset((*section.insecure, *insecure)),
+            allow_private=frozenset(section.allow_private),
+            allow=frozenset(section.allow),
+            deny=frozenset(section.deny),
+            ca_bundle=section.ca_bundle,
+            mirrors={k: tuple(v) for k, v in section.mirrors.items()},
+            limits=Limits(
+                manifest_bytes=limits.manifest_bytes,
+                config_bytes=limits.config_bytes,
+                index_entries=limits.index_entries,
+                redirects=limits.redirects,
+                lookup_seconds=limits.lookup_seconds,
+            ),
+            cache=CacheOptions(
+                max_bytes=cache.max_bytes,
+                tag_ttl_seconds=cache.tag_ttl_seconds,
+                negative_ttl_seconds=cache.negative_ttl_seconds,
+                max_entries=cache.max_entries,
+            ),
+        )
+
+    def toolchain_images(self) -> tuple[ToolchainImage, ...]:
+        """The images resolved for layer-digest lineage (the built-in list when unset)."""
+        configured = self.registry.known_toolchain_images
+        if configured is None:
+            return DEFAULT_TOOLCHAIN_IMAGES
+        images = []
+        for item in configured:
+            name = item.name or ImageReference.parse(item.image).repository.rsplit("/", 1)[-1]
+            images.append(ToolchainImage(item.image, item.rule, name, item.ecosystem))
+        return tuple(images)
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+DEFAULT_SOURCE = "slimgate/defaults/config.yaml"
+
+
+def _default_text() -> str:
+    return (resources.files("slimgate") / "defaults" / "config.yaml").read_text("utf-8")
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, Mapping) and isinstance(override, Mapping):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base[key], value) if key in base else value
+        return merged
+    return override
+
+
+def _line_of(loc: Path_, lines: Mapping[Path_, int]) -> tuple[int | None, Path_]:
+    """The line of the longest prefix of ``loc`` that the file has, and that prefix."""
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]], loc[:end]
+    return None, ()
+
+
+def _explain(exc: ValidationError, source: str, lines: Mapping[Path_, int]) -> ConfigError:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc: Path_ = tuple(p for p in error["loc"] if p != "[key]")
+        line, _ = _line_of(loc, lines)
+        where = f"{source}:{line}" if line is not None else source
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        elif error["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
+        problems.append(f"{where}: {_format(loc)}: {message}")
+    return ConfigError("invalid configuration:\n  " + "\n  ".join(dict.fromkeys(problems)))
+
+
+def parse_config(text: str | None = None, source: str = "<config>") -> Config:
+    """Validate configuration text laid over the defaults; None means the defaults alone."""
+    default_data, default_lines = load_yaml(_default_text(), DEFAULT_SOURCE)
+    data, lines = default_data, default_lines
+    if text is not None:
+        user, lines = load_yaml(text, source)
+        if user is not None and not isinstance(user, Mapping):
+            raise ConfigError(f"{source}:1: the configuration must be a mapping of sections")
+        data = _merge(default_data, user or {})
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(exc, source, lines) from exc
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read and validate the file at ``path`` (None: the built-in configuration)."""
+    if path is None:
+        return parse_config()
+    try:
+        text = Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read configuration {path}: {exc}") from exc
+    return parse_config(text, str(path))
