@@ -1,0 +1,172 @@
+"""AdmissionReview ``admission.k8s.io/v1`` as the apiserver sends it, and its validation.
+
+The shapes follow the Kubernetes API reference for ``AdmissionReview``/``AdmissionRequest``/
+``AdmissionResponse`` (https://kubernetes.io/docs/reference/access-authn-authz/
+extensible-admission-controllers/#request). Raw JSON stays a ``TypedDict``; :func:`parse_review`
+checks the parts slimgate relies on and turns the rest of the world's mistakes into
+:class:`InvalidReview` with a reason, so a driver can answer 400 instead of crashing.
+
+Pure: no framework, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
+
+from slimgate.errors import UsageError
+
+API_VERSION = "admission.k8s.io/v1"
+KIND = "AdmissionReview"
+
+
+class InvalidReview(UsageError):
+    """A body that is not an AdmissionReview v1 request; the message says why.
+
+    ``uid`` is set when the request carried one, so the answer can still be a review.
+    """
+
+    def __init__(self, message: str, *, uid: str | None = None) -> None:
+        super().__init__(message)
+        self.uid = uid
+
+
+class GroupVersionKind(TypedDict):
+    group: str
+    version: str
+    kind: str
+
+
+class GroupVersionResource(TypedDict):
+    group: str
+    version: str
+    resource: str
+
+
+class UserInfo(TypedDict, total=False):
+    username: str
+    uid: str
+    groups: list[str]
+
+
+class AdmissionRequest(TypedDict):
+    uid: str
+    kind: GroupVersionKind
+    resource: GroupVersionResource
+    operation: str  # CREATE | UPDATE | DELETE | CONNECT
+    subResource: NotRequired[str]
+    requestKind: NotRequired[GroupVersionKind]
+    requestResource: NotRequired[GroupVersionResource]
+    requestSubResource: NotRequired[str]
+    name: NotRequired[str]
+    namespace: NotRequired[str]
+    userInfo: NotRequired[UserInfo]
+    object: NotRequired[dict[str, Any] | None]
+    oldObject: NotRequired[dict[str, Any] | None]
+    dryRun: NotRequired[bool]
+    options: NotRequired[dict[str, Any] | None]
+
+
+class AdmissionReviewRequest(TypedDict):
+    apiVersion: str
+    kind: str
+    request: AdmissionRequest
+
+
+class Status(TypedDict, total=False):
+    code: int
+    reason: str
+    message: str
+
+
+class AdmissionResponse(TypedDict):
+    uid: str
+    allowed: bool
+    status: NotRequired[Status]
+    warnings: NotRequired[list[str]]
+
+
+class AdmissionReviewResponse(TypedDict):
+    apiVersion: str
+    kind: str
+    response: AdmissionResponse
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """The parts of a validated request the webhook acts on."""
+
+    uid: str
+    group: str
+    version: str
+    kind: str
+    operation: str
+    sub_resource: str
+    namespace: str
+    name: str
+    dry_run: bool
+    object: Mapping[str, Any] | None
+    old_object: Mapping[str, Any] | None
+
+
+def parse_review(body: object) -> Review:
+    """Validate a decoded JSON body as an AdmissionReview v1 request.
+
+    Raises :class:`InvalidReview` naming the first problem found.
+    """
+    if not isinstance(body, dict):
+        raise InvalidReview("body is not a JSON object")
+    if body.get("apiVersion") != API_VERSION:
+        raise InvalidReview(f"apiVersion must be {API_VERSION}, got {body.get('apiVersion')!r}")
+    if body.get("kind") != KIND:
+        raise InvalidReview(f"kind must be {KIND}, got {body.get('kind')!r}")
+    request = body.get("request")
+    if not isinstance(request, dict):
+        raise InvalidReview("request is missing or not an object")
+    uid = request.get("uid")
+    if not isinstance(uid, str) or not uid:
+        raise InvalidReview("request.uid is missing or not a string")
+    kind = request.get("kind")
+    if not isinstance(kind, dict) or not isinstance(kind.get("kind"), str):
+        raise InvalidReview("request.kind is missing or not a GroupVersionKind", uid=uid)
+    operation = request.get("operation")
+    if not isinstance(operation, str):
+        raise InvalidReview("request.operation is missing or not a string", uid=uid)
+    obj = _optional_object(request, "object", uid)
+    old = _optional_object(request, "oldObject", uid)
+    namespace = _optional_str(request, "namespace", uid)
+    name = _optional_str(request, "name", uid)
+    sub_resource = _optional_str(request, "subResource", uid)
+    dry_run = request.get("dryRun", False)
+    if not isinstance(dry_run, bool):
+        raise InvalidReview("request.dryRun is not a boolean", uid=uid)
+    return Review(
+        uid=uid,
+        group=str(kind.get("group") or ""),
+        version=str(kind.get("version") or ""),
+        kind=kind["kind"],
+        operation=operation,
+        sub_resource=sub_resource,
+        namespace=namespace,
+        name=name,
+        dry_run=dry_run,
+        object=obj,
+        old_object=old,
+    )
+
+
+def _optional_object(request: Mapping[str, Any], key: str, uid: str) -> Mapping[str, Any] | None:
+    value = request.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    raise InvalidReview(f"request.{key} is not an object", uid=uid)
+
+
+def _optional_str(request: Mapping[str, Any], key: str, uid: str) -> str:
+    value = request.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    raise InvalidReview(f"request.{key} is not a string", uid=uid)
