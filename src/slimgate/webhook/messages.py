@@ -1,0 +1,87 @@
+"""Decisions rendered for people: warning lines and the denial message.
+
+A warning names the container by its field path in the object as submitted
+(``spec.template.spec.containers[0].image: ...``), is at most 120 characters and has no
+newline (``kube.responses.warning_line`` enforces it). A denial lists, per denied
+container, the image, the base it was built on, the finding and the remediation: enough for
+a developer to fix the Dockerfile without opening a dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slimgate.kube.workloads import ContainerImage
+from slimgate.policy.decision import DecidedFinding, Mode, RuleAction, Verdict
+from slimgate.webhook.engine import Result
+
+REGISTRY_ERROR = "registry-error"
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One container and the engine's result for its image."""
+
+    container: ContainerImage
+    result: Result
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.result.decision.verdict
+
+
+def _line(checked: Checked, finding: DecidedFinding) -> str:
+    path = checked.container.path
+    if finding.finding.rule == REGISTRY_ERROR:
+        reason = checked.result.error or finding.finding.message
+        return f"{path}: not checked ({reason}): {checked.container.image}"
+    return f"{path}: {finding.finding.message}"
+
+
+def warnings(checked: Sequence[Checked]) -> list[str]:
+    """Warning lines for every finding that did not deny its container.
+
+    A container allowed outright (no findings, an exemption, ``audit`` mode) adds nothing,
+    except that an image that could not be read is always named (``onRegistryError: allow``
+    still says so).
+    """
+    lines: list[str] = []
+    for item in checked:
+        decision = item.result.decision
+        if decision.mode is Mode.AUDIT or decision.exemption is not None:
+            continue
+        for finding in decision.findings:
+            if item.verdict is Verdict.DENY and finding.action is RuleAction.DENY:
+                continue  # part of the denial message
+            if item.verdict is Verdict.ALLOW and finding.finding.rule != REGISTRY_ERROR:
+                continue
+            lines.append(_line(item, finding))
+    return lines
+
+
+def denial(checked: Sequence[Checked]) -> str:
+    """The ``status.message`` of a denial: one paragraph per denied container."""
+    denied = [item for item in checked if item.verdict is Verdict.DENY]
+    noun = "container" if len(denied) == 1 else "containers"
+    parts = [f"slimgate: {len(denied)} {noun} denied by the image hygiene policy"]
+    for item in denied:
+        c = item.container
+        head = f'{c.container_path} ("{c.name}") image {c.image}'
+        analysis = item.result.analysis
+        if analysis is not None and analysis.base is not None:
+            head += f", built on {analysis.base.name}"
+        parts.append(head + ":")
+        for decided in item.result.decision.findings:
+            if decided.action is not RuleAction.DENY:
+                continue
+            finding = decided.finding
+            if finding.rule == REGISTRY_ERROR:
+                reason = item.result.error or finding.message
+                parts.append(f"  - [{REGISTRY_ERROR}] could not be checked: {reason}")
+                continue
+            text = f"  - [{finding.rule}] {finding.message}"
+            if finding.remediation:
+                text += f" Fix: {finding.remediation}"
+            parts.append(text)
+    return "\n".join(parts)

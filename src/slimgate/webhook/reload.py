@@ -1,0 +1,95 @@
+"""Reload the configuration file when it changes on disk, keeping the old one if it is bad.
+
+A ConfigMap mounted as a volume is updated by an atomic symlink swap (``..data`` points to a
+new timestamped directory), so the file's path never changes while the file behind it does.
+The watcher compares the resolved path with the device, inode, size and mtime of the file it
+points to; it looks at most once every ``interval`` seconds, on the request path (the kubelet's
+probes keep calling even without admission traffic), and only one thread reloads at a time
+while the others carry on with the current generation.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from slimgate.errors import SlimgateError
+from slimgate.webhook.metrics import WebhookMetrics
+
+log = logging.getLogger("slimgate.webhook")
+
+T = TypeVar("T")
+Signature = tuple[str, int, int, int, int]
+
+
+def file_signature(path: Path) -> Signature | None:
+    """Resolved path, device, inode, size and mtime of ``path``; None when it is missing."""
+    try:
+        resolved = os.path.realpath(path)
+        st = os.stat(resolved)
+    except OSError:
+        return None
+    return (resolved, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class ConfigWatcher(Generic[T]):
+    """Holds the current generation built from the file and replaces it when the file changes."""
+
+    def __init__(
+        self,
+        path: Path,
+        current: T,
+        build: Callable[[Path], T],
+        metrics: WebhookMetrics,
+        *,
+        interval: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = path
+        self._current = current
+        self._build = build
+        self._metrics = metrics
+        self._interval = interval
+        self._clock = clock
+        self._seen = file_signature(path)
+        self._next = clock() + interval
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> T:
+        return self._current
+
+    def poll(self) -> T:
+        """The current generation, after reloading if the interval passed and the file changed."""
+        if self._clock() >= self._next and self._lock.acquire(blocking=False):
+            try:
+                self._next = self._clock() + self._interval
+                self._check()
+            finally:
+                self._lock.release()
+        return self._current
+
+    def _check(self) -> None:
+        signature = file_signature(self.path)
+        if signature is None or signature == self._seen:
+            return
+        self._seen = signature  # a bad file is reported once, not on every poll
+        try:
+            generation = self._build(self.path)
+        except (SlimgateError, OSError, ValueError) as exc:
+            self._metrics.reload_failures.inc()
+            self._metrics.reload_success.set(0)
+            log.error(
+                "configuration reload failed; keeping the previous configuration",
+                extra={"fields": {"path": str(self.path), "reason": str(exc)}},
+            )
+            return
+        self._current = generation
+        self._metrics.reloads.inc()
+        self._metrics.reload_success.set(1)
+        log.info("configuration reloaded", extra={"fields": {"path": str(self.path)}})

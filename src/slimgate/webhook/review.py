@@ -1,0 +1,223 @@
+"""One AdmissionReview in, one answer out: the webhook's logic without the HTTP server.
+
+What is checked (Kubernetes admission docs, "Validating admission webhooks"):
+
+- Pods on CREATE (``containers``, ``initContainers``, ``ephemeralContainers``) and the
+  ``pods/ephemeralcontainers`` subresource on UPDATE;
+- workloads with a pod template (``kube.workloads.TEMPLATE_PATHS``) on CREATE and UPDATE;
+- on UPDATE only the images that are new or changed relative to ``oldObject``.
+
+Never checked: its own namespace and the excluded ones, mirror pods, other subresources.
+The images of one request are evaluated in parallel on the app's thread pool under one
+deadline; an image still pending when it expires gets the ``onRegistryError`` decision
+through ``Engine.unreadable`` with a message that names the image and the reason.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, wait
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from slimgate.kube import responses
+from slimgate.kube.admission import AdmissionReviewResponse, Review
+from slimgate.kube.workloads import (
+    ObjectShapeError,
+    PodTemplate,
+    changed_images,
+    read_template,
+    template_path,
+)
+from slimgate.model import Subject
+from slimgate.policy.decision import Verdict
+from slimgate.webhook.engine import Engine, Result
+from slimgate.webhook.messages import Checked, denial, warnings
+from slimgate.webhook.settings import WebhookSettings
+
+# Sets up per-request registry credentials (the pod's pull secrets) around the evaluation;
+# given the pod template and the seconds left before the deadline.
+CredentialScope = Callable[[PodTemplate, float], AbstractContextManager[None]]
+
+
+@contextmanager
+def no_credentials(template: PodTemplate, budget: float) -> Iterator[None]:
+    yield
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The answer and what the logs and metrics record about it."""
+
+    response: AdmissionReviewResponse
+    decision: str  # allow | warn | deny | skip
+    enforced: str  # what enforce mode would have answered (audit/warn modes record it)
+    kind: str
+    namespace: str
+    name: str
+    operation: str
+    dry_run: bool
+    checked: tuple[Checked, ...] = ()
+    skipped: str | None = None  # why nothing was evaluated
+    late: tuple[str, ...] = field(default=())  # images the deadline cut off
+
+
+class Reviewer:
+    """Answers validated reviews with the engine; owns nothing but references."""
+
+    def __init__(
+        self,
+        settings: WebhookSettings,
+        engine: Engine,
+        pool: Executor,
+        *,
+        credentials: CredentialScope = no_credentials,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.pool = pool
+        self.credentials = credentials
+        self.clock = clock
+
+    def review(self, review: Review, started: float | None = None) -> Outcome:
+        start = self.clock() if started is None else started
+        skip = self._skip_reason(review)
+        if skip is not None:
+            return self._skipped(review, skip)
+        assert review.object is not None  # _skip_reason answered otherwise
+        try:
+            template = read_template(review.object, review.group, review.kind)
+            old = (
+                read_template(review.old_object, review.group, review.kind)
+                if review.operation == "UPDATE" and review.old_object is not None
+                else None
+            )
+        except ObjectShapeError as exc:
+            return self._skipped(
+                review, f"unexpected object: {exc}", responses.rejected(review.uid, str(exc))
+            )
+        assert template is not None  # supported kinds always have a template
+        if template.is_mirror_pod:
+            return self._skipped(review, "mirror pod")
+        containers = template.images
+        if old is not None:
+            containers = changed_images(containers, old.images)
+        if not containers:
+            return self._skipped(review, "no new or changed images")
+        checked, late = self._evaluate(template, review, containers, start)
+        return self._answer(review, template, checked, late)
+
+    def _skip_reason(self, review: Review) -> str | None:
+        if review.operation not in ("CREATE", "UPDATE"):
+            return f"operation {review.operation}"
+        if review.namespace and self.settings.skips_namespace(review.namespace):
+            return f"namespace {review.namespace} is excluded"
+        if template_path(review.group, review.kind) is None:
+            return f"kind {review.group or 'core'}/{review.kind} has no pod template"
+        if review.sub_resource and not (
+            review.kind == "Pod" and review.sub_resource == "ephemeralcontainers"
+        ):
+            return f"subresource {review.sub_resource}"
+        if review.object is None:
+            return "no object"
+        return None
+
+    def _skipped(
+        self,
+        review: Review,
+        reason: str,
+        response: AdmissionReviewResponse | None = None,
+    ) -> Outcome:
+        answer = response or responses.allow(review.uid)
+        decision = "allow" if answer["response"]["allowed"] else "deny"
+        return Outcome(
+            response=answer,
+            decision="skip" if decision == "allow" else "deny",
+            enforced="skip" if decision == "allow" else "deny",
+            kind=review.kind,
+            namespace=review.namespace,
+            name=_name(review),
+            operation=review.operation,
+            dry_run=review.dry_run,
+            skipped=reason,
+        )
+
+    def _evaluate(
+        self,
+        template: PodTemplate,
+        review: Review,
+        containers: Sequence[Any],
+        start: float,
+    ) -> tuple[tuple[Checked, ...], tuple[str, ...]]:
+        deadline = start + self.settings.deadline
+        namespace = review.namespace or template.namespace
+        subject = Subject(namespace=namespace, labels=template.labels, workload=template.workload)
+        images = list(dict.fromkeys(c.image for c in containers))
+        futures: dict[str, Future[Result]] = {}
+        with self.credentials(template, max(0.0, deadline - self.clock())):
+            context = contextvars.copy_context()
+            for image in images:
+                futures[image] = self.pool.submit(
+                    context.copy().run,
+                    self.engine.evaluate,
+                    image,
+                    subject,
+                    self.settings.platforms,
+                )
+        wait(futures.values(), timeout=max(0.0, deadline - self.clock()))
+        results: dict[str, Result] = {}
+        late: list[str] = []
+        reason = f"registry did not answer within {self.settings.deadline:.1f} s"
+        for image, future in futures.items():
+            if future.done() and future.exception() is None:
+                results[image] = future.result()
+                continue
+            if future.done():
+                error = future.exception()
+                why = f"evaluation failed: {error.__class__.__name__}"
+            else:
+                future.cancel()  # still queued: drop it; running: it finishes in the background
+                late.append(image)
+                why = reason
+            results[image] = self.engine.unreadable(image, subject, why, self.settings.platforms[0])
+        checked = tuple(Checked(c, results[c.image]) for c in containers)
+        return checked, tuple(late)
+
+    def _answer(
+        self,
+        review: Review,
+        template: PodTemplate,
+        checked: tuple[Checked, ...],
+        late: tuple[str, ...],
+    ) -> Outcome:
+        verdict = Verdict.worst([c.result.decision.verdict for c in checked])
+        enforced = Verdict.worst([c.result.decision.enforced for c in checked])
+        lines = warnings(checked)
+        if verdict is Verdict.DENY:
+            response = responses.deny(review.uid, denial(checked), warnings=lines)
+        else:
+            response = responses.allow(review.uid, lines)
+        return Outcome(
+            response=response,
+            decision=str(verdict),
+            enforced=str(enforced),
+            kind=review.kind,
+            namespace=review.namespace or template.namespace,
+            name=_name(review) or template.name,
+            operation=review.operation,
+            dry_run=review.dry_run,
+            checked=checked,
+            late=late,
+        )
+
+
+def _name(review: Review) -> str:
+    if review.name:
+        return review.name
+    metadata: Mapping[str, Any] = (review.object or {}).get("metadata") or {}
+    name = metadata.get("name") or metadata.get("generateName") or ""
+    return name if isinstance(name, str) else ""

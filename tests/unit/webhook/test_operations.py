@@ -1,0 +1,166 @@
+"""Health, readiness, metrics, JSON decision logs and configuration reload."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from slimgate.errors import ConfigError
+from slimgate.policy.decision import Mode
+from slimgate.policy.model import Policy
+from slimgate.webhook.app import Wiring, create_app
+from slimgate.webhook.jsonlog import JsonFormatter
+from slimgate.webhook.settings import WebhookSettings
+from tests.support import admission
+from tests.unit.webhook.conftest import post
+from tests.unit.webhook.fakes import BLOATED, DEFAULT_RULES, FakeEngine
+
+GO = "registry.example/team/api:1.4"
+
+
+def test_health_and_readiness(client: FlaskClient) -> None:
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+
+
+def test_metrics_use_the_apps_own_registry(engine: FakeEngine) -> None:
+    first = create_app(WebhookSettings(), engine)
+    second = create_app(WebhookSettings(), engine)  # would clash on the global registry
+    post(first.test_client(), admission.review(admission.pod(["a:1"])))
+    text = first.test_client().get("/metrics").get_data(as_text=True)
+    assert (
+        'slimgate_admission_requests_total{decision="allow",enforced="allow",kind="Pod"} 1.0'
+        in text
+    )
+    assert 'slimgate_admission_duration_seconds_count{kind="Pod"} 1.0' in text
+    assert "slimgate_config_last_reload_success 1.0" in text
+    other = second.test_client().get("/metrics").get_data(as_text=True)
+    assert 'slimgate_admission_requests_total{decision="allow"' not in other
+
+
+def test_registry_observer_feeds_the_counters(engine: FakeEngine) -> None:
+    from slimgate.webhook.metrics import RegistryCounters, WebhookMetrics
+
+    metrics = WebhookMetrics()
+    observer = RegistryCounters(metrics)
+    observer.request("registry.example", "GET", 200)
+    observer.cache("manifest", True)
+    observer.cache("manifest", False)
+    app = create_app(WebhookSettings(), engine, metrics=metrics)
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert (
+        'slimgate_registry_requests_total{host="registry.example",method="GET",status="200"} 1.0'
+        in text
+    )
+    assert 'slimgate_registry_cache_hits_total{cache="manifest"} 1.0' in text
+    assert 'slimgate_registry_cache_misses_total{cache="manifest"} 1.0' in text
+
+
+def test_one_json_log_line_per_decision_without_specs(
+    client: FlaskClient, engine: FakeEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine.analyses[GO] = BLOATED
+    body = admission.review(
+        admission.pod([GO], pull_secrets=["regcred"], name="api"), uid="uid-log", dry_run=True
+    )
+    body["request"]["object"]["spec"]["containers"][0]["env"] = [
+        {"name": "DB_PASSWORD", "value": "hunter2"}
+    ]
+    with caplog.at_level(logging.INFO, logger="slimgate.webhook"):
+        post(client, body)
+    records = [r for r in caplog.records if r.getMessage() == "admission decision"]
+    assert len(records) == 1
+    line = JsonFormatter().format(records[0])
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["uid"] == "uid-log"
+    assert (entry["kind"], entry["namespace"], entry["name"]) == ("Pod", "default", "api")
+    assert entry["decision"] == "deny"
+    assert entry["dryRun"] is True
+    assert entry["images"][0]["image"] == GO
+    assert entry["images"][0]["rules"] == ["toolchain-base"]
+    assert isinstance(entry["durationSeconds"], float)
+    assert "hunter2" not in line
+    assert "regcred" not in line
+    assert "containers" not in entry
+
+
+# --- configuration reload ------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def mount_configmap(root: Path, content: str, generation: int) -> Path:
+    """Lay out a ConfigMap volume the way the kubelet does: ``..data`` -> timestamped dir."""
+    data = root / f"..2026_11_27_{generation:02d}"
+    data.mkdir()
+    (data / "config.yaml").write_text(content)
+    link = root / "..data"
+    tmp = root / "..data_tmp"
+    tmp.symlink_to(data.name)
+    os.replace(tmp, link)  # the atomic swap
+    config = root / "config.yaml"
+    if not config.is_symlink():
+        config.symlink_to("..data/config.yaml")
+    return config
+
+
+def rebuild_from(path: Path) -> Wiring:
+    """A stand-in for the composition root: the file names the policy mode."""
+    mode = path.read_text().strip()
+    if mode not in {m.value for m in Mode}:
+        raise ConfigError(f"{path}: unknown mode {mode!r}")
+    return Wiring(
+        WebhookSettings(),
+        FakeEngine(analyses={GO: BLOATED}, policy=Policy(rules=DEFAULT_RULES, mode=Mode(mode))),
+    )
+
+
+def test_configmap_swap_reloads_and_a_bad_file_keeps_the_old_one(tmp_path: Path) -> None:
+    clock = Clock()
+    config = mount_configmap(tmp_path, "enforce", 1)
+    first = rebuild_from(config)
+    app = create_app(
+        WebhookSettings(reload_interval_seconds=5),
+        first.engine,
+        config_path=config,
+        rebuild=rebuild_from,
+        clock=clock,
+    )
+    client = app.test_client()
+
+    def allowed() -> bool:
+        return bool(post(client, admission.review(admission.pod([GO])))["allowed"])
+
+    assert allowed() is False
+    mount_configmap(tmp_path, "warn", 2)
+    assert allowed() is False  # not looked at before the interval has passed
+    clock.now += 6
+    assert allowed() is True  # reloaded: warn mode
+
+    mount_configmap(tmp_path, "nonsense", 3)
+    clock.now += 6
+    assert allowed() is True  # the bad file is refused, warn mode stays
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "slimgate_config_reload_failures_total 1.0" in text
+    assert "slimgate_config_last_reload_success 0.0" in text
+    assert "slimgate_config_reloads_total 1.0" in text
+
+    mount_configmap(tmp_path, "enforce", 4)
+    clock.now += 6
+    client.get("/readyz")  # probes trigger the check too
+    assert allowed() is False
+    assert "slimgate_config_last_reload_success 1.0" in client.get("/metrics").get_data(
+        as_text=True
+    )
