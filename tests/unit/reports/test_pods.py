@@ -1,0 +1,78 @@
+"""Raw pod and owner JSON into audit records."""
+
+from __future__ import annotations
+
+from slimgate.reports.pods import owned_object, pod_record
+from slimgate.reports.workloads import ContainerImage, OwnerReference
+
+POD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {
+        "name": "web-7d9-abcde",
+        "namespace": "shop",
+        "uid": "uid-pod",
+        "labels": {"app": "web", "pod-template-hash": "7d9"},
+        "ownerReferences": [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": "web-7d9",
+                "uid": "u1",
+                "controller": True,
+            },
+            {"apiVersion": "v1", "kind": "ConfigMap", "name": "not-a-controller", "uid": "u2"},
+        ],
+    },
+    "spec": {
+        "initContainers": [{"name": "migrate", "image": "reg/migrate:1"}],
+        "containers": [{"name": "app", "image": "reg/web:1"}],
+    },
+    "status": {"phase": "Running"},
+}
+
+
+def test_pod_record_keeps_images_with_field_paths_owners_labels_phase() -> None:
+    record = pod_record(POD)
+    assert (record.namespace, record.name, record.uid, record.phase) == (
+        "shop",
+        "web-7d9-abcde",
+        "uid-pod",
+        "Running",
+    )
+    assert record.images == (
+        ContainerImage("migrate", "reg/migrate:1", "spec.initContainers[0].image"),
+        ContainerImage("app", "reg/web:1", "spec.containers[0].image"),
+    )
+    assert record.controller() == OwnerReference("apps/v1", "ReplicaSet", "web-7d9", "u1", True)
+    assert record.workload_labels() == {"app": "web"}
+    assert record.active
+
+
+def test_a_pod_without_status_is_pending_and_active() -> None:
+    record = pod_record({"metadata": {"name": "p", "namespace": "n"}, "spec": {"containers": []}})
+    assert (record.phase, record.active, record.images) == ("Pending", True, ())
+
+
+def test_owned_object_reads_identity_and_owner_references() -> None:
+    replica_set = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": "web-7d9",
+            "namespace": "shop",
+            "uid": "u1",
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": "web",
+                    "uid": "u0",
+                    "controller": True,
+                }
+            ],
+        },
+    }
+    owned = owned_object(replica_set, "ReplicaSet", "apps/v1")
+    assert (owned.ref.kind, owned.ref.name, owned.ref.uid) == ("ReplicaSet", "web-7d9", "u1")
+    assert owned.owners[0].kind == "Deployment"
