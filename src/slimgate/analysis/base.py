@@ -1,0 +1,193 @@
+"""Recognise the base image, strongest evidence first, and where its layers end.
+
+Order of strength: the OCI annotation ``org.opencontainers.image.base.name`` (image-spec
+annotations.md), the same key as a config label, layer-digest lineage against resolved
+toolchain images, then the environment and history signatures of the official images
+(:mod:`slimgate.analysis.signatures.bases`).
+
+Where the base ends matters: findings inside the base are folded into the base finding,
+and the *final stage* (where a build is a finding) starts after it. With lineage the end
+is the base's last layer. With an environment signature it is found by walking forward
+from the step that set the anchor variable over the base's own steps (patterns in the
+signature) until the first step that is not the base's, or the base's CMD/ENTRYPOINT.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slimgate.analysis.facts import Facts, StepFacts
+from slimgate.analysis.findings import BaseImage, Method
+from slimgate.analysis.lineage import KnownBase, Lineage
+from slimgate.analysis.signatures.bases import BASE_SIGNATURES, BaseSignature, Condition
+from slimgate.analysis.steps import METADATA
+from slimgate.model import BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION
+
+_DOCKER_HUB = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """A recognised base, the rule it earns (None when clean) and its last step."""
+
+    base: BaseImage
+    rule: str | None
+    ecosystem: str
+    end: int | None  # index of the base's last step; None when unknown
+    signature: BaseSignature | None = None
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """``(repository path, tag)`` with Docker Hub's ``library/`` prefix removed."""
+    name = reference.strip().partition("@")[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    tag = ""
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1 :]
+    for prefix in _DOCKER_HUB:
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+    if "library/" in name:
+        name = name.rsplit("library/", 1)[1]
+    return name, tag or "latest"
+
+
+def classify_reference(reference: str) -> tuple[BaseSignature, str | None] | None:
+    """The signature a reference names and the rule it earns from its tag (None: clean)."""
+    path, tag = split_reference(reference)
+    for signature in BASE_SIGNATURES:
+        if path in signature.repositories:
+            clean = any(marker in tag for marker in signature.clean_tags)
+            return signature, None if clean else signature.rule
+    return None
+
+
+def _matches(patterns: Sequence[str], text: str) -> bool:
+    return any(re.search(pattern, text) for pattern in patterns)
+
+
+def _anchor(steps: Sequence[StepFacts], signature: BaseSignature) -> int | None:
+    if signature.env:
+        key = re.compile(rf"(?:^|\s){re.escape(signature.env[0])}[= ]")
+        for facts in steps:
+            if facts.step.instruction == "ENV" and key.search(facts.step.body):
+                return facts.index
+        return None
+    for facts in steps:
+        if _matches(signature.history, facts.text):
+            return facts.index
+    return None
+
+
+def tail(steps: Sequence[StepFacts], anchor: int, own: Sequence[str]) -> int:
+    """The last step of a base whose anchor step is ``anchor``."""
+    end = anchor
+    for facts in steps[anchor + 1 :]:
+        instruction = facts.step.instruction
+        if instruction in ("CMD", "ENTRYPOINT"):
+            return facts.index
+        if _matches(own, facts.text):
+            end = facts.index
+            continue
+        if instruction not in METADATA:
+            break
+    return end
+
+
+def _lineage_end(steps: Sequence[StepFacts], base: KnownBase) -> int | None:
+    last_layer = len(base.layers) - 1
+    end = None
+    for facts in steps:
+        if facts.step.layer == last_layer:
+            end = facts.index
+        elif end is not None:
+            if facts.step.instruction not in METADATA or facts.step.layer is not None:
+                break
+            end = facts.index
+    return end
+
+
+def _applies(signature: BaseSignature, region: Sequence[StepFacts]) -> bool:
+    if signature.condition is Condition.ALWAYS:
+        return True
+    if signature.condition is Condition.KEPT_TOOLCHAIN:
+        return any(kept.klass.triggers for facts in region for kept in facts.kept)
+    return any(_matches(signature.history, facts.text) for facts in region)
+
+
+def _by_signature(facts: Facts) -> Recognition | None:
+    for signature in BASE_SIGNATURES:
+        if signature.env and not all(name in facts.env for name in signature.env):
+            continue
+        anchor = _anchor(facts.steps, signature)
+        if not signature.env and anchor is None:
+            continue
+        end = tail(facts.steps, anchor, signature.own) if anchor is not None else None
+        region = facts.steps if end is None else facts.steps[: end + 1]
+        applies = _applies(signature, region)
+        if signature.env:
+            method = Method.ENVIRONMENT
+            evidence = " ".join(f"{name}={facts.env[name]}" for name in signature.env)
+        else:
+            method = Method.HISTORY
+            evidence = f"step {anchor} installs the buildpack-deps compiler set"
+        base = BaseImage(
+            name=signature.name if applies else signature.clean_name,
+            ecosystem=signature.ecosystem,
+            method=method,
+            evidence=evidence,
+        )
+        return Recognition(
+            base, signature.rule if applies else None, signature.ecosystem, end, signature
+        )
+    return None
+
+
+def _by_reference(
+    facts: Facts, reference: str, method: Method, end: int | None
+) -> Recognition | None:
+    classified = classify_reference(reference)
+    if classified is None:
+        return None
+    signature, rule = classified
+    if end is None and signature.env and all(name in facts.env for name in signature.env):
+        anchor = _anchor(facts.steps, signature)
+        end = tail(facts.steps, anchor, signature.own) if anchor is not None else None
+    base = BaseImage(
+        name=signature.name if rule else signature.clean_name,
+        ecosystem=signature.ecosystem,
+        method=method,
+        evidence=f"{BASE_NAME_ANNOTATION}={reference}",
+        reference=reference,
+    )
+    return Recognition(base, rule, signature.ecosystem, end, signature)
+
+
+def recognise(facts: Facts, annotations: dict[str, str], lineage: Lineage) -> Recognition | None:
+    """The base image of ``facts``, or None when nothing identifies it."""
+    known = lineage.match(facts.layer_digests)
+    digest = annotations.get(BASE_DIGEST_ANNOTATION) or facts.labels.get(BASE_DIGEST_ANNOTATION)
+    if known is None and digest:
+        known = lineage.by_digest(digest)
+    lineage_end = _lineage_end(facts.steps, known) if known is not None else None
+    for source, method in ((annotations, Method.ANNOTATION), (facts.labels, Method.LABEL)):
+        name = source.get(BASE_NAME_ANNOTATION)
+        if name:
+            found = _by_reference(facts, name, method, lineage_end)
+            if found is not None:
+                return found
+    if known is not None:
+        base = BaseImage(
+            name=known.name,
+            ecosystem=known.ecosystem,
+            method=Method.LINEAGE,
+            evidence=f"first {len(known.layers)} layers are {known.reference}",
+            reference=known.reference,
+        )
+        classified = classify_reference(known.reference)
+        signature = classified[0] if classified is not None else None
+        return Recognition(base, known.rule, known.ecosystem, lineage_end, signature)
+    return _by_signature(facts)

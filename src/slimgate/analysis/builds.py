@@ -1,0 +1,111 @@
+"""build-in-final-image: the application is compiled or bundled in the image that ships.
+
+A build command (table in :mod:`slimgate.analysis.signatures.builds`) in the final stage
+is a finding when it builds the application: after a COPY/ADD of files from the build
+context (``COPY . .``), or in a step that fetches sources itself (``git clone``). A
+``go build`` before any source arrives builds a tool, not the application; the toolchain
+itself is reported by the base or install rules. Compile commands (make, gcc...) in a step
+that removes what it installed are the self-cleaning official-image pattern and pass.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+
+from slimgate.analysis import rules
+from slimgate.analysis.facts import Facts, StepFacts
+from slimgate.analysis.findings import Finding
+from slimgate.analysis.messages import fit, shorten
+from slimgate.analysis.shell import Command
+from slimgate.analysis.signatures.builds import BUILD_COMMANDS, BuildCommand
+from slimgate.analysis.signatures.remediations import remediation_for
+from slimgate.analysis.stage import Scope
+
+_REMOVERS = {
+    "apt-get": ("purge", "remove", "autoremove"),
+    "apt": ("purge", "remove", "autoremove"),
+    "apk": ("del",),
+    "yum": ("remove", "erase", "autoremove"),
+    "dnf": ("remove", "erase", "autoremove"),
+    "microdnf": ("remove",),
+}
+
+
+def _positional(command: Command) -> list[str]:
+    return [arg for arg in command.argv[1:] if not arg.startswith("-") and "=" not in arg]
+
+
+def _matches(row: BuildCommand, command: Command) -> bool:
+    if command.program not in row.programs:
+        return False
+    args = _positional(command)
+    if row.first and not (args and any(fnmatch.fnmatchcase(args[0], p) for p in row.first)):
+        return False
+    if row.then and not (len(args) > 1 and any(fnmatch.fnmatchcase(args[1], p) for p in row.then)):
+        return False
+    if row.anywhere:
+        every = list(command.argv[1:])
+        return any(fnmatch.fnmatchcase(arg, p) for arg in every for p in row.anywhere)
+    return True
+
+
+def _self_cleaning(step: StepFacts) -> bool:
+    removes = any(
+        set(command.argv[1:]) & set(_REMOVERS.get(command.program, ()))
+        or "--auto-remove" in command.argv
+        for command in step.commands
+    )
+    return removes and not any(kept.klass.triggers for kept in step.kept)
+
+
+def _fetches(commands: Sequence[Command]) -> bool:
+    return any(c.program == "git" and "clone" in c.argv for c in commands)
+
+
+def build_match(step: StepFacts) -> tuple[BuildCommand, Command] | None:
+    """The first build command of a RUN step, ignoring self-cleaning compiles."""
+    cleaning = _self_cleaning(step)
+    for command in step.commands:
+        for row in BUILD_COMMANDS:
+            if _matches(row, command) and not (row.compile and cleaning):
+                return row, command
+    return None
+
+
+def build_findings(facts: Facts, scope: Scope) -> list[Finding]:
+    findings: list[Finding] = []
+    copied: StepFacts | None = None
+    for step in facts.steps[scope.final_start :]:
+        instruction = step.step.instruction
+        if instruction in ("COPY", "ADD") and "--from" not in step.step.body:
+            copied = step
+            continue
+        if instruction != "RUN" or not step.commands:
+            continue
+        matched = build_match(step)
+        if matched is None or (copied is None and not _fetches(step.commands)):
+            continue
+        row, command = matched
+        remedy = remediation_for(row.ecosystem)
+        where = f"layer {step.step.layer}" if step.step.layer is not None else f"step {step.index}"
+        ran = shorten(" ".join(command.argv[:3]), 28)
+        after = f" after {shorten(copied.text, 24)}" if copied is not None else ""
+        findings.append(
+            Finding(
+                rule=rules.BUILD_IN_FINAL_IMAGE,
+                severity=rules.severity_of(rules.BUILD_IN_FINAL_IMAGE),
+                message=fit(
+                    f"{where} runs {ran}{after} in the final image; {remedy.advice}",
+                    f"{where} runs {ran} in the final image; {remedy.advice}",
+                    f"{where} runs {ran} in the final image",
+                ),
+                layer=step.step.layer,
+                size=step.step.size,
+                created_by=shorten(step.step.created_by),
+                remediation=remedy.shape,
+                saving=step.step.size or None,
+                source=facts.source,
+            )
+        )
+    return findings

@@ -1,0 +1,91 @@
+"""dev-dependencies: dependency installs in the final image that include dev dependencies.
+
+``npm ci`` installs devDependencies unless ``--omit=dev`` (or ``NODE_ENV=production`` in
+the image environment, the command's prefix or an earlier ``export`` in the step); the
+same for yarn, pnpm, poetry, uv, bundler and composer, and ``pip install -r
+requirements-dev.txt``. The table is :data:`~slimgate.analysis.signatures.builds.DEV_INSTALLS`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from slimgate.analysis import rules
+from slimgate.analysis.facts import Facts
+from slimgate.analysis.findings import Finding
+from slimgate.analysis.messages import fit, shorten
+from slimgate.analysis.shell import Command
+from slimgate.analysis.signatures.builds import DEV_INSTALLS, DevInstall
+from slimgate.analysis.signatures.remediations import remediation_for
+from slimgate.analysis.stage import Scope
+
+
+def _has_flag(joined: str, flag: str) -> bool:
+    return re.search(rf"(?:^|\s){re.escape(flag)}(?:[\s=]|$)", joined) is not None
+
+
+def _production_env(row: DevInstall, env: Mapping[str, str]) -> bool:
+    return any(env.get(name, "").strip().lower() in values for name, values in row.production_env)
+
+
+def dev_install(command: Command, env: Mapping[str, str]) -> DevInstall | None:
+    """The table row when ``command`` installs development dependencies, else None."""
+    args = command.argv[1:]
+    positional = [a for a in args if not a.startswith("-")]
+    sub = positional[0] if positional else ""
+    joined = " ".join(args)
+    for row in DEV_INSTALLS:
+        if command.program not in row.programs or sub not in row.subcommands:
+            continue
+        if any(flag in args for flag in row.skip_flags):
+            return None
+        if row.bare_only and len(positional) > (1 if sub else 0):
+            return None
+        if row.dev_markers:
+            return row if any(re.search(m, joined) for m in row.dev_markers) else None
+        if any(_has_flag(joined, flag) for flag in row.production_flags):
+            return None
+        scoped = {**env, **dict(command.assignments)}
+        return None if _production_env(row, scoped) else row
+    return None
+
+
+def dev_findings(facts: Facts, scope: Scope) -> list[Finding]:
+    findings: list[Finding] = []
+    env = dict(facts.env)
+    for step in facts.steps[scope.final_start :]:
+        if step.step.instruction != "RUN":
+            continue
+        local = dict(env)
+        for command in step.commands:
+            local.update(command.assignments)
+            if command.program in ("bundle", "bundler") and "config" in command.argv:
+                if "without" in command.argv and "development" in " ".join(command.argv):
+                    env["BUNDLE_WITHOUT"] = local["BUNDLE_WITHOUT"] = "development"
+                continue
+            row = dev_install(command, local)
+            if row is None:
+                continue
+            remedy = remediation_for(row.ecosystem)
+            where = (
+                f"layer {step.step.layer}" if step.step.layer is not None else f"step {step.index}"
+            )
+            ran = shorten(" ".join(command.argv), 40)
+            findings.append(
+                Finding(
+                    rule=rules.DEV_DEPENDENCIES,
+                    severity=rules.severity_of(rules.DEV_DEPENDENCIES),
+                    message=fit(
+                        f"{where} runs {ran} with dev dependencies; {remedy.advice}",
+                        f"{where} runs {ran} with dev dependencies",
+                    ),
+                    layer=step.step.layer,
+                    size=step.step.size,
+                    created_by=shorten(step.step.created_by),
+                    remediation=remedy.shape,
+                    source=facts.source,
+                )
+            )
+            break
+    return findings

@@ -1,0 +1,47 @@
+"""Wording shared by the rules: sizes, shortened commands, messages that fit a warning.
+
+A finding message becomes a Kubernetes admission warning, which the webhook prefixes with
+the field path (``spec.containers[0].image: ``); :data:`MESSAGE_BUDGET` keeps the whole
+warning under :data:`~slimgate.analysis.findings.MAX_MESSAGE` characters.
+"""
+
+from __future__ import annotations
+
+import re
+
+from slimgate.analysis.findings import MAX_MESSAGE
+
+MESSAGE_BUDGET = MAX_MESSAGE - len("spec.containers[0].image: ")
+CREATED_BY_LIMIT = 80
+_SPACE = re.compile(r"\s+")
+
+
+def megabytes(size: int) -> str:
+    """Compressed bytes as ``"236 MB"`` (10**6 bytes to the megabyte)."""
+    value = size / 1_000_000
+    if value >= 10:
+        return f"{value:.0f} MB"
+    if value >= 0.1:
+        return f"{value:.1f} MB"
+    return f"{size / 1000:.0f} kB"
+
+
+def shorten(text: str, limit: int = CREATED_BY_LIMIT) -> str:
+    """One line, whitespace collapsed, cut at ``limit`` characters with an ellipsis."""
+    line = _SPACE.sub(" ", text).strip()
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def fit(*variants: str) -> str:
+    """The first variant within the budget, else the last one shortened to fit."""
+    for variant in variants:
+        line = _SPACE.sub(" ", variant).strip()
+        if len(line) <= MESSAGE_BUDGET:
+            return line
+    return shorten(variants[-1], MESSAGE_BUDGET)
+
+
+def listing(names: list[str], limit: int = 3) -> str:
+    """``"gcc, g++, make (+4)"``."""
+    head = ", ".join(names[:limit])
+    return head if len(names) <= limit else f"{head} (+{len(names) - limit})"

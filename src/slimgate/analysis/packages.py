@@ -1,0 +1,199 @@
+"""What a RUN step leaves installed: package manager commands replayed in order.
+
+Follows apt (``install``, ``purge``/``remove``, ``--auto-remove``, ``autoremove`` and the
+``savedAptMark`` idiom: ``apt-mark auto '.*'`` then ``apt-get purge --auto-remove`` drops
+everything the step installed), apk (``add --virtual .name`` / ``del .name``) and the rpm
+family (yum, dnf, microdnf, tdnf, zypper). A package installed in one step and removed in a
+later one is *kept*: the earlier layer still carries it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from slimgate.analysis.shell import Command, expand
+from slimgate.analysis.signatures.packages import PACKAGE_CLASSES, PackageClass
+
+# Options that take a value, per manager (so the value is not read as a package).
+_VALUE_OPTIONS = {
+    "apt": {"-o", "-t", "--target-release", "-c", "--config-file", "-a", "--host-architecture"},
+    "apk": {"-t", "--virtual", "-X", "--repository", "--root", "-p", "--arch", "--keys-dir"},
+    "rpm": {
+        "--setopt",
+        "--enablerepo",
+        "--disablerepo",
+        "--releasever",
+        "--installroot",
+        "-c",
+        "--config",
+        "--repo",
+        "--nodocs",
+    },
+}
+_APT = frozenset({"apt-get", "apt", "aptitude"})
+_RPM = frozenset({"yum", "dnf", "microdnf", "tdnf", "zypper"})
+_VERSION_SUFFIX = re.compile(r"(?:[=<>~]|:[a-z0-9]+$).*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A toolchain package a step installed and did not remove."""
+
+    package: str
+    klass: PackageClass
+
+
+@dataclass(slots=True)
+class _Installed:
+    manual: bool = True
+    group: str | None = None
+
+
+def classify(package: str) -> PackageClass | None:
+    """The toolchain class of a package name, or None for an ordinary package."""
+    for klass in PACKAGE_CLASSES:
+        if any(fnmatch.fnmatchcase(package, pattern) for pattern in klass.patterns):
+            return klass
+    return None
+
+
+def _split_args(manager: str, args: Iterable[str], variables: Mapping[str, str]) -> list[str]:
+    """Positional arguments after expanding variables; option values skipped."""
+    positional: list[str] = []
+    skip = False
+    takes_value = _VALUE_OPTIONS[manager]
+    for raw in args:
+        if skip:
+            skip = False
+            continue
+        if raw in takes_value:
+            skip = True
+            continue
+        if raw.startswith("-"):
+            continue
+        for word in expand(raw, variables).split():
+            if word.startswith("-") or "$(" in word:
+                continue
+            positional.append(_VERSION_SUFFIX.sub("", word))
+    return positional
+
+
+def _virtual_name(args: tuple[str, ...]) -> str | None:
+    for i, arg in enumerate(args):
+        if arg in ("-t", "--virtual") and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--virtual="):
+            return arg.partition("=")[2]
+    return None
+
+
+def kept_packages(commands: Iterable[Command], variables: Mapping[str, str]) -> tuple[str, ...]:
+    """Every package the commands install and leave installed, in install order."""
+    state: dict[str, _Installed] = {}
+    scope = dict(variables)
+    for command in commands:
+        for name, value in command.assignments:
+            scope[name] = "" if "$(" in value or "`" in value else expand(value, scope)
+        argv = command.argv
+        program = command.program
+        if len(argv) < 2:
+            continue
+        if program in _APT:
+            _apt(argv[1:], scope, state)
+        elif program == "apt-mark":
+            _apt_mark(argv[1:], scope, state)
+        elif program == "apk":
+            _apk(argv[1:], scope, state)
+        elif program in _RPM:
+            _rpm(argv[1:], scope, state)
+    return tuple(state)
+
+
+def _subcommand(args: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    for i, arg in enumerate(args):
+        if not arg.startswith("-"):
+            return arg, args[:i] + args[i + 1 :]
+    return "", args
+
+
+def _apt(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed]) -> None:
+    sub, rest = _subcommand(args)
+    names = _split_args("apt", rest, scope)
+    autoremove = sub == "autoremove" or any(a in ("--auto-remove", "--autoremove") for a in rest)
+    if sub == "install":
+        for name in names:
+            state[name] = _Installed(manual=True)
+    elif sub in ("purge", "remove"):
+        for name in names:
+            state.pop(name, None)
+    if autoremove:
+        for name in [n for n, s in state.items() if not s.manual]:
+            del state[name]
+
+
+def _apt_mark(
+    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed]
+) -> None:
+    sub, rest = _subcommand(args)
+    patterns = _split_args("apt", rest, scope)
+    if sub not in ("auto", "manual"):
+        return
+    for name, installed in state.items():
+        if any(fnmatch.fnmatchcase(name, p) or re.fullmatch(p, name) for p in _safe(patterns)):
+            installed.manual = sub == "manual"
+
+
+def _safe(patterns: list[str]) -> list[str]:
+    out = []
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error:
+            continue
+        out.append(pattern)
+    return out
+
+
+def _apk(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed]) -> None:
+    sub, rest = _subcommand(args)
+    names = _split_args("apk", rest, scope)
+    if sub == "add":
+        group = _virtual_name(rest)
+        if group is not None:
+            names = [n for n in names if n != group]
+        for name in names:
+            state[name] = _Installed(group=group)
+    elif sub == "del":
+        for name in names:
+            state.pop(name, None)
+            for member in [n for n, s in state.items() if s.group == name]:
+                del state[member]
+
+
+def _rpm(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed]) -> None:
+    sub, rest = _subcommand(args)
+    if sub in ("group", "groups"):
+        sub, rest = _subcommand(rest)
+        sub = "group" + sub
+    names = _split_args("rpm", rest, scope)
+    if sub in ("install", "in", "groupinstall"):
+        if sub == "groupinstall":
+            names = ["@" + "-".join(n.lower().split()) for n in rest if not n.startswith("-")]
+        for name in names:
+            state[name] = _Installed()
+    elif sub in ("remove", "erase", "rm", "groupremove", "autoremove"):
+        for name in names:
+            state.pop(name, None)
+
+
+def toolchain_kept(commands: Iterable[Command], variables: Mapping[str, str]) -> tuple[Kept, ...]:
+    """The kept packages of a step that belong to a toolchain class."""
+    result = []
+    for package in kept_packages(commands, variables):
+        klass = classify(package)
+        if klass is not None:
+            result.append(Kept(package, klass))
+    return tuple(result)

@@ -1,0 +1,70 @@
+"""sdk-copied: an SDK that arrives by COPY/ADD or by downloading an archive in a RUN.
+
+``golang:alpine`` has no compiler install line at all: its Go SDK is one ``COPY /target/ /``
+of some 70 MB. Applications do the same with ``COPY --from=golang:1.22 /usr/local/go
+/usr/local/go`` or ``curl .../go1.22.5.linux-amd64.tar.gz | tar -C /usr/local -xz``. The
+signatures are in :mod:`slimgate.analysis.signatures.sdks`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from slimgate.analysis import rules
+from slimgate.analysis.facts import Facts, StepFacts
+from slimgate.analysis.findings import Finding
+from slimgate.analysis.messages import fit, megabytes, shorten
+from slimgate.analysis.signatures.remediations import remediation_for
+from slimgate.analysis.signatures.sdks import SDK_SIGNATURES, SdkSignature
+from slimgate.analysis.stage import Scope
+
+
+def _match(step: StepFacts) -> tuple[SdkSignature, str] | None:
+    instruction = step.step.instruction
+    for signature in SDK_SIGNATURES:
+        if instruction in ("COPY", "ADD"):
+            if any(re.search(p, step.step.body) for p in signature.paths):
+                return signature, "copies"
+            if instruction == "ADD" and any(re.search(p, step.step.body) for p in signature.urls):
+                return signature, "downloads"
+        elif instruction == "RUN":
+            for command in step.commands:
+                if command.program in ("echo", "printf"):
+                    continue
+                if any(re.search(p, arg) for arg in command.argv[1:] for p in signature.urls):
+                    return signature, "downloads"
+    return None
+
+
+def sdk_findings(facts: Facts, scope: Scope) -> list[Finding]:
+    findings: list[Finding] = []
+    for step in facts.steps:
+        if scope.folded(step.index):
+            continue
+        matched = _match(step)
+        if matched is None:
+            continue
+        signature, verb = matched
+        remedy = remediation_for(signature.ecosystem)
+        where = f"layer {step.step.layer}" if step.step.layer is not None else f"step {step.index}"
+        size = step.step.size
+        saving = int(size * (1 - remedy.retained_fraction)) if size else None
+        tail = f" (~{megabytes(size)})" if size else ""
+        message = fit(
+            f"{where} {verb} the {signature.name}{tail}; {remedy.advice}",
+            f"{where} {verb} the {signature.name}{tail}",
+        )
+        findings.append(
+            Finding(
+                rule=signature.rule,
+                severity=rules.severity_of(signature.rule),
+                message=message,
+                layer=step.step.layer,
+                size=size,
+                created_by=shorten(step.step.created_by),
+                remediation=remedy.shape,
+                saving=saving,
+                source=facts.source,
+            )
+        )
+    return findings

@@ -1,0 +1,389 @@
+"""Read the shell script of a RUN step into the simple commands it runs.
+
+Not a shell: just enough of POSIX ``sh`` grammar to see the commands of the scripts that
+Dockerfiles contain (``&&`` chains, ``;``, ``||``, pipes, line continuations, comments,
+``set -eux``, ``$(...)``, ``{ ...; }``, subshells, ``if``/``case``/``for``/``while``), and to
+skip the branches written for another architecture. A scanner splits the script at
+unquoted operators (it knows quotes and nested ``$(...)``); :mod:`shlex` splits each piece
+into words. Anything we cannot parse degrades to "every branch ran", which over-reports
+installs rather than hiding them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from slimgate.analysis.signatures.architectures import KNOWN_NAMES
+
+_OPERATORS = (";;&", ";;", ";&", "&&", "||", ";", "|", "&", "(", ")", "\n")
+_SEPARATORS = frozenset({";", "&&", "||", "|", "&", "\n"})
+_CASE_END = frozenset({";;", ";&", ";;&"})
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_REDIRECT = re.compile(r"^\d*(?:>>?|<<?|>&|<&|&>)(.*)$")
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_WRAPPERS = frozenset({"sudo", "env", "nice", "nohup", "time", "command", "exec", "eatmydata"})
+_SHELLS = frozenset({"sh", "bash", "ash", "dash", "/bin/sh", "/bin/bash", "/bin/ash"})
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A simple command: its words (quotes removed) and the assignments before them."""
+
+    argv: tuple[str, ...]
+    assignments: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def program(self) -> str:
+        """The command name without its directory (``./mvnw`` -> ``mvnw``)."""
+        return self.argv[0].rsplit("/", 1)[-1] if self.argv else ""
+
+
+# --- scanning ----------------------------------------------------------------------------
+
+
+def _skip_quoted(text: str, i: int) -> int:
+    """Index just past the quoted string or ``$(...)`` starting at ``text[i]``."""
+    quote = text[i]
+    if quote == "'":
+        end = text.find("'", i + 1)
+        return len(text) if end < 0 else end + 1
+    if quote == '"':
+        j = i + 1
+        while j < len(text) and text[j] != '"':
+            if text[j] == "\\":
+                j += 2
+            elif text.startswith("$(", j):
+                j = _skip_quoted(text, j)
+            else:
+                j += 1
+        return j + 1
+    # "$(": find the matching parenthesis, minding quotes and nesting
+    depth, j = 0, i + 1
+    while j < len(text):
+        char = text[j]
+        if char in "'\"":
+            j = _skip_quoted(text, j)
+            continue
+        if char == "\\":
+            j += 2
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    return j
+
+
+def _scan(text: str) -> Iterator[tuple[bool, str]]:
+    """Yield ``(is_operator, text)`` pieces: word runs and unquoted operators."""
+    i, start, n = 0, 0, len(text)
+    while i < n:
+        char = text[i]
+        if char in "'\"" or text.startswith("$(", i) or text.startswith("`", i):
+            if char == "`":
+                end = text.find("`", i + 1)
+                i = n if end < 0 else end + 1
+            else:
+                i = _skip_quoted(text, i)
+            continue
+        if char == "\\":
+            i += 2
+            continue
+        if char == "#" and (i == start or text[i - 1] in " \t"):
+            if text[start:i].strip():
+                yield False, text[start:i]
+            end = text.find("\n", i)
+            i = start = n if end < 0 else end
+            continue
+        if char in "<>":  # redirections stay with the words; keep >& and &> whole
+            i += 2 if i + 1 < n and text[i + 1] in "&>" else 1
+            continue
+        if char == "&" and i + 1 < n and text[i + 1] == ">":
+            i += 2
+            continue
+        for op in _OPERATORS:
+            if text.startswith(op, i):
+                if text[start:i].strip():
+                    yield False, text[start:i]
+                yield True, op
+                i = start = i + len(op)
+                break
+        else:
+            i += 1
+    if text[start:].strip():
+        yield False, text[start:]
+
+
+def _words(piece: str) -> list[str]:
+    try:
+        return shlex.split(piece, posix=True)
+    except ValueError:  # an unbalanced quote: keep going with a rough split
+        return piece.replace('"', " ").replace("'", " ").split()
+
+
+def tokens(script: str) -> list[tuple[bool, str]]:
+    """The script as ``(is_operator, token)`` pairs, words already unquoted."""
+    text = re.sub(r"\\\r?\n", " ", script)
+    result: list[tuple[bool, str]] = []
+    for is_op, piece in _scan(text):
+        if is_op:
+            result.append((True, piece))
+        else:
+            result.extend((False, word) for word in _words(piece))
+    return result
+
+
+# --- parsing -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Node:
+    kind: str  # "simple", "if", "case", "block"
+    words: list[str]
+    parts: list[tuple[list[str], list[_Node]]]  # if: (cond-less, body); case: (patterns, body)
+    conds: list[list[_Node]]
+
+
+class _Parser:
+    def __init__(self, toks: list[tuple[bool, str]]) -> None:
+        self.toks = toks
+        self.pos = 0
+
+    def peek(self) -> tuple[bool, str] | None:
+        return self.toks[self.pos] if self.pos < len(self.toks) else None
+
+    def accept_word(self, word: str) -> bool:
+        tok = self.peek()
+        if tok is not None and not tok[0] and tok[1] == word:
+            self.pos += 1
+            return True
+        return False
+
+    def skip_separators(self) -> None:
+        while (tok := self.peek()) is not None and tok[0] and tok[1] in _SEPARATORS:
+            self.pos += 1
+
+    def parse_list(self, stop: frozenset[str]) -> list[_Node]:
+        nodes: list[_Node] = []
+        while True:
+            self.skip_separators()
+            tok = self.peek()
+            if tok is None or tok[1] in stop:
+                return nodes
+            before = self.pos
+            node = self.parse_command()
+            if node is not None:
+                nodes.append(node)
+            if self.pos == before:  # a stray operator: consume it so we always progress
+                self.pos += 1
+
+    def parse_command(self) -> _Node | None:
+        tok = self.peek()
+        assert tok is not None
+        is_op, text = tok
+        if is_op:
+            if text == "(":
+                self.pos += 1
+                body = self.parse_list(frozenset({")"}))
+                self.pos += 1
+                return _Node("block", [], [([], body)], [])
+            return None
+        if text == "!":
+            self.pos += 1
+            return self.parse_command() if self.peek() is not None else None
+        if text == "if":
+            return self.parse_if()
+        if text == "case":
+            return self.parse_case()
+        if text in ("for", "while", "until"):
+            return self.parse_loop(text)
+        if text == "{":
+            self.pos += 1
+            body = self.parse_list(frozenset({"}"}))
+            self.accept_word("}")
+            return _Node("block", [], [([], body)], [])
+        words: list[str] = []
+        while (tok := self.peek()) is not None and not tok[0]:
+            words.append(tok[1])
+            self.pos += 1
+        return _Node("simple", words, [], [])
+
+    def parse_if(self) -> _Node:
+        self.pos += 1  # "if"
+        conds: list[list[_Node]] = []
+        parts: list[tuple[list[str], list[_Node]]] = []
+        while True:
+            conds.append(self.parse_list(frozenset({"then"})))
+            self.accept_word("then")
+            parts.append(([], self.parse_list(frozenset({"elif", "else", "fi"}))))
+            if self.accept_word("elif"):
+                continue
+            if self.accept_word("else"):
+                parts.append((["else"], self.parse_list(frozenset({"fi"}))))
+            self.accept_word("fi")
+            return _Node("if", [], parts, conds)
+
+    def parse_case(self) -> _Node:
+        self.pos += 1  # "case"
+        subject = self.peek()
+        self.pos += 1
+        self.accept_word("in")
+        parts: list[tuple[list[str], list[_Node]]] = []
+        while True:
+            self.skip_separators()
+            tok = self.peek()
+            if tok is None or self.accept_word("esac"):
+                break
+            if tok == (True, "("):
+                self.pos += 1
+            patterns: list[str] = []
+            while (tok := self.peek()) is not None and tok != (True, ")"):
+                if not tok[0]:
+                    patterns.append(tok[1])
+                self.pos += 1
+            self.pos += 1  # ")"
+            body = self.parse_list(_CASE_END | {"esac"})
+            parts.append((patterns, body))
+            if (tok := self.peek()) is not None and tok[0] and tok[1] in _CASE_END:
+                self.pos += 1
+        return _Node("case", [subject[1] if subject else ""], parts, [])
+
+    def parse_loop(self, keyword: str) -> _Node:
+        self.pos += 1
+        cond: list[_Node] = []
+        if keyword == "for":
+            while (tok := self.peek()) is not None and not (tok[0] or tok[1] == "do"):
+                self.pos += 1
+        else:
+            cond = self.parse_list(frozenset({"do"}))
+        self.skip_separators()
+        self.accept_word("do")
+        body = self.parse_list(frozenset({"done"}))
+        self.accept_word("done")
+        return _Node("block", [], [([], body)], [cond])
+
+
+# --- evaluation --------------------------------------------------------------------------
+
+
+def _arch_test(cond: list[_Node], arch: frozenset[str]) -> bool | None:
+    """True/False when ``cond`` compares a variable with an architecture name, else None."""
+    if not cond or cond[-1].kind != "simple":
+        return None
+    words = [w for w in cond[-1].words if w not in ("[", "]", "[[", "]]", "test")]
+    for op in ("=", "==", "!="):
+        if op in words:
+            i = words.index(op)
+            if i == 0 or i + 1 >= len(words):
+                return None
+            left, right = words[i - 1], words[i + 1]
+            literal = right if "$" in left else left if "$" in right else None
+            if literal is None or literal not in KNOWN_NAMES:
+                return None
+            return (literal in arch) != (op == "!=")
+    return None
+
+
+def _is_arch_case(patterns: list[list[str]]) -> bool:
+    return any(
+        p not in ("*", "?*") and (p in KNOWN_NAMES or fnmatch.filter(KNOWN_NAMES, p))
+        for group in patterns
+        for p in group
+    )
+
+
+def _simple(words: list[str]) -> Command | None:
+    assignments: list[tuple[str, str]] = []
+    argv: list[str] = []
+    skip_next = False
+    for word in words:
+        if skip_next:
+            skip_next = False
+            continue
+        redirect = _REDIRECT.match(word)
+        if redirect is not None:
+            skip_next = not redirect.group(1)
+            continue
+        if not argv and _ASSIGNMENT.match(word):
+            name, _, value = word.partition("=")
+            assignments.append((name, value))
+            continue
+        argv.append(word)
+    while argv and argv[0] in _WRAPPERS:
+        argv.pop(0)
+        while argv and (argv[0].startswith("-") or _ASSIGNMENT.match(argv[0])):
+            word = argv.pop(0)
+            if _ASSIGNMENT.match(word):
+                name, _, value = word.partition("=")
+                assignments.append((name, value))
+    if argv and argv[0] == "export":
+        assignments.extend((w.partition("=")[0], w.partition("=")[2]) for w in argv[1:] if "=" in w)
+    if not argv and not assignments:
+        return None
+    return Command(tuple(argv), tuple(assignments))
+
+
+def _is_c_flag(word: str) -> bool:
+    return word.startswith("-") and word.endswith("c")
+
+
+def _evaluate(nodes: list[_Node], arch: frozenset[str] | None, out: list[Command]) -> None:
+    for node in nodes:
+        if node.kind == "simple":
+            command = _simple(node.words)
+            if command is None:
+                continue
+            argv = command.argv
+            if argv[:1] and argv[0] in _SHELLS and len(argv) > 2 and _is_c_flag(argv[1]):
+                out.extend(commands(argv[2], arch))
+                continue
+            out.append(command)
+        elif node.kind == "if":
+            for i, (label, body) in enumerate(node.parts):
+                if label == ["else"]:
+                    _evaluate(body, arch, out)
+                    break
+                cond = node.conds[i]
+                _evaluate(cond, arch, out)
+                verdict = None if arch is None else _arch_test(cond, arch)
+                if verdict is False:
+                    continue
+                _evaluate(body, arch, out)
+                if verdict is True:
+                    break
+        elif node.kind == "case":
+            if arch is not None and _is_arch_case([p for p, _ in node.parts]):
+                for patterns, body in node.parts:
+                    if any(fnmatch.filter(arch, p) or p in arch for p in patterns):
+                        _evaluate(body, arch, out)
+                        break
+            else:
+                for _, body in node.parts:
+                    _evaluate(body, arch, out)
+        else:
+            for cond in node.conds:
+                _evaluate(cond, arch, out)
+            for _, body in node.parts:
+                _evaluate(body, arch, out)
+
+
+def commands(script: str, arch: frozenset[str] | None = None) -> tuple[Command, ...]:
+    """The simple commands ``script`` runs on ``arch`` (every branch when arch is None)."""
+    tree = _Parser(tokens(script)).parse_list(frozenset())
+    out: list[Command] = []
+    _evaluate(tree, arch, out)
+    return tuple(out)
+
+
+def expand(word: str, variables: Mapping[str, str]) -> str:
+    """Substitute ``$NAME`` and ``${NAME...}`` from ``variables``; unknown names are empty."""
+    if "$" not in word:
+        return word
+    return _VARIABLE.sub(lambda m: variables.get(m.group(1) or m.group(2), ""), word)

@@ -1,0 +1,229 @@
+"""Official base images recognised by their environment, history and references, as data.
+
+Each row says how to recognise one family of images (the env names its official
+Dockerfile sets, the history it leaves), which steps are its own (so the analysis knows
+where an application's layers begin), which of its layers carry the SDK (for the saving),
+and when it is a finding: ``ALWAYS`` (golang, rust...), ``KEPT_TOOLCHAIN`` (the full
+node/python/ruby images on buildpack-deps, php with ``$PHPIZE_DEPS`` installed) or
+``HISTORY`` (a JDK rather than a JRE). Rows are tried in order; the more specific come
+first (maven before the JDK it is built on). Patterns are regular expressions searched
+in ``"<INSTRUCTION> <body>"`` of a history step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from slimgate.analysis import rules
+
+
+class Condition(Enum):
+    ALWAYS = "always"
+    KEPT_TOOLCHAIN = "kept-toolchain"  # the base's own layers keep compilers
+    HISTORY = "history"  # a step of the base matches one of ``history``
+
+
+@dataclass(frozen=True, slots=True)
+class BaseSignature:
+    family: str  # "golang"
+    ecosystem: str  # "go", "java", ... (also the remediation key unless ``remedy`` is set)
+    rule: str
+    condition: Condition
+    name: str  # display name when the rule applies: "golang", "node (full)", "JDK"
+    clean_name: str  # display name when it does not: "node (slim)", "JRE"
+    env: tuple[str, ...] = ()  # all must be set; the first is the anchor
+    history: tuple[str, ...] = ()
+    own: tuple[str, ...] = ()
+    sdk: tuple[str, ...] = ()
+    repositories: tuple[str, ...] = ()
+    clean_tags: tuple[str, ...] = ()  # a tag containing one of these is the clean variant
+    remedy: str = ""  # remediation key when it differs from the ecosystem
+
+    @property
+    def remedy_key(self) -> str:
+        return self.remedy or self.ecosystem
+
+
+_JDK_MARKERS = (
+    r"OpenJDK\d+U-jdk_",
+    r"\bjavac\b",
+    r"\bjshell\b",
+    r"openjdk-[\d.]+(?:\+\d+)?_linux-\S+_bin\.tar\.gz",
+    r"openjdk-\d+-jdk",
+    r"amazon-corretto-\d+-\S*-jdk|java-\S+-amazon-corretto-devel",
+)
+
+BASE_SIGNATURES: tuple[BaseSignature, ...] = (
+    BaseSignature(
+        "maven",
+        "java",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "maven",
+        "maven",
+        env=("MAVEN_HOME",),
+        own=(r"MAVEN_", r"/usr/share/maven", r"mvn-entrypoint", r"/usr/bin/mvn"),
+        sdk=(r"/usr/share/maven", r"apache-maven-\S+-bin", *_JDK_MARKERS[:1]),
+        repositories=("maven",),
+    ),
+    BaseSignature(
+        "gradle",
+        "java",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "gradle",
+        "gradle",
+        env=("GRADLE_HOME",),
+        own=(r"GRADLE_", r"gradle"),
+        sdk=(r"gradle-\S+-bin\.zip", r"/opt/gradle", *_JDK_MARKERS[:1]),
+        repositories=("gradle",),
+    ),
+    BaseSignature(
+        "golang",
+        "go",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "golang",
+        "golang",
+        env=("GOLANG_VERSION",),
+        own=(
+            r"GOLANG_VERSION",
+            r"^ENV GOPATH",
+            r"mkdir -p \"\$GOPATH/src\"",
+            r"GOTOOLCHAIN",
+            r"/usr/local/go\b",
+            r"^COPY /target/ /$",
+            r"dl\.google\.com/go|go\.dev/dl",
+            r"^WORKDIR /go$",
+        ),
+        sdk=(r"^COPY /target/ /$", r"/usr/local/go\b", r"dl\.google\.com/go|go\.dev/dl"),
+        repositories=("golang",),
+    ),
+    BaseSignature(
+        "rust",
+        "rust",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "rust",
+        "rust",
+        env=("RUSTUP_HOME", "CARGO_HOME"),
+        own=(r"RUSTUP_HOME", r"CARGO_HOME", r"RUST_VERSION", r"rustup"),
+        sdk=(r"rustup-init", r"RUST_VERSION"),
+        repositories=("rust",),
+    ),
+    BaseSignature(
+        "gcc",
+        "c",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "gcc",
+        "gcc",
+        env=("GCC_VERSION",),
+        own=(r"GCC_", r"\bgcc\b", r"ld\.so\.conf", r"dpkg-divert"),
+        sdk=(r"GCC_VERSION",),
+        repositories=("gcc",),
+    ),
+    BaseSignature(
+        "dotnet-sdk",
+        "dotnet",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "dotnet sdk",
+        "dotnet sdk",
+        env=("DOTNET_SDK_VERSION",),
+        own=(r"DOTNET_", r"ASPNET", r"dotnet", r"powershell", r"NUGET"),
+        sdk=(r"dotnet", r"powershell"),
+        repositories=("mcr.microsoft.com/dotnet/sdk",),
+    ),
+    BaseSignature(
+        "php",
+        "php",
+        rules.PHP_EXTENSION_TOOLCHAIN,
+        Condition.KEPT_TOOLCHAIN,
+        "php (keeps $PHPIZE_DEPS)",
+        "php",
+        env=("PHPIZE_DEPS",),
+        own=(r"PHP", r"docker-php-", r"/usr/src/php", r"/usr/local/etc/php", r"STOPSIGNAL"),
+        repositories=("php",),
+        clean_tags=("alpine",),
+    ),
+    BaseSignature(
+        "java",
+        "java",
+        rules.JDK_RUNTIME,
+        Condition.HISTORY,
+        "JDK",
+        "JRE",
+        env=("JAVA_HOME",),
+        history=_JDK_MARKERS,
+        own=(
+            r"JAVA_",
+            r"openjdk",
+            r"\bjava\b",
+            r"__cacert_entrypoint",
+            r"jshell",
+            r"^ENV LANG",
+            r"fontconfig|p11-kit|locale-gen",
+        ),
+        sdk=_JDK_MARKERS[:1] + _JDK_MARKERS[3:4],
+        repositories=("eclipse-temurin", "openjdk", "amazoncorretto", "sapmachine"),
+        clean_tags=("jre",),
+        remedy="jdk",
+    ),
+    BaseSignature(
+        "node",
+        "node",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.KEPT_TOOLCHAIN,
+        "node (full)",
+        "node (slim)",
+        env=("NODE_VERSION",),
+        own=(r"NODE_VERSION", r"YARN_VERSION", r"nodejs\.org", r"yarnpkg", r"docker-entrypoint"),
+        repositories=("node",),
+        clean_tags=("slim", "alpine"),
+    ),
+    BaseSignature(
+        "python",
+        "python",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.KEPT_TOOLCHAIN,
+        "python (full)",
+        "python (slim)",
+        env=("PYTHON_VERSION",),
+        own=(
+            r"PYTHON_",
+            r"python\.org",
+            r"get-pip",
+            r"idle3|pydoc3|python3-config",
+            r"^ENV (?:LANG|GPG_KEY|PATH)",
+        ),
+        repositories=("python",),
+        clean_tags=("slim", "alpine"),
+    ),
+    BaseSignature(
+        "ruby",
+        "ruby",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.KEPT_TOOLCHAIN,
+        "ruby (full)",
+        "ruby (slim)",
+        env=("RUBY_VERSION",),
+        own=(r"RUBY_", r"ruby-lang\.org", r"GEM_HOME", r"BUNDLE_(?:SILENCE|APP_CONFIG)", r"LANG"),
+        repositories=("ruby",),
+        clean_tags=("slim", "alpine"),
+    ),
+    BaseSignature(
+        "buildpack-deps",
+        "c",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "buildpack-deps",
+        "buildpack-deps",
+        history=(r"apt-get install(?=[^;&|]*\blibmagickwand-dev\b)(?=[^;&|]*\bgcc\b)",),
+        repositories=("buildpack-deps",),
+        clean_tags=("curl", "scm"),
+    ),
+)
+
+FAMILIES: dict[str, BaseSignature] = {signature.family: signature for signature in BASE_SIGNATURES}

@@ -1,0 +1,175 @@
+"""Build commands and dependency installs, per ecosystem, as data.
+
+A :class:`BuildCommand` matches a simple command by program name and its positional
+arguments (options are skipped): ``first`` constrains the first positional argument,
+``then`` the second, ``anywhere`` any of them (``mvn -B clean package``). ``compile``
+rows (make, gcc...) are the ones official images run inside a self-cleaning step; the
+analysis ignores those when the step also removed the compilers it installed.
+
+A :class:`DevInstall` describes a dependency install that includes development
+dependencies unless a production flag or environment says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class BuildCommand:
+    ecosystem: str
+    programs: tuple[str, ...]
+    first: tuple[str, ...] = ()
+    then: tuple[str, ...] = ()
+    anywhere: tuple[str, ...] = ()
+    compile: bool = False
+
+
+BUILD_COMMANDS: tuple[BuildCommand, ...] = (
+    BuildCommand("go", ("go",), first=("build", "install")),
+    BuildCommand("rust", ("cargo",), first=("build", "install", "auditable")),
+    BuildCommand(
+        "java",
+        ("mvn", "mvnw"),
+        anywhere=("package", "install", "verify", "deploy", "*:repackage", "compile"),
+    ),
+    BuildCommand(
+        "java",
+        ("gradle", "gradlew"),
+        anywhere=("build", "assemble", "bootJar", "shadowJar", "installDist", "jar", "bootWar"),
+    ),
+    BuildCommand(
+        "node", ("npm", "pnpm", "yarn", "bun"), first=("run", "run-script"), then=("build*",)
+    ),
+    BuildCommand("node", ("pnpm", "yarn", "bun"), first=("build*",)),
+    BuildCommand("node", ("tsc", "webpack", "esbuild", "rollup")),
+    BuildCommand("node", ("vite", "next", "ng", "nuxt", "astro"), first=("build",)),
+    BuildCommand("dotnet", ("dotnet",), first=("publish", "build")),
+    BuildCommand("c", ("make", "gmake", "ninja"), compile=True),
+    BuildCommand("c", ("cmake",), anywhere=("--build",), compile=True),
+    BuildCommand("c", ("gcc", "g++", "cc", "c++", "clang", "clang++", "configure"), compile=True),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DevInstall:
+    """A dependency install that brings development dependencies by default.
+
+    It matches ``programs`` with a first positional argument in ``subcommands`` (``""``
+    for a bare ``yarn``). It is clean when any ``production_flags`` appears, when an
+    environment variable in ``production_env`` has one of its values (``NODE_ENV=production``),
+    or, with ``bare_only``, when it names packages (``npm install -g typescript``).
+    ``dev_markers`` instead make it a finding only when present (``pip install -r
+    requirements-dev.txt``).
+    """
+
+    ecosystem: str
+    programs: tuple[str, ...]
+    subcommands: tuple[str, ...]
+    production_flags: tuple[str, ...] = ()
+    production_env: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    dev_markers: tuple[str, ...] = ()  # regexes over the joined arguments
+    bare_only: bool = False
+    skip_flags: tuple[str, ...] = ()
+
+
+_NODE_ENV = ("NODE_ENV", ("production", "prod"))
+
+DEV_INSTALLS: tuple[DevInstall, ...] = (
+    DevInstall(
+        "node",
+        ("npm",),
+        ("ci", "install", "i"),
+        production_flags=(
+            "--omit=dev",
+            "--omit dev",
+            "--only=prod",
+            "--only=production",
+            "--production",
+            "--prod",
+        ),
+        production_env=(
+            _NODE_ENV,
+            ("NPM_CONFIG_PRODUCTION", ("true",)),
+            ("NPM_CONFIG_OMIT", ("dev",)),
+            ("npm_config_omit", ("dev",)),
+        ),
+        bare_only=True,
+        skip_flags=("-g", "--global"),
+    ),
+    DevInstall(
+        "node",
+        ("yarn",),
+        ("", "install"),
+        production_flags=("--production", "--prod"),
+        production_env=(_NODE_ENV, ("YARN_PRODUCTION", ("true",))),
+        bare_only=True,
+    ),
+    DevInstall(
+        "node",
+        ("pnpm",),
+        ("install", "i"),
+        production_flags=("--prod", "-P", "--production"),
+        production_env=(_NODE_ENV,),
+        bare_only=True,
+        skip_flags=("-g", "--global"),
+    ),
+    DevInstall(
+        "python",
+        ("pip", "pip3"),
+        ("install",),
+        dev_markers=(
+            r"(?:-r|--requirement)[ =]?\S*(?:dev|test)\S*",
+            r"\[[^\]]*\b(?:dev|test|tests|lint|docs)\b[^\]]*\]",
+        ),
+    ),
+    DevInstall(
+        "python",
+        ("poetry",),
+        ("install",),
+        production_flags=(
+            "--only main",
+            "--only=main",
+            "--without dev",
+            "--without=dev",
+            "--no-dev",
+            "--only-root",
+            "--without test,dev",
+            "--without dev,test",
+        ),
+        production_env=(("POETRY_WITHOUT", ("dev", "dev,test", "test,dev")),),
+    ),
+    DevInstall("python", ("uv",), ("sync",), production_flags=("--no-dev", "--only-group")),
+    DevInstall("python", ("pipenv",), ("install",), dev_markers=(r"(?:^|\s)(?:--dev|-d)\b",)),
+    DevInstall(
+        "ruby",
+        ("bundle", "bundler"),
+        ("install", ""),
+        production_flags=(
+            "--without development",
+            "--without=development",
+            "--without test development",
+            "--deployment",
+        ),
+        production_env=(
+            (
+                "BUNDLE_WITHOUT",
+                (
+                    "development",
+                    "development:test",
+                    "test:development",
+                    "development test",
+                    "test development",
+                ),
+            ),
+            ("BUNDLE_DEPLOYMENT", ("1", "true")),
+        ),
+    ),
+    DevInstall(
+        "php",
+        ("composer",),
+        ("install", "update"),
+        production_flags=("--no-dev",),
+        production_env=(("COMPOSER_NO_DEV", ("1", "true")),),
+    ),
+)

@@ -1,0 +1,116 @@
+"""Which distribution packages are a build toolchain, per class, as data.
+
+Names are matched with :func:`fnmatch.fnmatchcase` after version and architecture
+suffixes are stripped (``gcc=4:12.2.0-3``, ``libc6-dev:amd64``, ``gcc~=13``). Order
+matters: the first class whose pattern matches a package wins, so the JDK rows sit above
+the generic ``*-devel`` headers row. ``triggers`` says whether keeping such a package is a
+finding on its own; version-control tools only count towards the saving of a toolchain
+that is already reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slimgate.analysis import rules
+
+
+@dataclass(frozen=True, slots=True)
+class PackageClass:
+    name: str  # "compiler", "headers", ...
+    patterns: tuple[str, ...]
+    rule: str
+    triggers: bool = True
+    ecosystem: str = "c"
+
+
+PACKAGE_CLASSES: tuple[PackageClass, ...] = (
+    PackageClass(
+        "jdk",
+        (
+            "openjdk-*-jdk",
+            "openjdk-*-jdk-headless",
+            "default-jdk",
+            "default-jdk-headless",
+            "openjdk*-jdk",
+            "java-*-openjdk-devel",
+            "java-*-openjdk-jmods",
+            "temurin-*-jdk",
+            "msopenjdk-*",
+            "java-*-amazon-corretto-devel",
+        ),
+        rules.JDK_RUNTIME,
+        ecosystem="java",
+    ),
+    PackageClass(
+        "language-sdk",
+        (
+            "golang",
+            "golang-go",
+            "golang-[0-9]*",
+            "go",
+            "rustc",
+            "rust",
+            "cargo",
+            "dotnet-sdk-*",
+            "maven",
+            "gradle",
+            "ant",
+            "ghc",
+            "nodejs-dev",
+        ),
+        rules.TOOLCHAIN_INSTALLED,
+    ),
+    PackageClass(
+        "compiler",
+        (
+            "gcc",
+            "gcc-[0-9]*",
+            "g++",
+            "g++-[0-9]*",
+            "gcc-c++",
+            "c++",
+            "clang",
+            "clang-[0-9]*",
+            "llvm",
+            "llvm-[0-9]*",
+            "gfortran",
+            "gfortran-[0-9]*",
+            "build-essential",
+            "build-base",
+            "tcc",
+            "@development-tools",
+            "Development Tools",
+        ),
+        rules.TOOLCHAIN_INSTALLED,
+    ),
+    PackageClass(
+        "headers",
+        ("*-dev", "*-devel", "libc-dev", "musl-dev", "linux-headers", "kernel-headers"),
+        rules.TOOLCHAIN_INSTALLED,
+    ),
+    PackageClass(
+        "build-tool",
+        (
+            "make",
+            "cmake",
+            "ninja",
+            "ninja-build",
+            "autoconf",
+            "automake",
+            "libtool",
+            "bison",
+            "flex",
+            "meson",
+            "re2c",
+            "scons",
+        ),
+        rules.TOOLCHAIN_INSTALLED,
+    ),
+    PackageClass(
+        "scm",
+        ("git", "mercurial", "subversion", "bzr", "breezy", "cvs"),
+        rules.TOOLCHAIN_INSTALLED,
+        triggers=False,
+    ),
+)

@@ -1,0 +1,82 @@
+"""The multi-stage shape that fixes each ecosystem's finding, as data.
+
+``advice`` is short enough for the one-line finding message; ``shape`` is the full
+remediation. ``retained_fraction`` is the share of the toolchain layers the fixed image
+still ships (a JRE is roughly a third of the JDK it replaces); the saving is the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Remediation:
+    advice: str
+    shape: str
+    retained_fraction: float = 0.0
+
+
+REMEDIATIONS: dict[str, Remediation] = {
+    "go": Remediation(
+        "build in golang, ship on distroless/static",
+        "multi-stage: go build (CGO_ENABLED=0) in golang:<version>, then FROM "
+        "gcr.io/distroless/static-debian12 (or scratch) and COPY --from=build the binary",
+    ),
+    "rust": Remediation(
+        "build in rust, ship on distroless/cc",
+        "multi-stage: cargo build --release in rust:<version>, then FROM "
+        "gcr.io/distroless/cc-debian12 (or debian:bookworm-slim) and COPY --from=build the binary",
+    ),
+    "c": Remediation(
+        "compile in a build stage, ship on debian-slim",
+        "multi-stage: compile in gcc/buildpack-deps, then FROM debian:bookworm-slim (or "
+        "gcr.io/distroless/cc-debian12) and copy the binaries; or remove build packages in "
+        "the RUN that installed them",
+    ),
+    "java": Remediation(
+        "build with the JDK, run on eclipse-temurin:*-jre",
+        "multi-stage: mvn/gradle package in maven:3-eclipse-temurin-21 (or gradle), then FROM "
+        "eclipse-temurin:21-jre (or gcr.io/distroless/java21) and COPY --from=build the jar",
+    ),
+    "jdk": Remediation(
+        "run on a JRE (eclipse-temurin:*-jre)",
+        "FROM eclipse-temurin:<version>-jre (or a jlink-built runtime) instead of the JDK; "
+        "compile in a separate JDK stage",
+        retained_fraction=0.35,
+    ),
+    "node": Remediation(
+        "build in node, run on node:*-slim",
+        "multi-stage: npm ci and npm run build in node:<version>, then FROM node:<version>-slim, "
+        "npm ci --omit=dev and COPY --from=build the build output",
+    ),
+    "python": Remediation(
+        "build wheels in python, run on python:*-slim",
+        "multi-stage: pip wheel in python:<version>, then FROM python:<version>-slim and "
+        "pip install --no-index the wheels (no compilers needed at run time)",
+    ),
+    "ruby": Remediation(
+        "bundle in ruby, run on ruby:*-slim",
+        "multi-stage: bundle install in ruby:<version>, then FROM ruby:<version>-slim with "
+        "BUNDLE_WITHOUT=development:test and COPY --from=build the bundle",
+    ),
+    "php": Remediation(
+        "build extensions in a stage, run on php:*-alpine",
+        "multi-stage: docker-php-ext-install in php:<version>-cli, then copy the built "
+        "extensions into php:<version>-cli-alpine, which keeps no $PHPIZE_DEPS",
+    ),
+    "dotnet": Remediation(
+        "publish in dotnet/sdk, run on dotnet/aspnet",
+        "multi-stage: dotnet publish in mcr.microsoft.com/dotnet/sdk, then FROM "
+        "mcr.microsoft.com/dotnet/aspnet (or runtime, runtime-deps) and COPY --from=build",
+    ),
+    "generic": Remediation(
+        "remove build deps in the same RUN or use a build stage",
+        "install build dependencies and remove them in the same RUN (apk add --virtual .build-deps"
+        " ... && apk del .build-deps; apt-get purge --auto-remove), or build in a separate stage",
+    ),
+}
+
+
+def remediation_for(ecosystem: str) -> Remediation:
+    return REMEDIATIONS.get(ecosystem, REMEDIATIONS["generic"])

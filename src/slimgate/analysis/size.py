@@ -1,0 +1,50 @@
+"""oversize-layer and oversize-image: compressed sizes over the configured thresholds.
+
+Sizes are the compressed sizes the manifest lists (what a node pulls), not the unpacked
+size on disk; messages say "compressed". Each layer is tied to the history entry that made
+it (``ImageMetadata.layer_history`` skips ``empty_layer`` entries).
+"""
+
+from __future__ import annotations
+
+from slimgate.analysis import rules
+from slimgate.analysis.findings import Finding
+from slimgate.analysis.knowledge import Knowledge
+from slimgate.analysis.messages import fit, megabytes, shorten
+from slimgate.model import ImageMetadata
+
+
+def size_findings(image: ImageMetadata, knowledge: Knowledge, source: str | None) -> list[Finding]:
+    findings: list[Finding] = []
+    limit = knowledge.layer_bytes
+    for layer in image.layer_history():
+        if layer.size <= limit:
+            continue
+        made_by = shorten(layer.created_by) if layer.created_by else None
+        what = f"layer {layer.index} is {megabytes(layer.size)} compressed (> {megabytes(limit)})"
+        findings.append(
+            Finding(
+                rule=rules.OVERSIZE_LAYER,
+                severity=rules.severity_of(rules.OVERSIZE_LAYER),
+                message=fit(f"{what}: {made_by}" if made_by else what, what),
+                layer=layer.index,
+                size=layer.size,
+                created_by=made_by,
+                source=source,
+            )
+        )
+    total = image.compressed_size
+    if total > knowledge.image_bytes:
+        findings.append(
+            Finding(
+                rule=rules.OVERSIZE_IMAGE,
+                severity=rules.severity_of(rules.OVERSIZE_IMAGE),
+                message=fit(
+                    f"image is {megabytes(total)} compressed "
+                    f"(> {megabytes(knowledge.image_bytes)}) in {len(image.layers)} layers"
+                ),
+                size=total,
+                source=source,
+            )
+        )
+    return findings
