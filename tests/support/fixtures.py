@@ -1,1 +1,122 @@
-"""Pytest fixtures shared by the whole suite (registered from tests/conftest.py)."""
+"""Pytest fixtures shared by the whole suite (registered from tests/conftest.py).
+
+Registries are real: Debian's ``docker-registry`` (distribution 2.8) started once per
+session on free 127.0.0.1 ports, one per auth mode, and stopped at the end. Tests that use
+them carry ``@pytest.mark.registry``; without the binary they are skipped.
+
+- ``plain_registry``: anonymous, plain HTTP
+- ``basic_registry``: htpasswd basic auth (``BASIC_USER``/``BASIC_PASSWORD``), plain HTTP
+- ``token_registry``: bearer tokens from a test token service, both over TLS; users
+  ``TOKEN_USER``/``TOKEN_PASSWORD``; anonymous pull on ``public/*`` repositories listed in
+  ``ANONYMOUS_REPOSITORIES``
+- ``tls_registry``: anonymous over TLS with a test CA (``tls_registry.ca_path``)
+- ``fault_server`` / ``other_fault_server``: :class:`tests.support.faults.FaultServer` on
+  127.0.0.1 and 127.0.0.2, new for each test
+- ``manual_clock``: a :class:`ManualClock` to inject where a clock is taken
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from tests.support import registry_server
+from tests.support.faults import FaultServer
+from tests.support.registry_server import RegistryServer, start_registry
+from tests.support.token_server import TokenServer
+
+BASIC_USER, BASIC_PASSWORD = "alice", "alice-basic-s3cret"
+TOKEN_USER, TOKEN_PASSWORD = "bob", "bob-token-s3cret"
+ANONYMOUS_REPOSITORIES = frozenset({"public/app"})
+
+
+class ManualClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def manual_clock() -> ManualClock:
+    return ManualClock()
+
+
+def _need_registry() -> None:
+    if not registry_server.available():
+        pytest.skip(f"{registry_server.BINARY} is not installed")
+
+
+@pytest.fixture(scope="session")
+def registry_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("registries")
+
+
+@pytest.fixture(scope="session")
+def plain_registry(registry_root: Path) -> Iterator[RegistryServer]:
+    _need_registry()
+    server = start_registry(registry_root / "plain")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def basic_registry(registry_root: Path) -> Iterator[RegistryServer]:
+    _need_registry()
+    server = start_registry(registry_root / "basic", htpasswd=(BASIC_USER, BASIC_PASSWORD))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def test_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def token_registry(registry_root: Path, test_ca: trustme.CA) -> Iterator[RegistryServer]:
+    _need_registry()
+    tokens = TokenServer(
+        signing_ca=trustme.CA(),
+        users={TOKEN_USER: TOKEN_PASSWORD},
+        anonymous_pull=set(ANONYMOUS_REPOSITORIES),
+        tls=test_ca.issue_cert("127.0.0.1"),
+    ).start()
+    try:
+        server = start_registry(registry_root / "token", token=tokens, tls_ca=test_ca)
+    except BaseException:
+        tokens.stop()
+        raise
+    yield server
+    server.stop()
+    tokens.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_registry(registry_root: Path, test_ca: trustme.CA) -> Iterator[RegistryServer]:
+    _need_registry()
+    server = start_registry(registry_root / "tls", tls_ca=test_ca)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fault_server() -> Iterator[FaultServer]:
+    with FaultServer("127.0.0.1") as server:
+        yield server
+
+
+@pytest.fixture
+def other_fault_server() -> Iterator[FaultServer]:
+    """A second server on 127.0.0.2: another host as far as the client can tell."""
+    with FaultServer("127.0.0.2") as server:
+        yield server

@@ -20,6 +20,7 @@ class SingleFlight(Generic[T]):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._inflight: dict[Hashable, Future[T]] = {}
+        self._joined: dict[Hashable, int] = {}
 
     def do(self, key: Hashable, fn: Callable[[], T]) -> T:
         with self._lock:
@@ -28,6 +29,9 @@ class SingleFlight(Generic[T]):
             if future is None:
                 future = Future()
                 self._inflight[key] = future
+                self._joined[key] = 0
+            else:
+                self._joined[key] += 1
         if not leader:
             return future.result()
         try:
@@ -41,3 +45,9 @@ class SingleFlight(Generic[T]):
         finally:
             with self._lock:
                 del self._inflight[key]
+                del self._joined[key]
+
+    def joined(self, key: Hashable) -> int:
+        """How many callers are waiting on the call in flight for ``key``."""
+        with self._lock:
+            return self._joined.get(key, 0)

@@ -1,0 +1,165 @@
+"""Start and stop Debian's ``docker-registry`` (distribution 2.8) on 127.0.0.1 for tests.
+
+Modes: anonymous, htpasswd basic auth, token auth (with :mod:`tests.support.token_server`),
+each over plain HTTP or TLS with a CA made by ``trustme``. The configuration is the
+registry's own YAML (distribution docs/configuration.md); JSON is valid YAML, so it is
+written with ``json``. The process is started on a free port, polled until ``/v2/`` answers,
+and stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trustme
+
+from tests.support.token_server import ISSUER, SERVICE, TokenServer
+
+BINARY = "/usr/bin/docker-registry"
+
+
+def available() -> bool:
+    return Path(BINARY).exists()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RegistryServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    workdir: Path
+    tls: bool
+    ca_path: Path | None = None
+    username: str | None = None
+    password: str | None = None
+    token_server: TokenServer | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}"
+
+    @property
+    def verify(self) -> str | bool:
+        return str(self.ca_path) if self.ca_path else True
+
+    def log(self) -> str:
+        return (self.workdir / "registry.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def start_registry(
+    workdir: Path,
+    *,
+    htpasswd: tuple[str, str] | None = None,
+    token: TokenServer | None = None,
+    tls_ca: trustme.CA | None = None,
+    timeout: float = 20.0,
+) -> RegistryServer:
+    """Start a registry in ``workdir``; it is ready when this returns."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config: dict[str, Any] = {
+        "version": 0.1,
+        "log": {"level": "warn", "accesslog": {"disabled": True}},
+        "storage": {"filesystem": {"rootdirectory": str(workdir / "data")}},
+        "http": {"addr": f"127.0.0.1:{port}", "secret": "slimgate-test-secret"},
+    }
+    if htpasswd is not None:
+        user, password = htpasswd
+        line = subprocess.run(
+            ["htpasswd", "-Bbn", user, password], check=True, capture_output=True
+        ).stdout
+        (workdir / "htpasswd").write_bytes(line.strip() + b"\n")
+        config["auth"] = {"htpasswd": {"realm": "slimgate-test", "path": str(workdir / "htpasswd")}}
+    elif token is not None:
+        config["auth"] = {
+            "token": {
+                "realm": token.realm,
+                "service": SERVICE,
+                "issuer": ISSUER,
+                "rootcertbundle": str(token.write_root_bundle(workdir / "token-ca.pem")),
+            }
+        }
+    ca_path: Path | None = None
+    if tls_ca is not None:
+        leaf = tls_ca.issue_cert("127.0.0.1", "localhost")
+        leaf.private_key_pem.write_to_path(str(workdir / "tls.key"))
+        leaf.cert_chain_pems[0].write_to_path(str(workdir / "tls.crt"))
+        tls_ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
+        ca_path = workdir / "ca.pem"
+        config["http"]["tls"] = {
+            "certificate": str(workdir / "tls.crt"),
+            "key": str(workdir / "tls.key"),
+        }
+    (workdir / "config.yml").write_text(json.dumps(config, indent=2))
+    log = (workdir / "registry.log").open("wb")
+    process = subprocess.Popen(
+        [BINARY, "serve", str(workdir / "config.yml")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    log.close()
+    server = RegistryServer(
+        process=process,
+        port=port,
+        workdir=workdir,
+        tls=tls_ca is not None,
+        ca_path=ca_path,
+        username=htpasswd[0] if htpasswd else None,
+        password=htpasswd[1] if htpasswd else None,
+        token_server=token,
+    )
+    try:
+        _wait_ready(server, timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _wait_ready(server: RegistryServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(verify=server.verify, timeout=2, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"docker-registry exited:\n{server.log()}")
+            try:
+                status = client.get(f"{server.url}/v2/").status_code
+            except httpx.TransportError:
+                time.sleep(0.05)
+                continue
+            if status in (200, 401):
+                return
+            time.sleep(0.05)
+    raise RuntimeError(f"docker-registry did not answer within {timeout} s:\n{server.log()}")
+
+
+def remove(server: RegistryServer) -> None:
+    server.stop()
+    shutil.rmtree(server.workdir, ignore_errors=True)
