@@ -29,7 +29,7 @@ from slimgate.kube.admission import InvalidReview, parse_review
 from slimgate.webhook.engine import Engine
 from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.webhook.reload import ConfigWatcher
-from slimgate.webhook.review import CredentialScope, Outcome, Reviewer, no_credentials
+from slimgate.webhook.review import EngineFor, Outcome, Reviewer
 from slimgate.webhook.settings import WebhookSettings
 
 log = logging.getLogger("slimgate.webhook")
@@ -43,7 +43,7 @@ class Wiring:
 
     settings: WebhookSettings
     engine: Engine
-    credentials: CredentialScope = no_credentials
+    engine_for: EngineFor | None = None  # per-request engines that know pull secrets
 
 
 Rebuild = Callable[[Path], Wiring]
@@ -53,7 +53,7 @@ def create_app(
     settings: WebhookSettings | Any,
     evaluator: Engine,
     *,
-    credentials: CredentialScope = no_credentials,
+    engine_for: EngineFor | None = None,
     config_path: Path | None = None,
     rebuild: Rebuild | None = None,
     metrics: WebhookMetrics | None = None,
@@ -73,10 +73,10 @@ def create_app(
 
     def reviewer_for(wiring: Wiring) -> Reviewer:
         return Reviewer(
-            wiring.settings, wiring.engine, pool, credentials=wiring.credentials, clock=clock
+            wiring.settings, wiring.engine, pool, engine_for=wiring.engine_for, clock=clock
         )
 
-    first = reviewer_for(Wiring(hook, evaluator, credentials))
+    first = reviewer_for(Wiring(hook, evaluator, engine_for))
     watcher: ConfigWatcher[Reviewer] | None = None
     if config_path is not None and rebuild is not None:
         watcher = ConfigWatcher(

@@ -35,10 +35,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str = "info", stream: TextIO | None = None) -> None:
-    """Send slimgate's and gunicorn's logs to ``stream`` (stderr) as JSON lines."""
+    """Send slimgate's logs to ``stream`` (stderr) as JSON lines."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
-    for name in ("slimgate", "gunicorn.error"):
+    for name in ("slimgate",):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(level.upper())

@@ -15,11 +15,9 @@ through ``Engine.unreadable`` with a message that names the image and the reason
 
 from __future__ import annotations
 
-import contextvars
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, wait
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,14 +36,9 @@ from slimgate.webhook.engine import Engine, Result
 from slimgate.webhook.messages import Checked, denial, warnings
 from slimgate.webhook.settings import WebhookSettings
 
-# Sets up per-request registry credentials (the pod's pull secrets) around the evaluation;
-# given the pod template and the seconds left before the deadline.
-CredentialScope = Callable[[PodTemplate, float], AbstractContextManager[None]]
-
-
-@contextmanager
-def no_credentials(template: PodTemplate, budget: float) -> Iterator[None]:
-    yield
+# The engine to use for one pod template: the shared one, or a view of it that also knows
+# the pod's pull secrets. Given the template and the seconds left before the deadline.
+EngineFor = Callable[[PodTemplate, float], Engine]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +67,13 @@ class Reviewer:
         engine: Engine,
         pool: Executor,
         *,
-        credentials: CredentialScope = no_credentials,
+        engine_for: EngineFor | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.pool = pool
-        self.credentials = credentials
+        self.engine_for = engine_for
         self.clock = clock
 
     def review(self, review: Review, started: float | None = None) -> Outcome:
@@ -157,17 +150,13 @@ class Reviewer:
         namespace = review.namespace or template.namespace
         subject = Subject(namespace=namespace, labels=template.labels, workload=template.workload)
         images = list(dict.fromkeys(c.image for c in containers))
-        futures: dict[str, Future[Result]] = {}
-        with self.credentials(template, max(0.0, deadline - self.clock())):
-            context = contextvars.copy_context()
-            for image in images:
-                futures[image] = self.pool.submit(
-                    context.copy().run,
-                    self.engine.evaluate,
-                    image,
-                    subject,
-                    self.settings.platforms,
-                )
+        engine = self.engine
+        if self.engine_for is not None:
+            engine = self.engine_for(template, max(0.0, deadline - self.clock()))
+        futures = {
+            image: self.pool.submit(engine.evaluate, image, subject, self.settings.platforms)
+            for image in images
+        }
         wait(futures.values(), timeout=max(0.0, deadline - self.clock()))
         results: dict[str, Result] = {}
         late: list[str] = []
@@ -183,7 +172,7 @@ class Reviewer:
                 future.cancel()  # still queued: drop it; running: it finishes in the background
                 late.append(image)
                 why = reason
-            results[image] = self.engine.unreadable(image, subject, why, self.settings.platforms[0])
+            results[image] = engine.unreadable(image, subject, why, self.settings.platforms[0])
         checked = tuple(Checked(c, results[c.image]) for c in containers)
         return checked, tuple(late)
 

@@ -1,0 +1,174 @@
+"""``slimgate serve``: the webhook app under gunicorn, over TLS, with keep-alive.
+
+The apiserver keeps its connections to a webhook open, so a TLS handshake per review would
+waste most of the budget: gunicorn's ``gthread`` worker keeps idle connections for
+``keepalive`` seconds. Each worker process builds its own app (``preload_app`` is off:
+thread pools and HTTP connection pools do not survive ``fork``), so the registry caches,
+single-flight and metrics are per process. The default is one worker process with many
+threads, which keeps one cache and one set of counters per pod; the registry lookups are
+I/O bound, and throughput is scaled with pod replicas. ``SLIMGATE_WEBHOOK_WORKERS`` and
+``SLIMGATE_WEBHOOK_THREADS`` override the defaults.
+
+``--dev`` serves on 127.0.0.1:8443 with a throwaway CA and certificate (see ``devcert``) and
+prints a ready ``curl`` command with a sample AdmissionReview.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+from argparse import Namespace
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from gunicorn import glogging
+from gunicorn.app.base import BaseApplication
+
+from slimgate.config import Config, load_config
+from slimgate.errors import SlimgateError
+from slimgate.webhook import jsonlog
+from slimgate.webhook.app import create_app
+from slimgate.webhook.devcert import write_dev_certificates
+from slimgate.webhook.metrics import WebhookMetrics
+from slimgate.webhook.sample import sample_review
+from slimgate.webhook.wiring import Composer
+
+log = logging.getLogger("slimgate.webhook")
+
+DEFAULT_PORT = 8443
+KEEPALIVE_SECONDS = 75  # longer than the apiserver's idle connection timeout would reuse
+
+
+def build_app(config_path: Path | None, config: Config) -> Flask:
+    """The composition root of one worker: metrics, registry client, engine, app."""
+    metrics = WebhookMetrics()
+    composer = Composer(metrics)
+    wiring = composer.build(config)
+    return create_app(
+        wiring.settings,
+        wiring.engine,
+        engine_for=wiring.engine_for,
+        config_path=config_path,
+        rebuild=composer.build_from if config_path is not None else None,
+        metrics=metrics,
+    )
+
+
+class JsonGunicornLogger(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's error log as JSON lines; the access log stays off (decisions are logged)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(jsonlog.JsonFormatter())
+        jsonlog.configure()
+
+
+class WebhookServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn with settings from code, an app built in each worker."""
+
+    def __init__(self, options: dict[str, Any], load: Callable[[], Flask]) -> None:
+        self._options = options
+        self._load = load
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self._load()
+
+
+def gunicorn_options(bind: str, cert: str, key: str) -> dict[str, Any]:
+    workers = int(os.environ.get("SLIMGATE_WEBHOOK_WORKERS", "1"))
+    threads = int(os.environ.get("SLIMGATE_WEBHOOK_THREADS", "32"))
+    return {
+        "bind": [bind],
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "worker_connections": 1000,
+        "keepalive": KEEPALIVE_SECONDS,
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "certfile": cert,
+        "keyfile": key,
+        "preload_app": False,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "slimgate-webhook",
+        "limit_request_line": 8190,
+        "limit_request_fields": 100,
+        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,  # noqa: S108
+        "logger_class": JsonGunicornLogger,
+        "control_socket_disable": True,
+    }
+
+
+def _dev_files(bind_host: str, port: int) -> tuple[str, str]:
+    folder = Path(tempfile.mkdtemp(prefix="slimgate-dev-"))
+    certs = write_dev_certificates(folder)
+    sample = folder / "sample.json"
+    sample.write_text(json.dumps(sample_review(), indent=2) + "\n")
+    print(f"slimgate dev mode: CA certificate {certs.ca}", file=sys.stderr)
+    print(
+        f"try: curl --cacert {certs.ca} -H 'Content-Type: application/json' "
+        f"--data @{sample} https://{bind_host}:{port}/validate",
+        file=sys.stderr,
+    )
+    return str(certs.cert), str(certs.key)
+
+
+def run(args: Namespace) -> int:
+    """Serve until stopped; 2 when the configuration or the TLS files are missing or bad."""
+    config_arg = getattr(args, "config", None)
+    config_path = Path(config_arg) if config_arg else None
+    try:
+        config = load_config(config_path)
+    except SlimgateError as exc:
+        print(f"slimgate serve: {exc}", file=sys.stderr)
+        return 2
+    dev = bool(getattr(args, "dev", False))
+    host = getattr(args, "host", None) or ("127.0.0.1" if dev else "0.0.0.0")  # noqa: S104
+    port = int(getattr(args, "port", None) or DEFAULT_PORT)
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    if dev and not (cert and key):
+        cert, key = _dev_files(host, port)
+    if not (cert and key):
+        print("slimgate serve: --tls-cert and --tls-key are required (or --dev)", file=sys.stderr)
+        return 2
+    for path in (cert, key):
+        if not os.access(path, os.R_OK):
+            print(f"slimgate serve: cannot read {path}", file=sys.stderr)
+            return 2
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    server = WebhookServer(
+        gunicorn_options(bind, cert, key), lambda: build_app(config_path, config)
+    )
+    server.run()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m slimgate.webhook.serve``: the same as ``slimgate serve``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="slimgate serve")
+    parser.add_argument("--config")
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--dev", action="store_true")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
