@@ -146,6 +146,9 @@ class ImageMetadata:
     config: ImageConfig
     annotations: Mapping[str, str] = field(default_factory=dict)
     index_digest: str | None = None
+    # What the reader could not know or had to approximate, for people to read (a
+    # docker-archive without layer tars has no layer sizes: they count as 0).
+    notes: tuple[str, ...] = ()
 
     @property
     def compressed_size(self) -> int:
