@@ -36,18 +36,22 @@ def _positional(command: Command) -> list[str]:
     return [arg for arg in command.argv[1:] if not arg.startswith("-") and "=" not in arg]
 
 
-def _matches(row: BuildCommand, command: Command) -> bool:
+def _matches(row: BuildCommand, command: Command) -> str | None:
+    """The command as messages show it (``go build``, ``mvn package``) when it matches."""
     if command.program not in row.programs:
-        return False
+        return None
     args = _positional(command)
     if row.first and not (args and any(fnmatch.fnmatchcase(args[0], p) for p in row.first)):
-        return False
+        return None
     if row.then and not (len(args) > 1 and any(fnmatch.fnmatchcase(args[1], p) for p in row.then)):
-        return False
+        return None
+    shown = [command.program, *args[: bool(row.first) + bool(row.then)]]
     if row.anywhere:
-        every = list(command.argv[1:])
-        return any(fnmatch.fnmatchcase(arg, p) for arg in every for p in row.anywhere)
-    return True
+        hits = [a for a in command.argv[1:] if any(fnmatch.fnmatchcase(a, p) for p in row.anywhere)]
+        if not hits:
+            return None
+        shown.append(hits[0])
+    return " ".join(shown)
 
 
 def _self_cleaning(step: StepFacts) -> bool:
@@ -63,13 +67,15 @@ def _fetches(commands: Sequence[Command]) -> bool:
     return any(c.program == "git" and "clone" in c.argv for c in commands)
 
 
-def build_match(step: StepFacts) -> tuple[BuildCommand, Command] | None:
-    """The first build command of a RUN step, ignoring self-cleaning compiles."""
+def build_match(step: StepFacts) -> tuple[BuildCommand, str] | None:
+    """The first build command of a RUN step (and how to show it); self-cleaning
+    compiles are ignored."""
     cleaning = _self_cleaning(step)
     for command in step.commands:
         for row in BUILD_COMMANDS:
-            if _matches(row, command) and not (row.compile and cleaning):
-                return row, command
+            shown = _matches(row, command)
+            if shown is not None and not (row.compile and cleaning):
+                return row, shown
     return None
 
 
@@ -86,10 +92,10 @@ def build_findings(facts: Facts, scope: Scope) -> list[Finding]:
         matched = build_match(step)
         if matched is None or (copied is None and not _fetches(step.commands)):
             continue
-        row, command = matched
+        row, shown = matched
         remedy = remediation_for(row.ecosystem)
-        where = f"layer {step.step.layer}" if step.step.layer is not None else f"step {step.index}"
-        ran = shorten(" ".join(command.argv[:3]), 28)
+        where = step.step.where
+        ran = shorten(shown, 28)
         after = f" after {shorten(copied.text, 24)}" if copied is not None else ""
         findings.append(
             Finding(
@@ -97,6 +103,7 @@ def build_findings(facts: Facts, scope: Scope) -> list[Finding]:
                 severity=rules.severity_of(rules.BUILD_IN_FINAL_IMAGE),
                 message=fit(
                     f"{where} runs {ran}{after} in the final image; {remedy.advice}",
+                    f"{where} runs {ran}{after}; {remedy.advice}",
                     f"{where} runs {ran} in the final image; {remedy.advice}",
                     f"{where} runs {ran} in the final image",
                 ),

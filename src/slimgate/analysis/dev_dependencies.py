@@ -68,9 +68,7 @@ def dev_findings(facts: Facts, scope: Scope) -> list[Finding]:
             if row is None:
                 continue
             remedy = remediation_for(row.ecosystem)
-            where = (
-                f"layer {step.step.layer}" if step.step.layer is not None else f"step {step.index}"
-            )
+            where = step.step.where
             ran = shorten(" ".join(command.argv), 40)
             findings.append(
                 Finding(

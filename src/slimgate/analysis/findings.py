@@ -31,6 +31,7 @@ class Method(StrEnum):
     LINEAGE = "lineage"
     ENVIRONMENT = "environment"
     HISTORY = "history"
+    DOCKERFILE = "dockerfile"  # named by the FROM line of a Dockerfile being linted
 
 
 @dataclass(frozen=True, slots=True)

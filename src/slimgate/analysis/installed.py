@@ -28,9 +28,7 @@ def installed_findings(facts: Facts, scope: Scope) -> list[Finding]:
         for rule, packages in by_rule.items():
             ecosystem = "jdk" if rule == rules.JDK_RUNTIME else "generic"
             remedy = remediation_for(ecosystem)
-            where = (
-                f"layer {step.step.layer}" if step.step.layer is not None else f"step {step.index}"
-            )
+            where = step.step.where
             saving = step.step.size
             tail = f" (~{megabytes(saving)})" if saving else ""
             verb = "keeps a JDK" if rule == rules.JDK_RUNTIME else "keeps"

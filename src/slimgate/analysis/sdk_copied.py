@@ -46,7 +46,7 @@ def sdk_findings(facts: Facts, scope: Scope) -> list[Finding]:
             continue
         signature, verb = matched
         remedy = remediation_for(signature.ecosystem)
-        where = f"layer {step.step.layer}" if step.step.layer is not None else f"step {step.index}"
+        where = step.step.where
         size = step.step.size
         saving = int(size * (1 - remedy.retained_fraction)) if size else None
         tail = f" (~{megabytes(size)})" if size else ""

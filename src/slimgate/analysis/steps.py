@@ -63,6 +63,16 @@ class Step:
     layer: int | None = None
     size: int | None = None  # compressed bytes of that layer
     args: tuple[tuple[str, str], ...] = ()  # build args in scope (``|N A=1`` prefix)
+    line: int | None = None  # Dockerfile line, when the step comes from a Dockerfile
+
+    @property
+    def where(self) -> str:
+        """How messages point at the step: ``layer 4``, ``line 12`` or ``step 7``."""
+        if self.layer is not None:
+            return f"layer {self.layer}"
+        if self.line is not None:
+            return f"line {self.line}"
+        return f"step {self.index}"
 
     @property
     def makes_layer(self) -> bool:
@@ -144,11 +154,13 @@ def steps_of(image: ImageMetadata) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-def steps_from_instructions(instructions: Iterable[tuple[str, str]]) -> tuple[Step, ...]:
-    """Steps for Dockerfile instructions ``(KEYWORD, value)``; no layers, no sizes."""
+def steps_from_instructions(
+    instructions: Iterable[tuple[str, str, int | None]],
+) -> tuple[Step, ...]:
+    """Steps for Dockerfile instructions ``(KEYWORD, value, line)``; no layers, no sizes."""
     steps = []
-    for index, (keyword, value) in enumerate(instructions):
+    for index, (keyword, value, line) in enumerate(instructions):
         keyword = keyword.upper()
         body = _unheredoc(value) if keyword == "RUN" else value
-        steps.append(Step(index, keyword, body, f"{keyword} {value}"))
+        steps.append(Step(index, keyword, body, f"{keyword} {value}", line=line))
     return tuple(steps)

@@ -1,0 +1,63 @@
+"""A Dockerfile as the analysis needs it: stages, their base and their instructions.
+
+The adapter :mod:`slimgate.dockerfile` fills these from the ``dockerfile-parse`` library;
+the lint (:mod:`slimgate.analysis.dockerfile_lint`) reads them. Syntax follows the
+Dockerfile reference (https://docs.docker.com/reference/dockerfile/): ``FROM image [AS
+name]``, build stages referred to by name or index in ``FROM`` and ``COPY --from``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    keyword: str  # upper case: "RUN", "COPY", ...
+    value: str  # arguments, line continuations joined
+    line: int  # 1-based line of the instruction in the file
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    index: int
+    base: str  # the FROM image with build args substituted, or an earlier stage's name
+    raw_base: str  # the FROM image as written (``golang:${GO_VERSION}``)
+    name: str | None = None
+    platform: str | None = None
+    instructions: tuple[Instruction, ...] = ()
+    line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Dockerfile:
+    stages: tuple[Stage, ...]
+    args: Mapping[str, str] = field(default_factory=dict)  # global ARGs before the first FROM
+
+    @property
+    def final(self) -> Stage | None:
+        return self.stages[-1] if self.stages else None
+
+    def stage_named(self, name: str) -> Stage | None:
+        """The earlier stage called ``name`` (case-insensitive) or with that index."""
+        for stage in self.stages:
+            if stage.name is not None and stage.name.lower() == name.lower():
+                return stage
+        if name.isdigit() and int(name) < len(self.stages):
+            return self.stages[int(name)]
+        return None
+
+    def chain(self, stage: Stage) -> tuple[tuple[Stage, ...], str]:
+        """The stages an image built from ``stage`` contains, root first, and the root's
+        base image (a ``FROM build`` stage carries everything ``build`` installed)."""
+        chain = [stage]
+        seen = {stage.index}
+        while (parent := self.stage_named(chain[0].base)) is not None and parent.index < chain[
+            0
+        ].index:
+            if parent.index in seen:
+                break
+            seen.add(parent.index)
+            chain.insert(0, parent)
+        return tuple(chain), chain[0].base
