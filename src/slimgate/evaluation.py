@@ -3,13 +3,28 @@
 The webhook, the operator and the CLI all call :class:`Evaluator`, so they can never
 disagree. Image metadata comes through the :class:`ImageSource` protocol; the composition
 root passes the real registry client, an OCI layout reader, or a fake in unit tests.
+
+fetch (ImageSource) -> analyse (slimgate.analysis) -> decide (slimgate.policy), per
+platform; with several platforms the worst decision is reported. An image that cannot be
+read gets the policy's ``onRegistryError`` decision and its ``error`` says why.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Protocol
 
-from slimgate.model import ImageMetadata, Platform
+from slimgate.analysis.engine import analyse
+from slimgate.analysis.findings import Analysis
+from slimgate.analysis.knowledge import Knowledge
+from slimgate.analysis.lineage import Lineage
+from slimgate.errors import InvalidReference, RegistryError
+from slimgate.model import DEFAULT_PLATFORM, ImageMetadata, Platform, Subject
+from slimgate.policy.decide import decide, decide_unreadable
+from slimgate.policy.decision import Decision
+from slimgate.policy.model import Policy
 
 
 class ImageSource(Protocol):
@@ -21,25 +36,128 @@ class ImageSource(Protocol):
     def fetch(self, reference: str, platform: Platform) -> ImageMetadata: ...
 
 
-# --- Contract for the Evaluator (implemented by the policy/CLI work) -----------------------
-#
-# @dataclass(frozen=True, slots=True)
-# class ImageResult:
-#     image: str                      # as given in the pod spec / on the command line
-#     platform: Platform              # the platform whose decision is reported (the worst one)
-#     decision: Decision              # slimgate.policy.decision.Decision
-#     metadata: ImageMetadata | None  # None when the image could not be read
-#     analysis: Analysis | None
-#     error: str | None               # why the image could not be evaluated (registry error)
-#     digest / compressed_size        # properties read from metadata
-#
-# class Evaluator:
-#     def __init__(self, source: ImageSource, policy: Policy, knowledge: Knowledge,
-#                  *, today: Callable[[], date]) -> None
-#     def evaluate(self, image: str, subject: Subject,
-#                  platforms: Sequence[Platform] = (DEFAULT_PLATFORM,)) -> ImageResult
-#         # several platforms: the worst decision wins; a RegistryError becomes the
-#         # policy's onRegistryError decision with a `registry-error` finding and `error` set
-#     def unreadable(self, image: str, subject: Subject, reason: str,
-#                    platform: Platform = DEFAULT_PLATFORM) -> ImageResult
-#         # the same onRegistryError decision, for callers whose deadline expired
+class LineageProvider(Protocol):
+    """Known toolchain bases by layer digests, for one platform (resolved lazily)."""
+
+    def lineage_for(self, platform: Platform) -> Lineage: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ImageResult:
+    """What the engine says about one image.
+
+    ``platform`` is the platform whose decision is reported (the worst one when several
+    were evaluated; ``per_platform`` then holds each of them). ``metadata`` and
+    ``analysis`` are None when the image could not be read, and ``error`` says why.
+    """
+
+    image: str  # as given in the pod spec / on the command line
+    platform: Platform
+    decision: Decision
+    metadata: ImageMetadata | None
+    analysis: Analysis | None
+    error: str | None
+    per_platform: tuple[ImageResult, ...] = ()
+
+    @property
+    def digest(self) -> str | None:
+        return self.metadata.digest if self.metadata is not None else None
+
+    @property
+    def compressed_size(self) -> int | None:
+        return self.metadata.compressed_size if self.metadata is not None else None
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """Why any of the evaluated platforms could not be read."""
+        results = self.per_platform or (self,)
+        return tuple(r.error for r in results if r.error is not None)
+
+
+def _severity(result: ImageResult) -> tuple[int, int, int]:
+    decision = result.decision
+    return (decision.verdict.rank, decision.enforced.rank, result.error is not None)
+
+
+def worst(results: Sequence[ImageResult]) -> ImageResult:
+    """The result to report for several platforms: worst verdict, then enforced verdict,
+    then an unreadable one; the first listed among equals."""
+    chosen = results[0]
+    for result in results[1:]:
+        if _severity(result) > _severity(chosen):
+            chosen = result
+    return chosen
+
+
+class Evaluator:
+    """Fetch, analyse and decide, the same way for every driver.
+
+    The oversize thresholds are the policy's (``policy.thresholds`` replaces
+    ``knowledge.thresholds``). ``lineage``, when given, is asked for the known toolchain
+    bases of a platform only after an image for that platform has been read.
+    ``today`` is the clock exemptions expire by.
+    """
+
+    def __init__(
+        self,
+        source: ImageSource,
+        policy: Policy,
+        knowledge: Knowledge,
+        *,
+        today: Callable[[], date],
+        lineage: LineageProvider | None = None,
+    ) -> None:
+        self.source = source
+        self.policy = policy
+        self.knowledge = replace(knowledge, thresholds=policy.thresholds)
+        self._today = today
+        self._lineage = lineage
+
+    def evaluate(
+        self,
+        image: str,
+        subject: Subject,
+        platforms: Sequence[Platform] = (DEFAULT_PLATFORM,),
+    ) -> ImageResult:
+        """Decide about ``image`` run by ``subject``; the worst platform's result wins."""
+        if not platforms:
+            raise ValueError("evaluate() needs at least one platform")
+        results = [self.evaluate_platform(image, subject, p) for p in platforms]
+        if len(results) == 1:
+            return results[0]
+        return replace(worst(results), per_platform=tuple(results))
+
+    def evaluate_platform(self, image: str, subject: Subject, platform: Platform) -> ImageResult:
+        """Decide about ``image`` for one platform."""
+        try:
+            metadata = self.source.fetch(image, platform)
+        except (RegistryError, InvalidReference) as exc:
+            return self.unreadable(image, subject, str(exc) or type(exc).__name__, platform)
+        knowledge = self.knowledge
+        if self._lineage is not None:
+            knowledge = replace(knowledge, lineage=self._lineage.lineage_for(metadata.platform))
+        return self.judge(image, subject, analyse(metadata, knowledge), metadata, platform)
+
+    def judge(
+        self,
+        image: str,
+        subject: Subject,
+        analysis: Analysis,
+        metadata: ImageMetadata | None = None,
+        platform: Platform = DEFAULT_PLATFORM,
+    ) -> ImageResult:
+        """Decide about an analysis made elsewhere (the Dockerfile lint) under this policy."""
+        decision = decide(analysis, subject, image, self.policy, self._today())
+        reported = metadata.platform if metadata is not None else platform
+        return ImageResult(image, reported, decision, metadata, analysis, None)
+
+    def unreadable(
+        self,
+        image: str,
+        subject: Subject,
+        reason: str,
+        platform: Platform = DEFAULT_PLATFORM,
+    ) -> ImageResult:
+        """The ``onRegistryError`` result, also for callers whose deadline expired."""
+        decision = decide_unreadable(image, subject, reason, self.policy, self._today())
+        return ImageResult(image, platform, decision, None, None, reason)
