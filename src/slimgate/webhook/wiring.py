@@ -5,7 +5,7 @@ change does not throw away the caches. Per-request engines that also know a pod'
 secrets share that client (``RegistryClient.with_credentials``).
 
 Until :class:`slimgate.evaluation.Evaluator` exists, :class:`InterimEvaluator` stands in
-for it: the registry lookup and the policy decision, without analysis findings.
+for it: the registry lookup, the analysis (without layer-digest lineage) and the decision.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from slimgate import evaluation
+from slimgate.analysis.engine import analyse
 from slimgate.analysis.findings import Analysis
+from slimgate.analysis.knowledge import Knowledge, Thresholds
 from slimgate.config import Config, load_config
 from slimgate.errors import RegistryError
 from slimgate.evaluation import ImageSource
@@ -45,13 +47,18 @@ class InterimResult:
 
 
 class InterimEvaluator:
-    """Registry lookup + policy decision; stands in until the shared Evaluator lands."""
+    """Registry lookup, analysis (no lineage) and decision, until the shared Evaluator lands."""
 
     def __init__(
-        self, source: ImageSource, policy: Policy, today: Callable[[], datetime.date]
+        self,
+        source: ImageSource,
+        policy: Policy,
+        knowledge: Knowledge,
+        today: Callable[[], datetime.date],
     ) -> None:
         self._source = source
         self._policy = policy
+        self._knowledge = knowledge
         self._today = today
 
     def evaluate(
@@ -62,7 +69,7 @@ class InterimEvaluator:
             metadata = self._source.fetch(image, platform)
         except RegistryError as exc:
             return self.unreadable(image, subject, str(exc), platform)
-        analysis = Analysis(findings=(), base=None, compressed_size=metadata.compressed_size)
+        analysis = analyse(metadata, self._knowledge)
         decision = decide(analysis, subject, image, self._policy, self._today())
         return InterimResult(image, platform, decision, metadata, analysis, None)
 
@@ -78,7 +85,11 @@ def make_engine(source: ImageSource, config: Config, today: Callable[[], datetim
     evaluator: Any = getattr(evaluation, "Evaluator", None)
     if evaluator is not None and hasattr(config, "knowledge"):
         return evaluator(source, config.policy_value(), config.knowledge(), today=today)  # type: ignore[no-any-return]
-    return InterimEvaluator(source, config.policy_value(), today)
+    thresholds = config.policy.thresholds
+    knowledge = Knowledge(
+        thresholds=Thresholds.from_megabytes(thresholds.layer_megabytes, thresholds.image_megabytes)
+    )
+    return InterimEvaluator(source, config.policy_value(), knowledge, today)
 
 
 class Composer:
@@ -130,6 +141,12 @@ class Composer:
             return make_engine(client.with_credentials(store), config, self._today)
 
         return Wiring(settings, engine, engine_for)
+
+    def close(self) -> None:
+        """Close the registry client's connections (at worker exit, or in tests)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def build_from(self, path: Path) -> Wiring:
         return self.build(load_config(path))
