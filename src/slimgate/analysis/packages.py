@@ -112,15 +112,23 @@ def kept_packages(commands: Iterable[Command], variables: Mapping[str, str]) -> 
     return tuple(state)
 
 
-def _subcommand(args: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+def _subcommand(args: tuple[str, ...], manager: str) -> tuple[str, tuple[str, ...]]:
+    """The first positional argument and the rest (option values are not positional)."""
+    takes_value = _VALUE_OPTIONS[manager]
+    skip = False
     for i, arg in enumerate(args):
-        if not arg.startswith("-"):
+        if skip:
+            skip = False
+            continue
+        if arg in takes_value:
+            skip = True
+        elif not arg.startswith("-"):
             return arg, args[:i] + args[i + 1 :]
     return "", args
 
 
 def _apt(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed]) -> None:
-    sub, rest = _subcommand(args)
+    sub, rest = _subcommand(args, "apt")
     names = _split_args("apt", rest, scope)
     autoremove = sub == "autoremove" or any(a in ("--auto-remove", "--autoremove") for a in rest)
     if sub == "install":
@@ -137,7 +145,7 @@ def _apt(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Inst
 def _apt_mark(
     args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed]
 ) -> None:
-    sub, rest = _subcommand(args)
+    sub, rest = _subcommand(args, "apt")
     patterns = _split_args("apt", rest, scope)
     if sub not in ("auto", "manual"):
         return
@@ -158,7 +166,7 @@ def _safe(patterns: list[str]) -> list[str]:
 
 
 def _apk(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed]) -> None:
-    sub, rest = _subcommand(args)
+    sub, rest = _subcommand(args, "apk")
     names = _split_args("apk", rest, scope)
     if sub == "add":
         group = _virtual_name(rest)
@@ -174,9 +182,9 @@ def _apk(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Inst
 
 
 def _rpm(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed]) -> None:
-    sub, rest = _subcommand(args)
+    sub, rest = _subcommand(args, "rpm")
     if sub in ("group", "groups"):
-        sub, rest = _subcommand(rest)
+        sub, rest = _subcommand(rest, "rpm")
         sub = "group" + sub
     names = _split_args("rpm", rest, scope)
     if sub in ("install", "in", "groupinstall"):

@@ -9,14 +9,42 @@ signatures are in :mod:`slimgate.analysis.signatures.sdks`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from slimgate.analysis import rules
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, megabytes, shorten
+from slimgate.analysis.shell import Command
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.signatures.sdks import SDK_SIGNATURES, SdkSignature
 from slimgate.analysis.stage import Scope
+
+
+def _removed_later(commands: Sequence[Command], position: int) -> bool:
+    """True when a later ``rm`` in the step deletes a path the download wrote to.
+
+    ruby:slim downloads rustup into /tmp/rust to build YJIT and ``rm -rf /tmp/rust`` in
+    the same RUN: nothing of it reaches the layer.
+    """
+    written = [
+        arg.rstrip("/")
+        for command in commands[position : position + 2]
+        for arg in command.argv[1:]
+        if arg.startswith("/")
+    ]
+    for command in commands[position + 1 :]:
+        if command.program != "rm":
+            continue
+        for arg in command.argv[1:]:
+            target = arg.rstrip("/")
+            if (
+                target.startswith("/")
+                and target.count("/") > 1
+                and any(path == target or path.startswith(target + "/") for path in written)
+            ):
+                return True
+    return False
 
 
 def _match(step: StepFacts) -> tuple[SdkSignature, str] | None:
@@ -28,10 +56,12 @@ def _match(step: StepFacts) -> tuple[SdkSignature, str] | None:
             if instruction == "ADD" and any(re.search(p, step.step.body) for p in signature.urls):
                 return signature, "downloads"
         elif instruction == "RUN":
-            for command in step.commands:
+            for position, command in enumerate(step.commands):
                 if command.program in ("echo", "printf"):
                     continue
                 if any(re.search(p, arg) for arg in command.argv[1:] for p in signature.urls):
+                    if _removed_later(step.commands, position):
+                        continue
                     return signature, "downloads"
     return None
 

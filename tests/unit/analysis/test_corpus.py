@@ -1,0 +1,142 @@
+"""Real official images (docker-library repo-info records): toolchains found, runtimes clean.
+
+Each case names the rules expected with default thresholds. Oversize-layer findings are
+listed where a real layer is over 200 MB compressed (the buildpack-deps compiler layer).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from slimgate.analysis import rules
+from slimgate.analysis.engine import analyse
+from slimgate.analysis.findings import Method, Severity
+from slimgate.analysis.knowledge import Knowledge
+from tests.support import corpus
+
+TB, FL, JDK, PHP, BIG = (
+    rules.TOOLCHAIN_BASE,
+    rules.FULL_LANGUAGE_BASE,
+    rules.JDK_RUNTIME,
+    rules.PHP_EXTENSION_TOOLCHAIN,
+    rules.OVERSIZE_LAYER,
+)
+
+EXPECTED: dict[str, tuple[set[str], str | None]] = {
+    # name: (rules, recognised base name)
+    "golang-1-bookworm": ({TB}, "golang"),
+    "golang-1-alpine": ({TB}, "golang"),
+    "rust-1-bookworm": ({TB, BIG}, "rust"),
+    "gcc-14": ({TB, BIG}, "gcc"),
+    "maven-3-eclipse-temurin-21": ({TB}, "maven"),
+    "buildpack-deps-bookworm": ({TB, BIG}, "buildpack-deps"),
+    "eclipse-temurin-21-jdk": ({JDK}, "JDK"),
+    "eclipse-temurin-21-jre": (set(), "JRE"),
+    "node-22-bookworm": ({FL, BIG}, "node (full)"),
+    "node-22-bookworm-slim": (set(), "node (slim)"),
+    "node-22-alpine": (set(), "node (slim)"),
+    "python-3.12-bookworm": ({FL, BIG}, "python (full)"),
+    "python-3.12-slim-bookworm": (set(), "python (slim)"),
+    "python-3.12-alpine": (set(), "python (slim)"),
+    "php-8.3-cli": ({PHP}, "php (keeps $PHPIZE_DEPS)"),
+    "ruby-3.4-bookworm": ({FL, BIG}, "ruby (full)"),
+    "ruby-3.4-slim-bookworm": (set(), "ruby (slim)"),  # temporary rustup removed in-step
+    "httpd-2.4": (set(), None),
+    "debian-bookworm": (set(), None),
+    "debian-bookworm-slim": (set(), None),
+    "alpine-3.24": (set(), None),
+    "ubuntu-24.04": (set(), None),
+    "nginx-stable": (set(), None),
+    "redis-7": (set(), None),
+    "memcached-1.6": (set(), None),
+    "haproxy-3.0": (set(), None),
+    "postgres-17": (set(), None),
+}
+KNOWLEDGE = Knowledge.default()
+
+
+def test_every_corpus_case_has_an_expectation() -> None:
+    assert set(corpus.names()) <= set(EXPECTED), "add new corpus files to EXPECTED"
+
+
+@pytest.mark.parametrize("name", sorted(set(EXPECTED) & set(corpus.names())))
+def test_corpus_image(name: str) -> None:
+    expected_rules, expected_base = EXPECTED[name]
+    analysis = analyse(corpus.load(name), KNOWLEDGE)
+    assert {f.rule for f in analysis.findings} == expected_rules
+    assert (analysis.base.name if analysis.base else None) == expected_base
+    assert analysis.compressed_size == corpus.load(name).compressed_size
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, (r, _) in EXPECTED.items() if r & {TB} and n in corpus.names()]
+)
+def test_toolchain_images_are_deny_level_with_a_saving(name: str) -> None:
+    finding = next(f for f in analyse(corpus.load(name), KNOWLEDGE).findings if f.rule == TB)
+    assert rules.DEFAULT_ACTIONS[finding.rule] == "deny"
+    assert finding.severity is Severity.HIGH
+    assert finding.saving is not None
+    assert finding.saving > 50_000_000
+    assert "saves ~" in finding.message
+    assert finding.remediation
+
+
+def test_agrees_with_the_corpus_authors_toolchain_flag() -> None:
+    for name in corpus.names():
+        said = corpus.raw(name).get("expect", {}).get("toolchain")
+        if said is None:
+            continue
+        found = {f.rule for f in analyse(corpus.load(name), KNOWLEDGE).findings} - {BIG}
+        assert bool(found) == said, name
+
+
+def test_golang_alpine_saving_is_the_sdk_copy_layer() -> None:
+    image = corpus.load("golang-1-alpine")
+    finding = analyse(image, KNOWLEDGE).findings[0]
+    copy_layer = next(
+        layer
+        for layer in image.layer_history()
+        if layer.created_by and "COPY /target/" in layer.created_by
+    )
+    assert finding.layer == copy_layer.index
+    assert finding.saving == copy_layer.size
+    assert finding.base is not None
+    assert finding.base.method is Method.ENVIRONMENT
+    assert finding.base.evidence.startswith("GOLANG_VERSION=")
+
+
+def test_golang_debian_saving_counts_compilers_scm_and_sdk_layers() -> None:
+    image = corpus.load("golang-1-bookworm")
+    finding = analyse(image, KNOWLEDGE).findings[0]
+    layers = image.layer_history()
+    expected = sum(
+        layer.size
+        for layer in layers
+        if layer.created_by
+        and (
+            "g++" in layer.created_by
+            or "mercurial" in layer.created_by
+            or "COPY /target/" in layer.created_by
+        )
+    )
+    assert finding.saving == expected
+
+
+def test_jdk_saving_keeps_a_jre_share() -> None:
+    finding = analyse(corpus.load("eclipse-temurin-21-jdk"), KNOWLEDGE).findings[0]
+    assert finding.size is not None
+    assert finding.saving is not None
+    assert finding.saving == int(finding.size * 0.65)
+    assert "jre" in (finding.remediation or "")
+
+
+def test_source_label_becomes_the_finding_source() -> None:
+    analysis = analyse(corpus.load("rust-1-bookworm"), KNOWLEDGE)
+    assert {f.source for f in analysis.findings} == {"https://github.com/rust-lang/docker-rust"}
+
+
+def test_every_message_fits_the_warning_budget() -> None:
+    for name in corpus.names():
+        for finding in analyse(corpus.load(name), KNOWLEDGE).findings:
+            assert len(finding.message) <= 94, finding.message
+            assert finding.created_by is None or len(finding.created_by) <= 80

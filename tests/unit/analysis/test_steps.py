@@ -1,0 +1,55 @@
+"""History ``created_by`` dialects become uniform steps."""
+
+from __future__ import annotations
+
+import pytest
+
+from slimgate.analysis.steps import parse_created_by
+
+
+@pytest.mark.parametrize(
+    ("created_by", "instruction", "body"),
+    [
+        ("/bin/sh -c #(nop)  ENV GOLANG_VERSION=1.22.5", "ENV", "GOLANG_VERSION=1.22.5"),
+        ('/bin/sh -c #(nop)  CMD ["python3"]', "CMD", '["python3"]'),
+        ("/bin/sh -c #(nop) ADD file:3c1d in / ", "ADD", "file:3c1d in /"),
+        (
+            "/bin/sh -c apt-get update && apt-get install -y gcc",
+            "RUN",
+            "apt-get update && apt-get install -y gcc",
+        ),
+        ("RUN /bin/sh -c go build ./... # buildkit", "RUN", "go build ./..."),
+        ("RUN set -eux; apk add gcc # buildkit", "RUN", "set -eux; apk add gcc"),
+        ("COPY . . # buildkit", "COPY", ". ."),
+        ("ENV NODE_ENV=production", "ENV", "NODE_ENV=production"),
+        (
+            "RUN # debian.sh --arch 'amd64' out/ 'bookworm'",
+            "RUN",
+            "# debian.sh --arch 'amd64' out/ 'bookworm'",
+        ),
+    ],
+)
+def test_dialects_become_instruction_and_body(created_by: str, instruction: str, body: str) -> None:
+    parsed_instruction, parsed_body, _ = parse_created_by(created_by)
+    assert (parsed_instruction, parsed_body) == (instruction, body)
+
+
+def test_buildkit_arg_prefix_is_stripped_and_kept_as_args() -> None:
+    instruction, body, args = parse_created_by(
+        "RUN |2 VERSION=1.4 TARGETARCH=amd64 /bin/sh -c make VERSION=$VERSION # buildkit"
+    )
+    assert instruction == "RUN"
+    assert body == "make VERSION=$VERSION"
+    assert args == (("VERSION", "1.4"), ("TARGETARCH", "amd64"))
+
+
+def test_classic_arg_prefix_without_run_keyword() -> None:
+    instruction, body, args = parse_created_by("|1 PKGS=gcc /bin/sh -c apk add $PKGS")
+    assert (instruction, body, args) == ("RUN", "apk add $PKGS", (("PKGS", "gcc"),))
+
+
+def test_heredoc_run_yields_its_script() -> None:
+    _, body, _ = parse_created_by(
+        "RUN /bin/sh -c <<EOF\napt-get update\napt-get install -y gcc\nEOF\n # buildkit"
+    )
+    assert body == "apt-get update\napt-get install -y gcc"
