@@ -1,0 +1,233 @@
+"""The webhook served by gunicorn over real TLS, answering reviews shaped as the apiserver
+sends them, about images in a real registry."""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trustme
+
+from tests.integration.webhook.conftest import Images
+from tests.support import admission
+from tests.support.registry_server import free_port
+from tests.unit.webhook.test_operations import mount_configmap
+
+pytestmark = pytest.mark.registry
+
+CONFIG = """
+registry:
+  insecure: ["127.0.0.1"]
+policy:
+  mode: {mode}
+  namespaceModes: {{legacy: warn}}
+webhook:
+  timeoutSeconds: 5
+"""
+
+
+@dataclass
+class Server:
+    url: str
+    ca: str
+    root: Path
+    config: Path
+    log: Path
+    client: httpx.Client
+
+    def post(self, body: Any) -> httpx.Response:
+        return self.client.post(f"{self.url}/validate", json=body)
+
+    def get(self, path: str) -> httpx.Response:
+        return self.client.get(f"{self.url}{path}")
+
+    def review(self, body: Any) -> dict[str, Any]:
+        answer = self.post(body)
+        assert answer.status_code == 200, answer.text
+        document = answer.json()
+        assert document["apiVersion"] == "admission.k8s.io/v1"
+        assert document["response"]["uid"] == body["request"]["uid"]
+        return document["response"]  # type: ignore[no-any-return]
+
+
+def serve_command() -> list[str]:
+    if importlib.util.find_spec("slimgate.main") is not None:
+        return [sys.executable, "-m", "slimgate.main", "serve"]
+    return [sys.executable, "-m", "slimgate.webhook.serve"]
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, test_ca: trustme.CA, images: Images
+) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("webhook")
+    ca, cert, key = root / "ca.pem", root / "tls.crt", root / "tls.key"
+    issued = test_ca.issue_cert("127.0.0.1", "localhost")
+    test_ca.cert_pem.write_to_path(str(ca))
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    mounted = root / "configmap"
+    mounted.mkdir()
+    config = mount_configmap(mounted, CONFIG.format(mode="enforce"), 1)
+    port = free_port()
+    log = root / "server.log"
+    command = [
+        *serve_command(),
+        *("--config", str(config), "--host", "127.0.0.1", "--port", str(port)),
+        *("--tls-cert", str(cert), "--tls-key", str(key)),
+    ]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    client = httpx.Client(
+        verify=ssl.create_default_context(cafile=str(ca)), timeout=10, trust_env=False
+    )
+    served = Server(f"https://127.0.0.1:{port}", str(ca), mounted, config, log, client)
+    try:
+        _wait_ready(served, process)
+        yield served
+    finally:
+        client.close()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(server: Server, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {server.log.read_text()}")
+        try:
+            if server.get("/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"server not ready: {server.log.read_text()}")
+
+
+def test_toolchain_pod_is_denied(server: Server, images: Images) -> None:
+    response = server.review(admission.review(admission.pod([images.small, images.golang])))
+    assert response["allowed"] is False
+    assert response["status"]["code"] == 403
+    message = response["status"]["message"]
+    assert f'spec.containers[1] ("c1") image {images.golang}' in message
+    assert "toolchain-base" in message
+    assert images.small not in message
+
+
+def test_deployment_in_warn_namespace_gets_template_path_warnings(
+    server: Server, images: Images
+) -> None:
+    obj = admission.workload("Deployment", [images.golang], namespace="legacy")
+    response = server.review(admission.review(obj))
+    assert response["allowed"] is True
+    assert response["warnings"]
+    for line in response["warnings"]:
+        assert line.startswith("spec.template.spec.containers[0].image: ")
+        assert len(line) <= 120
+
+
+def test_cronjob_is_denied_through_the_job_template(server: Server, images: Images) -> None:
+    response = server.review(admission.review(admission.workload("CronJob", [images.golang])))
+    assert response["allowed"] is False
+    assert "spec.jobTemplate.spec.template.spec.containers[0]" in response["status"]["message"]
+
+
+def test_ephemeral_container_update_checks_only_the_new_debugger(
+    server: Server, images: Images
+) -> None:
+    # The running pod already has the toolchain image; only the debugger is new.
+    body = admission.ephemeral_update([images.golang], images.debug)
+    assert server.review(body) == {"uid": body["request"]["uid"], "allowed": True}
+    body = admission.ephemeral_update([images.small], images.golang)
+    response = server.review(body)
+    assert response["allowed"] is False
+    assert "spec.ephemeralContainers[0]" in response["status"]["message"]
+
+
+def test_dry_run_is_answered_like_the_real_thing(server: Server, images: Images) -> None:
+    obj = admission.pod([images.golang])
+    real = server.review(admission.review(obj, uid="same"))
+    dry = server.review(admission.review(obj, uid="same", dry_run=True))
+    assert dry == real
+
+
+def test_requests_reuse_one_tls_connection(server: Server, images: Images) -> None:
+    context = ssl.create_default_context(cafile=server.ca)
+    port = int(server.url.rsplit(":", 1)[1])
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    body = json.dumps(admission.review(admission.pod([images.small])))
+    sockets = set()
+    try:
+        for _ in range(5):
+            connection.request(
+                "POST", "/validate", body=body, headers={"Content-Type": "application/json"}
+            )
+            answer = connection.getresponse()
+            assert answer.status == 200
+            assert answer.getheader("Connection", "").lower() != "close"
+            assert json.loads(answer.read())["response"]["allowed"] is True
+            assert connection.sock is not None
+            sockets.add(id(connection.sock))
+    finally:
+        connection.close()
+    assert len(sockets) == 1  # http.client opens a new socket whenever the server closed one
+
+
+def test_bad_input_gets_a_400_and_the_server_lives_on(server: Server, images: Images) -> None:
+    answer = server.client.post(f"{server.url}/validate", content=b"{not json")
+    assert answer.status_code == 400
+    assert "not JSON" in answer.json()["reason"]
+    huge = b'{"pad": "' + b"x" * (4 * 1024 * 1024) + b'"}'
+    answer = server.client.post(f"{server.url}/validate", content=huge)
+    assert answer.status_code == 400
+    assert "larger than" in answer.json()["reason"]
+    envelope = {"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview"}
+    answer = server.post(envelope)
+    assert answer.status_code == 400
+    assert server.review(admission.review(admission.pod([images.small])))["allowed"] is True
+
+
+def test_metrics_over_https(server: Server, images: Images) -> None:
+    server.review(admission.review(admission.pod([images.small])))
+    text = server.get("/metrics").text
+    assert "slimgate_admission_requests_total{" in text
+    assert "slimgate_registry_requests_total{" in text
+    assert "slimgate_admission_duration_seconds_bucket{" in text
+
+
+def test_config_map_swap_is_picked_up(server: Server, images: Images) -> None:
+    body = admission.review(admission.pod([images.golang]))
+    assert server.review(body)["allowed"] is False
+    mount_configmap(server.root, CONFIG.format(mode="audit"), 2)
+    try:
+        deadline = time.monotonic() + 15
+        while server.review(body)["allowed"] is False:
+            assert time.monotonic() < deadline, "configuration not reloaded"
+            time.sleep(0.3)
+        assert "warnings" not in server.review(body)  # audit mode: allowed, silent
+        mount_configmap(server.root, "policy: {mode: sideways}\n", 3)
+        time.sleep(3)  # more than the reload interval
+        assert server.review(body)["allowed"] is True  # the bad file left audit mode in place
+        text = server.get("/metrics").text
+        assert "slimgate_config_reload_failures_total 1.0" in text
+    finally:
+        mount_configmap(server.root, CONFIG.format(mode="enforce"), 4)
+    assert os.path.islink(server.config)
