@@ -1,0 +1,222 @@
+"""``slimgate operator``: the composition root of the audit operator.
+
+Builds, from the command line and the configuration file: the engine (the same registry
+client, policy and analysis as the webhook), a Kubernetes client, the auditor with its
+report writer, event recorder and leader election, the Prometheus endpoint, and the kopf
+registry; then runs kopf in the main thread (it owns the signals) and the audit loop in a
+thread of its own.
+
+Two replicas are safe: they elect one writer through a ``coordination.k8s.io/v1`` Lease
+(``--lease-name`` in ``--lease-namespace``); the other keeps its inventory warm and takes
+over when the lease expires. ``--no-leader-election`` is for a single replica.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import os
+import socket
+import threading
+from collections.abc import Sequence
+
+import kopf
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from prometheus_client import start_http_server
+
+from slimgate.analysis.knowledge import Knowledge
+from slimgate.config import Config, load_config
+from slimgate.errors import SlimgateError
+from slimgate.evaluation import Evaluator
+from slimgate.model import Subject
+from slimgate.operator.auditor import Auditor, AuditSettings, Leader, evaluate_with
+from slimgate.operator.events import EventRecorder
+from slimgate.operator.handlers import build_registry, connection_info
+from slimgate.operator.kubeapi import KubeApi
+from slimgate.operator.leader import AlwaysLeader, LeaseElector
+from slimgate.operator.metrics import AuditMetrics
+from slimgate.operator.owners import CachedOwners
+from slimgate.operator.writer import ReportWriter
+from slimgate.registry import CredentialStore, RegistryClient
+from slimgate.reports.policyreport import Flavour
+from slimgate.reports.results import Evaluated
+
+log = logging.getLogger("slimgate.operator")
+
+REPORT_CHOICES = {
+    "policyreport": (Flavour.POLICY_REPORT,),
+    "openreports": (Flavour.OPEN_REPORTS,),
+    "both": (Flavour.POLICY_REPORT, Flavour.OPEN_REPORTS),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="configuration file (default: built-in defaults)")
+    parser.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube/config)"
+    )
+    parser.add_argument("--context", help="kubeconfig context")
+    parser.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="speak plain HTTP to this registry (repeatable)",
+    )
+    parser.add_argument(
+        "--reports",
+        choices=sorted(REPORT_CHOICES),
+        default="policyreport",
+        help="write wgpolicyk8s.io PolicyReports, openreports.io Reports, or both",
+    )
+    parser.add_argument("--metrics-port", type=int, default=8080, help="0 turns metrics off")
+    parser.add_argument("--metrics-address", default="0.0.0.0")  # noqa: S104 - a pod's port
+    parser.add_argument(
+        "--liveness", default=None, help="kopf liveness endpoint, e.g. http://0.0.0.0:8081/healthz"
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        help="seconds between full re-scans (default: operator.intervalSeconds)",
+    )
+    parser.add_argument(
+        "--debounce",
+        type=float,
+        default=2.0,
+        help="quiet seconds before a changed namespace is written",
+    )
+    parser.add_argument("--max-results", type=int, default=2000, help="results per report at most")
+    parser.add_argument(
+        "--event-period",
+        type=float,
+        default=3600.0,
+        help="one event per workload and image per this many seconds",
+    )
+    parser.add_argument(
+        "--leader-election",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="elect one writer among replicas through a Lease (default: on)",
+    )
+    parser.add_argument("--lease-name", default="slimgate-operator")
+    parser.add_argument("--lease-namespace", default=os.environ.get("POD_NAMESPACE", "slimgate"))
+    parser.add_argument(
+        "--identity",
+        default=None,
+        help="this replica's name in the Lease (default: host name and pid)",
+    )
+    parser.add_argument("--log-level", default="INFO")
+
+
+def kube_configuration(kubeconfig: str | None, context: str | None) -> k8s.Configuration:
+    configuration = k8s.Configuration()
+    in_cluster = "KUBERNETES_SERVICE_HOST" in os.environ and not kubeconfig and not context
+    try:
+        if in_cluster:
+            k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, context=context, client_configuration=configuration
+            )
+    except (k8s_config.ConfigException, OSError) as exc:
+        raise SlimgateError(f"cannot load the Kubernetes configuration: {exc}") from exc
+    return configuration
+
+
+def build_engine(config: Config, insecure: Sequence[str]) -> tuple[Evaluator, RegistryClient]:
+    """The webhook's engine: the same registry options, credentials, policy and analysis."""
+    static = (
+        CredentialStore.from_file(config.registry.docker_config)
+        if config.registry.docker_config
+        else None
+    )
+    client = RegistryClient.from_options(
+        config.registry_options(insecure=tuple(insecure)), credentials=static
+    )
+    evaluator = Evaluator(client, config.policy_value(), Knowledge(), today=datetime.date.today)
+    return evaluator, client
+
+
+def settings_from(config: Config, args: argparse.Namespace) -> AuditSettings:
+    section = config.operator
+    return AuditSettings(
+        interval=args.interval if args.interval is not None else section.interval_seconds,
+        quiet=args.debounce,
+        longest=max(30.0, args.debounce * 10),
+        namespaces=tuple(section.namespaces),
+        excluded=tuple(section.excluded_namespaces),
+        workers=section.workers,
+    )
+
+
+def parse(argv: Sequence[str] | argparse.Namespace) -> argparse.Namespace:
+    if isinstance(argv, argparse.Namespace):
+        return argv
+    parser = argparse.ArgumentParser(prog="slimgate operator", description=__doc__)
+    add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def run(argv: Sequence[str] | argparse.Namespace) -> int:
+    args = parse(argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = load_config(args.config)
+        configuration = kube_configuration(args.kubeconfig, args.context)
+    except SlimgateError as exc:
+        log.error("%s", exc)
+        return 2
+    engine, client = build_engine(config, args.insecure_registry)
+    platforms = config.platforms()
+
+    def unreadable(image: str, subject: Subject, reason: str) -> Evaluated:
+        return engine.unreadable(image, subject, reason, platforms[0])
+
+    api = KubeApi(k8s.ApiClient(configuration))
+    identity = args.identity or f"{socket.gethostname()}-{os.getpid()}"
+    leader: Leader = (
+        LeaseElector(api, args.lease_namespace, args.lease_name, identity)
+        if args.leader_election
+        else AlwaysLeader()
+    )
+    metrics = AuditMetrics()
+    auditor = Auditor(
+        settings_from(config, args),
+        api=api,
+        evaluate=evaluate_with(engine, platforms, unreadable),
+        owners=CachedOwners(api),
+        writer=ReportWriter(api, REPORT_CHOICES[args.reports], max_results=args.max_results),
+        events=EventRecorder(api, period=args.event_period, identity=identity),
+        leader=leader,
+        metrics=metrics,
+    )
+    server = None
+    if args.metrics_port:
+        server, _ = start_http_server(
+            args.metrics_port, addr=args.metrics_address, registry=metrics.registry
+        )
+    stop = threading.Event()
+    loop = threading.Thread(target=auditor.run, args=(stop,), name="slimgate-audit", daemon=True)
+    loop.start()
+    registry = build_registry(auditor, lambda: connection_info(configuration))
+    log.info("slimgate operator %s starting (reports: %s)", identity, args.reports)
+    try:
+        kopf.run(
+            registry=registry,
+            clusterwide=True,
+            standalone=True,
+            liveness_endpoint=args.liveness,
+        )
+    finally:
+        stop.set()
+        loop.join(timeout=10)
+        client.close()
+        if server is not None:
+            server.shutdown()
+    return 0

@@ -1,0 +1,96 @@
+"""Evaluate workloads: every container image through the engine, each distinct subject once.
+
+Both drivers call :func:`audit_workloads` with the engine's ``evaluate`` bound to their
+platforms, and with their own ``map`` (a thread pool's, to evaluate several images at
+once). Within one call an image is evaluated once per namespace and label set — what
+exemptions can tell apart — however many workloads run it; the registry client underneath
+fetches each digest once across calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from slimgate.model import Subject
+from slimgate.reports.results import ContainerAudit, Evaluated, WorkloadAudit
+from slimgate.reports.workloads import Workload
+
+Evaluate = Callable[[str, Subject], Evaluated]
+Key = tuple[str, str | None, tuple[tuple[str, str], ...]]
+MapFunction = Callable[[Callable[["_Job"], Evaluated], Iterable["_Job"]], Iterator[Evaluated]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    image: str
+    subject: Subject
+
+
+def _key(image: str, subject: Subject) -> Key:
+    return (image, subject.namespace, tuple(sorted(subject.labels.items())))
+
+
+def subject_of(workload: Workload, container: str) -> Subject:
+    ref = workload.ref
+    return Subject(
+        namespace=ref.namespace,
+        labels=dict(workload.labels),
+        workload=f"{ref.kind}/{ref.name}",
+        container=container,
+    )
+
+
+def audit_workloads(
+    workloads: Iterable[Workload],
+    evaluate: Evaluate,
+    *,
+    map_: MapFunction | None = None,
+    known: Mapping[Key, Evaluated] | None = None,
+) -> tuple[WorkloadAudit, ...]:
+    """Evaluate each workload's container images; results in the workloads' order.
+
+    ``known`` holds results from earlier calls (the operator's cache between scans); they
+    are reused and not evaluated again.
+    """
+    listed = list(workloads)
+    jobs: dict[Key, _Job] = {}
+    for workload in listed:
+        for container in workload.images:
+            subject = subject_of(workload, container.container)
+            key = _key(container.image, subject)
+            if key not in jobs and (known is None or key not in known):
+                jobs[key] = _Job(container.image, subject)
+    run = map_ or map
+    results: dict[Key, Evaluated] = dict(known or {})
+    pending = list(jobs.items())
+    for (key, _), result in zip(
+        pending,
+        run(lambda job: evaluate(job.image, job.subject), [j for _, j in pending]),
+        strict=True,
+    ):
+        results[key] = result
+    audits = []
+    for workload in listed:
+        containers = tuple(
+            ContainerAudit(
+                container=container,
+                result=results[_key(container.image, subject_of(workload, container.container))],
+                replicas=workload.replicas_of(container),
+            )
+            for container in workload.images
+        )
+        audits.append(WorkloadAudit(workload, containers))
+    return tuple(audits)
+
+
+def evaluation_keys(
+    audits: Iterable[WorkloadAudit],
+) -> dict[Key, Evaluated]:
+    """The results of ``audits`` keyed as :func:`audit_workloads` keys them (for ``known``)."""
+    out: dict[Key, Evaluated] = {}
+    for audit in audits:
+        for container in audit.containers:
+            subject = subject_of(audit.workload, container.container.container)
+            out[_key(container.result.image, subject)] = container.result
+    return out
