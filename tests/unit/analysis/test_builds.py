@@ -1,0 +1,118 @@
+"""build-in-final-image: where a build command counts and where it does not."""
+
+from __future__ import annotations
+
+from slimgate.analysis import rules
+from slimgate.analysis.engine import analyse
+from slimgate.analysis.knowledge import Knowledge
+from slimgate.model import ImageMetadata
+from tests.support import corpus
+
+MB = 1_000_000
+
+
+def build_findings(image: ImageMetadata) -> list[int | None]:
+    return [
+        f.layer
+        for f in analyse(image, Knowledge.default()).findings
+        if f.rule == rules.BUILD_IN_FINAL_IMAGE
+    ]
+
+
+def on_golang(steps: list[tuple[str, int | None]]) -> ImageMetadata:
+    return corpus.extend(corpus.load("golang-1-alpine"), steps)
+
+
+def test_go_build_after_copy_of_sources_counts() -> None:
+    image = on_golang(
+        [("COPY . . # buildkit", MB), ("RUN /bin/sh -c go build -o /app . # buildkit", 9 * MB)]
+    )
+    assert build_findings(image) == [6]
+
+
+def test_go_build_before_any_copy_builds_a_tool_not_the_app() -> None:
+    image = on_golang(
+        [
+            (
+                "RUN /bin/sh -c go install golang.org/x/tools/cmd/goimports@latest # buildkit",
+                9 * MB,
+            ),
+            ("COPY --from=build /app /app # buildkit", MB),
+        ]
+    )
+    assert build_findings(image) == []
+
+
+def test_go_build_of_a_cloned_repository_counts() -> None:
+    image = on_golang(
+        [
+            (
+                "RUN /bin/sh -c git clone https://git.example/x.git && cd x && go build ./... # buildkit",
+                9 * MB,
+            )
+        ]
+    )
+    assert build_findings(image) == [5]
+
+
+def test_go_build_in_an_echo_string_does_not_count() -> None:
+    image = on_golang(
+        [("COPY . . # buildkit", MB), ("RUN /bin/sh -c echo 'run go build later' # buildkit", 100)]
+    )
+    assert build_findings(image) == []
+
+
+def test_compile_in_a_self_cleaning_step_passes() -> None:
+    image = corpus.extend(
+        corpus.load("debian-bookworm-slim"),
+        [
+            ("COPY . /src # buildkit", MB),
+            (
+                "RUN /bin/sh -c apt-get update && apt-get install -y gcc make && make -C /src "
+                "&& apt-get purge -y --auto-remove gcc make # buildkit",
+                2 * MB,
+            ),
+        ],
+    )
+    assert build_findings(image) == []
+
+
+def test_compile_keeping_the_compiler_counts() -> None:
+    image = corpus.extend(
+        corpus.load("debian-bookworm-slim"),
+        [
+            ("COPY . /src # buildkit", MB),
+            (
+                "RUN /bin/sh -c apt-get update && apt-get install -y build-essential && make -C /src # buildkit",
+                90 * MB,
+            ),
+        ],
+    )
+    assert build_findings(image) == [2]
+
+
+def test_official_images_that_build_from_source_are_not_builds() -> None:
+    for name in (
+        "redis-7",
+        "haproxy-3.0",
+        "memcached-1.6",
+        "python-3.12-slim-bookworm",
+        "httpd-2.4",
+    ):
+        assert build_findings(corpus.load(name)) == [], name
+
+
+def test_final_stage_starts_after_the_last_cmd_boundary_of_an_unknown_base() -> None:
+    # A company base (unknown to the signatures) that built its own tools, then CMD;
+    # the application after it only copies a binary.
+    base = corpus.extend(
+        corpus.load("debian-bookworm-slim"),
+        [
+            ("COPY tools /src # buildkit", MB),
+            ("RUN /bin/sh -c make -C /src install # buildkit", MB),
+            ('CMD ["bash"]', None),
+        ],
+    )
+    app = corpus.extend(base, [("COPY --from=build /app /app # buildkit", MB)])
+    assert build_findings(app) == []
+    assert build_findings(base) == [2]

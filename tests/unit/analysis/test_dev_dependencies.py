@@ -1,0 +1,89 @@
+"""dev-dependencies: installs with and without a production flag."""
+
+from __future__ import annotations
+
+import pytest
+
+from slimgate.analysis import rules
+from slimgate.analysis.engine import analyse
+from slimgate.analysis.knowledge import Knowledge
+from tests.support import corpus
+
+
+def dev(script: str, env: tuple[str, ...] = ()) -> bool:
+    image = corpus.extend(
+        corpus.load("node-22-bookworm-slim"),
+        [("WORKDIR /app", 93), (f"RUN /bin/sh -c {script} # buildkit", 1000)],
+        env=env,
+    )
+    return any(
+        f.rule == rules.DEV_DEPENDENCIES for f in analyse(image, Knowledge.default()).findings
+    )
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "npm ci",
+        "npm install",
+        "npm ci --no-audit --no-fund",
+        "yarn install --frozen-lockfile",
+        "yarn",
+        "pnpm install --frozen-lockfile",
+        "pip install -r requirements-dev.txt",
+        "pip install -e '.[dev]'",
+        "poetry install --no-root",
+        "bundle install",
+        "composer install --no-interaction",
+        "uv sync --frozen",
+        "pipenv install --dev",
+    ],
+)
+def test_installs_with_dev_dependencies(script: str) -> None:
+    assert dev(script)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "npm ci --omit=dev",
+        "npm ci --omit dev",
+        "npm install --production",
+        "NODE_ENV=production npm ci",
+        "export NODE_ENV=production && npm ci",
+        "npm install -g pnpm",
+        "npm install express",
+        "yarn install --production --frozen-lockfile",
+        "pnpm install --prod",
+        "pip install -r requirements.txt",
+        "poetry install --only main",
+        "poetry install --without dev",
+        "bundle install --without development test",
+        "bundle config set without 'development test' && bundle install",
+        "composer install --no-dev",
+        "uv sync --no-dev",
+        "echo npm ci",
+    ],
+)
+def test_production_installs_are_clean(script: str) -> None:
+    assert not dev(script)
+
+
+def test_node_env_production_in_the_image_environment_is_clean() -> None:
+    assert not dev("npm ci", env=("NODE_ENV=production",))
+
+
+def test_bundle_without_in_the_image_environment_is_clean() -> None:
+    assert not dev("bundle install", env=("BUNDLE_WITHOUT=development:test",))
+
+
+def test_installs_in_the_base_are_not_the_applications() -> None:
+    # The final stage starts after the base: a dev install before the base boundary is ignored.
+    base = corpus.extend(
+        corpus.load("debian-bookworm-slim"),
+        [("RUN /bin/sh -c npm ci # buildkit", 1000), ('CMD ["bash"]', None)],
+    )
+    app = corpus.extend(base, [("COPY --from=build /app /app # buildkit", 1000)])
+    assert not any(
+        f.rule == rules.DEV_DEPENDENCIES for f in analyse(app, Knowledge.default()).findings
+    )

@@ -1,0 +1,83 @@
+"""Dockerfile lint: the final stage (and the stages it is built FROM) only."""
+
+from __future__ import annotations
+
+import pytest
+
+from slimgate.analysis import rules
+from slimgate.analysis.dockerfile_lint import lint
+from slimgate.analysis.findings import Method
+from slimgate.dockerfile import parse_dockerfile
+from slimgate.errors import UsageError
+
+
+def found(text: str, **build_args: str) -> list[str]:
+    return [f.rule for f in lint(parse_dockerfile(text, build_args or None)).findings]
+
+
+def test_toolchain_from_without_multi_stage_split() -> None:
+    text = 'FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\nCMD ["/app"]\n'
+    analysis = lint(parse_dockerfile(text))
+    assert {f.rule for f in analysis.findings} == {rules.TOOLCHAIN_BASE, rules.BUILD_IN_FINAL_IMAGE}
+    assert analysis.base is not None
+    assert analysis.base.method is Method.DOCKERFILE
+    build = next(f for f in analysis.findings if f.rule == rules.BUILD_IN_FINAL_IMAGE)
+    assert build.message.startswith("line 4 runs go build")
+
+
+def test_multi_stage_golang_builder_with_distroless_final_is_clean() -> None:
+    text = (
+        "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /app .\n"
+        'FROM gcr.io/distroless/static-debian12\nCOPY --from=build /app /app\nENTRYPOINT ["/app"]\n'
+    )
+    assert found(text) == []
+
+
+def test_arg_parameterised_from() -> None:
+    text = "ARG GO_VERSION=1.22\nFROM golang:${GO_VERSION}-alpine\nCOPY . .\nRUN go build .\n"
+    dockerfile = parse_dockerfile(text)
+    assert dockerfile.stages[0].base == "golang:1.22-alpine"
+    assert dockerfile.stages[0].raw_base == "golang:${GO_VERSION}-alpine"
+    assert rules.TOOLCHAIN_BASE in found(text)
+
+
+def test_build_arg_overrides_the_default() -> None:
+    text = "ARG BASE=golang:1.22\nFROM ${BASE}\nCOPY app /app\n"
+    assert found(text) == [rules.TOOLCHAIN_BASE]
+    assert found(text, BASE="gcr.io/distroless/static") == []
+
+
+def test_final_stage_built_from_an_earlier_stage_inherits_it() -> None:
+    text = "FROM node:22 AS deps\nCOPY package*.json ./\nRUN npm ci\nFROM deps\nCOPY . .\nRUN npm run build\n"
+    assert set(found(text)) == {
+        rules.FULL_LANGUAGE_BASE,
+        rules.DEV_DEPENDENCIES,
+        rules.BUILD_IN_FINAL_IMAGE,
+    }
+
+
+def test_production_node_final_stage_is_clean() -> None:
+    text = (
+        "FROM node:22 AS build\nCOPY . .\nRUN npm ci && npm run build\n"
+        "FROM node:22-slim\nENV NODE_ENV=production\nCOPY package*.json ./\nRUN npm ci\n"
+        "COPY --from=build /dist ./dist\n"
+    )
+    assert found(text) == []
+
+
+def test_sdk_copied_from_an_image() -> None:
+    text = "FROM debian:bookworm-slim\nCOPY --from=golang:1.22 /usr/local/go /usr/local/go\n"
+    assert found(text) == [rules.SDK_COPIED]
+
+
+def test_toolchain_kept_in_a_run() -> None:
+    text = "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y gcc libpq-dev\n"
+    analysis = lint(parse_dockerfile(text))
+    assert [f.rule for f in analysis.findings] == [rules.TOOLCHAIN_INSTALLED]
+    assert analysis.findings[0].saving is None
+    assert analysis.findings[0].message.startswith("line 2 keeps gcc, libpq-dev")
+
+
+def test_no_from_is_a_usage_error() -> None:
+    with pytest.raises(UsageError):
+        parse_dockerfile("RUN echo hi\n")
