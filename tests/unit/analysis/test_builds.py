@@ -47,7 +47,8 @@ def test_go_build_of_a_cloned_repository_counts() -> None:
     image = on_golang(
         [
             (
-                "RUN /bin/sh -c git clone https://git.example/x.git && cd x && go build ./... # buildkit",
+                "RUN /bin/sh -c git clone https://git.example/x.git && cd x && go build ./... "
+                "# buildkit",
                 9 * MB,
             )
         ]
@@ -83,7 +84,7 @@ def test_compile_keeping_the_compiler_counts() -> None:
         [
             ("COPY . /src # buildkit", MB),
             (
-                "RUN /bin/sh -c apt-get update && apt-get install -y build-essential && make -C /src # buildkit",
+                "RUN /bin/sh -c apt-get install -y build-essential && make -C /src # buildkit",
                 90 * MB,
             ),
         ],

@@ -48,7 +48,10 @@ def test_build_arg_overrides_the_default() -> None:
 
 
 def test_final_stage_built_from_an_earlier_stage_inherits_it() -> None:
-    text = "FROM node:22 AS deps\nCOPY package*.json ./\nRUN npm ci\nFROM deps\nCOPY . .\nRUN npm run build\n"
+    text = (
+        "FROM node:22 AS deps\nCOPY package*.json ./\nRUN npm ci\n"
+        "FROM deps\nCOPY . .\nRUN npm run build\n"
+    )
     assert set(found(text)) == {
         rules.FULL_LANGUAGE_BASE,
         rules.DEV_DEPENDENCIES,
