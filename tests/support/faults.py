@@ -31,7 +31,8 @@ class Reply:
     """One canned answer.
 
     ``delay`` waits before answering; ``declared_length`` sends that Content-Length but only
-    ``body`` and then closes the connection (a truncated body).
+    ``body`` and then closes the connection (a truncated body); ``chunked`` sends the body
+    with chunked transfer encoding and no Content-Length at all.
     """
 
     status: int = 200
@@ -39,6 +40,7 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
     declared_length: int | None = None
+    chunked: bool = False
 
 
 Handler = Reply | Callable[[Seen], Reply]
@@ -80,7 +82,9 @@ class FaultServer:
 
         self._server = ThreadingHTTPServer((host, 0), RequestHandler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     @property
@@ -137,13 +141,22 @@ class FaultServer:
             return
         headers = dict(reply.headers)
         length = reply.declared_length if reply.declared_length is not None else len(reply.body)
-        headers.setdefault("Content-Length", str(length))
+        if reply.chunked:
+            headers.pop("Content-Length", None)
+            headers["Transfer-Encoding"] = "chunked"
+        else:
+            headers.setdefault("Content-Length", str(length))
         try:
             request.send_response(reply.status)
             for name, value in headers.items():
                 request.send_header(name, value)
             request.end_headers()
-            if method != "HEAD":
+            if method != "HEAD" and reply.chunked:
+                for start in range(0, len(reply.body), 4096):
+                    piece = reply.body[start : start + 4096]
+                    request.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                request.wfile.write(b"0\r\n\r\n")
+            elif method != "HEAD":
                 request.wfile.write(reply.body)
             request.wfile.flush()
         except OSError:

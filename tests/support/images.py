@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import random
+import ssl
 import tarfile
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -261,7 +262,7 @@ class _ChallengeAuth(httpx.Auth):
     """Answers a registry's Basic or Bearer challenge with a username and password."""
 
     def __init__(self, username: str | None, password: str | None, scope: str) -> None:
-        self._basic = httpx.BasicAuth(username, password) if username else None
+        self._basic = httpx.BasicAuth(username, password or "") if username else None
         self._scope = scope
         self._header: str | None = None
 
@@ -304,7 +305,7 @@ def push(
     *,
     username: str | None = None,
     password: str | None = None,
-    verify: str | bool = True,
+    verify: ssl.SSLContext | bool = True,
 ) -> str:
     """Upload ``built`` (blobs, child manifests, then the top manifest); return its digest.
 

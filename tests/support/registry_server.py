@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass
@@ -56,8 +57,9 @@ class RegistryServer:
         return f"{'https' if self.tls else 'http'}://{self.host}"
 
     @property
-    def verify(self) -> str | bool:
-        return str(self.ca_path) if self.ca_path else True
+    def verify(self) -> ssl.SSLContext | bool:
+        """What httpx needs to trust this registry."""
+        return ssl.create_default_context(cafile=str(self.ca_path)) if self.ca_path else True
 
     def log(self) -> str:
         return (self.workdir / "registry.log").read_text(errors="replace")

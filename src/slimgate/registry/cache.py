@@ -5,9 +5,10 @@ keeps them without expiry, bounded by total bytes, evicting the least recently u
 :class:`TTLCache` holds what can change (tag -> digest, failures) for a few seconds, with
 an injected clock so tests can move time. Both are safe to share between threads.
 
-The caches hold content, not permissions: a manifest fetched with one pod's pull secret can
-answer a later lookup of the same digest. That is acceptable because slimgate only reads
-metadata to judge an image; pulling it still needs the kubelet's own credentials.
+The client keys tag answers by credential, so a tag resolved with one pod's pull secret is
+not resolved for a caller without it. Content by digest is shared: whoever already knows a
+digest may have its manifest judged from the cache. That is acceptable because slimgate only
+reads metadata to judge an image; pulling it still needs the kubelet's own credentials.
 """
 
 from __future__ import annotations

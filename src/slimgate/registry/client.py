@@ -280,7 +280,7 @@ class RegistryClient:
 
     def _resolve_tag(self, ref: ImageReference, endpoint: Endpoint, deadline: Deadline) -> str:
         tag = ref.tag or "latest"
-        key = (ref.name, tag)
+        key = (ref.name, tag, _fp(endpoint))  # a tag answered for one login is not another's
         cached = self._tags.get(key)
         self._observer.cache("tag", cached is not None)
         if cached is not None:

@@ -9,7 +9,8 @@ are one registry everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 MIB = 1024 * 1024
@@ -35,7 +36,7 @@ def split_host_port(host: str) -> tuple[str, int | None]:
     return host, None
 
 
-def host_in(host: str, entries: frozenset[str]) -> bool:
+def host_in(host: str, entries: AbstractSet[str]) -> bool:
     """True when ``host[:port]`` is listed, exactly or by host name without a port."""
     host = normalize_host(host)
     if host in entries:
@@ -78,12 +79,12 @@ class RegistryOptions:
     - ``mirrors``: registry -> mirrors tried in order before the registry itself.
     """
 
-    insecure: frozenset[str] = frozenset()
-    allow_private: frozenset[str] = frozenset()
-    allow: frozenset[str] = frozenset()
-    deny: frozenset[str] = frozenset()
+    insecure: AbstractSet[str] = frozenset()
+    allow_private: AbstractSet[str] = frozenset()
+    allow: AbstractSet[str] = frozenset()
+    deny: AbstractSet[str] = frozenset()
     ca_bundle: str | None = None
-    mirrors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    mirrors: Mapping[str, Sequence[str]] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     cache: CacheOptions = field(default_factory=CacheOptions)
     user_agent: str = "slimgate"
@@ -105,4 +106,4 @@ class RegistryOptions:
         return host_in(host, self.insecure) or host_in(host, self.allow_private)
 
     def mirrors_for(self, registry: str) -> tuple[str, ...]:
-        return self.mirrors.get(normalize_host(registry), ())
+        return tuple(self.mirrors.get(normalize_host(registry), ()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Literal
 
 import pytest
 
@@ -25,8 +26,8 @@ def _parse(body: bytes, content_type: str | None = None, max_entries: int = 256)
 
 
 @pytest.mark.parametrize("media", ["oci", "docker"])
-def test_image_manifests_of_both_families_parse(media: str) -> None:
-    image = build_image(ImageSpec(media=media, history=[("a", 10), ("b", None), ("c", 20)]))  # type: ignore[arg-type]
+def test_image_manifests_of_both_families_parse(media: Literal["oci", "docker"]) -> None:
+    image = build_image(ImageSpec(media=media, history=[("a", 10), ("b", None), ("c", 20)]))
     parsed = _parse(image.manifest.data)
     assert isinstance(parsed, Manifest)
     assert parsed.media_type == (OCI_MANIFEST if media == "oci" else DOCKER_MANIFEST)
@@ -38,12 +39,12 @@ def test_image_manifests_of_both_families_parse(media: str) -> None:
 @pytest.mark.parametrize(
     ("media", "expected"), [("oci", OCI_INDEX), ("docker", DOCKER_MANIFEST_LIST)]
 )
-def test_indexes_of_both_families_parse(media: str, expected: str) -> None:
+def test_indexes_of_both_families_parse(media: Literal["oci", "docker"], expected: str) -> None:
     images = [
         build_image(ImageSpec(media=media)),
         build_image(ImageSpec(media=media, architecture="arm64")),
-    ]  # type: ignore[arg-type]
-    parsed = _parse(build_index(images, media=media).index.data)  # type: ignore[arg-type]
+    ]
+    parsed = _parse(build_index(images, media=media).index.data)
     assert isinstance(parsed, Index)
     assert parsed.media_type == expected
 
