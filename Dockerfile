@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+#
+# slimgate's own image, built the way slimgate asks images to be built: a
+# build stage with pip and the wheel toolchain, and a runtime stage that only
+# receives the installed wheels. No compiler, pip cache or source tree ships.
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# --- build: the slimgate wheel and a wheel for every dependency -------------------------------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+WORKDIR /src
+# .dockerignore lets in only pyproject.toml, the README, the licence and src/.
+COPY . .
+RUN pip wheel --no-deps --wheel-dir /wheels . \
+ && pip wheel --wheel-dir /wheels /wheels/slimgate-*.whl
+
+# --- runtime: the installed package and nothing else ------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="slimgate" \
+      org.opencontainers.image.description="Admission webhook, audit operator and CLI that keep single-stage toolchain images out of Kubernetes clusters" \
+      org.opencontainers.image.source="https://github.com/slimgate/slimgate" \
+      org.opencontainers.image.url="https://github.com/slimgate/slimgate" \
+      org.opencontainers.image.documentation="https://github.com/slimgate/slimgate#readme" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.vendor="slimgate maintainers" \
+      org.opencontainers.image.version="${VERSION}"
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+# The wheels are bind-mounted from the build stage, so they never become a layer.
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-cache-dir --no-index --find-links /wheels slimgate \
+ && groupadd --system --gid 65532 slimgate \
+ && useradd --system --uid 65532 --gid 65532 --no-create-home \
+      --home-dir /nonexistent --shell /usr/sbin/nologin slimgate
+# The UID the Helm chart's securityContext runs as (runAsUser: 65532).
+USER 65532:65532
+EXPOSE 8443
+ENTRYPOINT ["slimgate"]
+CMD ["--help"]

@@ -1,0 +1,113 @@
+"""slimgate's own image follows the advice slimgate gives, and matches the chart.
+
+The Dockerfile is checked with slimgate itself (``slimgate lint``, the same
+engine the webhook runs) and structurally: a wheel-building stage, a slim
+runtime stage that only installs those wheels, the chart's UID, OCI labels.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from slimgate.analysis.dockerfile_lint import lint
+from slimgate.analysis.dockerfile_model import Dockerfile, Stage
+from slimgate.dockerfile import parse_dockerfile
+
+from .chart import CHART, REPO_ROOT
+
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+DENY_BY_DEFAULT = ("toolchain-base", "toolchain-installed", "build-in-final-image", "sdk-copied")
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> Dockerfile:
+    return parse_dockerfile(DOCKERFILE.read_text())
+
+
+def instructions(stage: Stage, keyword: str) -> list[str]:
+    return [i.value for i in stage.instructions if i.keyword == keyword]
+
+
+def test_slimgate_lint_passes_its_own_dockerfile() -> None:
+    """`slimgate lint Dockerfile` exits 0 and reports no deny finding."""
+    executable = shutil.which("slimgate")
+    assert executable is not None, "the slimgate console script is not installed"
+    result = subprocess.run(
+        [executable, "lint", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=REPO_ROOT,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    for rule in DENY_BY_DEFAULT:
+        assert rule not in output, output
+
+
+def test_the_lint_engine_finds_nothing(dockerfile: Dockerfile) -> None:
+    analysis = lint(dockerfile)
+    assert analysis.findings == ()
+    assert analysis.base is not None
+    assert analysis.base.name == "python (slim)"
+
+
+def test_build_stage_makes_wheels_and_runtime_installs_only_them(dockerfile: Dockerfile) -> None:
+    assert len(dockerfile.stages) == 2
+    build, runtime = dockerfile.stages
+    assert build.name == "build"
+    assert build.base.startswith("python:3.11-")
+    build_runs = " ".join(instructions(build, "RUN"))
+    assert "pip wheel --no-deps --wheel-dir /wheels ." in build_runs
+    assert "pip wheel --wheel-dir /wheels /wheels/slimgate-" in build_runs  # dependency wheels
+
+    assert runtime.base.startswith("python:3.11-")
+    assert "slim" in runtime.base
+    (install,) = instructions(runtime, "RUN")
+    assert "--mount=type=bind,from=build,source=/wheels" in install
+    assert "pip install --no-cache-dir --no-index --find-links /wheels slimgate" in install
+    for tool in ("gcc", "build-essential", "apt-get install", "pip wheel"):
+        assert tool not in install
+    # Nothing from the build context or the build stage is copied into the runtime.
+    assert instructions(runtime, "COPY") == []
+    assert instructions(runtime, "ADD") == []
+
+
+def test_runtime_runs_as_the_chart_uid_with_slimgate_as_entrypoint(dockerfile: Dockerfile) -> None:
+    runtime = dockerfile.stages[-1]
+    (user,) = instructions(runtime, "USER")
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert (
+        user
+        == f"{values['securityContext']['runAsUser']}:{values['securityContext']['runAsGroup']}"
+    )
+    assert user.split(":")[0] == str(values["podSecurityContext"]["runAsUser"])
+    assert instructions(runtime, "ENTRYPOINT") == ['["slimgate"]']
+    (expose,) = instructions(runtime, "EXPOSE")
+    assert expose == str(values["webhook"]["port"])
+
+
+def test_runtime_has_oci_labels(dockerfile: Dockerfile) -> None:
+    labels = " ".join(instructions(dockerfile.stages[-1], "LABEL"))
+    for key in ("source", "licenses", "title", "version"):
+        assert f"org.opencontainers.image.{key}=" in labels
+    assert 'org.opencontainers.image.source="https://github.com/slimgate/slimgate"' in labels
+
+
+def test_dockerignore_sends_only_what_the_wheel_needs() -> None:
+    lines = [
+        line.strip()
+        for line in (REPO_ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[0] == "*"  # deny everything, then allow
+    allowed = {line[1:] for line in lines if line.startswith("!")}
+    assert allowed == {"pyproject.toml", "README.md", "LICENSE", "src/"}
+    for path in allowed:
+        assert not Path(path).is_absolute()

@@ -1,0 +1,202 @@
+"""Optional objects and packaging: CRDs, NetworkPolicy, ServiceMonitor, helm test,
+NOTES and Chart.yaml."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+
+from .chart import Helm, Rendering
+
+REPORT_CRDS = {
+    "policyreports.wgpolicyk8s.io": ("PolicyReport", "Namespaced", "v1alpha2"),
+    "clusterpolicyreports.wgpolicyk8s.io": ("ClusterPolicyReport", "Cluster", "v1alpha2"),
+    "reports.openreports.io": ("Report", "Namespaced", "v1alpha1"),
+    "clusterreports.openreports.io": ("ClusterReport", "Cluster", "v1alpha1"),
+}
+
+
+def test_report_crds_are_installed_with_the_report_fields(helm: Helm) -> None:
+    rendering = helm.template()
+    crds = {c["metadata"]["name"]: c for c in rendering.all("CustomResourceDefinition")}
+    assert set(crds) == set(REPORT_CRDS)
+    for name, (kind, scope, version) in REPORT_CRDS.items():
+        spec = crds[name]["spec"]
+        assert spec["names"]["kind"] == kind
+        assert spec["scope"] == scope
+        (served,) = spec["versions"]
+        assert served["name"] == version
+        assert served["served"] is True
+        assert served["storage"] is True
+        properties = served["schema"]["openAPIV3Schema"]["properties"]
+        # Report fields live at the top level, not under spec.
+        assert {"results", "summary", "scope", "scopeSelector"} <= set(properties)
+        result = properties["results"]["items"]["properties"]
+        assert result["result"]["enum"] == ["pass", "fail", "warn", "error", "skip"]
+        assert set(properties["summary"]["properties"]) == {"pass", "fail", "warn", "error", "skip"}
+        assert crds[name]["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+def test_crds_can_be_left_to_another_tool(helm: Helm) -> None:
+    assert helm.template(values={"crds.install": False}).all("CustomResourceDefinition") == []
+    rendering = helm.template(values={"crds.keep": False})
+    for crd in rendering.all("CustomResourceDefinition"):
+        assert "annotations" not in crd["metadata"]
+
+
+def test_kopf_peering_crds_come_with_peering(helm: Helm) -> None:
+    rendering = helm.template(values={"operator.peering.enabled": True})
+    names = rendering.names("CustomResourceDefinition")
+    assert {"clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"} <= names
+
+
+def test_network_policy_opens_only_the_webhook_port(helm: Helm) -> None:
+    assert helm.template().all("NetworkPolicy") == []
+    source = [{"ipBlock": {"cidr": "10.0.0.0/8"}}]
+    rendering = helm.template(
+        values={"networkPolicy.enabled": True, "networkPolicy.ingressFrom": source}
+    )
+    policies = {p["metadata"]["name"]: p["spec"] for p in rendering.all("NetworkPolicy")}
+    webhook = policies["slimgate-webhook"]
+    assert webhook["policyTypes"] == ["Ingress"]
+    (rule,) = webhook["ingress"]
+    assert rule["ports"] == [{"port": "https", "protocol": "TCP"}]
+    assert rule["from"] == source
+    operator = policies["slimgate-operator"]
+    assert operator["policyTypes"] == ["Ingress"]
+    assert "ingress" not in operator  # nothing may connect to the operator
+
+
+def test_service_monitor_scrapes_metrics_over_verified_https(helm: Helm) -> None:
+    assert helm.template().all("ServiceMonitor") == []
+    rendering = helm.template(
+        namespace="tools",
+        values={"serviceMonitor.enabled": True, "serviceMonitor.labels": {"release": "prom"}},
+    )
+    monitor = rendering.one("ServiceMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert (endpoint["port"], endpoint["path"], endpoint["scheme"]) == (
+        "https",
+        "/metrics",
+        "https",
+    )
+    assert endpoint["tlsConfig"]["ca"]["secret"] == {
+        "name": "slimgate-webhook-tls",
+        "key": "ca.crt",
+    }
+    assert endpoint["tlsConfig"]["serverName"] == "slimgate-webhook.tools.svc"
+    service = rendering.one("Service")
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+
+
+def test_helm_test_posts_an_admission_review_to_the_service(helm: Helm) -> None:
+    rendering = helm.template(namespace="tools")
+    pods = [
+        p for p in rendering.all("Pod") if p["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    ]
+    (pod,) = pods
+    configmap = next(
+        c
+        for c in rendering.all("ConfigMap")
+        if c["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"
+    )
+    review = json.loads(configmap["data"]["review.json"])
+    assert review["apiVersion"] == "admission.k8s.io/v1"
+    assert review["kind"] == "AdmissionReview"
+    request = review["request"]
+    assert request["operation"] == "CREATE"
+    assert request["resource"] == {"group": "", "version": "v1", "resource": "pods"}
+    assert request["object"]["spec"]["containers"][0]["image"].startswith("ghcr.io/slimgate/")
+
+    script = "\n".join(pod["spec"]["containers"][0]["args"])
+    assert "https://slimgate-webhook.tools.svc:443/validate" in script
+    assert "--cacert /test/ca/ca.crt" in script
+    assert request["uid"] in script  # the answer must echo the request's uid
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["ca"]["secret"]["secretName"] == "slimgate-webhook-tls"
+    assert pod["spec"]["restartPolicy"] == "Never"
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_helm_test_in_secret_mode_trusts_the_given_ca_bundle(helm: Helm) -> None:
+    from .test_tls import SECRET_MODE_VALUES
+
+    rendering = helm.template(values_files=[SECRET_MODE_VALUES])
+    configmap = next(
+        c
+        for c in rendering.all("ConfigMap")
+        if c["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"
+    )
+    assert configmap["data"]["ca.crt"].startswith("-----BEGIN CERTIFICATE-----")
+
+
+def render_notes(helm: Helm, tmp_path: Path, values: dict[str, object] | None = None) -> str:
+    """NOTES.txt as `helm install` prints it, rendered without a cluster.
+
+    `helm template` skips NOTES.txt and `helm install --dry-run` wants a
+    cluster, so a copy of the chart gets one extra template that runs the
+    real NOTES.txt through `tpl` with the same context.
+    """
+    chart = tmp_path / "slimgate"
+    shutil.copytree(helm.chart, chart)
+    (chart / "files").mkdir()
+    shutil.copy(chart / "templates" / "NOTES.txt", chart / "files" / "NOTES.txt")
+    (chart / "templates" / "zz-notes.yaml").write_text(
+        'notes: {{ tpl (.Files.Get "files/NOTES.txt") . | toJson }}\n'
+    )
+    copy = Helm(helm.binary, chart)
+    rendering = copy.template(values=values, extra=["--show-only", "templates/zz-notes.yaml"])
+    (document,) = rendering.manifests
+    notes: str = document["notes"]
+    return notes
+
+
+def test_notes_show_how_to_see_a_warning(helm: Helm, tmp_path: Path) -> None:
+    notes = render_notes(helm, tmp_path)
+    assert "kubectl create namespace slimgate-demo" in notes
+    assert "-n slimgate-demo run toolchain --image=golang:" in notes
+    assert "--dry-run=server" in notes
+    assert "policy mode:    warn" in notes
+    assert 'kubectl prints "Warning: ..."' in notes
+    assert "--set config.policy.mode=enforce" in notes
+    assert "not a security boundary" in notes
+
+
+def test_notes_in_enforce_mode_say_the_request_is_denied(helm: Helm, tmp_path: Path) -> None:
+    notes = render_notes(helm, tmp_path, {"config.policy.mode": "enforce"})
+    assert "In enforce mode the request is denied" in notes
+    assert "--set config.policy.mode=enforce" not in notes
+
+
+def test_chart_yaml_has_artifact_hub_annotations(helm: Helm) -> None:
+    chart = yaml.safe_load((helm.chart / "Chart.yaml").read_text())
+    annotations = chart["annotations"]
+    assert annotations["artifacthub.io/license"] == "Apache-2.0"
+    assert annotations["artifacthub.io/category"] == "security"
+    links = yaml.safe_load(annotations["artifacthub.io/links"])
+    assert any(link["name"] == "Source" and link["url"].startswith("https://") for link in links)
+    images = yaml.safe_load(annotations["artifacthub.io/images"])
+    assert f"ghcr.io/slimgate/slimgate:{chart['appVersion']}" in [i["image"] for i in images]
+    crds = yaml.safe_load(annotations["artifacthub.io/crds"])
+    assert {c["name"] for c in crds} == set(REPORT_CRDS)
+
+
+def names_by_kind(rendering: Rendering) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for manifest in rendering.manifests:
+        out.setdefault(manifest["kind"], set()).add(manifest["metadata"]["name"])
+    return out
+
+
+def test_fullname_override_renames_everything(helm: Helm) -> None:
+    rendering = helm.template(values={"fullnameOverride": "gate"})
+    for kind, names in names_by_kind(rendering).items():
+        if kind == "CustomResourceDefinition":
+            continue
+        assert all(name.startswith("gate") for name in names), (kind, names)

@@ -1,0 +1,105 @@
+"""Least privilege: what each component's ServiceAccount may do, and nothing more."""
+
+from __future__ import annotations
+
+from .chart import Helm, Manifest, Rendering
+
+FULLNAME = "slimgate"
+RBAC_KINDS = ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
+
+
+def grants(role: Manifest) -> set[tuple[str, str, str]]:
+    """Every (apiGroup, resource, verb) the role allows."""
+    return {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def bound_to(rendering: Rendering, account: str) -> list[Manifest]:
+    """The roles bound to ServiceAccount ``account``."""
+    roles = []
+    for kind in ("RoleBinding", "ClusterRoleBinding"):
+        for binding in rendering.all(kind):
+            if any(
+                s["kind"] == "ServiceAccount" and s["name"] == account for s in binding["subjects"]
+            ):
+                ref = binding["roleRef"]
+                roles.append(rendering.one(ref["kind"], ref["name"]))
+    return roles
+
+
+def test_webhook_has_no_api_access_without_pull_secrets(helm: Helm) -> None:
+    rendering = helm.template()
+    assert bound_to(rendering, f"{FULLNAME}-webhook") == []
+    webhook_rbac = [
+        m
+        for kind in RBAC_KINDS
+        for m in rendering.all(kind)
+        if m["metadata"]["labels"]["app.kubernetes.io/component"] == "webhook"
+    ]
+    assert webhook_rbac == []
+
+
+def test_webhook_may_only_get_secrets_and_serviceaccounts_with_pull_secrets(helm: Helm) -> None:
+    rendering = helm.template(values={"config.registry.pullSecrets": True})
+    (role,) = bound_to(rendering, f"{FULLNAME}-webhook")
+    assert grants(role) == {("", "secrets", "get"), ("", "serviceaccounts", "get")}
+
+
+def test_operator_reads_workloads_and_writes_reports(helm: Helm) -> None:
+    rendering = helm.template()
+    (role,) = bound_to(rendering, f"{FULLNAME}-operator")
+    allowed = grants(role)
+    watched = [
+        ("", "pods"),
+        ("", "replicationcontrollers"),
+        ("apps", "deployments"),
+        ("apps", "statefulsets"),
+        ("apps", "daemonsets"),
+        ("apps", "replicasets"),
+        ("batch", "jobs"),
+        ("batch", "cronjobs"),
+        ("", "namespaces"),
+    ]
+    for group, resource in watched:
+        for verb in ("list", "watch"):
+            assert (group, resource, verb) in allowed, (group, resource, verb)
+        # Reading is all: the operator never changes a workload.
+        for verb in ("create", "update", "patch", "delete"):
+            assert (group, resource, verb) not in allowed, (group, resource, verb)
+
+    report_verbs = {"get", "list", "watch", "create", "update", "patch", "delete"}
+    for group, resources in (
+        ("wgpolicyk8s.io", ("policyreports", "clusterpolicyreports")),
+        ("openreports.io", ("reports", "clusterreports")),
+    ):
+        for resource in resources:
+            assert {v for g, r, v in allowed if (g, r) == (group, resource)} == report_verbs
+
+    assert ("", "events", "create") in allowed
+    assert ("events.k8s.io", "events", "create") in allowed
+    # kopf: peering and cluster observation.
+    assert ("kopf.dev", "clusterkopfpeerings", "patch") in allowed
+    assert ("kopf.dev", "clusterkopfpeerings", "watch") in allowed
+    assert ("apiextensions.k8s.io", "customresourcedefinitions", "watch") in allowed
+    # Secrets only with pull-secret reading.
+    assert not any(r == "secrets" for _, r, _ in allowed)
+
+
+def test_operator_reads_pull_secrets_only_when_enabled(helm: Helm) -> None:
+    rendering = helm.template(values={"config.registry.pullSecrets": True})
+    (role,) = bound_to(rendering, f"{FULLNAME}-operator")
+    secrets = {v for g, r, v in grants(role) if (g, r) == ("", "secrets")}
+    assert secrets == {"get"}
+
+
+def test_no_wildcards_anywhere(helm: Helm) -> None:
+    rendering = helm.template(values={"config.registry.pullSecrets": True})
+    for kind in ("Role", "ClusterRole"):
+        for role in rendering.all(kind):
+            for group, resource, verb in grants(role):
+                assert "*" not in (group, resource, verb), role["metadata"]["name"]
