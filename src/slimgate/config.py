@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -37,15 +37,17 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+if TYPE_CHECKING:
+    from slimgate.registry.options import RegistryOptions
+
 from slimgate.analysis import rules
-from slimgate.analysis.knowledge import Thresholds
+from slimgate.analysis.knowledge import Knowledge, Thresholds
 from slimgate.analysis.lineage import DEFAULT_TOOLCHAIN_IMAGES, ToolchainImage
 from slimgate.errors import ConfigError, InvalidPlatform, InvalidReference
 from slimgate.model import Platform
 from slimgate.policy.decision import Exemption, Mode, RuleAction, Verdict
 from slimgate.policy.model import Policy
 from slimgate.reference import ImageReference
-from slimgate.registry.options import CacheOptions, Limits, RegistryOptions
 
 Path_ = tuple[str | int, ...]
 
@@ -295,8 +297,17 @@ class Config(_Section):
             ),
         )
 
+    def knowledge(self) -> Knowledge:
+        """The analysis inputs: the policy's thresholds, no lineage yet (see
+        :class:`slimgate.lineage_resolver.LineageResolver` for that)."""
+        return Knowledge(thresholds=self.policy_value().thresholds)
+
     def registry_options(self, *, insecure: tuple[str, ...] = ()) -> RegistryOptions:
         """The registry client's options; ``insecure`` adds hosts (``--insecure-registry``)."""
+        # Imported here: the registry package pulls in the HTTP stack, which `slimgate check`
+        # on a local layout never needs.
+        from slimgate.registry.options import CacheOptions, Limits, RegistryOptions
+
         section = self.registry
         limits, cache = section.limits, section.cache
         return RegistryOptions(

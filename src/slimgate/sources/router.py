@@ -69,6 +69,14 @@ class SourceRouter:
     def remote_started(self) -> bool:
         return self._remote is not None
 
+    def close(self) -> None:
+        """Close the registry client, if one was made."""
+        with self._lock:
+            remote, self._remote = self._remote, None
+        close = getattr(remote, "close", None)
+        if callable(close):
+            close()
+
     def fetch(self, reference: str, platform: Platform) -> ImageMetadata:
         local = parse_local(reference)
         if local is None:

@@ -1,0 +1,173 @@
+"""``slimgate audit``: a one-shot audit of what runs in a cluster, with its bloat cost.
+
+Lists pods (of the cluster, or of ``--namespace``) and their owners once, groups the pods
+under their top-level owners, evaluates each image once with the engine every driver uses
+(progress on stderr), and prints a table per namespace, the top offenders with what their
+remediations save, and the bloat cost per namespace and in total — or the same as JSON or
+as one self-contained HTML page (``--output``, ``--output-file``).
+
+Exit codes: 0 done; 2 the cluster or the configuration could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from slimgate.errors import SlimgateError
+from slimgate.model import Subject
+from slimgate.reports.auditing import audit_workloads
+from slimgate.reports.inventory import group_workloads
+from slimgate.reports.owners import OwnerLookup, top_owner
+from slimgate.reports.results import Evaluated
+from slimgate.reports.summary import AuditSummary, summarize
+from slimgate.reports.workloads import PodRecord
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+OUTPUTS = ("table", "json", "html")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file")
+    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+    parser.add_argument("--namespace", "-n", help="audit only this namespace")
+    parser.add_argument("--config", "-c", metavar="FILE", help="configuration file (YAML)")
+    parser.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="speak plain HTTP to this registry (repeatable)",
+    )
+    parser.add_argument("--output", "-o", choices=OUTPUTS, default="table")
+    parser.add_argument("--output-file", metavar="FILE", help="write the report here, not stdout")
+    parser.add_argument("--top", type=int, default=10, help="offenders to list (default 10)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def audit_pods(
+    pods: Iterable[PodRecord],
+    owners: OwnerLookup,
+    evaluate: Callable[[str, Subject], Evaluated],
+    *,
+    generated: datetime,
+    cluster: str | None = None,
+    excluded: Sequence[str] = (),
+    workers: int = 4,
+    top: int | None = 10,
+    progress: Callable[[int], Callable[[], None]] | None = None,
+) -> AuditSummary:
+    """Pods to a summary: group by owner, evaluate each image once, total the cost."""
+    kept = [p for p in pods if not any(fnmatch.fnmatchcase(p.namespace, x) for x in excluded)]
+    workloads = group_workloads(kept, lambda pod: top_owner(pod, owners))
+    total = len({c.image for w in workloads for c in w.images})
+    advance = progress(total) if progress else None
+
+    def counted(image: str, subject: Subject) -> Evaluated:
+        result = evaluate(image, subject)
+        if advance is not None:
+            advance()
+        return result
+
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="slimgate-audit") as pool:
+
+        def map_(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+            return pool.map(fn, items)
+
+        audits = audit_workloads(workloads, counted, map_=map_)
+    return summarize(audits, generated=generated, cluster=cluster, top=top)
+
+
+def render(summary: AuditSummary, output: str, stream: Any, *, colour: bool) -> None:
+    if output == "json":
+        from slimgate.reports.jsonreport import audit_document
+
+        json.dump(audit_document(summary), stream, indent=2)
+        stream.write("\n")
+    elif output == "html":
+        from slimgate.reports.html import render_html
+
+        stream.write(render_html(summary))
+    else:
+        from rich.console import Console
+
+        from slimgate.reports.table import print_tables
+
+        console = Console(file=stream, width=160 if not colour else None, no_color=not colour)
+        print_tables(summary, console)
+
+
+def _progress_bar(enabled: bool) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn("evaluating images"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not enabled,
+    )
+
+
+def run(argv: Sequence[str] | argparse.Namespace) -> int:
+    if isinstance(argv, argparse.Namespace):
+        args = argv
+    else:
+        parser = argparse.ArgumentParser(prog="slimgate audit", description=__doc__)
+        add_arguments(parser)
+        args = parser.parse_args(list(argv))
+    from kubernetes import client as k8s
+
+    from slimgate.cli.audit_cluster import Lister, kube_configuration, read_cluster
+    from slimgate.cli.wiring import build_evaluator
+    from slimgate.config import load_config
+
+    try:
+        config = load_config(args.config)
+        configuration, cluster = kube_configuration(args.kubeconfig, args.context)
+        with k8s.ApiClient(configuration) as api_client:
+            pods, owners = read_cluster(Lister(api_client), args.namespace)
+    except SlimgateError as exc:
+        print(f"slimgate audit: {exc}", file=sys.stderr)
+        return 2
+    evaluator, router = build_evaluator(config, insecure=args.insecure_registry)
+    platforms = config.platforms()
+    excluded = () if args.namespace else tuple(config.operator.excluded_namespaces)
+    show = not args.no_progress and sys.stderr.isatty()
+    with _progress_bar(show) as bar:
+
+        def progress(total: int) -> Callable[[], None]:
+            task = bar.add_task("evaluate", total=total)
+            return lambda: bar.advance(task)
+
+        try:
+            summary = audit_pods(
+                pods,
+                owners,
+                lambda image, subject: evaluator.evaluate(image, subject, platforms),
+                generated=datetime.now(UTC),
+                cluster=cluster,
+                excluded=excluded,
+                workers=config.operator.workers,
+                top=args.top,
+                progress=progress,
+            )
+        finally:
+            router.close()
+    if args.output_file:
+        with Path(args.output_file).open("w", encoding="utf-8") as stream:
+            render(summary, args.output, stream, colour=False)
+    else:
+        render(summary, args.output, sys.stdout, colour=sys.stdout.isatty())
+    return 0

@@ -1,0 +1,104 @@
+"""``slimgate check IMAGE...``: the webhook's decision about images, from a terminal or CI.
+
+IMAGE is a registry reference or ``oci:PATH[:REF]``, ``oci-archive:PATH[:REF]``,
+``docker-archive:PATH[:REF]``. Only manifests and configs are read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from slimgate.cli.outcome import ERROR, exit_code, report_errors
+from slimgate.errors import UsageError
+
+if TYPE_CHECKING:
+    from slimgate.evaluation import ImageResult
+
+PROG = "slimgate check"
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options ``check`` and ``lint`` share."""
+    parser.add_argument(
+        "--output", "-o", choices=("table", "json"), default="table", help="output format"
+    )
+    parser.add_argument("--config", "-c", metavar="FILE", help="configuration file (YAML)")
+    parser.add_argument(
+        "--platform",
+        action="append",
+        metavar="OS/ARCH[/VARIANT]",
+        help="platform to evaluate (repeatable; the worst decision wins); "
+        "default: registry.platforms from the configuration",
+    )
+    parser.add_argument(
+        "--namespace",
+        metavar="NS",
+        help="decide as for a pod in this namespace (modes, exemptions)",
+    )
+    parser.add_argument(
+        "--label",
+        action="append",
+        metavar="KEY=VALUE",
+        help="decide as for a pod with this label (repeatable; for exemptions)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image to check")
+    add_common_arguments(parser)
+    parser.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="registry spoken to over plain HTTP, which may be on a loopback or private "
+        "address (repeatable)",
+    )
+    parser.add_argument(
+        "--lineage",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="resolve the known toolchain images to recognise bases by layer digests "
+        "(auto: only when a registry image is checked)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from slimgate.cli.wiring import build_evaluator, parse_pairs, parse_platforms
+    from slimgate.config import load_config
+    from slimgate.model import Subject
+    from slimgate.sources.transport import is_local
+
+    try:
+        config = load_config(args.config)
+        platforms = parse_platforms(args.platform, config)
+        subject = Subject(namespace=args.namespace, labels=parse_pairs(args.label, "--label"))
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return ERROR
+    lineage = args.lineage == "on" or (
+        args.lineage == "auto" and not all(is_local(image) for image in args.images)
+    )
+    evaluator, router = build_evaluator(config, insecure=args.insecure_registry, lineage=lineage)
+    try:
+        results = [evaluator.evaluate(image, subject, platforms) for image in args.images]
+    finally:
+        router.close()
+    render(results, args.output)
+    report_errors(results, PROG, sys.stderr)
+    return exit_code(results)
+
+
+def render(results: Sequence[ImageResult], output: str) -> None:
+    """Print ``results`` on stdout as ``output`` (json or table)."""
+    if output == "json":
+        from slimgate.cli.output_json import render_json
+
+        print(render_json(results))
+    else:
+        from slimgate.cli.output_table import render_table
+
+        render_table(results, sys.stdout)

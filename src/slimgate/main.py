@@ -1,0 +1,122 @@
+"""The ``slimgate`` command: argument parsing and dispatch to the drivers.
+
+Subcommands: ``check`` and ``lint`` (:mod:`slimgate.cli`), ``serve`` (the admission
+webhook, :mod:`slimgate.webhook.serve`), ``operator`` (:mod:`slimgate.operator`) and
+``audit`` (:mod:`slimgate.cli.audit`). Every driver is imported only when its subcommand
+runs, so ``slimgate check`` never loads Flask, kopf or the Kubernetes client. A driver
+module that exposes ``add_arguments(parser)`` defines its own options; it is imported for
+that only when its subcommand is the one given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from slimgate import __version__
+
+USAGE_ERROR = 2
+
+# subcommand -> (module, help); the module has run(args) -> int
+DRIVERS: dict[str, tuple[str, str]] = {
+    "check": (
+        "slimgate.cli.check",
+        "decide about images (registry, oci:, oci-archive:, docker-archive:)",
+    ),
+    "lint": ("slimgate.cli.lint", "decide about a Dockerfile's final stage before building"),
+    "serve": ("slimgate.webhook.serve", "run the validating admission webhook (HTTPS)"),
+    "operator": ("slimgate.operator", "run the audit operator (PolicyReports)"),
+    "audit": ("slimgate.cli.audit", "audit the workloads running in a cluster"),
+}
+
+
+class DriverUnavailable(Exception):
+    """The module behind a subcommand cannot be imported."""
+
+
+def _load(module_name: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (
+            module_name == exc.name or module_name.startswith(exc.name + ".")
+        ):
+            raise DriverUnavailable(module_name) from exc
+        raise
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", "-c", metavar="FILE", help="configuration file (YAML)")
+    parser.add_argument("--host", help="address to listen on (default 0.0.0.0; --dev: 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8443)")
+    parser.add_argument("--tls-cert", metavar="PEM", help="server certificate chain")
+    parser.add_argument("--tls-key", metavar="PEM", help="server private key")
+    parser.add_argument(
+        "--dev", action="store_true", help="local development: self-signed certificate, loopback"
+    )
+    parser.add_argument("--workers", type=int, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, help="threads per worker")
+
+
+def _passthrough(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("argv", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; the options of ``command``'s driver are loaded when it has its own."""
+    parser = argparse.ArgumentParser(
+        prog="slimgate",
+        description="Keep single-stage toolchain images out of Kubernetes clusters.",
+    )
+    parser.add_argument("--version", action="version", version=f"slimgate {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in DRIVERS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        adder: Callable[[argparse.ArgumentParser], None] | None = None
+        if name == "serve":
+            adder = _serve_arguments
+        elif name == command:
+            try:
+                adder = getattr(_load(module_name), "add_arguments", None)
+            except DriverUnavailable:
+                adder = None
+            adder = adder or _passthrough
+        if adder is not None:
+            adder(sub)
+    return parser
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in DRIVERS else None
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``), run the subcommand, return its exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_of(args_list))
+    args = parser.parse_args(args_list)
+    module_name = DRIVERS[args.command][0]
+    try:
+        module = _load(module_name)
+    except DriverUnavailable:
+        print(
+            f"slimgate {args.command}: not available in this installation "
+            f"({module_name} is missing)",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
+    run: Callable[[argparse.Namespace], int] = module.run
+    try:
+        return int(run(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
