@@ -67,6 +67,25 @@ class Reply:
     body: bytes
 
 
+DISCARD_BYTES = 64 * 1024
+
+
+def _discard(response: httpx.Response) -> None:
+    """Read and drop a small body so the connection can be reused, then close."""
+    if response.is_closed or response.is_stream_consumed:
+        return
+    try:
+        seen = 0
+        for chunk in response.iter_bytes():
+            seen += len(chunk)
+            if seen > DISCARD_BYTES:
+                break
+    except httpx.HTTPError:
+        pass
+    finally:
+        response.close()
+
+
 def retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:
@@ -122,7 +141,7 @@ class Exchange:
             if response.status_code != 401 or attempt == 1:
                 break
             challenge = parse_challenge(response.headers.get("www-authenticate", ""))
-            response.close()
+            _discard(response)
             if challenge is None:
                 raise AuthError(
                     f"{endpoint.registry}: {what} needs authentication the client does not "
@@ -134,8 +153,10 @@ class Exchange:
             raise AssertionError("unreachable")
         try:
             if response.status_code != 200:
+                _discard(response)
                 self._fail(response, endpoint, what)
             if method == "HEAD":
+                _discard(response)
                 return Reply(response.status_code, response.headers, b"")
             length = response.headers.get("content-length", "")
             if length.isdigit() and int(length) > cap:
@@ -203,7 +224,7 @@ class Exchange:
             location = response.headers.get("location")
             if response.status_code not in REDIRECTS or not location:
                 return response
-            response.close()
+            _discard(response)
             if hop == limit:
                 raise RegistryError(
                     f"{endpoint.registry}: more than {limit} redirects for "
