@@ -27,6 +27,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from slimgate.kube import responses
 from slimgate.kube.admission import InvalidReview, parse_review
 from slimgate.webhook.engine import Engine
+from slimgate.webhook.memo import DecisionMemo
 from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.webhook.reload import ConfigWatcher
 from slimgate.webhook.review import EngineFor, Outcome, Reviewer
@@ -73,7 +74,12 @@ def create_app(
 
     def reviewer_for(wiring: Wiring) -> Reviewer:
         return Reviewer(
-            wiring.settings, wiring.engine, pool, engine_for=wiring.engine_for, clock=clock
+            wiring.settings,
+            wiring.engine,
+            pool,
+            engine_for=wiring.engine_for,
+            memo=DecisionMemo(ttl=wiring.settings.memo_seconds, clock=clock),
+            clock=clock,
         )
 
     first = reviewer_for(Wiring(hook, evaluator, engine_for))

@@ -33,6 +33,7 @@ from slimgate.kube.workloads import (
 from slimgate.model import Subject
 from slimgate.policy.decision import Verdict
 from slimgate.webhook.engine import Engine, Result
+from slimgate.webhook.memo import DecisionMemo, memo_key
 from slimgate.webhook.messages import Checked, denial, warnings
 from slimgate.webhook.settings import WebhookSettings
 
@@ -68,12 +69,14 @@ class Reviewer:
         pool: Executor,
         *,
         engine_for: EngineFor | None = None,
+        memo: DecisionMemo | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.pool = pool
         self.engine_for = engine_for
+        self.memo = memo if memo is not None else DecisionMemo(ttl=0)
         self.clock = clock
 
     def review(self, review: Review, started: float | None = None) -> Outcome:
@@ -153,17 +156,26 @@ class Reviewer:
         engine = self.engine
         if self.engine_for is not None:
             engine = self.engine_for(template, max(0.0, deadline - self.clock()))
-        futures = {
-            image: self.pool.submit(engine.evaluate, image, subject, self.settings.platforms)
-            for image in images
-        }
-        wait(futures.values(), timeout=max(0.0, deadline - self.clock()))
+        platforms = self.settings.platforms
         results: dict[str, Result] = {}
+        keys = {image: memo_key(image, subject, platforms) for image in images}
+        for image in images:
+            hit = self.memo.get(keys[image])
+            if hit is not None:
+                results[image] = hit
+        futures = {
+            image: self.pool.submit(engine.evaluate, image, subject, platforms)
+            for image in images
+            if image not in results
+        }
+        if futures:
+            wait(futures.values(), timeout=max(0.0, deadline - self.clock()))
         late: list[str] = []
         reason = f"registry did not answer within {self.settings.deadline:.1f} s"
         for image, future in futures.items():
             if future.done() and future.exception() is None:
                 results[image] = future.result()
+                self.memo.put(keys[image], results[image])
                 continue
             if future.done():
                 error = future.exception()
@@ -172,7 +184,7 @@ class Reviewer:
                 future.cancel()  # still queued: drop it; running: it finishes in the background
                 late.append(image)
                 why = reason
-            results[image] = engine.unreadable(image, subject, why, self.settings.platforms[0])
+            results[image] = engine.unreadable(image, subject, why, platforms[0])
         checked = tuple(Checked(c, results[c.image]) for c in containers)
         return checked, tuple(late)
 

@@ -27,6 +27,7 @@ class WebhookSettings:
     max_body_bytes: int = 3 * MIB  # the apiserver's own request limit
     reload_interval_seconds: float = 2.0
     pull_secret_ttl_seconds: float = 30.0
+    memo_seconds: float = 5.0  # identical reviews within this window reuse the decision
 
     @property
     def deadline(self) -> float:

@@ -202,3 +202,25 @@ def test_other_kinds_subresources_and_operations_are_allowed_unchecked(
     for body in [admission.review(configmap), status_update, delete]:
         assert post(client, body)["allowed"] is True
     assert engine.calls == []
+
+
+def test_identical_reviews_within_the_memo_window_evaluate_once(
+    client: FlaskClient, engine: FakeEngine
+) -> None:
+    engine.analyses[GO] = BLOATED
+    first = post(client, admission.review(admission.pod([GO]), uid="a"))
+    second = post(client, admission.review(admission.pod([GO]), uid="b"))
+    assert evaluated(engine) == [GO]
+    assert second["status"] == first["status"]
+    assert second["uid"] == "b"
+    post(client, admission.review(admission.pod([GO], namespace="other")))
+    assert evaluated(engine) == [GO, GO]  # another subject is another decision
+
+
+def test_registry_errors_are_not_memoised(client: FlaskClient, engine: FakeEngine) -> None:
+    from slimgate.errors import RegistryUnavailable
+
+    engine.errors[GO] = RegistryUnavailable("connection refused")
+    post(client, admission.review(admission.pod([GO])))
+    post(client, admission.review(admission.pod([GO])))
+    assert evaluated(engine) == [GO, GO]

@@ -1,0 +1,65 @@
+"""A short-lived memo of decisions, so a burst of identical pods costs one evaluation.
+
+A Deployment rollout or a busy CronJob sends the same images with the same subject many
+times a second. The registry client already caches bytes (tag -> digest for its TTL,
+manifests and configs by digest), but parsing, analysing and deciding again costs about a
+millisecond per image. This memo keeps a successful result for ``ttl`` seconds (well below
+the registry's tag TTL) keyed by everything the decision depends on: image, platforms,
+namespace, labels and workload. Failures are never kept (the registry client has its own
+negative cache), and each configuration generation has its own memo.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+
+from slimgate.model import Platform, Subject
+from slimgate.webhook.engine import Result
+
+Key = tuple[Hashable, ...]
+
+
+def memo_key(image: str, subject: Subject, platforms: Sequence[Platform]) -> Key:
+    labels = tuple(sorted(subject.labels.items()))
+    return (image, tuple(platforms), subject.namespace, labels, subject.workload)
+
+
+class DecisionMemo:
+    """A bounded, thread-safe LRU of results with a time to live."""
+
+    def __init__(
+        self,
+        ttl: float = 5.0,
+        max_entries: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl = ttl
+        self._max = max_entries
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Key, tuple[float, Result]] = OrderedDict()
+
+    def get(self, key: Key) -> Result | None:
+        if self._ttl <= 0:
+            return None
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= self._clock():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: Key, result: Result) -> None:
+        if self._ttl <= 0 or result.error is not None:
+            return
+        with self._lock:
+            self._entries[key] = (self._clock() + self._ttl, result)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
