@@ -363,7 +363,9 @@ def write_oci_layout(
 
     ``omit_layers`` leaves the layer blobs out (slimgate never reads them), which keeps
     fixtures small; ``index.json`` names the top manifest with
-    ``org.opencontainers.image.ref.name`` = ``tag``.
+    ``org.opencontainers.image.ref.name`` = ``tag``. Note that skopeo (containers/image)
+    only looks at OCI-typed entries of ``index.json``: build with ``media="oci"`` for
+    layouts that skopeo should read.
     """
     root = Path(path)
     blobs = root / "blobs" / "sha256"
