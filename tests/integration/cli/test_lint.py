@@ -1,0 +1,105 @@
+"""``slimgate lint`` as a subprocess: the final stage, the same JSON and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.integration.cli.command import slimgate
+
+SINGLE_STAGE = """\
+FROM golang:1.23
+WORKDIR /src
+COPY . .
+RUN go build -o /usr/local/bin/app ./cmd/app
+CMD ["app"]
+"""
+
+MULTI_STAGE = """\
+FROM golang:1.23 AS build
+WORKDIR /src
+COPY . .
+RUN CGO_ENABLED=0 go build -o /app ./cmd/app
+
+FROM gcr.io/distroless/static-debian12
+COPY --from=build /app /app
+ENTRYPOINT ["/app"]
+"""
+
+JDK_RUNTIME = """\
+ARG JAVA=21
+FROM eclipse-temurin:${JAVA}-jdk
+COPY target/app.jar /app.jar
+CMD ["java", "-jar", "/app.jar"]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "Dockerfile") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_single_stage_toolchain_dockerfile_is_denied(tmp_path: Path) -> None:
+    path = write(tmp_path, SINGLE_STAGE)
+    run = slimgate("lint", "--output", "json", path)
+    assert run.returncode == 1, run.stderr
+    (result,) = run.json()["results"]
+    assert result["image"] == str(path)
+    assert result["digest"] is None
+    assert result["compressed_size"] is None
+    assert result["error"] is None
+    assert result["decision"] == "deny"
+    rules = {f["rule"] for f in result["findings"]}
+    assert "toolchain-base" in rules
+    assert "build-in-final-image" in rules
+
+
+def test_multi_stage_dockerfile_is_allowed(tmp_path: Path) -> None:
+    run = slimgate("lint", "-o", "json", write(tmp_path, MULTI_STAGE))
+    assert run.returncode == 0, run.stderr
+    (result,) = run.json()["results"]
+    assert result["decision"] == "allow"
+    assert result["findings"] == []
+
+
+def test_borderline_base_warns_and_build_args_reach_from(tmp_path: Path) -> None:
+    path = write(tmp_path, JDK_RUNTIME)
+    run = slimgate("lint", "-o", "json", "--build-arg", "JAVA=17", path)
+    assert run.returncode == 0, run.stderr
+    (result,) = run.json()["results"]
+    assert result["decision"] == "warn"
+    assert [f["rule"] for f in result["findings"]] == ["jdk-runtime"]
+    assert "17-jdk" in result["base"]["evidence"]
+
+
+def test_same_policy_as_check(tmp_path: Path) -> None:
+    config = write(tmp_path, "policy:\n  rules:\n    jdk-runtime: deny\n", "slimgate.yaml")
+    run = slimgate("lint", "-o", "json", "-c", config, write(tmp_path, JDK_RUNTIME))
+    assert run.returncode == 1
+    assert run.json()["results"][0]["decision"] == "deny"
+
+
+def test_default_is_the_dockerfile_in_the_current_directory(tmp_path: Path) -> None:
+    write(tmp_path, SINGLE_STAGE)
+    run = slimgate("lint", "-o", "json", cwd=tmp_path)
+    assert run.returncode == 1
+    assert run.json()["results"][0]["image"] == "Dockerfile"
+
+
+def test_table_output(tmp_path: Path) -> None:
+    run = slimgate("lint", write(tmp_path, SINGLE_STAGE))
+    assert run.returncode == 1
+    assert "DENY" in run.stdout
+    assert "toolchain-base" in run.stdout
+
+
+def test_missing_dockerfile_exits_2(tmp_path: Path) -> None:
+    run = slimgate("lint", tmp_path / "Dockerfile")
+    assert run.returncode == 2
+    assert "cannot read" in run.stderr
+
+
+def test_dockerfile_without_from_exits_2(tmp_path: Path) -> None:
+    run = slimgate("lint", write(tmp_path, "RUN echo hi\n"))
+    assert run.returncode == 2
+    assert run.stderr.strip()
