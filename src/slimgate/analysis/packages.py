@@ -10,6 +10,7 @@ later one is *kept*: the earlier layer still carries it.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class _Installed:
     group: str | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def classify(package: str) -> PackageClass | None:
     """The toolchain class of a package name, or None for an ordinary package."""
     for klass in PACKAGE_CLASSES:

@@ -81,26 +81,42 @@ def _skip_quoted(text: str, i: int) -> int:
     return j
 
 
+_SPECIAL = re.compile(r"[\'\"`\\#<>&;|()\n$]")
+
+
 def _scan(text: str) -> Iterator[tuple[bool, str]]:
     """Yield ``(is_operator, text)`` pieces: word runs and unquoted operators."""
     i, start, n = 0, 0, len(text)
-    while i < n:
+    while True:
+        match = _SPECIAL.search(text, i)
+        if match is None:
+            break
+        i = match.start()
         char = text[i]
-        if char in "'\"" or text.startswith("$(", i) or text.startswith("`", i):
-            if char == "`":
-                end = text.find("`", i + 1)
-                i = n if end < 0 else end + 1
-            else:
+        if char == "$":
+            if text.startswith("$(", i):
                 i = _skip_quoted(text, i)
+            else:
+                i += 1
+            continue
+        if char in "'\"":
+            i = _skip_quoted(text, i)
+            continue
+        if char == "`":
+            end = text.find("`", i + 1)
+            i = n if end < 0 else end + 1
             continue
         if char == "\\":
             i += 2
             continue
-        if char == "#" and (i == start or text[i - 1] in " \t"):
-            if text[start:i].strip():
-                yield False, text[start:i]
-            end = text.find("\n", i)
-            i = start = n if end < 0 else end
+        if char == "#":
+            if i == start or text[i - 1] in " \t":
+                if text[start:i].strip():
+                    yield False, text[start:i]
+                end = text.find("\n", i)
+                i = start = n if end < 0 else end
+            else:
+                i += 1
             continue
         if char in "<>":  # redirections stay with the words; keep >& and &> whole
             i += 2 if i + 1 < n and text[i + 1] in "&>" else 1
@@ -115,13 +131,15 @@ def _scan(text: str) -> Iterator[tuple[bool, str]]:
                 yield True, op
                 i = start = i + len(op)
                 break
-        else:
+        else:  # pragma: no cover - every special character is handled above
             i += 1
     if text[start:].strip():
         yield False, text[start:]
 
 
 def _words(piece: str) -> list[str]:
+    if not any(char in piece for char in "'\"\\"):
+        return piece.split()  # what shlex would return, without its per-character loop
     try:
         return shlex.split(piece, posix=True)
     except ValueError:  # an unbalanced quote: keep going with a rough split
