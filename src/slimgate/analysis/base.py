@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import BaseImage, Method
 from slimgate.analysis.lineage import KnownBase, Lineage
+from slimgate.analysis.patterns import search
 from slimgate.analysis.signatures.bases import BASE_SIGNATURES, BaseSignature, Condition
 from slimgate.analysis.steps import METADATA
 from slimgate.model import BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION
@@ -65,8 +66,8 @@ def classify_reference(reference: str) -> tuple[BaseSignature, str | None] | Non
     return None
 
 
-def _matches(patterns: Sequence[str], text: str) -> bool:
-    return any(re.search(pattern, text) for pattern in patterns)
+def _matches(patterns: tuple[str, ...], text: str) -> bool:
+    return search(patterns, text)
 
 
 def _anchor(steps: Sequence[StepFacts], signature: BaseSignature) -> int | None:
@@ -82,7 +83,7 @@ def _anchor(steps: Sequence[StepFacts], signature: BaseSignature) -> int | None:
     return None
 
 
-def tail(steps: Sequence[StepFacts], anchor: int, own: Sequence[str]) -> int:
+def tail(steps: Sequence[StepFacts], anchor: int, own: tuple[str, ...]) -> int:
     """The last step of a base whose anchor step is ``anchor``."""
     end = anchor
     for facts in steps[anchor + 1 :]:

@@ -9,7 +9,6 @@ ships (``retained_fraction``: a JRE keeps about a third of a JDK).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from slimgate.analysis import rules
@@ -17,6 +16,7 @@ from slimgate.analysis.base import Recognition
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, megabytes, shorten
+from slimgate.analysis.patterns import search
 from slimgate.analysis.signatures.remediations import remediation_for
 
 # How each base rule names the base in its message; {name} is the base's display label.
@@ -34,8 +34,7 @@ def toolchain_layers(region: Sequence[StepFacts], recognition: Recognition) -> l
     return [
         facts
         for facts in region
-        if facts.step.layer is not None
-        and (facts.kept or any(re.search(pattern, facts.text) for pattern in sdk))
+        if facts.step.layer is not None and (facts.kept or search(sdk, facts.text))
     ]
 
 

@@ -8,13 +8,13 @@ signatures are in :mod:`slimgate.analysis.signatures.sdks`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from slimgate.analysis import rules
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, megabytes, shorten
+from slimgate.analysis.patterns import search
 from slimgate.analysis.shell import Command
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.signatures.sdks import SDK_SIGNATURES, SdkSignature
@@ -51,15 +51,15 @@ def _match(step: StepFacts) -> tuple[SdkSignature, str] | None:
     instruction = step.step.instruction
     for signature in SDK_SIGNATURES:
         if instruction in ("COPY", "ADD"):
-            if any(re.search(p, step.step.body) for p in signature.paths):
+            if search(signature.paths, step.step.body):
                 return signature, "copies"
-            if instruction == "ADD" and any(re.search(p, step.step.body) for p in signature.urls):
+            if instruction == "ADD" and search(signature.urls, step.step.body):
                 return signature, "downloads"
         elif instruction == "RUN":
             for position, command in enumerate(step.commands):
                 if command.program in ("echo", "printf"):
                     continue
-                if any(re.search(p, arg) for arg in command.argv[1:] for p in signature.urls):
+                if search(signature.urls, " ".join(command.argv[1:])):
                     if _removed_later(step.commands, position):
                         continue
                     return signature, "downloads"

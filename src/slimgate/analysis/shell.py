@@ -15,7 +15,7 @@ import fnmatch
 import re
 import shlex
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slimgate.analysis.signatures.architectures import KNOWN_NAMES
 
@@ -35,11 +35,10 @@ class Command:
 
     argv: tuple[str, ...]
     assignments: tuple[tuple[str, str], ...] = ()
+    program: str = field(init=False)  # the command name without its directory (./mvnw -> mvnw)
 
-    @property
-    def program(self) -> str:
-        """The command name without its directory (``./mvnw`` -> ``mvnw``)."""
-        return self.argv[0].rsplit("/", 1)[-1] if self.argv else ""
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "program", self.argv[0].rsplit("/", 1)[-1] if self.argv else "")
 
 
 # --- scanning ----------------------------------------------------------------------------
