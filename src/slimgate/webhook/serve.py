@@ -6,8 +6,10 @@ waste most of the budget: gunicorn's ``gthread`` worker keeps idle connections f
 thread pools and HTTP connection pools do not survive ``fork``), so the registry caches,
 single-flight and metrics are per process. The default is one worker process with many
 threads, which keeps one cache and one set of counters per pod; the registry lookups are
-I/O bound, and throughput is scaled with pod replicas. ``SLIMGATE_WEBHOOK_WORKERS`` and
-``SLIMGATE_WEBHOOK_THREADS`` override the defaults.
+I/O bound, and throughput is scaled with pod replicas. ``--workers``/``--threads`` (or
+``SLIMGATE_WEBHOOK_WORKERS``/``SLIMGATE_WEBHOOK_THREADS``) override the defaults; with
+several workers each has its own caches and counters (``/metrics`` shows the process that
+answered the scrape).
 
 ``--dev`` serves on 127.0.0.1:8443 with a throwaway CA and certificate (see ``devcert``) and
 prints a ready ``curl`` command with a sample AdmissionReview.
@@ -85,9 +87,11 @@ class WebhookServer(BaseApplication):  # type: ignore[misc]
         return self._load()
 
 
-def gunicorn_options(bind: str, cert: str, key: str) -> dict[str, Any]:
-    workers = int(os.environ.get("SLIMGATE_WEBHOOK_WORKERS", "1"))
-    threads = int(os.environ.get("SLIMGATE_WEBHOOK_THREADS", "32"))
+def gunicorn_options(
+    bind: str, cert: str, key: str, workers: int | None = None, threads: int | None = None
+) -> dict[str, Any]:
+    workers = workers or int(os.environ.get("SLIMGATE_WEBHOOK_WORKERS", "1"))
+    threads = threads or int(os.environ.get("SLIMGATE_WEBHOOK_THREADS", "16"))
     return {
         "bind": [bind],
         "workers": workers,
@@ -167,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--dev", action="store_true")
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--threads", type=int)
     return run(parser.parse_args(argv))
 
 

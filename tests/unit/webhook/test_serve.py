@@ -1,0 +1,55 @@
+"""The serve entry point's refusals, the dev certificates and the gunicorn settings."""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from slimgate.webhook.devcert import write_dev_certificates
+from slimgate.webhook.serve import gunicorn_options, run
+
+
+def args(**kw: object) -> Namespace:
+    base = {"config": None, "host": None, "port": None, "tls_cert": None, "tls_key": None}
+    return Namespace(**{**base, "dev": False, "workers": None, "threads": None, **kw})
+
+
+def test_serving_without_tls_files_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(args()) == 2
+    assert "--tls-cert and --tls-key are required" in capsys.readouterr().err
+
+
+def test_an_invalid_configuration_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("policy: {mode: sideways}\n")
+    assert run(args(config=str(config))) == 2
+    assert "config.yaml" in capsys.readouterr().err
+
+
+def test_dev_certificates_chain_to_their_ca(tmp_path: Path) -> None:
+    certs = write_dev_certificates(tmp_path)
+    leaf = x509.load_pem_x509_certificate(certs.cert.read_bytes())
+    ca = x509.load_pem_x509_certificate(certs.ca.read_bytes())
+    leaf.verify_directly_issued_by(ca)
+    names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert ipaddress.ip_address("127.0.0.1") in names.get_values_for_type(x509.IPAddress)
+    assert "localhost" in names.get_values_for_type(x509.DNSName)
+    assert certs.key.stat().st_mode & 0o077 == 0
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certs.cert, certs.key)  # the key matches the certificate
+
+
+def test_gunicorn_keeps_connections_alive_with_threads() -> None:
+    options = gunicorn_options("127.0.0.1:8443", "c", "k", workers=1, threads=8)
+    assert options["worker_class"] == "gthread"
+    assert options["keepalive"] >= 60
+    assert options["threads"] == 8
+    assert options["preload_app"] is False
+    assert options["certfile"] == "c"
