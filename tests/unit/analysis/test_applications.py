@@ -226,3 +226,26 @@ def test_messages_fit_and_source_annotation_links_findings() -> None:
     for finding in analysis.findings:
         assert finding.source == "https://git.example/team/app"
         assert len(finding.message) <= 94
+
+
+def test_classic_builder_history_is_read_like_buildkit() -> None:
+    image = corpus.extend(
+        corpus.load("python-3.12-slim-bookworm"),
+        [
+            ("/bin/sh -c #(nop) WORKDIR /app", None),
+            ("/bin/sh -c #(nop) COPY dir:4f1c in /app ", 1 * MB),
+            ("/bin/sh -c apt-get update && apt-get install -y gcc && pip install .", 80 * MB),
+            ('/bin/sh -c #(nop)  CMD ["python", "-m", "app"]', None),
+        ],
+    )
+    assert [f.rule for f in run(image).findings] == [rules.TOOLCHAIN_INSTALLED]
+
+
+def test_buildkit_build_arg_holding_the_package_is_expanded() -> None:
+    image = corpus.extend(
+        corpus.load("debian-bookworm-slim"),
+        [("RUN |1 CC_PKG=clang /bin/sh -c apt-get install -y $CC_PKG # buildkit", 60 * MB)],
+    )
+    finding = run(image).findings[0]
+    assert finding.rule == rules.TOOLCHAIN_INSTALLED
+    assert "clang" in finding.message
