@@ -62,7 +62,8 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _passthrough(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("argv", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    """A driver without ``add_arguments`` gets its arguments as ``args.argv``, unparsed."""
+    parser.set_defaults(passthrough=True)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -89,18 +90,24 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _command_of(argv: Sequence[str]) -> str | None:
-    for arg in argv:
+def _command_of(argv: Sequence[str]) -> tuple[str | None, int]:
+    """The subcommand given and its position (the first argument not an option)."""
+    for position, arg in enumerate(argv):
         if not arg.startswith("-"):
-            return arg if arg in DRIVERS else None
-    return None
+            return (arg if arg in DRIVERS else None), position
+    return None, len(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``), run the subcommand, return its exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_of(args_list))
-    args = parser.parse_args(args_list)
+    command, position = _command_of(args_list)
+    parser = build_parser(command)
+    args, extra = parser.parse_known_args(args_list)
+    if getattr(args, "passthrough", False):
+        args.argv = args_list[position + 1 :]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     module_name = DRIVERS[args.command][0]
     try:
         module = _load(module_name)

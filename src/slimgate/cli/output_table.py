@@ -21,7 +21,11 @@ _ACTION_STYLE = {RuleAction.DENY: "red", RuleAction.WARN: "yellow", RuleAction.O
 
 
 def megabytes(size: int | None) -> str:
-    return "" if size is None else f"{size / 1_000_000:.1f} MB"
+    if size is None:
+        return ""
+    if 0 < size < 50_000:
+        return "<0.1 MB"
+    return f"{size / 1_000_000:.1f} MB"
 
 
 def _headline(result: ImageResult) -> str:
@@ -74,11 +78,15 @@ def _context_lines(result: ImageResult) -> list[str]:
 
 def _render_one(result: ImageResult, console: Console) -> None:
     from rich.markup import escape
+    from rich.padding import Padding
     from rich.table import Table
+
+    def indented(markup: str) -> None:
+        console.print(Padding(markup, (0, 0, 0, 2), expand=False))  # wrapped lines keep the indent
 
     console.print(_headline(result))
     for line in _context_lines(result):
-        console.print(f"  {line}")
+        indented(line)
     findings = result.decision.findings
     if findings and result.error is None:
         table = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False)
@@ -96,9 +104,9 @@ def _render_one(result: ImageResult, console: Console) -> None:
                 megabytes(finding.size),
                 escape(finding.message),
             )
-        console.print(table)
+        console.print(Padding(table, (0, 0, 0, 2), expand=False))
         if len(findings) > TOP_FINDINGS:
-            console.print(f"  … and {len(findings) - TOP_FINDINGS} more (--output json lists all)")
+            indented(f"… and {len(findings) - TOP_FINDINGS} more (--output json lists all)")
         seen: set[str] = set()
         for decided in findings:
             finding = decided.finding
@@ -107,7 +115,7 @@ def _render_one(result: ImageResult, console: Console) -> None:
                 saving = (
                     f" — saves ~{megabytes(finding.saving)} compressed" if finding.saving else ""
                 )
-                console.print(f"  [bold]fix:[/] {escape(finding.remediation)}{saving}")
+                indented(f"[bold]fix:[/] {escape(finding.remediation)}{saving}")
     console.print()
 
 
