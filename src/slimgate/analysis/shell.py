@@ -5,21 +5,20 @@ Dockerfiles contain (``&&`` chains, ``;``, ``||``, pipes, line continuations, co
 ``set -eux``, ``$(...)``, ``{ ...; }``, subshells, ``if``/``case``/``for``/``while``), and to
 skip the branches written for another architecture. A scanner splits the script at
 unquoted operators (it knows quotes and nested ``$(...)``); :mod:`shlex` splits each piece
-into words. Anything we cannot parse degrades to "every branch ran", which over-reports
-installs rather than hiding them.
+into words (both in :mod:`slimgate.analysis.shell_tokens`). Anything we cannot parse
+degrades to "every branch ran", which over-reports installs rather than hiding them.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from slimgate.analysis.shell_tokens import tokens
 from slimgate.analysis.signatures.architectures import KNOWN_NAMES
 
-_OPERATORS = (";;&", ";;", ";&", "&&", "||", ";", "|", "&", "(", ")", "\n")
 _SEPARATORS = frozenset({";", "&&", "||", "|", "&", "\n"})
 _CASE_END = frozenset({";;", ";&", ";;&"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
@@ -39,122 +38,6 @@ class Command:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "program", self.argv[0].rsplit("/", 1)[-1] if self.argv else "")
-
-
-# --- scanning ----------------------------------------------------------------------------
-
-
-def _skip_quoted(text: str, i: int) -> int:
-    """Index just past the quoted string or ``$(...)`` starting at ``text[i]``."""
-    quote = text[i]
-    if quote == "'":
-        end = text.find("'", i + 1)
-        return len(text) if end < 0 else end + 1
-    if quote == '"':
-        j = i + 1
-        while j < len(text) and text[j] != '"':
-            if text[j] == "\\":
-                j += 2
-            elif text.startswith("$(", j):
-                j = _skip_quoted(text, j)
-            else:
-                j += 1
-        return j + 1
-    # "$(": find the matching parenthesis, minding quotes and nesting
-    depth, j = 0, i + 1
-    while j < len(text):
-        char = text[j]
-        if char in "'\"":
-            j = _skip_quoted(text, j)
-            continue
-        if char == "\\":
-            j += 2
-            continue
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return j + 1
-        j += 1
-    return j
-
-
-_SPECIAL = re.compile(r"[\'\"`\\#<>&;|()\n$]")
-
-
-def _scan(text: str) -> Iterator[tuple[bool, str]]:
-    """Yield ``(is_operator, text)`` pieces: word runs and unquoted operators."""
-    i, start, n = 0, 0, len(text)
-    while True:
-        match = _SPECIAL.search(text, i)
-        if match is None:
-            break
-        i = match.start()
-        char = text[i]
-        if char == "$":
-            if text.startswith("$(", i):
-                i = _skip_quoted(text, i)
-            else:
-                i += 1
-            continue
-        if char in "'\"":
-            i = _skip_quoted(text, i)
-            continue
-        if char == "`":
-            end = text.find("`", i + 1)
-            i = n if end < 0 else end + 1
-            continue
-        if char == "\\":
-            i += 2
-            continue
-        if char == "#":
-            if i == start or text[i - 1] in " \t":
-                if text[start:i].strip():
-                    yield False, text[start:i]
-                end = text.find("\n", i)
-                i = start = n if end < 0 else end
-            else:
-                i += 1
-            continue
-        if char in "<>":  # redirections stay with the words; keep >& and &> whole
-            i += 2 if i + 1 < n and text[i + 1] in "&>" else 1
-            continue
-        if char == "&" and i + 1 < n and text[i + 1] == ">":
-            i += 2
-            continue
-        for op in _OPERATORS:
-            if text.startswith(op, i):
-                if text[start:i].strip():
-                    yield False, text[start:i]
-                yield True, op
-                i = start = i + len(op)
-                break
-        else:  # pragma: no cover - every special character is handled above
-            i += 1
-    if text[start:].strip():
-        yield False, text[start:]
-
-
-def _words(piece: str) -> list[str]:
-    if not any(char in piece for char in "'\"\\"):
-        return piece.split()  # what shlex would return, without its per-character loop
-    try:
-        return shlex.split(piece, posix=True)
-    except ValueError:  # an unbalanced quote: keep going with a rough split
-        return piece.replace('"', " ").replace("'", " ").split()
-
-
-def tokens(script: str) -> list[tuple[bool, str]]:
-    """The script as ``(is_operator, token)`` pairs, words already unquoted."""
-    text = re.sub(r"\\\r?\n", " ", script)
-    result: list[tuple[bool, str]] = []
-    for is_op, piece in _scan(text):
-        if is_op:
-            result.append((True, piece))
-        else:
-            result.extend((False, word) for word in _words(piece))
-    return result
 
 
 # --- parsing -----------------------------------------------------------------------------
