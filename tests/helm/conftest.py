@@ -1,25 +1,32 @@
 """Fixtures for the chart tests: the real helm binary, built once if missing.
 
 helm is built from Go modules on first use (``scripts/ensure-k8s-tools.sh``),
-which takes minutes once and is cached afterwards. The build runs after
-collection, outside any test's timeout, and only when a chart test was
-selected. Without a Go toolchain the chart tests are skipped with that
-reason; a failed build is an error in every chart test, never a skip.
+which takes minutes once and is cached afterwards; so are kube-apiserver and
+kine for the chart tests marked ``e2e`` (tests/e2e/cluster.py starts them).
+The builds run after collection, outside any test's timeout, and only when a
+test that needs them was selected. Without a Go toolchain the chart tests are
+skipped with that reason; a failed build is an error, never a skip.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.cluster import ClusterError, K8sTools, KubeCluster, ensure_tools
 
 from .chart import Helm, HelmUnavailable, ensure_helm
 
 _HERE = Path(__file__).resolve().parent
 _helm: Path | None = None
-_problem: str | None = None
-_unavailable: str | None = None
+_helm_problem: str | None = None
+_helm_unavailable: str | None = None
+_tools: K8sTools | None = None
+_tools_problem: str | None = None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,29 +37,50 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Find or build helm before any test runs, if a chart test was selected."""
-    global _helm, _problem, _unavailable
-    wanted = any(_HERE in Path(item.path).resolve().parents for item in session.items)
-    if not wanted or session.config.option.collectonly:
+    """Find or build the tools before any test runs, if a chart test was selected."""
+    global _helm, _helm_problem, _helm_unavailable, _tools, _tools_problem
+    ours = [item for item in session.items if _HERE in Path(item.path).resolve().parents]
+    if not ours or session.config.option.collectonly:
         return
     try:
         _helm = ensure_helm()
     except HelmUnavailable as exc:
-        _unavailable = str(exc)
+        _helm_unavailable = str(exc)
+        return
     except subprocess.CalledProcessError as exc:
-        _problem = f"building helm failed with exit code {exc.returncode}"
+        _helm_problem = f"building helm failed with exit code {exc.returncode}"
+        return
+    if any(item.get_closest_marker("e2e") for item in ours):
+        try:
+            _tools = ensure_tools()
+        except ClusterError as exc:
+            _tools_problem = f"building the Kubernetes tools failed: {exc}"
 
 
 @pytest.fixture(scope="session")
 def helm() -> Helm:
     """The real helm, pointed at chart/slimgate."""
-    if _unavailable is not None:
-        pytest.skip(_unavailable)
-    if _problem is not None:
-        pytest.fail(_problem)
-    if _helm is None:  # collection hook did not run (e.g. a plugin reordered items)
+    if _helm_unavailable is not None:
+        pytest.skip(_helm_unavailable)
+    if _helm_problem is not None:
+        pytest.fail(_helm_problem)
+    if _helm is None:  # the collection hook did not run for this item
         try:
             return Helm(ensure_helm())
         except HelmUnavailable as exc:
             pytest.skip(str(exc))
     return Helm(_helm)
+
+
+@pytest.fixture(scope="module")
+def kube_cluster() -> Iterator[KubeCluster]:
+    """A real kube-apiserver (no controllers) for one test module."""
+    if _tools_problem is not None:
+        pytest.fail(_tools_problem)
+    tools = _tools
+    if tools is None:
+        if shutil.which("go") is None:
+            pytest.skip("the Go toolchain (go) that builds kube-apiserver and kine is absent")
+        tools = ensure_tools()
+    with KubeCluster(tools) as cluster:
+        yield cluster

@@ -47,10 +47,13 @@ def test_crds_can_be_left_to_another_tool(helm: Helm) -> None:
         assert "annotations" not in crd["metadata"]
 
 
-def test_kopf_peering_crds_come_with_peering(helm: Helm) -> None:
-    rendering = helm.template(values={"operator.peering.enabled": True})
-    names = rendering.names("CustomResourceDefinition")
-    assert {"clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"} <= names
+def test_crds_follow_the_report_api(helm: Helm) -> None:
+    only_open = helm.template(values={"operator.reports": "openreports"})
+    assert only_open.names("CustomResourceDefinition") == {
+        "reports.openreports.io",
+        "clusterreports.openreports.io",
+    }
+    assert helm.template(values={"operator.enabled": False}).all("CustomResourceDefinition") == []
 
 
 def test_network_policy_opens_only_the_webhook_port(helm: Helm) -> None:
@@ -67,7 +70,11 @@ def test_network_policy_opens_only_the_webhook_port(helm: Helm) -> None:
     assert rule["from"] == source
     operator = policies["slimgate-operator"]
     assert operator["policyTypes"] == ["Ingress"]
-    assert "ingress" not in operator  # nothing may connect to the operator
+    (rule,) = operator["ingress"]  # metrics and health only
+    assert rule["ports"] == [
+        {"port": "metrics", "protocol": "TCP"},
+        {"port": "health", "protocol": "TCP"},
+    ]
 
 
 def test_service_monitor_scrapes_metrics_over_verified_https(helm: Helm) -> None:
@@ -76,7 +83,7 @@ def test_service_monitor_scrapes_metrics_over_verified_https(helm: Helm) -> None
         namespace="tools",
         values={"serviceMonitor.enabled": True, "serviceMonitor.labels": {"release": "prom"}},
     )
-    monitor = rendering.one("ServiceMonitor")
+    monitor = rendering.one("ServiceMonitor", "slimgate-webhook")
     assert monitor["metadata"]["labels"]["release"] == "prom"
     (endpoint,) = monitor["spec"]["endpoints"]
     assert (endpoint["port"], endpoint["path"], endpoint["scheme"]) == (
@@ -89,10 +96,18 @@ def test_service_monitor_scrapes_metrics_over_verified_https(helm: Helm) -> None
         "key": "ca.crt",
     }
     assert endpoint["tlsConfig"]["serverName"] == "slimgate-webhook.tools.svc"
-    service = rendering.one("Service")
+    service = rendering.one("Service", "slimgate-webhook")
     assert (
         monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     )
+
+    operator_monitor = rendering.one("ServiceMonitor", "slimgate-operator")
+    (endpoint,) = operator_monitor["spec"]["endpoints"]
+    assert (endpoint["port"], endpoint["scheme"]) == ("metrics", "http")
+    metrics = rendering.one("Service", "slimgate-operator-metrics")
+    selector = operator_monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= metrics["metadata"]["labels"].items()
+    assert metrics["spec"]["ports"][0]["targetPort"] == "metrics"
 
 
 def test_helm_test_posts_an_admission_review_to_the_service(helm: Helm) -> None:

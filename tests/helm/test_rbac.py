@@ -52,7 +52,7 @@ def test_webhook_may_only_get_secrets_and_serviceaccounts_with_pull_secrets(helm
 
 def test_operator_reads_workloads_and_writes_reports(helm: Helm) -> None:
     rendering = helm.template()
-    (role,) = bound_to(rendering, f"{FULLNAME}-operator")
+    (role,) = [r for r in bound_to(rendering, f"{FULLNAME}-operator") if r["kind"] == "ClusterRole"]
     allowed = grants(role)
     watched = [
         ("", "pods"),
@@ -82,17 +82,41 @@ def test_operator_reads_workloads_and_writes_reports(helm: Helm) -> None:
 
     assert ("", "events", "create") in allowed
     assert ("events.k8s.io", "events", "create") in allowed
-    # kopf: peering and cluster observation.
-    assert ("kopf.dev", "clusterkopfpeerings", "patch") in allowed
-    assert ("kopf.dev", "clusterkopfpeerings", "watch") in allowed
+    # kopf observes the cluster; the operator runs it standalone (no peering).
     assert ("apiextensions.k8s.io", "customresourcedefinitions", "watch") in allowed
-    # Secrets only with pull-secret reading.
-    assert not any(r == "secrets" for _, r, _ in allowed)
+    assert not any(g in {"kopf.dev", "zalando.org"} for g, _, _ in allowed)
+    # Secrets only with pull-secret reading; leases only in its own namespace.
+    assert not any(r in {"secrets", "leases"} for _, r, _ in allowed)
+
+
+def test_operator_leader_election_is_confined_to_its_lease(helm: Helm) -> None:
+    rendering = helm.template(namespace="tools")
+    roles = [r for r in bound_to(rendering, f"{FULLNAME}-operator") if r["kind"] == "Role"]
+    (role,) = roles
+    assert role["metadata"]["namespace"] == "tools"
+    rules = {(tuple(r["verbs"]), tuple(r.get("resourceNames", ()))) for r in role["rules"]}
+    assert rules == {(("create",), ()), (("get", "update"), (f"{FULLNAME}-operator",))}
+    assert all(r["apiGroups"] == ["coordination.k8s.io"] for r in role["rules"])
+    assert all(r["resources"] == ["leases"] for r in role["rules"])
+
+
+def test_report_grants_follow_the_report_api(helm: Helm) -> None:
+    for reports, group, absent in (
+        ("policyreport", "wgpolicyk8s.io", "openreports.io"),
+        ("openreports", "openreports.io", "wgpolicyk8s.io"),
+    ):
+        rendering = helm.template(values={"operator.reports": reports})
+        (role,) = [
+            r for r in bound_to(rendering, f"{FULLNAME}-operator") if r["kind"] == "ClusterRole"
+        ]
+        groups = {g for g, _, _ in grants(role)}
+        assert group in groups
+        assert absent not in groups
 
 
 def test_operator_reads_pull_secrets_only_when_enabled(helm: Helm) -> None:
     rendering = helm.template(values={"config.registry.pullSecrets": True})
-    (role,) = bound_to(rendering, f"{FULLNAME}-operator")
+    (role,) = [r for r in bound_to(rendering, f"{FULLNAME}-operator") if r["kind"] == "ClusterRole"]
     secrets = {v for g, r, v in grants(role) if (g, r) == ("", "secrets")}
     assert secrets == {"get"}
 

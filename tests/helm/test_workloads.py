@@ -128,15 +128,27 @@ def test_operator_runs_once_with_its_own_service_account(helm: Helm) -> None:
     rendering = helm.template()
     deployment = operator(rendering)
     assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # never two at once
     spec = pod_spec(deployment)
     assert spec["serviceAccountName"] == f"{FULLNAME}-operator"
     assert spec["serviceAccountName"] != pod_spec(webhook(rendering))["serviceAccountName"]
-    assert container(deployment, "operator")["args"] == [
-        "operator",
-        "--config",
-        "/etc/slimgate/config.yaml",
-    ]
+    main = container(deployment, "operator")
+    args = main["args"]
+    assert args[0] == "operator"
+    options = dict(zip(args[1::2], args[2::2], strict=True))
+    assert options == {
+        "--config": "/etc/slimgate/config.yaml",
+        "--reports": "both",
+        # Replicas elect the report writer with a Lease the Role lets them use.
+        "--lease-name": f"{FULLNAME}-operator",
+        "--lease-namespace": "slimgate",
+        "--metrics-port": "8080",
+        "--liveness": "http://0.0.0.0:8081/healthz",
+    }
+    ports = {p["name"]: p["containerPort"] for p in main["ports"]}
+    assert ports == {"metrics": 8080, "health": 8081}
+    assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    env = {e["name"]: e for e in main["env"]}
+    assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
 
 
 def test_operator_can_be_switched_off(helm: Helm) -> None:
