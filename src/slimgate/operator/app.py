@@ -26,10 +26,10 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from prometheus_client import start_http_server
 
-from slimgate.analysis.knowledge import Knowledge
 from slimgate.config import Config, load_config
 from slimgate.errors import SlimgateError
 from slimgate.evaluation import Evaluator
+from slimgate.lineage_resolver import LineageResolver
 from slimgate.model import Subject
 from slimgate.operator.auditor import Auditor, AuditSettings, Leader, evaluate_with
 from slimgate.operator.events import EventRecorder
@@ -102,6 +102,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="elect one writer among replicas through a Lease (default: on)",
     )
     parser.add_argument("--lease-name", default="slimgate-operator")
+    parser.add_argument(
+        "--lease-duration", type=float, default=15.0, help="seconds before a standby takes over"
+    )
     parser.add_argument("--lease-namespace", default=os.environ.get("POD_NAMESPACE", "slimgate"))
     parser.add_argument(
         "--identity",
@@ -136,7 +139,18 @@ def build_engine(config: Config, insecure: Sequence[str]) -> tuple[Evaluator, Re
     client = RegistryClient.from_options(
         config.registry_options(insecure=tuple(insecure)), credentials=static
     )
-    evaluator = Evaluator(client, config.policy_value(), Knowledge(), today=datetime.date.today)
+    lineage = None
+    if config.toolchain_images():
+        lineage = LineageResolver(
+            client, config.toolchain_images(), wait_seconds=config.registry.limits.lookup_seconds
+        )
+    evaluator = Evaluator(
+        client,
+        config.policy_value(),
+        config.knowledge(),
+        today=datetime.date.today,
+        lineage=lineage,
+    )
     return evaluator, client
 
 
@@ -181,7 +195,9 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     api = KubeApi(k8s.ApiClient(configuration))
     identity = args.identity or f"{socket.gethostname()}-{os.getpid()}"
     leader: Leader = (
-        LeaseElector(api, args.lease_namespace, args.lease_name, identity)
+        LeaseElector(
+            api, args.lease_namespace, args.lease_name, identity, duration=args.lease_duration
+        )
         if args.leader_election
         else AlwaysLeader()
     )

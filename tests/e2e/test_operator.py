@@ -1,0 +1,350 @@
+"""The audit operator (kopf, as ``slimgate operator``) against a real kube-apiserver.
+
+Images live in a real registry; pods and the Deployment → ReplicaSet → Pod and CronJob →
+Job → Pod chains are created through the API server (no controller-manager runs, so we
+make the ReplicaSets, Jobs and pods ourselves, linked by ownerReferences). The webhook is
+not registered. The PolicyReport and Report CRDs come from the Helm chart.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from slimgate.operator.kubeapi import Json, KubeApi
+from tests.integration.audit.scenario import (
+    Images,
+    config_text,
+    create_chain,
+    create_cronjob_chain,
+    create_namespace,
+    create_pod,
+    push_images,
+)
+from tests.support.registry_server import RegistryServer, free_port
+
+from .cluster import K8sTools, KubeCluster
+from .helm import helm_template
+
+pytestmark = [pytest.mark.e2e, pytest.mark.registry]
+
+CHART = Path(__file__).resolve().parents[2] / "chart" / "slimgate"
+PR = ("wgpolicyk8s.io/v1alpha2", "policyreports")
+OR = ("openreports.io/v1alpha1", "reports")
+LEASE_NAMESPACE = "slimgate-system"
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T | None], timeout: float = 60.0, what: str = "") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.5)
+
+
+def install_report_crds(api: KubeApi, tools: K8sTools) -> None:
+    """The chart's PolicyReport and Report CRDs, installed for real."""
+    manifests = helm_template(
+        tools.helm,
+        CHART,
+        kube_version="v1.34.4",
+        extra_args=[
+            "--show-only",
+            "templates/crds/policyreports.yaml",
+            "--show-only",
+            "templates/crds/openreports.yaml",
+        ],
+    )
+    for crd in manifests:
+        name = crd["metadata"]["name"]
+        if api.get("apiextensions.k8s.io/v1", "customresourcedefinitions", "", name) is None:
+            api.create("apiextensions.k8s.io/v1", "customresourcedefinitions", "", crd)
+    for api_version, plural in (PR, OR):
+        eventually(
+            lambda v=api_version, p=plural: _listable(api, v, p),  # type: ignore[misc]
+            what=f"{plural} to be served",
+        )
+
+
+def _listable(api: KubeApi, api_version: str, plural: str) -> bool:
+    try:
+        api.list(api_version, plural)
+    except Exception:  # noqa: BLE001 - not served yet
+        return False
+    return True
+
+
+@dataclass
+class Operator:
+    process: subprocess.Popen[bytes]
+    log: Path
+    metrics_port: int
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_operator(
+    cluster: KubeCluster, config: Path, workdir: Path, identity: str, *extra: str
+) -> Operator:
+    port = free_port()
+    log = workdir / f"operator-{identity}.log"
+    args = [
+        sys.executable,
+        "-c",
+        "import sys; from slimgate.operator import run; sys.exit(run(sys.argv[1:]))",
+        "--kubeconfig",
+        str(cluster.kubeconfig_path),
+        "--config",
+        str(config),
+        "--metrics-port",
+        str(port),
+        "--metrics-address",
+        "127.0.0.1",
+        "--debounce",
+        "0.5",
+        "--lease-namespace",
+        LEASE_NAMESPACE,
+        "--lease-duration",
+        "4",
+        "--identity",
+        identity,
+        *extra,
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "KUBERNETES_SERVICE_HOST"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+    return Operator(process, log, port)
+
+
+@dataclass
+class Env:
+    cluster: KubeCluster
+    api: KubeApi
+    images: Images
+    unreachable: str
+    config: Path
+    workdir: Path
+    operator: Operator
+
+
+@pytest.fixture(scope="module")
+def env(
+    kube_cluster: KubeCluster,
+    k8s_tools: K8sTools,
+    plain_registry: RegistryServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Env]:
+    workdir = tmp_path_factory.mktemp("operator")
+    api = KubeApi(kube_cluster.api_client())
+    install_report_crds(api, k8s_tools)
+    create_namespace(api, LEASE_NAMESPACE)
+    images = push_images(plain_registry.url, plain_registry.host)
+    dead = f"127.0.0.1:{free_port()}"  # nothing listens here
+    config = workdir / "config.yaml"
+    config.write_text(config_text(plain_registry.host, dead))
+    operator = start_operator(kube_cluster, config, workdir, "first", "--reports", "both")
+    try:
+        eventually(
+            lambda: (
+                (
+                    api.get(
+                        "coordination.k8s.io/v1", "leases", LEASE_NAMESPACE, "slimgate-operator"
+                    )
+                    or {}
+                )
+                .get("spec", {})
+                .get("holderIdentity")
+                == "first"
+            ),
+            what="the operator to take the lease",
+        )
+        yield Env(kube_cluster, api, images, f"{dead}/team/x:1", config, workdir, operator)
+    finally:
+        operator.stop()
+        print(operator.log_text()[-6000:])
+
+
+def _namespace(api: KubeApi) -> str:
+    name = f"audit-{uuid.uuid4().hex[:8]}"
+    create_namespace(api, name)
+    return name
+
+
+def report(env: Env, namespace: str, flavour: tuple[str, str] = PR) -> Json | None:
+    return env.api.get(*flavour, namespace, "slimgate")
+
+
+def results_by(report_body: Json) -> dict[tuple[str, str, str], Json]:
+    return {
+        (r["resources"][0]["kind"], r["resources"][0]["name"], r["rule"]): r
+        for r in report_body["results"]
+    }
+
+
+def wait_report(
+    env: Env, namespace: str, ready: Callable[[Json], bool], timeout: float = 60
+) -> Json:
+    def check() -> Json | None:
+        body = report(env, namespace)
+        return body if body is not None and ready(body) else None
+
+    return eventually(check, timeout, what=f"the report in {namespace}")
+
+
+def test_one_report_per_namespace_with_workloads_found_through_owners(env: Env) -> None:
+    namespace = _namespace(env.api)
+    deployment, _, _ = create_chain(env.api, namespace, "web", env.images.golang, replicas=3)
+    create_cronjob_chain(env.api, namespace, "nightly", env.images.big)
+    create_pod(env.api, namespace, "debug", env.images.small)
+    body = wait_report(
+        env, namespace, lambda b: len({r["resources"][0]["name"] for r in b["results"]}) == 3
+    )
+
+    assert body["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "slimgate"
+    results = results_by(body)
+    web = results[("Deployment", "web", "toolchain-base")]
+    assert web["result"] == "fail"
+    assert web["policy"] == web["source"] == "slimgate"
+    assert web["severity"] in ("high", "critical")
+    assert web["resources"][0]["uid"] == deployment["metadata"]["uid"]
+    assert web["properties"]["image"] == env.images.golang
+    assert web["properties"]["digest"].startswith("sha256:")
+    assert web["properties"]["remediation"]
+    assert set(web["timestamp"]) == {"seconds", "nanos"}
+    assert all(isinstance(v, str) for r in body["results"] for v in r["properties"].values())
+    assert results[("CronJob", "nightly", "oversize-layer")]["result"] == "warn"
+    assert results[("Pod", "debug", "toolchain-base")]["result"] == "pass"
+    assert {r["result"] for k, r in results.items() if k[1] == "debug"} == {"pass"}
+    counted = {k: sum(1 for r in body["results"] if r["result"] == k) for k in body["summary"]}
+    assert body["summary"] == counted
+    # the openreports flavour is written as well
+    open_report = report(env, namespace, OR)
+    assert open_report is not None
+    assert open_report["source"] == "slimgate"
+    assert open_report["summary"] == body["summary"]
+
+
+def test_the_report_follows_an_image_change_and_empties_when_workloads_go(env: Env) -> None:
+    namespace = _namespace(env.api)
+    create_pod(env.api, namespace, "solo", env.images.small)
+    wait_report(env, namespace, lambda b: bool(b["results"]))
+    pod = env.api.get("v1", "pods", namespace, "solo")
+    assert pod is not None
+    pod["spec"]["containers"][0]["image"] = env.images.golang_v2
+    env.api.replace("v1", "pods", namespace, "solo", pod)
+    body = wait_report(
+        env,
+        namespace,
+        lambda b: {r["properties"]["image"] for r in b["results"]} == {env.images.golang_v2},
+    )
+    assert results_by(body)[("Pod", "solo", "toolchain-base")]["result"] == "fail"
+    env.api.delete("v1", "pods", namespace, "solo")
+    body = wait_report(env, namespace, lambda b: b["results"] == [])
+    assert body["summary"] == {"pass": 0, "skip": 0, "warn": 0, "fail": 0, "error": 0}
+
+
+def test_an_unreachable_registry_gives_error_results(env: Env) -> None:
+    namespace = _namespace(env.api)
+    create_pod(env.api, namespace, "lost", env.unreachable)
+    body = wait_report(env, namespace, lambda b: bool(b["results"]))
+    [error] = body["results"]
+    assert (error["result"], error["rule"]) == ("error", "registry-error")
+    assert error["properties"]["reason"]
+    assert env.unreachable in error["message"]
+    assert body["summary"]["error"] == 1
+
+
+def test_denied_workloads_get_one_event_not_one_per_pod(env: Env) -> None:
+    namespace = _namespace(env.api)
+    create_chain(env.api, namespace, "api", env.images.golang, replicas=4)
+    wait_report(env, namespace, lambda b: bool(b["results"]))
+
+    def events() -> list[Json]:
+        return [
+            e
+            for e in env.api.list("v1", "events", namespace)
+            if e.get("reason") == "ToolchainImage"
+        ]
+
+    [event] = eventually(events, what="the ToolchainImage event")
+    assert event["involvedObject"]["kind"] == "Deployment"
+    assert event["involvedObject"]["name"] == "api"
+    assert event["type"] == "Warning"
+    assert env.images.golang in event["message"]
+    create_pod(env.api, namespace, "api-extra", env.images.golang)  # a bare pod: its own workload
+    time.sleep(3)
+    assert len([e for e in events() if e["involvedObject"]["name"] == "api"]) == 1
+
+
+def test_metrics_are_served(env: Env) -> None:
+    def scrape() -> str | None:
+        url = f"http://127.0.0.1:{env.operator.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text: str = response.read().decode()
+        return text if "slimgate_audit_scans_total" in text else None
+
+    text = eventually(scrape, what="metrics")
+    for name in (
+        "slimgate_audit_subjects_evaluated_total",
+        'slimgate_audit_results{outcome="fail"}',
+        "slimgate_audit_duration_seconds_count",
+        "slimgate_audit_leader 1.0",
+    ):
+        assert name in text
+
+
+def test_a_second_replica_waits_and_takes_over_when_the_leader_stops(env: Env) -> None:
+    second = start_operator(env.cluster, env.config, env.workdir, "second")
+    try:
+        time.sleep(6)
+        lease = env.api.get(
+            "coordination.k8s.io/v1", "leases", LEASE_NAMESPACE, "slimgate-operator"
+        )
+        assert lease is not None
+        assert lease["spec"]["holderIdentity"] == "first"
+        env.operator.stop()
+        eventually(
+            lambda: (
+                (
+                    env.api.get(
+                        "coordination.k8s.io/v1", "leases", LEASE_NAMESPACE, "slimgate-operator"
+                    )
+                    or {}
+                )
+                .get("spec", {})
+                .get("holderIdentity")
+                == "second"
+            ),
+            timeout=30,
+            what="the standby to take the lease",
+        )
+        namespace = _namespace(env.api)
+        create_pod(env.api, namespace, "after", env.images.small)
+        wait_report(env, namespace, lambda b: bool(b["results"]))
+    finally:
+        second.stop()
+        print(second.log_text()[-3000:])
