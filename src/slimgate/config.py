@@ -8,24 +8,19 @@ Validation is pydantic's, with ``extra="forbid"`` everywhere, and every error is
 mapping key and sequence item while parsing, and pydantic's error location is mapped back
 onto it.
 
-YAML is read as the 1.2 core schema reads it where 1.1 surprises people: only ``true`` and
-``false`` are booleans (``off`` is the rule action, not False) and dates are left as
-strings for pydantic to check.
-
-This module is the configuration edge: the rest of slimgate receives the frozen values
-built by :meth:`Config.policy`, :meth:`Config.registry_options` and friends.
+The YAML reading (line marks, YAML 1.2 booleans, dates left as strings) is
+:mod:`slimgate.config_yaml`; the engine's values are built from the validated document by
+:mod:`slimgate.settings` (:meth:`Config.settings`, :meth:`Config.policy_value`,
+:meth:`Config.registry_options` and friends), so the rest of slimgate never sees pydantic.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -37,85 +32,19 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-if TYPE_CHECKING:
-    from slimgate.registry.options import RegistryOptions
-
 from slimgate.analysis import rules
-from slimgate.analysis.knowledge import Knowledge, Thresholds
-from slimgate.analysis.lineage import DEFAULT_TOOLCHAIN_IMAGES, ToolchainImage
+from slimgate.analysis.knowledge import Knowledge
+from slimgate.analysis.lineage import ToolchainImage
+from slimgate.config_yaml import KeyPath, format_path, load_yaml
 from slimgate.errors import ConfigError, InvalidPlatform, InvalidReference
 from slimgate.model import Platform
-from slimgate.policy.decision import Exemption, Mode, RuleAction, Verdict
+from slimgate.policy.decision import Mode, RuleAction
 from slimgate.policy.model import Policy
 from slimgate.reference import ImageReference
+from slimgate.settings import DEFAULT_SOURCE, Settings, default_text
 
-Path_ = tuple[str | int, ...]
-
-
-# --- YAML with line numbers ------------------------------------------------------------------
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans and no implicit timestamps."""
-
-
-_DROPPED_TAGS = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"}
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED_TAGS]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def _marks(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> None:
-    """Record the line of every key and item under ``node``; reject duplicate keys."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[object] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            child = (*path, key)
-            if key in seen:
-                raise ConfigError(
-                    f"{source}:{key_node.start_mark.line + 1}: {_format(child)}: duplicate key"
-                )
-            seen.add(key)
-            lines[child] = key_node.start_mark.line + 1
-            _marks(value_node, child, lines, source)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            child = (*path, index)
-            lines[child] = item.start_mark.line + 1
-            _marks(item, child, lines, source)
-
-
-def load_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
-    """Parse ``text``; return the data and the line of every key path in it."""
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, {}
-        lines: dict[Path_, int] = {(): node.start_mark.line + 1}
-        _marks(node, (), lines, source)
-        return loader.construct_document(node), lines
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f"{mark.line + 1}" if mark is not None else "?"
-        raise ConfigError(f"{source}:{line}: invalid YAML: {exc.problem or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: invalid YAML: {exc}") from exc
-    finally:
-        loader.dispose()
-
-
-def _format(path: Path_) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
-
+if TYPE_CHECKING:
+    from slimgate.registry.options import RegistryOptions
 
 # --- the schema ------------------------------------------------------------------------------
 
@@ -271,86 +200,32 @@ class Config(_Section):
     webhook: WebhookConfig
     operator: OperatorConfig
 
+    def settings(self) -> Settings:
+        """The engine's values (policy, platforms, lineage images, registry options)."""
+        return Settings.from_document(self.model_dump(by_alias=True))
+
     def platforms(self) -> tuple[Platform, ...]:
-        return tuple(dict.fromkeys(Platform.parse(p) for p in self.registry.platforms))
+        return self.settings().platforms
 
     def policy_value(self) -> Policy:
         """The policy as the frozen value :func:`slimgate.policy.decide.decide` takes."""
-        section = self.policy
-        return Policy(
-            rules=dict(section.rules),
-            mode=section.mode,
-            namespace_modes=dict(section.namespace_modes),
-            on_registry_error=Verdict(section.on_registry_error),
-            thresholds=Thresholds.from_megabytes(
-                section.thresholds.layer_megabytes, section.thresholds.image_megabytes
-            ),
-            exemptions=tuple(
-                Exemption(
-                    reason=e.reason,
-                    namespaces=tuple(e.namespaces),
-                    images=tuple(e.images),
-                    labels=tuple(sorted(e.labels.items())),
-                    expires=e.expires,
-                )
-                for e in section.exemptions
-            ),
-        )
+        return self.settings().policy
 
     def knowledge(self) -> Knowledge:
         """The analysis inputs: the policy's thresholds, no lineage yet (see
         :class:`slimgate.lineage_resolver.LineageResolver` for that)."""
-        return Knowledge(thresholds=self.policy_value().thresholds)
+        return self.settings().knowledge()
 
     def registry_options(self, *, insecure: tuple[str, ...] = ()) -> RegistryOptions:
         """The registry client's options; ``insecure`` adds hosts (``--insecure-registry``)."""
-        # Imported here: the registry package pulls in the HTTP stack, which `slimgate check`
-        # on a local layout never needs.
-        from slimgate.registry.options import CacheOptions, Limits, RegistryOptions
-
-        section = self.registry
-        limits, cache = section.limits, section.cache
-        return RegistryOptions(
-            insecure=frozenset((*section.insecure, *insecure)),
-            allow_private=frozenset(section.allow_private),
-            allow=frozenset(section.allow),
-            deny=frozenset(section.deny),
-            ca_bundle=section.ca_bundle,
-            mirrors={k: tuple(v) for k, v in section.mirrors.items()},
-            limits=Limits(
-                manifest_bytes=limits.manifest_bytes,
-                config_bytes=limits.config_bytes,
-                index_entries=limits.index_entries,
-                redirects=limits.redirects,
-                lookup_seconds=limits.lookup_seconds,
-            ),
-            cache=CacheOptions(
-                max_bytes=cache.max_bytes,
-                tag_ttl_seconds=cache.tag_ttl_seconds,
-                negative_ttl_seconds=cache.negative_ttl_seconds,
-                max_entries=cache.max_entries,
-            ),
-        )
+        return self.settings().registry_options(insecure=insecure)
 
     def toolchain_images(self) -> tuple[ToolchainImage, ...]:
         """The images resolved for layer-digest lineage (the built-in list when unset)."""
-        configured = self.registry.known_toolchain_images
-        if configured is None:
-            return DEFAULT_TOOLCHAIN_IMAGES
-        images = []
-        for item in configured:
-            name = item.name or ImageReference.parse(item.image).repository.rsplit("/", 1)[-1]
-            images.append(ToolchainImage(item.image, item.rule, name, item.ecosystem))
-        return tuple(images)
+        return self.settings().toolchain_images
 
 
 # --- loading ---------------------------------------------------------------------------------
-
-DEFAULT_SOURCE = "slimgate/defaults/config.yaml"
-
-
-def _default_text() -> str:
-    return (resources.files("slimgate") / "defaults" / "config.yaml").read_text("utf-8")
 
 
 def _merge(base: Any, override: Any) -> Any:
@@ -362,7 +237,7 @@ def _merge(base: Any, override: Any) -> Any:
     return override
 
 
-def _line_of(loc: Path_, lines: Mapping[Path_, int]) -> tuple[int | None, Path_]:
+def _line_of(loc: KeyPath, lines: Mapping[KeyPath, int]) -> tuple[int | None, KeyPath]:
     """The line of the longest prefix of ``loc`` that the file has, and that prefix."""
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:
@@ -370,10 +245,10 @@ def _line_of(loc: Path_, lines: Mapping[Path_, int]) -> tuple[int | None, Path_]
     return None, ()
 
 
-def _explain(exc: ValidationError, source: str, lines: Mapping[Path_, int]) -> ConfigError:
+def _explain(exc: ValidationError, source: str, lines: Mapping[KeyPath, int]) -> ConfigError:
     problems = []
     for error in exc.errors(include_url=False):
-        loc: Path_ = tuple(p for p in error["loc"] if p != "[key]")
+        loc: KeyPath = tuple(p for p in error["loc"] if p != "[key]")
         line, _ = _line_of(loc, lines)
         where = f"{source}:{line}" if line is not None else source
         message = error["msg"]
@@ -383,13 +258,13 @@ def _explain(exc: ValidationError, source: str, lines: Mapping[Path_, int]) -> C
             message = "required key is missing"
         elif error["type"] == "value_error":
             message = message.removeprefix("Value error, ")
-        problems.append(f"{where}: {_format(loc)}: {message}")
+        problems.append(f"{where}: {format_path(loc)}: {message}")
     return ConfigError("invalid configuration:\n  " + "\n  ".join(dict.fromkeys(problems)))
 
 
 def parse_config(text: str | None = None, source: str = "<config>") -> Config:
     """Validate configuration text laid over the defaults; None means the defaults alone."""
-    default_data, default_lines = load_yaml(_default_text(), DEFAULT_SOURCE)
+    default_data, default_lines = load_yaml(default_text(), DEFAULT_SOURCE)
     data, lines = default_data, default_lines
     if text is not None:
         user, lines = load_yaml(text, source)

@@ -68,13 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from slimgate.cli.wiring import build_evaluator, parse_pairs, parse_platforms
-    from slimgate.config import load_config
     from slimgate.model import Subject
+    from slimgate.settings import load_settings
     from slimgate.sources.transport import is_local
 
     try:
-        config = load_config(args.config)
-        platforms = parse_platforms(args.platform, config)
+        settings = load_settings(args.config)
+        platforms = parse_platforms(args.platform, settings)
         subject = Subject(namespace=args.namespace, labels=parse_pairs(args.label, "--label"))
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     lineage = args.lineage == "on" or (
         args.lineage == "auto" and not all(is_local(image) for image in args.images)
     )
-    evaluator, router = build_evaluator(config, insecure=args.insecure_registry, lineage=lineage)
+    evaluator, router = build_evaluator(settings, insecure=args.insecure_registry, lineage=lineage)
     try:
         results = [evaluator.evaluate(image, subject, platforms) for image in args.images]
     finally:

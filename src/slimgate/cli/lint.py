@@ -36,15 +36,15 @@ def run(args: argparse.Namespace) -> int:
     from slimgate.analysis.dockerfile_lint import lint
     from slimgate.cli.check import render
     from slimgate.cli.wiring import build_evaluator, parse_pairs, parse_platforms
-    from slimgate.config import load_config
     from slimgate.dockerfile import parse_dockerfile
     from slimgate.evaluation import worst
     from slimgate.model import Subject
+    from slimgate.settings import load_settings
 
     path = Path(args.dockerfile)
     try:
-        config = load_config(args.config)
-        platforms = parse_platforms(args.platform, config)
+        settings = load_settings(args.config)
+        platforms = parse_platforms(args.platform, settings)
         subject = Subject(namespace=args.namespace, labels=parse_pairs(args.label, "--label"))
         build_args = parse_pairs(args.build_arg, "--build-arg")
         try:
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return ERROR
-    evaluator, router = build_evaluator(config, lineage=False)
+    evaluator, router = build_evaluator(settings, lineage=False)
     router.close()
     name = str(args.dockerfile)
     per_platform = [

@@ -9,62 +9,57 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from slimgate.config import Config
 from slimgate.evaluation import Evaluator, ImageSource
 from slimgate.model import Platform
+from slimgate.settings import Settings
 from slimgate.sources.router import SourceRouter
 
+if TYPE_CHECKING:
+    from slimgate.config import Config
 
-def _registry_client(config: Config, insecure: Sequence[str]) -> Callable[[], ImageSource]:
+
+def _registry_client(settings: Settings, insecure: Sequence[str]) -> Callable[[], ImageSource]:
     def make() -> ImageSource:
         from slimgate.registry import CredentialStore, RegistryClient
 
-        docker_config = config.registry.docker_config
+        docker_config = settings.docker_config
         credentials = CredentialStore.from_file(docker_config) if docker_config else None
         return RegistryClient.from_options(
-            config.registry_options(insecure=tuple(insecure)), credentials=credentials
+            settings.registry_options(insecure=insecure), credentials=credentials
         )
 
     return make
 
 
 def build_evaluator(
-    config: Config,
+    config: Settings | Config,
     *,
     insecure: Sequence[str] = (),
     lineage: bool = True,
     today: Callable[[], datetime.date] = datetime.date.today,
 ) -> tuple[Evaluator, SourceRouter]:
     """The evaluator, and the router to close when done."""
-    from slimgate.registry.options import Limits
-
-    limits = config.registry.limits
-    router = SourceRouter(
-        _registry_client(config, insecure),
-        Limits(
-            manifest_bytes=limits.manifest_bytes,
-            config_bytes=limits.config_bytes,
-            index_entries=limits.index_entries,
-        ),
-    )
+    settings = config if isinstance(config, Settings) else config.settings()
+    router = SourceRouter(_registry_client(settings, insecure), settings.limits())
     provider = None
-    if lineage and config.toolchain_images():
+    if lineage and settings.toolchain_images:
         from slimgate.lineage_resolver import LineageResolver
 
         provider = LineageResolver(
-            router, config.toolchain_images(), wait_seconds=limits.lookup_seconds
+            router, settings.toolchain_images, wait_seconds=settings.lookup_seconds
         )
     evaluator = Evaluator(
-        router, config.policy_value(), config.knowledge(), today=today, lineage=provider
+        router, settings.policy, settings.knowledge(), today=today, lineage=provider
     )
     return evaluator, router
 
 
-def parse_platforms(texts: Sequence[str] | None, config: Config) -> tuple[Platform, ...]:
+def parse_platforms(texts: Sequence[str] | None, settings: Settings) -> tuple[Platform, ...]:
     """``--platform`` values (deduplicated, in order), else the configured platforms."""
     if not texts:
-        return config.platforms()
+        return settings.platforms
     return tuple(dict.fromkeys(Platform.parse(text) for text in texts))
 
 
