@@ -1,5 +1,6 @@
 """The chart against a real kube-apiserver: every ci/ values set is accepted,
-and a Helm-generated certificate survives `helm upgrade`.
+the report CRDs store what the operator writes, and a Helm-generated
+certificate survives `helm upgrade`.
 
 `helm template` has no cluster, so `lookup` finds nothing there and the
 chart's certificate reuse can only be seen with a real API server: install,
@@ -11,14 +12,21 @@ never run; what is tested is what the API server stores and validates.
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s_client
 from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import DynamicApiError
 
+from slimgate.analysis.findings import Severity
+from slimgate.reports.outcomes import Outcome, RuleResult
+from slimgate.reports.policyreport import Flavour, report_body
+from slimgate.reports.workloads import WorkloadRef
 from tests.e2e.cluster import KubeCluster
 from tests.e2e.helm import apply_dry_run, ensure_namespace
 
@@ -29,6 +37,7 @@ pytestmark = pytest.mark.e2e
 # Kinds whose CRDs belong to other projects (cert-manager, Prometheus
 # Operator) and are not installed on the test API server.
 FOREIGN_KINDS = {"Certificate", "Issuer", "ServiceMonitor"}
+FIELD_MANAGER = "slimgate-chart-test"
 
 
 def helm_in(kube_cluster: KubeCluster, helm: Helm, *args: str) -> str:
@@ -113,17 +122,14 @@ def test_helm_certificate_is_kept_across_upgrades(kube_cluster: KubeCluster, hel
     assert secret_data(kube_cluster, namespace, secret)["ca.crt"] == rotated
 
 
-def install_report_crds(kube_cluster: KubeCluster, helm: Helm) -> None:
-    """Create the chart's CRDs for real, so custom resources could be dry-run."""
+def install_crds(kube_cluster: KubeCluster, helm: Helm) -> None:
+    """Create the chart's report CRDs for real and wait until they serve."""
     rendering = helm.template(
-        values={"operator.peering.enabled": True},
         extra=[
             "--show-only",
             "templates/crds/policyreports.yaml",
             "--show-only",
             "templates/crds/openreports.yaml",
-            "--show-only",
-            "templates/crds/kopfpeerings.yaml",
         ],
     )
     with kube_cluster.api_client() as api:
@@ -132,9 +138,69 @@ def install_report_crds(kube_cluster: KubeCluster, helm: Helm) -> None:
             api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
         )
         for crd in rendering.manifests:
-            crds.server_side_apply(
-                body=crd, field_manager="slimgate-chart-test", force_conflicts=True
-            )
+            crds.server_side_apply(body=crd, field_manager=FIELD_MANAGER, force_conflicts=True)
+        deadline = time.monotonic() + 60
+        for crd in rendering.manifests:
+            while not established(crds.get(name=crd["metadata"]["name"]).to_dict()):
+                assert time.monotonic() < deadline, f"{crd['metadata']['name']} not established"
+                time.sleep(0.5)
+
+
+def established(crd: dict[str, Any]) -> bool:
+    conditions = (crd.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+
+def sample_results(namespace: str) -> list[RuleResult]:
+    workload = WorkloadRef(
+        namespace=namespace, kind="Deployment", name="api", api_version="apps/v1"
+    )
+    return [
+        RuleResult(
+            resource=workload,
+            container="api",
+            image="golang:1.23",
+            rule="toolchain-base",
+            outcome=Outcome.FAIL,
+            message="the final image is the Go toolchain; copy the binary into a slim base",
+            severity=Severity.HIGH,
+            properties={"image": "golang:1.23"},
+        ),
+        RuleResult(
+            resource=workload,
+            container="sidecar",
+            image="gcr.io/distroless/static-debian12",
+            rule="toolchain-base",
+            outcome=Outcome.PASS,
+            message="slim",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("flavour", list(Flavour), ids=lambda f: f.kind)
+def test_the_operators_reports_fit_the_charts_crds(
+    kube_cluster: KubeCluster, helm: Helm, flavour: Flavour
+) -> None:
+    """A report as the operator's writer builds it is stored as written."""
+    install_crds(kube_cluster, helm)
+    namespace = fresh("reports")
+    body = report_body(namespace, sample_results(namespace), datetime.now(UTC), flavour)
+    with kube_cluster.api_client() as api:
+        ensure_namespace(api, namespace)
+        dynamic = DynamicClient(api)  # type: ignore[no-untyped-call]
+        resource = dynamic.resources.get(api_version=flavour.value, kind=flavour.kind)
+        resource.create(body=dict(body), namespace=namespace)
+        stored = resource.get(name=body["metadata"]["name"], namespace=namespace).to_dict()
+        # Nothing was pruned by the schema: every field the writer sets survives.
+        assert stored["results"] == json.loads(json.dumps(body["results"]))
+        assert stored["summary"] == body["summary"]
+
+        broken = json.loads(json.dumps(body))
+        broken["metadata"]["name"] = "broken"
+        broken["results"][0]["result"] = "bogus"
+        with pytest.raises(DynamicApiError) as refused:
+            resource.create(body=broken, namespace=namespace)
+        assert refused.value.status == 422
 
 
 @pytest.mark.parametrize(
@@ -143,7 +209,6 @@ def install_report_crds(kube_cluster: KubeCluster, helm: Helm) -> None:
 def test_every_values_set_is_accepted_by_the_api_server(
     kube_cluster: KubeCluster, helm: Helm, values_file: Path | None
 ) -> None:
-    install_report_crds(kube_cluster, helm)
     namespace = fresh("ci")
     rendering = helm.template(
         namespace=namespace, values_files=[values_file] if values_file else []
@@ -151,6 +216,7 @@ def test_every_values_set_is_accepted_by_the_api_server(
     manifests = [m for m in rendering.manifests if m["kind"] not in FOREIGN_KINDS]
     with kube_cluster.api_client() as api:
         ensure_namespace(api, namespace)
+        # CRDs included: the API server checks their schemas are structural.
         stored = apply_dry_run(api, manifests, namespace=namespace)
     assert len(stored) == len(manifests)
     kinds = {m["kind"] for m in stored}
