@@ -57,8 +57,13 @@ def test_unavailable_driver_is_a_clear_error(
 
 def test_dispatch_passes_the_namespace_to_the_driver(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[object] = []
+
+    def run(args: object) -> int:
+        seen.append(args)
+        return 7
+
     module = types.ModuleType("slimgate_fake_driver")
-    module.run = lambda args: seen.append(args) or 7  # type: ignore[attr-defined]
+    module.run = run  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "slimgate_fake_driver", module)
     monkeypatch.setitem(entry.DRIVERS, "audit", ("slimgate_fake_driver", "audit"))
     assert entry.main(["audit", "--all-namespaces", "a", "-o", "json"]) == 7
