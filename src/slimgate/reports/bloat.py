@@ -90,16 +90,17 @@ def workload_cost(audit: WorkloadAudit) -> int:
 
 
 def _remedies(result: Evaluated) -> tuple[Remedy, ...]:
-    best: dict[tuple[str, str], int] = {}
+    """Each distinct remediation once, with the largest saving any finding gives it."""
+    best: dict[str, Remedy] = {}
     for decided in result.decision.findings:
         finding = decided.finding
         if not finding.remediation:
             continue
-        key = (finding.rule, finding.remediation)
         amount = finding.saving if finding.saving is not None else (finding.size or 0)
-        best[key] = max(best.get(key, 0), amount)
-    remedies = [Remedy(rule, text, saving) for (rule, text), saving in best.items()]
-    return tuple(sorted(remedies, key=lambda r: (-r.saving, r.rule, r.text)))
+        known = best.get(finding.remediation)
+        if known is None or amount > known.saving:
+            best[finding.remediation] = Remedy(finding.rule, finding.remediation, amount)
+    return tuple(sorted(best.values(), key=lambda r: (-r.saving, r.rule, r.text)))
 
 
 def offenders(audits: Iterable[WorkloadAudit], top: int | None = 10) -> tuple[Offender, ...]:

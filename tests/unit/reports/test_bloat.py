@@ -121,3 +121,23 @@ def test_summary_totals_per_namespace_and_cluster() -> None:
     assert (summary.workloads, summary.images, summary.errors) == (3, 2, 1)
     assert summary.counts["fail"] == 2
     assert summary.counts["error"] == 1
+
+
+def test_a_remediation_two_rules_share_is_listed_once_with_the_larger_saving() -> None:
+    same = toolchain(300 * MB).finding.remediation
+    build = DecidedFinding(
+        Finding(
+            rule="build-in-final-image",
+            severity=Severity.HIGH,
+            message="go build in the final image",
+            layer=2,
+            size=5 * MB,
+            remediation=same,
+            saving=5 * MB,
+        ),
+        RuleAction.DENY,
+    )
+    res = result("reg/web:1", toolchain(300 * MB), build)
+    [offender] = offenders([workload("a", "Deployment", "w").run("app", res).build()])
+    [remedy] = offender.remedies
+    assert (remedy.rule, remedy.saving) == ("toolchain-base", 300 * MB)
