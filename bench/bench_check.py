@@ -4,7 +4,9 @@ Builds a small OCI image layout (a golang-based image, layer blobs absent), then
 alternation, ``slimgate check --output json oci:<layout>`` and ``python -c pass`` as
 subprocesses, N times each, and writes the medians, their ratio and the target (0.5 s wall
 including interpreter start-up) to ``bench/results/check.json``. The baseline is measured
-in the same run so that a loaded machine shows up in both numbers.
+in the same run so that a loaded machine shows up in both numbers; the CPU time (user +
+system) of each run is recorded too, since it moves less than wall time when other work
+shares the cores.
 
     python bench/bench_check.py [--runs N]
 """
@@ -15,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,7 +53,14 @@ def slimgate_command() -> list[str]:
     return [sys.executable, "-m", "slimgate.main"]
 
 
-def timed(command: list[str], expected: set[int]) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], expected: set[int]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run of ``command``."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
@@ -58,7 +68,7 @@ def timed(command: list[str], expected: set[int]) -> float:
         raise SystemExit(
             f"{command} exited {completed.returncode}: {completed.stderr.decode()[-2000:]}"
         )
-    return elapsed
+    return elapsed, _children_cpu() - cpu
 
 
 def main() -> int:
@@ -70,12 +80,16 @@ def main() -> int:
         check = [*slimgate_command(), "check", "--output", "json", f"oci:{layout}"]
         baseline = [sys.executable, "-c", "pass"]
         timed(check, {1})  # warm the file cache and check it denies as expected
-        check_times, baseline_times = [], []
+        check_runs, baseline_runs = [], []
         for _ in range(args.runs):
-            baseline_times.append(timed(baseline, {0}))
-            check_times.append(timed(check, {1}))
+            baseline_runs.append(timed(baseline, {0}))
+            check_runs.append(timed(check, {1}))
+    check_times = [wall for wall, _ in check_runs]
+    baseline_times = [wall for wall, _ in baseline_runs]
     check_median = statistics.median(check_times)
     baseline_median = statistics.median(baseline_times)
+    check_cpu = statistics.median(cpu for _, cpu in check_runs)
+    baseline_cpu = statistics.median(cpu for _, cpu in baseline_runs)
     result = {
         "benchmark": "slimgate check --output json oci:<layout>",
         "command": [Path(check[0]).name, *check[1:-1], "oci:<layout>"],
@@ -86,6 +100,9 @@ def main() -> int:
         "baseline_median_seconds": round(baseline_median, 4),
         "baseline_min_seconds": round(min(baseline_times), 4),
         "ratio": round(check_median / baseline_median, 2),
+        "check_cpu_median_seconds": round(check_cpu, 4),
+        "baseline_cpu_median_seconds": round(baseline_cpu, 4),
+        "cpu_ratio": round(check_cpu / baseline_cpu, 2) if baseline_cpu else None,
         "target_seconds": TARGET_SECONDS,
         "within_target": check_median <= TARGET_SECONDS,
         "python": platform.python_version(),

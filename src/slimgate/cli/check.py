@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from slimgate.evaluation import ImageResult
 
 PROG = "slimgate check"
+CONCURRENCY = 8  # images evaluated at once
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,7 +85,17 @@ def run(args: argparse.Namespace) -> int:
     )
     evaluator, router = build_evaluator(settings, insecure=args.insecure_registry, lineage=lineage)
     try:
-        results = [evaluator.evaluate(image, subject, platforms) for image in args.images]
+        if len(args.images) == 1:
+            results = [evaluator.evaluate(args.images[0], subject, platforms)]
+        else:  # registry lookups overlap; results keep the order the images were given in
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(args.images))) as pool:
+                results = list(
+                    pool.map(
+                        lambda image: evaluator.evaluate(image, subject, platforms), args.images
+                    )
+                )
     finally:
         router.close()
     render(results, args.output)
