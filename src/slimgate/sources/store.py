@@ -7,6 +7,7 @@ indexed by member name and only the members asked for are read; only regular fil
 
 from __future__ import annotations
 
+import posixpath
 import tarfile
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -67,6 +68,14 @@ def _member_name(name: str) -> str:
     return str(PurePosixPath(name.removeprefix("./")))
 
 
+def _link_target(member: tarfile.TarInfo) -> str:
+    """A link member's target as a member name (symlinks are relative to their directory)."""
+    if member.islnk():
+        return _member_name(member.linkname)
+    joined = posixpath.join(posixpath.dirname(member.name), member.linkname)
+    return _member_name(posixpath.normpath(joined))
+
+
 class TarStore:
     """A layout or ``docker save`` output inside a tar file (any compression tarfile knows)."""
 
@@ -76,9 +85,14 @@ class TarStore:
             raise NotFound(f"{label}: {path} is not a file")
         try:
             self._tar = tarfile.open(path, mode="r:*")  # noqa: SIM115 - closed by close()
-            self._members = {_member_name(m.name): m for m in self._tar.getmembers() if m.isfile()}
+            members = self._tar.getmembers()
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise Unsupported(f"{label}: {path} is not a readable tar archive: {exc}") from exc
+        self._members = {_member_name(m.name): m for m in members if m.isfile()}
+        # docker save links a layer that two images share; a link's size is its target's.
+        self._links = {
+            _member_name(m.name): _link_target(m) for m in members if m.issym() or m.islnk()
+        }
 
     def close(self) -> None:
         self._tar.close()
@@ -90,7 +104,8 @@ class TarStore:
         self.close()
 
     def size(self, name: str) -> int | None:
-        member = self._members.get(_member_name(name))
+        name = _member_name(name)
+        member = self._members.get(self._links.get(name, name))  # one level, as docker writes
         return member.size if member is not None else None
 
     def read(self, name: str, cap: int, what: str) -> bytes:
@@ -103,6 +118,6 @@ class TarStore:
             if handle is None:
                 raise NotFound(f"{self.label}: {what} is not a regular file ({name})")
             with handle:
-                return handle.read(cap + 1)[: cap + 1]
+                return handle.read(cap + 1)
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise Unsupported(f"{self.label}: cannot read {name}: {exc}") from exc

@@ -122,3 +122,35 @@ def test_archive_without_manifest_json(tmp_path: Path) -> None:
         pass
     with pytest.raises(NotFound, match=r"manifest\.json"):
         fetch(f"docker-archive:{path}")
+
+
+def test_legacy_form_sizes_a_linked_layer_by_its_target(tmp_path: Path) -> None:
+    image = build_image(SPEC)
+    first, second = (gzip.decompress(layer.data) for layer in image.layers)
+    config_name = f"{image.config.digest.split(':', 1)[1]}.json"
+    path = tmp_path / "linked.tar"
+
+    def add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+    with tarfile.open(path, "w") as tar:
+        add(tar, config_name, image.config.data)
+        add(tar, "aaa/layer.tar", first)
+        add(tar, "shared/layer.tar", second)
+        link = tarfile.TarInfo("bbb/layer.tar")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "../shared/layer.tar"
+        tar.addfile(link)
+        manifest = [
+            {
+                "Config": config_name,
+                "RepoTags": ["x:1"],
+                "Layers": ["aaa/layer.tar", "bbb/layer.tar"],
+            }
+        ]
+        add(tar, "manifest.json", json.dumps(manifest).encode())
+    meta = fetch(f"docker-archive:{path}")
+    assert [layer.size for layer in meta.layers] == [len(first), len(second)]
+    assert meta.notes == (UNCOMPRESSED_NOTE,)
