@@ -101,11 +101,6 @@ def test_check_on_a_local_layout_loads_no_framework(tmp_path: Path) -> None:
     assert not loaded & set(HEAVY)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="slimgate.registry/__init__ imports the client (httpx) eagerly; "
-    "sources need only registry.manifests and registry.options",
-)
 def test_check_on_a_local_layout_loads_no_http_stack(tmp_path: Path) -> None:
     from tests.support.images import build_image, write_oci_layout
 
