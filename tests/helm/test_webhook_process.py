@@ -1,0 +1,245 @@
+"""The chart's webhook container, run as a local process from what the chart renders.
+
+No kubelet here, so this test plays its part: it lays the rendered ConfigMap
+out as the kubelet does (``..data`` symlink swapped atomically on update),
+writes the rendered TLS Secret, starts ``slimgate`` with the Deployment's own
+arguments, and checks that the probes answer over HTTPS for the Service's DNS
+name, that the `helm test` hook's script passes against it, and that a
+ConfigMap update reaches the running webhook through the directory mount.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .chart import Helm, Rendering, container
+
+REVIEW_IMAGE = "127.0.0.1:9/slimgate-test/none:1"  # fails fast: nothing listens there
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def project(directory: Path, files: dict[str, str], generation: int) -> None:
+    """Write ``files`` the way the kubelet projects a ConfigMap or Secret volume."""
+    directory.mkdir(parents=True, exist_ok=True)
+    timestamped = directory / f"..{generation}"
+    timestamped.mkdir()
+    for name, content in files.items():
+        (timestamped / name).write_text(content)
+    link = directory / "..data_tmp"
+    link.symlink_to(timestamped.name)
+    link.replace(directory / "..data")  # the atomic swap
+    for name in files:
+        visible = directory / name
+        if not visible.is_symlink():
+            visible.symlink_to(f"..data/{name}")
+
+
+@dataclass
+class RunningWebhook:
+    rendering: Rendering
+    port: int
+    host: str  # the Service DNS name the certificate carries
+    ca: Path
+    config_dir: Path
+    process: subprocess.Popen[bytes]
+
+    def context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca))
+
+    def get(self, path: str) -> int:
+        # Connect to loopback but verify the certificate for the Service name.
+        connection = _https_connection(self.port, self.host, self.context())
+        connection.request("GET", path)
+        status: int = connection.getresponse().status
+        connection.close()
+        return status
+
+    def review(self, body: bytes) -> dict[str, Any]:
+        connection = _https_connection(self.port, self.host, self.context())
+        connection.request("POST", "/validate", body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        answer: dict[str, Any] = json.loads(response.read())
+        connection.close()
+        return answer
+
+
+def _https_connection(port: int, host: str, context: ssl.SSLContext) -> http.client.HTTPSConnection:
+    class Loopback(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            self.sock = context.wrap_socket(sock, server_hostname=host)
+
+    return Loopback(host, port, context=context, timeout=10)
+
+
+def rendered_files(rendering: Rendering) -> tuple[dict[str, str], dict[str, str]]:
+    config = rendering.one("ConfigMap", "slimgate-config")["data"]
+    secret = rendering.one("Secret")["data"]
+    tls = {key: base64.b64decode(value).decode() for key, value in secret.items()}
+    return dict(config), tls
+
+
+@pytest.fixture
+def webhook(helm: Helm, tmp_path: Path) -> Iterator[RunningWebhook]:
+    executable = shutil.which("slimgate")
+    assert executable is not None, "the slimgate console script is not installed"
+    port = free_port()
+    rendering = helm.template(
+        values={
+            "webhook.port": port,
+            "webhook.service.port": port,
+            "test.reviewImage": REVIEW_IMAGE,
+            "config.policy": {"mode": "enforce", "onRegistryError": "warn"},
+        }
+    )
+    config, tls = rendered_files(rendering)
+    config_dir, tls_dir = tmp_path / "etc-slimgate", tmp_path / "etc-slimgate-tls"
+    project(config_dir, config, 1)
+    project(tls_dir, tls, 1)
+
+    main = container(rendering.one("Deployment", "slimgate-webhook"), "webhook")
+    args = [
+        arg.replace("/etc/slimgate-tls/", f"{tls_dir}/").replace("/etc/slimgate/", f"{config_dir}/")
+        for arg in main["args"]
+    ]
+    log = (tmp_path / "webhook.log").open("wb")
+    process = subprocess.Popen(
+        [executable, *args],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "SLIMGATE_WEBHOOK_WORKERS": "1"},
+    )
+    running = RunningWebhook(
+        rendering=rendering,
+        port=port,
+        host="slimgate-webhook.slimgate.svc",
+        ca=tls_dir / "ca.crt",
+        config_dir=config_dir,
+        process=process,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (tmp_path / "webhook.log").read_text()
+            try:
+                if running.get("/readyz") == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "webhook.log").read_text()
+            time.sleep(0.3)
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def test_probes_answer_over_https_for_the_service_name(webhook: RunningWebhook) -> None:
+    main = container(webhook.rendering.one("Deployment", "slimgate-webhook"), "webhook")
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        path = main[probe]["httpGet"]["path"]
+        assert webhook.get(path) == 200, probe
+    assert webhook.get("/metrics") == 200
+
+
+def test_helm_test_hook_passes_against_the_webhook(webhook: RunningWebhook, tmp_path: Path) -> None:
+    rendering = webhook.rendering
+    hook_pod = next(
+        p for p in rendering.all("Pod") if "helm.sh/hook" in p["metadata"]["annotations"]
+    )
+    hook_config = next(
+        c
+        for c in rendering.all("ConfigMap")
+        if c["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"
+    )
+    # Lay out the pod's mounts under tmp_path and send the Service name to loopback.
+    test_dir = tmp_path / "test"
+    (test_dir / "review").mkdir(parents=True)
+    (test_dir / "ca").mkdir()
+    (test_dir / "review" / "review.json").write_text(hook_config["data"]["review.json"])
+    shutil.copy(webhook.ca, test_dir / "ca" / "ca.crt")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    curl = shutil.which("curl")
+    assert curl is not None, "curl is needed to run the helm test script"
+    wrapper = bin_dir / "curl"
+    wrapper.write_text(
+        f'#!/bin/sh\nexec {curl} --resolve {webhook.host}:{webhook.port}:127.0.0.1 "$@"\n'
+    )
+    wrapper.chmod(0o755)
+
+    main = pod_spec_container(hook_pod)
+    script = "\n".join(main["args"]).replace("/test/", f"{test_dir}/")
+    result = subprocess.run(
+        ["/bin/sh", "-ec", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS: the webhook answered the AdmissionReview over verified TLS" in result.stdout
+
+
+def pod_spec_container(pod: dict[str, Any]) -> dict[str, Any]:
+    (only,) = pod["spec"]["containers"]
+    found: dict[str, Any] = only
+    return found
+
+
+def test_a_configmap_update_reaches_the_running_webhook(
+    webhook: RunningWebhook, helm: Helm
+) -> None:
+    review = next(
+        c
+        for c in webhook.rendering.all("ConfigMap")
+        if c["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"
+    )["data"]["review.json"].encode()
+    before = webhook.review(review)["response"]
+    assert before["allowed"] is True  # the registry cannot be read: onRegistryError warn
+    assert before.get("warnings")
+
+    updated = helm.template(
+        values={
+            "webhook.port": webhook.port,
+            "webhook.service.port": webhook.port,
+            "config.policy": {"mode": "enforce", "onRegistryError": "deny"},
+        }
+    )
+    config = updated.one("ConfigMap", "slimgate-config")["data"]
+    project(webhook.config_dir, dict(config), 2)
+
+    deadline = time.monotonic() + 30
+    while True:
+        after = webhook.review(review)["response"]
+        if after["allowed"] is False:
+            break
+        assert time.monotonic() < deadline, f"the webhook kept the old configuration: {after}"
+        time.sleep(0.5)
+    assert after["uid"] == before["uid"]
