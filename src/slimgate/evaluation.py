@@ -20,6 +20,7 @@ from slimgate.analysis.engine import analyse
 from slimgate.analysis.findings import Analysis
 from slimgate.analysis.knowledge import Knowledge
 from slimgate.analysis.lineage import Lineage
+from slimgate.analysis.memo import AnalysisMemo
 from slimgate.errors import InvalidReference, RegistryError
 from slimgate.model import DEFAULT_PLATFORM, ImageMetadata, Platform, Subject
 from slimgate.policy.decide import decide, decide_unreadable
@@ -112,6 +113,7 @@ class Evaluator:
         self.knowledge = replace(knowledge, thresholds=policy.thresholds)
         self._today = today
         self._lineage = lineage
+        self._analyses = AnalysisMemo()
 
     def evaluate(
         self,
@@ -136,7 +138,15 @@ class Evaluator:
         knowledge = self.knowledge
         if self._lineage is not None:
             knowledge = replace(knowledge, lineage=self._lineage.lineage_for(metadata.platform))
-        return self.judge(image, subject, analyse(metadata, knowledge), metadata, platform)
+        analysis = self._analysis(metadata, knowledge)
+        return self.judge(image, subject, analysis, metadata, platform)
+
+    def _analysis(self, metadata: ImageMetadata, knowledge: Knowledge) -> Analysis:
+        """Analyse once per (manifest, config, platform, lineage): the rest is pure."""
+        if metadata.digest is None:  # nothing names this content reliably
+            return analyse(metadata, knowledge)
+        key = (metadata.digest, metadata.config_digest, metadata.platform, knowledge.lineage)
+        return self._analyses.get_or_compute(key, lambda: analyse(metadata, knowledge))
 
     def judge(
         self,

@@ -200,3 +200,45 @@ def test_judge_decides_an_analysis_made_elsewhere() -> None:
 def test_at_least_one_platform() -> None:
     with pytest.raises(ValueError, match="at least one platform"):
         evaluator(FakeSource({})).evaluate("app:1", Subject(), [])
+
+
+def test_an_image_is_analysed_once_for_every_subject_that_runs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import slimgate.evaluation as evaluation
+
+    analysed: list[str | None] = []
+    real = evaluation.analyse
+
+    def counting(image: ImageMetadata, knowledge: Knowledge) -> object:
+        analysed.append(image.digest)
+        return real(image, knowledge)
+
+    monkeypatch.setattr(evaluation, "analyse", counting)
+    app = replace(GOLANG_APP, digest="sha256:" + "a" * 64)
+    engine = evaluator(FakeSource({("app:1", AMD64): app, ("app:2", AMD64): app}))
+
+    first = engine.evaluate("app:1", Subject(namespace="a"))
+    again = engine.evaluate("app:2", Subject(namespace="b", labels={"team": "x"}))
+
+    assert analysed == [app.digest]
+    assert first.analysis == again.analysis
+    assert first.decision.verdict is Verdict.DENY
+    assert again.decision.verdict is Verdict.DENY
+
+
+def test_a_new_lineage_is_a_new_analysis() -> None:
+    app = replace(GOLANG_APP, digest="sha256:" + "b" * 64)
+    base = KnownBase("golang", "golang:1", tuple(d.digest for d in app.layers[:2]))
+    lineage = RecordingLineage(Lineage())
+    engine = evaluator(FakeSource({("app", AMD64): app}), lineage=lineage)
+
+    before = engine.evaluate("app", Subject())
+    lineage.lineage = Lineage.of([base])
+    after = engine.evaluate("app", Subject())
+
+    assert before.analysis is not None
+    assert after.analysis is not None
+    assert before.analysis.base is None or before.analysis.base.method != "lineage"
+    assert after.analysis.base is not None
+    assert after.analysis.base.method == "lineage"
