@@ -15,6 +15,7 @@ import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from slimgate.analysis.shell_tokens import tokens
 from slimgate.analysis.signatures.architectures import KNOWN_NAMES
@@ -274,8 +275,13 @@ def _evaluate(nodes: list[_Node], arch: frozenset[str] | None, out: list[Command
                 _evaluate(body, arch, out)
 
 
+@lru_cache(maxsize=4096)
 def commands(script: str, arch: frozenset[str] | None = None) -> tuple[Command, ...]:
-    """The simple commands ``script`` runs on ``arch`` (every branch when arch is None)."""
+    """The simple commands ``script`` runs on ``arch`` (every branch when arch is None).
+
+    Memoised: the steps of a popular base image recur in every image built on it, and the
+    result is an immutable tuple of frozen commands.
+    """
     tree = _Parser(tokens(script)).parse_list(frozenset())
     out: list[Command] = []
     _evaluate(tree, arch, out)
