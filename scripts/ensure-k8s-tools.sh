@@ -8,8 +8,9 @@
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/slimgate/<tool>-<version>/<tool>
 # and a second run only prints their paths.
 #
-# Usage: scripts/ensure-k8s-tools.sh [--print-env] [TOOL...]
+# Usage: scripts/ensure-k8s-tools.sh [--print-env] [--rebuild] [TOOL...]
 #   TOOL is any of kube-apiserver, kine, helm (default: all three).
+#   --rebuild builds the named tools again even when they are cached.
 #   Progress goes to stderr; stdout carries one KEY=PATH line per tool
 #   (KUBE_APISERVER, KINE, HELM), suitable for `eval` or for parsing.
 set -euo pipefail
@@ -19,6 +20,7 @@ KINE_VERSION="${SLIMGATE_KINE_VERSION:-v0.17.5}"
 HELM_VERSION="${SLIMGATE_HELM_VERSION:-v3.22.0}"
 
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/slimgate"
+REBUILD=0
 
 log() { printf 'ensure-k8s-tools: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -57,7 +59,7 @@ staging_modules() {
 
 build_kube_apiserver() {
     local dir="$1" bin="$1/kube-apiserver"
-    [[ -x "$bin" ]] && return 0
+    [[ -x "$bin" && "$REBUILD" == 0 ]] && return 0
     [[ "$KUBE_VERSION" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] ||
         die "SLIMGATE_KUBE_VERSION must look like v1.N.P, got ${KUBE_VERSION}"
     local minor="${BASH_REMATCH[1]}" patch="${BASH_REMATCH[2]}"
@@ -101,15 +103,16 @@ build_kube_apiserver() {
     log "built kube-apiserver ${KUBE_VERSION} in $((SECONDS - start))s"
 }
 
-# go install "$2" into directory $1 and leave binary $3 there.
+# go install "$2" into directory $1 and leave binary $3 there; $4 holds
+# extra linker flags (the version stamps that a release build would set).
 go_install_into() {
-    local dir="$1" pkg="$2" name="$3"
-    [[ -x "$dir/$name" ]] && return 0
+    local dir="$1" pkg="$2" name="$3" ldflags="-s -w ${4:-}"
+    [[ -x "$dir/$name" && "$REBUILD" == 0 ]] && return 0
     log "installing ${pkg}"
     local start=$SECONDS staging="$dir/.gobin"
     rm -rf "$staging"
     mkdir -p "$staging"
-    GOBIN="$staging" CGO_ENABLED=0 go install -ldflags "-s -w" "$pkg"
+    GOBIN="$staging" CGO_ENABLED=0 go install -ldflags "$ldflags" "$pkg"
     install_atomic "$dir/$name" "$staging/$name"
     rm -rf "$staging"
     log "installed ${pkg} in $((SECONDS - start))s"
@@ -125,12 +128,14 @@ ensure() {
         ;;
     kine)
         dir="$CACHE_ROOT/kine-${KINE_VERSION}"
-        with_lock "$dir" go_install_into "$dir" "github.com/k3s-io/kine@${KINE_VERSION}" kine
+        with_lock "$dir" go_install_into "$dir" "github.com/k3s-io/kine@${KINE_VERSION}" kine \
+            "-X github.com/k3s-io/kine/pkg/version.Version=${KINE_VERSION}"
         printf 'KINE=%s\n' "$dir/kine"
         ;;
     helm)
         dir="$CACHE_ROOT/helm-${HELM_VERSION}"
-        with_lock "$dir" go_install_into "$dir" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}" helm
+        with_lock "$dir" go_install_into "$dir" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}" helm \
+            "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}"
         printf 'HELM=%s\n' "$dir/helm"
         ;;
     *) die "unknown tool: ${tool} (expected kube-apiserver, kine or helm)" ;;
@@ -141,6 +146,7 @@ tools=()
 for arg in "$@"; do
     case "$arg" in
     --print-env) ;; # stdout always carries KEY=PATH lines; kept for clarity
+    --rebuild) REBUILD=1 ;;
     -h | --help)
         sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
         exit 0
