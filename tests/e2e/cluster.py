@@ -21,13 +21,16 @@ with no endpoints controller, ``clientConfig.service`` cannot be resolved.
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import ipaddress
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -52,6 +55,13 @@ SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 
 class ClusterError(RuntimeError):
     """The tools could not be built or the API server did not come up."""
+
+
+class _PortTaken(ClusterError):
+    """A process lost the race for the port :func:`free_port` picked."""
+
+
+_START_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -260,12 +270,33 @@ def _stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
         process.wait(timeout=timeout)
 
 
-def _log_tail(path: Path, lines: int = 40) -> str:
+def _log_since(path: Path, offset: int) -> str:
+    """What was written to ``path`` after byte ``offset``."""
     try:
-        text = path.read_text(errors="replace")
+        with path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
     except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
+        return ""
+
+
+def _log_tail(path: Path, lines: int = 40, offset: int = 0) -> str:
+    """The last ``lines`` lines of ``path`` written after byte ``offset``."""
+    text = _log_since(path, offset)
+    return "\n".join(text.splitlines()[-lines:]) if text else "(no log)"
+
+
+def _die_with_parent() -> None:
+    """In the child: be killed if the test process dies without cleaning up.
+
+    SIGKILL, not SIGTERM: both processes would get it at once, and an API
+    server shutting down gracefully hangs when its store has just gone.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 class KubeCluster:
@@ -330,8 +361,15 @@ class KubeCluster:
         """Start kine and the API server and wait until ``/readyz`` is ok."""
         try:
             self._pki = _write_pki(self.workdir / "pki")
-            self._start_kine()
-            self._start_apiserver()
+            for attempt in range(1, _START_ATTEMPTS + 1):
+                try:
+                    self._start_kine()
+                    self._start_apiserver()
+                    break
+                except _PortTaken:
+                    if attempt == _START_ATTEMPTS:
+                        raise
+                    self._stop_processes(timeout=15.0)
             self._write_kubeconfig()
         except BaseException:
             self.stop()
@@ -339,13 +377,17 @@ class KubeCluster:
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the two processes this object started, API server first."""
-        for attribute in ("_apiserver", "_kine"):
-            process: subprocess.Popen[bytes] | None = getattr(self, attribute)
-            if process is not None:
-                _stop_process(process, timeout)
-                setattr(self, attribute, None)
+        self._stop_processes(timeout)
         if self._owns_workdir and not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _stop_processes(self, timeout: float) -> None:
+        if self._apiserver is not None:
+            _stop_process(self._apiserver, timeout)
+            self._apiserver = None
+        if self._kine is not None:
+            _stop_process(self._kine, timeout)
+            self._kine = None
 
     def api_client(self) -> k8s_client.ApiClient:
         """A fresh ``kubernetes`` ApiClient authenticated as a cluster admin."""
@@ -390,20 +432,21 @@ class KubeCluster:
             "--metrics-bind-address",
             "0",
         ]
+        offset = self._log_size(self.kine_log)
         self._kine = self._spawn(args, self.kine_log)
         deadline = time.monotonic() + 30.0
+        # Wait for kine's own "available" line: a connection test could be
+        # answered by whoever else holds the port.
         while True:
-            self._check_alive(self._kine, "kine", self.kine_log)
-            try:
-                with socket.create_connection(("127.0.0.1", self.kine_port), timeout=1.0):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise ClusterError(
-                        f"kine did not listen on port {self.kine_port}:\n"
-                        + _log_tail(self.kine_log)
-                    ) from None
-                time.sleep(0.2)
+            self._check_alive(self._kine, "kine", self.kine_log, offset)
+            if "Kine available at" in _log_since(self.kine_log, offset):
+                return
+            if time.monotonic() > deadline:
+                raise ClusterError(
+                    f"kine did not start listening on port {self.kine_port}:\n"
+                    + _log_tail(self.kine_log, offset=offset)
+                )
+            time.sleep(0.2)
 
     def _start_apiserver(self) -> None:
         pki = self._require_pki()
@@ -429,11 +472,12 @@ class KubeCluster:
             "--v=1",
             *self.extra_apiserver_args,
         ]
+        offset = self._log_size(self.apiserver_log)
         self._apiserver = self._spawn(args, self.apiserver_log)
         deadline = time.monotonic() + self.startup_timeout
         last_error = "no answer yet"
         while time.monotonic() < deadline:
-            self._check_alive(self._apiserver, "kube-apiserver", self.apiserver_log)
+            self._check_alive(self._apiserver, "kube-apiserver", self.apiserver_log, offset)
             try:
                 if self.get("/readyz", timeout=5.0).strip() == b"ok":
                     return
@@ -442,7 +486,7 @@ class KubeCluster:
             time.sleep(0.5)
         raise ClusterError(
             f"kube-apiserver was not ready within {self.startup_timeout:.0f}s"
-            f" ({last_error}):\n" + _log_tail(self.apiserver_log)
+            f" ({last_error}):\n" + _log_tail(self.apiserver_log, offset=offset)
         )
 
     def _write_kubeconfig(self) -> None:
@@ -480,10 +524,22 @@ class KubeCluster:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
 
     @staticmethod
-    def _check_alive(process: subprocess.Popen[bytes], name: str, log_path: Path) -> None:
+    def _log_size(path: Path) -> int:
+        try:
+            return path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    @staticmethod
+    def _check_alive(
+        process: subprocess.Popen[bytes], name: str, log_path: Path, offset: int
+    ) -> None:
         code = process.poll()
         if code is not None:
-            raise ClusterError(f"{name} exited with code {code}:\n" + _log_tail(log_path))
+            tail = _log_tail(log_path, offset=offset)
+            error = _PortTaken if "address already in use" in tail else ClusterError
+            raise error(f"{name} exited with code {code}:\n{tail}")
