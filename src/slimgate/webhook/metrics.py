@@ -89,6 +89,16 @@ class WebhookMetrics:
             registry=r,
         )
         self.reload_success.set(1)
+        self.tls_reloads = Counter(
+            "slimgate_tls_reloads_total",
+            "Serving certificate/key pairs reloaded after the files changed",
+            registry=r,
+        )
+        self.tls_reload_failures = Counter(
+            "slimgate_tls_reload_failures_total",
+            "Changed certificate/key files that did not load as a pair (the old one stays)",
+            registry=r,
+        )
 
 
 class RegistryCounters:
@@ -103,3 +113,16 @@ class RegistryCounters:
     def cache(self, name: str, hit: bool) -> None:
         target = self._metrics.cache_hits if hit else self._metrics.cache_misses
         target.labels(name).inc()
+
+
+class TlsCounters:
+    """The certificate store's observer, feeding :class:`WebhookMetrics`."""
+
+    def __init__(self, metrics: WebhookMetrics) -> None:
+        self._metrics = metrics
+
+    def reloaded(self) -> None:
+        self._metrics.tls_reloads.inc()
+
+    def rejected(self) -> None:
+        self._metrics.tls_reload_failures.inc()

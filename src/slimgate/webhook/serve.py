@@ -35,8 +35,9 @@ from slimgate.config import Config, load_config
 from slimgate.errors import SlimgateError
 from slimgate.webhook import jsonlog
 from slimgate.webhook.app import create_app
+from slimgate.webhook.certificates import CertificateError, CertificateStore
 from slimgate.webhook.devcert import write_dev_certificates
-from slimgate.webhook.metrics import WebhookMetrics
+from slimgate.webhook.metrics import TlsCounters, WebhookMetrics
 from slimgate.webhook.sample import sample_review
 from slimgate.webhook.wiring import Composer
 
@@ -46,9 +47,13 @@ DEFAULT_PORT = 8443
 KEEPALIVE_SECONDS = 75  # longer than the apiserver's idle connection timeout would reuse
 
 
-def build_app(config_path: Path | None, config: Config) -> Flask:
+def build_app(
+    config_path: Path | None, config: Config, certificates: CertificateStore | None = None
+) -> Flask:
     """The composition root of one worker: metrics, registry client, engine, app."""
     metrics = WebhookMetrics()
+    if certificates is not None:
+        certificates.observe(TlsCounters(metrics))  # this worker's copy of the store
     composer = Composer(metrics)
     wiring = composer.build(config)
     return create_app(
@@ -88,11 +93,16 @@ class WebhookServer(BaseApplication):  # type: ignore[misc]
 
 
 def gunicorn_options(
-    bind: str, cert: str, key: str, workers: int | None = None, threads: int | None = None
+    bind: str,
+    cert: str,
+    key: str,
+    workers: int | None = None,
+    threads: int | None = None,
+    certificates: CertificateStore | None = None,
 ) -> dict[str, Any]:
     workers = workers or int(os.environ.get("SLIMGATE_WEBHOOK_WORKERS", "1"))
     threads = threads or int(os.environ.get("SLIMGATE_WEBHOOK_THREADS", "16"))
-    return {
+    options: dict[str, Any] = {
         "bind": [bind],
         "workers": workers,
         "worker_class": "gthread",
@@ -114,6 +124,9 @@ def gunicorn_options(
         "logger_class": JsonGunicornLogger,
         "control_socket_disable": True,
     }
+    if certificates is not None:
+        options["ssl_context"] = certificates.gunicorn_hook
+    return options
 
 
 def _dev_files(bind_host: str, port: int) -> tuple[str, str]:
@@ -152,10 +165,15 @@ def run(args: Namespace) -> int:
         if not os.access(path, os.R_OK):
             print(f"slimgate serve: cannot read {path}", file=sys.stderr)
             return 2
+    try:
+        certificates = CertificateStore(Path(cert), Path(key))
+    except CertificateError as exc:
+        print(f"slimgate serve: certificate and key do not load: {exc}", file=sys.stderr)
+        return 2
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    server = WebhookServer(
-        gunicorn_options(bind, cert, key), lambda: build_app(config_path, config)
-    )
+    workers, threads = getattr(args, "workers", None), getattr(args, "threads", None)
+    options = gunicorn_options(bind, cert, key, workers, threads, certificates)
+    server = WebhookServer(options, lambda: build_app(config_path, config, certificates))
     server.run()
     return 0
 

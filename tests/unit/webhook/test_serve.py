@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from slimgate.webhook.certificates import CertificateStore
 from slimgate.webhook.devcert import write_dev_certificates
 from slimgate.webhook.serve import gunicorn_options, run
 
@@ -53,3 +54,21 @@ def test_gunicorn_keeps_connections_alive_with_threads() -> None:
     assert options["threads"] == 8
     assert options["preload_app"] is False
     assert options["certfile"] == "c"
+
+
+def test_a_key_that_does_not_match_the_certificate_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = write_dev_certificates(tmp_path / "a")
+    other = write_dev_certificates(tmp_path / "b")
+    assert run(args(tls_cert=str(first.cert), tls_key=str(other.key))) == 2
+    assert "certificate and key do not load" in capsys.readouterr().err
+
+
+def test_gunicorn_takes_its_tls_context_from_the_certificate_store(tmp_path: Path) -> None:
+    certs = write_dev_certificates(tmp_path)
+    store = CertificateStore(certs.cert, certs.key)
+    options = gunicorn_options("127.0.0.1:8443", "c", "k", certificates=store)
+    assert options["ssl_context"](None, None) is store.context()

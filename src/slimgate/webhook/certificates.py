@@ -1,0 +1,134 @@
+"""The serving certificate, re-read when cert-manager (or anyone) renews the mounted Secret.
+
+A Secret mounted as a volume is updated by the kubelet's atomic symlink swap (``..data``
+points to a new timestamped directory), so ``tls.crt`` and ``tls.key`` keep their paths
+while the files behind them change. An expired certificate would make the apiserver's calls
+fail, and with ``failurePolicy: Ignore`` every object would then be admitted unchecked.
+
+gunicorn asks its ``ssl_context`` hook for a context for every new connection (gunicorn
+27: ``sock.ssl_wrap_socket`` in the ``gthread`` worker). Left alone it builds a new context
+and re-reads both files on every handshake, and a half-written or mismatched pair then
+fails every new connection. :class:`CertificateStore` is that hook instead: it keeps one
+context and compares the resolved path, device, inode, size and mtime of both files
+(``reload.file_signature``, as the config watcher does). When they change it loads the pair
+into a new context (``SSLContext.load_cert_chain`` checks that the key matches the
+certificate) and swaps it in only if that succeeds; otherwise it keeps serving the last
+good pair and logs why. Connections already open keep their session, so in-flight and
+keep-alive reviews are not disturbed and no worker is restarted.
+
+See https://kubernetes.io/docs/concepts/configuration/secret/#mounted-secrets-are-updated-automatically
+and https://cert-manager.io/docs/usage/certificate/ (renewal before expiry).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from cryptography import x509
+
+from slimgate.webhook.reload import Signature, file_signature
+
+log = logging.getLogger("slimgate.webhook")
+
+ContextFactory = Callable[[], ssl.SSLContext]
+
+
+class CertificateObserver(Protocol):
+    """Told about each reload (the webhook's metrics)."""
+
+    def reloaded(self) -> None: ...
+    def rejected(self) -> None: ...
+
+
+class CertificateError(Exception):
+    """The certificate and key could not be loaded as a pair."""
+
+
+def default_factory(cert: Path, key: Path) -> ContextFactory:
+    """A server context for ``cert``/``key``, as gunicorn builds it without client auth."""
+
+    def build() -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certfile=cert, keyfile=key)
+        return context
+
+    return build
+
+
+def describe(cert: Path) -> dict[str, str]:
+    """Serial and expiry of the leaf certificate, for the log line (empty if unreadable)."""
+    try:
+        leaf = x509.load_pem_x509_certificate(cert.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return {"serial": f"{leaf.serial_number:x}", "notAfter": leaf.not_valid_after_utc.isoformat()}
+
+
+class CertificateStore:
+    """The current server context, replaced when the files change into a valid pair.
+
+    Thread-safe: gunicorn's ``gthread`` worker sets up connections on its worker threads.
+    """
+
+    def __init__(self, cert: Path, key: Path, factory: ContextFactory | None = None) -> None:
+        self.cert = cert
+        self.key = key
+        self._factory = factory or default_factory(cert, key)
+        self._observer: CertificateObserver | None = None
+        self._lock = threading.Lock()
+        self._seen = self._signature()
+        try:
+            self._context = self._factory()
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            raise CertificateError(f"{cert}, {key}: {exc}") from exc
+
+    def observe(self, observer: CertificateObserver) -> None:
+        self._observer = observer
+
+    def _signature(self) -> tuple[Signature | None, Signature | None]:
+        return (file_signature(self.cert), file_signature(self.key))
+
+    def context(self) -> ssl.SSLContext:
+        """The context for a new connection, after picking up a changed pair."""
+        if self._signature() != self._seen:
+            with self._lock:
+                self._check()
+        return self._context
+
+    def gunicorn_hook(
+        self, conf: object, default_ssl_context_factory: ContextFactory
+    ) -> ssl.SSLContext:
+        """gunicorn's ``ssl_context`` setting (its factory would re-read the files)."""
+        return self.context()
+
+    def _check(self) -> None:
+        signature = self._signature()  # before loading: a change during the load is seen later
+        if signature == self._seen:
+            return  # another thread got here first
+        self._seen = signature
+        fields: dict[str, str] = {"cert": str(self.cert), "key": str(self.key)}
+        if None in signature:
+            self._rejected(fields, "file missing")
+            return
+        try:
+            context = self._factory()
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            self._rejected(fields, f"{exc.__class__.__name__}: {exc}")
+            return
+        self._context = context
+        if self._observer is not None:
+            self._observer.reloaded()
+        log.info("tls certificate reloaded", extra={"fields": fields | describe(self.cert)})
+
+    def _rejected(self, fields: dict[str, str], reason: str) -> None:
+        if self._observer is not None:
+            self._observer.rejected()
+        log.error(
+            "tls certificate not reloaded; serving the previous one",
+            extra={"fields": fields | {"reason": reason[:300]}},
+        )

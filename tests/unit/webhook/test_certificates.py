@@ -1,0 +1,92 @@
+"""The certificate store picks up a renewed pair and keeps the last good one otherwise."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+import trustme
+
+from slimgate.webhook.certificates import CertificateError, CertificateStore
+from tests.support.tls import handshake_serial, mount_secret, pair, serial_of
+
+
+class Counts:
+    def __init__(self) -> None:
+        self.reloads = 0
+        self.rejections = 0
+
+    def reloaded(self) -> None:
+        self.reloads += 1
+
+    def rejected(self) -> None:
+        self.rejections += 1
+
+
+@pytest.fixture
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def store_on(root: Path, leaf: trustme.LeafCert) -> tuple[CertificateStore, Counts]:
+    mount_secret(root, pair(leaf), 1)
+    store = CertificateStore(root / "tls.crt", root / "tls.key")
+    counts = Counts()
+    store.observe(counts)
+    return store, counts
+
+
+def test_a_symlink_swap_to_a_renewed_pair_is_served(tmp_path: Path, ca: trustme.CA) -> None:
+    first, renewed = ca.issue_cert("localhost"), ca.issue_cert("localhost")
+    store, counts = store_on(tmp_path, first)
+    assert handshake_serial(store.context(), ca) == serial_of(first)
+    mount_secret(tmp_path, pair(renewed), 2)
+    assert handshake_serial(store.context(), ca) == serial_of(renewed)
+    assert (counts.reloads, counts.rejections) == (1, 0)
+
+
+def test_unchanged_files_keep_the_same_context(tmp_path: Path, ca: trustme.CA) -> None:
+    store, counts = store_on(tmp_path, ca.issue_cert("localhost"))
+    assert store.context() is store.context()
+    assert counts.reloads == 0
+
+
+def test_a_mismatched_pair_is_ignored_and_logged(
+    tmp_path: Path, ca: trustme.CA, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, other = ca.issue_cert("localhost"), ca.issue_cert("localhost")
+    store, counts = store_on(tmp_path, first)
+    mismatched = {"tls.crt": pair(other)["tls.crt"], "tls.key": pair(first)["tls.key"]}
+    with caplog.at_level(logging.ERROR, logger="slimgate.webhook"):
+        mount_secret(tmp_path, mismatched, 2)
+        assert handshake_serial(store.context(), ca) == serial_of(first)
+        store.context()  # reported once per change, not on every connection
+    assert (counts.reloads, counts.rejections) == (0, 1)
+    assert [r.getMessage() for r in caplog.records] == [
+        "tls certificate not reloaded; serving the previous one"
+    ]
+    assert "PRIVATE KEY" not in caplog.text
+
+
+def test_a_half_written_key_is_ignored_until_it_is_complete(tmp_path: Path, ca: trustme.CA) -> None:
+    first, renewed = ca.issue_cert("localhost"), ca.issue_cert("localhost")
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    cert.write_bytes(pair(first)["tls.crt"])
+    key.write_bytes(pair(first)["tls.key"])
+    store = CertificateStore(cert, key)
+    new = pair(renewed)
+    cert.write_bytes(new["tls.crt"])  # written in place, not swapped: a window exists
+    key.write_bytes(new["tls.key"][: len(new["tls.key"]) // 2])
+    assert handshake_serial(store.context(), ca) == serial_of(first)
+    key.write_bytes(new["tls.key"])
+    assert handshake_serial(store.context(), ca) == serial_of(renewed)
+
+
+def test_a_pair_that_does_not_load_at_start_is_an_error(tmp_path: Path, ca: trustme.CA) -> None:
+    first, other = ca.issue_cert("localhost"), ca.issue_cert("localhost")
+    mount_secret(
+        tmp_path, {"tls.crt": pair(first)["tls.crt"], "tls.key": pair(other)["tls.key"]}, 1
+    )
+    with pytest.raises(CertificateError):
+        CertificateStore(tmp_path / "tls.crt", tmp_path / "tls.key")
