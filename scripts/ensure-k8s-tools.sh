@@ -26,6 +26,8 @@ log() { printf 'ensure-k8s-tools: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 command -v go >/dev/null 2>&1 || die "the Go toolchain (go) is not on PATH"
+[[ "$KUBE_VERSION" =~ ^v1\.[0-9]+\.[0-9]+$ ]] ||
+    die "SLIMGATE_KUBE_VERSION must look like v1.N.P, got ${KUBE_VERSION}"
 
 # Install $2 (a built file) as $1 atomically, so an interrupted build never
 # leaves a half-written binary behind that a later run would trust.
@@ -60,8 +62,7 @@ staging_modules() {
 build_kube_apiserver() {
     local dir="$1" bin="$1/kube-apiserver"
     [[ -x "$bin" && "$REBUILD" == 0 ]] && return 0
-    [[ "$KUBE_VERSION" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] ||
-        die "SLIMGATE_KUBE_VERSION must look like v1.N.P, got ${KUBE_VERSION}"
+    [[ "$KUBE_VERSION" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]]
     local minor="${BASH_REMATCH[1]}" patch="${BASH_REMATCH[2]}"
     local staging_version="v0.${minor}.${patch}"
 

@@ -21,6 +21,7 @@ with no endpoints controller, ``clientConfig.service`` cannot be resolved.
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import datetime
 import ipaddress
@@ -76,19 +77,31 @@ class K8sTools:
 def ensure_tools(script: Path = ENSURE_TOOLS_SCRIPT) -> K8sTools:
     """Build (or find cached) kube-apiserver, kine and helm; return their paths.
 
-    The build log goes to this process's stderr so a slow first build is
-    visible with ``pytest -s``; a failed build raises :class:`ClusterError`.
+    The build log is echoed to this process's stderr so a slow first build is
+    visible with ``pytest -s``; a failed build raises :class:`ClusterError`
+    carrying the end of that log.
     """
-    result = subprocess.run(
-        ["bash", str(script), "--print-env"],
-        stdout=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise ClusterError(f"{script} failed with exit code {result.returncode}")
+    recent: collections.deque[str] = collections.deque(maxlen=40)
+    with tempfile.TemporaryFile("w+") as stdout:
+        process = subprocess.Popen(
+            ["bash", str(script), "--print-env"],
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stderr is not None
+        with process.stderr:
+            for line in process.stderr:
+                sys.stderr.write(line)
+                recent.append(line.rstrip("\n"))
+        returncode = process.wait()
+        stdout.seek(0)
+        printed = stdout.read()
+    if returncode != 0:
+        raise ClusterError(f"{script} failed with exit code {returncode}:\n" + "\n".join(recent))
     paths: dict[str, Path] = {}
-    for line in result.stdout.splitlines():
+    for line in printed.splitlines():
         key, sep, value = line.partition("=")
         if sep:
             paths[key.strip()] = Path(value.strip())
