@@ -1,7 +1,11 @@
 """Builds what one configuration generation serves with, from the validated configuration.
 
 The registry client is kept across reloads while its options stay the same, so a policy
-change does not throw away the caches. Per-request engines that also know a pod's pull
+change does not throw away the caches. When a reload does replace it, the old client is
+closed after ``RETIRE_SECONDS``: reviews that started on the previous generation finish
+within their deadline (at most the apiserver's 30 s ``timeoutSeconds``), and a lookup the
+deadline cut off finishes within the registry's own time limits, so by then nothing uses
+its connection pool. Per-request engines that also know a pod's pull
 secrets share that client (``RegistryClient.with_credentials``).
 
 Layer-digest lineage (``registry.knownToolchainImages``) is resolved in the background and
@@ -11,6 +15,7 @@ never waited for on the admission path: a review uses the bases known at that mo
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,18 @@ from slimgate.webhook.engine import Engine
 from slimgate.webhook.metrics import RegistryCounters, WebhookMetrics
 from slimgate.webhook.pullsecrets import KubernetesSecrets, PullSecrets, SecretSource
 from slimgate.webhook.settings import WebhookSettings
+
+RETIRE_SECONDS = 60.0
+
+# Run a callable after some seconds (a daemon timer; tests pass a recorder).
+Scheduler = Callable[[float, Callable[[], None]], None]
+
+
+def later(seconds: float, action: Callable[[], None]) -> None:
+    timer = threading.Timer(seconds, action)
+    timer.daemon = True
+    timer.name = "slimgate-retire-client"
+    timer.start()
 
 
 def make_engine(
@@ -48,8 +65,12 @@ class Composer:
         *,
         today: Callable[[], datetime.date] = datetime.date.today,
         secrets: Callable[[], SecretSource] = KubernetesSecrets,
+        schedule: Scheduler = later,
+        retire_seconds: float = RETIRE_SECONDS,
     ) -> None:
         self.metrics = metrics
+        self._schedule = schedule
+        self._retire_seconds = retire_seconds
         self._today = today
         self._secrets_factory = secrets
         self._secrets: SecretSource | None = None
@@ -73,6 +94,14 @@ class Composer:
         return self._client
 
     def build(self, config: Config) -> Wiring:
+        previous = self._client
+        wiring = self._build(config)
+        # Only once the new generation exists: a failed build leaves the old one serving.
+        if previous is not None and previous is not self._client:
+            self._schedule(self._retire_seconds, previous.close)
+        return wiring
+
+    def _build(self, config: Config) -> Wiring:
         settings = WebhookSettings.from_config(config)
         client = self.client(config)
         lineage = self._lineage(config, client)

@@ -1,0 +1,45 @@
+"""Configuration generations share the registry client while its options stay the same,
+and a replaced client is closed once the reviews that may still use it are done."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slimgate.config import parse_config
+from slimgate.webhook.metrics import WebhookMetrics
+from slimgate.webhook.wiring import RETIRE_SECONDS, Composer
+
+FIRST = 'registry:\n  insecure: ["localhost:5000"]\npolicy: {mode: enforce}\n'
+POLICY_ONLY = 'registry:\n  insecure: ["localhost:5000"]\npolicy: {mode: audit}\n'
+NEW_REGISTRY = 'registry:\n  insecure: ["localhost:5001"]\npolicy: {mode: audit}\n'
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.scheduled: list[tuple[float, Callable[[], None]]] = []
+
+    def __call__(self, seconds: float, action: Callable[[], None]) -> None:
+        self.scheduled.append((seconds, action))
+
+
+def test_a_replaced_registry_client_is_closed_after_the_grace_period() -> None:
+    recorder = Recorder()
+    composer = Composer(WebhookMetrics(), schedule=recorder)
+    try:
+        composer.build(parse_config(FIRST, "first.yaml"))
+        first = composer.client(parse_config(FIRST, "first.yaml"))
+        composer.build(parse_config(POLICY_ONLY, "policy.yaml"))
+        assert recorder.scheduled == []  # same registry options: same client, caches kept
+        assert composer.client(parse_config(POLICY_ONLY, "policy.yaml")) is first
+        composer.build(parse_config(NEW_REGISTRY, "registry.yaml"))
+        assert len(recorder.scheduled) == 1
+        seconds, close = recorder.scheduled[0]
+        assert seconds == RETIRE_SECONDS
+        assert not first._http.is_closed  # still usable by reviews in flight
+        close()
+        assert first._http.is_closed
+        current = composer.client(parse_config(NEW_REGISTRY, "registry.yaml"))
+        assert current is not first
+        assert not current._http.is_closed
+    finally:
+        composer.close()
