@@ -1,0 +1,377 @@
+"""Admission through a real kube-apiserver: the chart's webhook configuration, registered for
+real, makes the API server call a running ``slimgate serve`` about images in a real registry.
+
+One webhook process serves the whole module; its configuration is the chart's rendered
+ConfigMap, and switching to warn mode rewrites it as the kubelet would (the webhook reloads
+it). The API server caches webhook configurations briefly, so every change is waited for by
+polling a dry-run create until the expected decision shows, never by sleeping. There is no
+kubelet: admitted pods are stored and stay Pending. Reporting of admitted pods by the audit
+operator is covered by test_operator.py and test_audit.py.
+
+Spec: https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/
+(dry run, ``warnings`` as ``Warning: 299`` headers, namespaceSelector, failurePolicy).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from kubernetes import client as k8s_client
+from kubernetes.client.exceptions import ApiException
+
+from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
+from tests.support.registry_server import RegistryServer
+
+from .admission_setup import (
+    RELEASE_NAMESPACE,
+    WEBHOOK_NAME,
+    ApiHttp,
+    Images,
+    apply_for_real,
+    chart_values,
+    cronjob,
+    deployment,
+    dockerconfigjson_secret,
+    eventually,
+    one,
+    pod,
+    pod_model,
+    push_images,
+    rejection,
+    render,
+    service_account_kubeconfig,
+    status_message,
+    warnings,
+)
+from .cluster import K8sTools, KubeCluster, free_port
+from .helm import ensure_namespace
+from .webhook_process import WebhookProcess, project
+
+pytestmark = [pytest.mark.e2e, pytest.mark.registry]
+
+DENIED = f'admission webhook "{WEBHOOK_NAME}" denied the request: slimgate: 1 container denied'
+
+
+def fresh(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Gate:
+    """The cluster, the running webhook and what the chart registered."""
+
+    cluster: KubeCluster
+    tools: K8sTools
+    images: Images
+    http: ApiHttp
+    webhook: WebhookProcess
+    values: dict[str, Any]
+    workdir: Path
+    namespace: str  # checked by the webhook
+    excluded: str  # in webhook.excludedNamespaces
+    generation: int = 1
+    core: k8s_client.CoreV1Api = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.core = k8s_client.CoreV1Api(self.cluster.api_client())
+
+    def set_mode(self, mode: str) -> None:
+        """Render the chart with ``policy.mode``, update the mounted config, wait for it."""
+        self.values["config"]["policy"]["mode"] = mode
+        self.generation += 1
+        rendered = render(self.cluster, self.tools, self.values, self.workdir, self.generation)
+        config = one(rendered, "ConfigMap", "slimgate-config")["data"]
+        project(self.webhook.config_dir, config, self.generation)
+        expected = 201 if mode == "warn" else 403
+        eventually(
+            lambda: self.dry_run_status(self.images.toolchain) == expected,
+            f"the webhook to reload in {mode} mode",
+        )
+
+    def dry_run_status(self, image: str) -> int:
+        response = self.http.create(self.namespace, pod(fresh("probe"), image), dry_run=True)
+        return response.status_code
+
+    def decisions_in(self, namespace: str) -> list[dict[str, Any]]:
+        return [d for d in self.webhook.decisions() if d.get("namespace") == namespace]
+
+
+@pytest.fixture(scope="module")
+def gate(
+    kube_cluster: KubeCluster,
+    k8s_tools: K8sTools,
+    plain_registry: RegistryServer,
+    token_registry: RegistryServer,
+    test_ca: trustme.CA,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Gate]:
+    workdir = tmp_path_factory.mktemp("admission")
+    images = push_images(plain_registry, token_registry, TOKEN_USER, TOKEN_PASSWORD)
+    assert token_registry.token_server is not None
+    assert token_registry.ca_path is not None
+    ca, cert, key = workdir / "ca.pem", workdir / "tls.crt", workdir / "tls.key"
+    issued = test_ca.issue_cert("127.0.0.1")
+    test_ca.cert_pem.write_to_path(str(ca))
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+
+    port = free_port()
+    excluded = fresh("legacy")
+    values = chart_values(
+        url=f"https://127.0.0.1:{port}/validate",
+        ca_pem=test_ca.cert_pem.bytes(),
+        excluded=[excluded],
+        registry={
+            "insecure": [plain_registry.host],
+            "allowPrivate": [token_registry.host, f"127.0.0.1:{token_registry.token_server.port}"],
+            "caBundle": str(token_registry.ca_path),
+            "pullSecrets": True,
+        },
+    )
+    api_client = kube_cluster.api_client()
+    ensure_namespace(api_client, RELEASE_NAMESPACE)
+    rendered = render(kube_cluster, k8s_tools, values, workdir, 1)
+    # The webhook's own RBAC, as the chart grants it when pullSecrets is on.
+    apply_for_real(
+        api_client,
+        [
+            one(rendered, "ServiceAccount", "slimgate-webhook"),
+            one(rendered, "ClusterRole", "slimgate-webhook"),
+            one(rendered, "ClusterRoleBinding", "slimgate-webhook"),
+        ],
+    )
+    kubeconfig = service_account_kubeconfig(
+        kube_cluster, RELEASE_NAMESPACE, "slimgate-webhook", workdir / "kubeconfig"
+    )
+    config_dir = workdir / "etc-slimgate"
+    project(config_dir, one(rendered, "ConfigMap", "slimgate-config")["data"], 1)
+    webhook = WebhookProcess(
+        workdir, config_dir, cert, key, ca, port=port, env={"KUBECONFIG": str(kubeconfig)}
+    )
+    http = ApiHttp(kube_cluster)
+    gate = Gate(
+        kube_cluster,
+        k8s_tools,
+        images,
+        http,
+        webhook,
+        values,
+        workdir,
+        namespace=fresh("admit"),
+        excluded=excluded,
+    )
+    vwc = one(rendered, "ValidatingWebhookConfiguration")
+    admission = k8s_client.AdmissionregistrationV1Api(api_client)
+    try:
+        for namespace in (gate.namespace, gate.excluded):
+            ensure_namespace(api_client, namespace)
+        apply_for_real(api_client, [vwc])
+        eventually(
+            lambda: gate.dry_run_status(images.toolchain) == 403,
+            "the API server to call the webhook",
+        )
+        yield gate
+    finally:
+        admission.delete_validating_webhook_configuration(vwc["metadata"]["name"])
+        if gate.webhook.alive():  # wait until the API server stops calling it
+            eventually(
+                lambda: gate.dry_run_status(images.toolchain) == 201,
+                "the webhook configuration to be gone",
+            )
+        gate.webhook.stop()
+        http.close()
+
+
+def test_enforce_rejects_the_toolchain_pod_with_slimgates_message(gate: Gate) -> None:
+    name = fresh("api")
+    with pytest.raises(ApiException) as raised:
+        gate.core.create_namespaced_pod(gate.namespace, pod_model(name, gate.images.toolchain))
+    assert raised.value.status == 403
+    message = rejection(raised.value)
+    assert message.startswith(DENIED)
+    assert f'spec.containers[0] ("app") image {gate.images.toolchain}, built on golang' in message
+    assert "[toolchain-base]" in message
+    assert "Fix: " in message  # the remediation
+    with pytest.raises(ApiException) as missing:
+        gate.core.read_namespaced_pod(name, gate.namespace)
+    assert missing.value.status == 404
+
+
+def test_enforce_admits_the_runtime_pod(gate: Gate) -> None:
+    name = fresh("api")
+    gate.core.create_namespaced_pod(gate.namespace, pod_model(name, gate.images.runtime))
+    assert gate.http.pod_images(gate.namespace, name) == [gate.images.runtime]
+    (decision,) = [d for d in gate.decisions_in(gate.namespace) if d["name"] == name]
+    assert decision["decision"] == "allow"
+
+
+def test_deployment_is_denied_at_apply_and_on_update(gate: Gate) -> None:
+    name = fresh("web")
+    denied = gate.http.apply(gate.namespace, deployment(name, gate.images.toolchain))
+    assert denied.status_code == 403, denied.text
+    message = status_message(denied)
+    assert message.startswith(DENIED)
+    assert f'spec.template.spec.containers[0] ("app") image {gate.images.toolchain}' in message
+
+    created = gate.http.apply(gate.namespace, deployment(name, gate.images.runtime))
+    assert created.status_code == 201, created.text
+    updated = gate.http.apply(gate.namespace, deployment(name, gate.images.toolchain))
+    assert updated.status_code == 403, updated.text
+    assert "spec.template.spec.containers[0]" in status_message(updated)
+    kept = gate.http.get(f"/apis/apps/v1/namespaces/{gate.namespace}/deployments/{name}").json()
+    assert kept["spec"]["template"]["spec"]["containers"][0]["image"] == gate.images.runtime
+
+
+def test_cronjob_is_denied_through_its_job_template(gate: Gate) -> None:
+    denied = gate.http.create(gate.namespace, cronjob(fresh("nightly"), gate.images.toolchain))
+    assert denied.status_code == 403, denied.text
+    message = status_message(denied)
+    assert message.startswith(DENIED)
+    assert 'spec.jobTemplate.spec.template.spec.containers[0] ("job")' in message
+
+
+def test_init_container_is_checked(gate: Gate) -> None:
+    body = pod_model(fresh("api"), gate.images.runtime, init=gate.images.toolchain)
+    with pytest.raises(ApiException) as raised:
+        gate.core.create_namespaced_pod(gate.namespace, body)
+    assert raised.value.status == 403
+    message = rejection(raised.value)
+    assert f'spec.initContainers[0] ("setup") image {gate.images.toolchain}' in message
+    assert "spec.containers[0]" not in message
+
+
+def test_ephemeral_container_is_checked_on_patch_and_put(gate: Gate) -> None:
+    name = fresh("api")
+    gate.core.create_namespaced_pod(gate.namespace, pod_model(name, gate.images.runtime))
+
+    def debugger(image: str) -> dict[str, Any]:
+        return {"name": "debugger", "image": image, "targetContainerName": "app"}
+
+    patch = {"spec": {"ephemeralContainers": [debugger(gate.images.toolchain)]}}
+    with pytest.raises(ApiException) as raised:
+        gate.core.patch_namespaced_pod_ephemeralcontainers(name, gate.namespace, patch)
+    assert raised.value.status == 403
+    message = rejection(raised.value)
+    assert f'spec.ephemeralContainers[0] ("debugger") image {gate.images.toolchain}' in message
+
+    current = gate.core.read_namespaced_pod(name, gate.namespace)
+    assert current.spec is not None
+    current.spec.ephemeral_containers = [
+        k8s_client.V1EphemeralContainer(
+            name="debugger", image=gate.images.toolchain, target_container_name="app"
+        )
+    ]
+    with pytest.raises(ApiException) as raised:
+        gate.core.replace_namespaced_pod_ephemeralcontainers(name, gate.namespace, current)
+    assert raised.value.status == 403
+    assert "spec.ephemeralContainers[0]" in rejection(raised.value)
+
+    patch = {"spec": {"ephemeralContainers": [debugger(gate.images.runtime)]}}
+    gate.core.patch_namespaced_pod_ephemeralcontainers(name, gate.namespace, patch)
+    stored = gate.http.pod_images(gate.namespace, name, "ephemeralContainers")
+    assert stored == [gate.images.runtime]
+    updates = [d for d in gate.decisions_in(gate.namespace) if d["name"] == name]
+    assert [d["operation"] for d in updates] == ["CREATE", "UPDATE", "UPDATE", "UPDATE"]
+
+
+def test_excluded_namespace_and_kube_system_are_never_sent_to_the_webhook(gate: Gate) -> None:
+    before = gate.webhook.reviews_total()
+    for namespace in (gate.excluded, "kube-system"):
+        name = fresh("api")
+        gate.core.create_namespaced_pod(namespace, pod_model(name, gate.images.toolchain))
+        assert gate.http.pod_images(namespace, name) == [gate.images.toolchain]
+        assert gate.decisions_in(namespace) == []
+    assert gate.webhook.reviews_total() == before
+    # The same pod in a checked namespace is sent, counted and logged.
+    assert gate.dry_run_status(gate.images.toolchain) == 403
+    assert gate.webhook.reviews_total() == before + 1
+    assert gate.decisions_in(gate.namespace)
+
+
+def test_dry_run_all_gets_the_same_decision(gate: Gate) -> None:
+    body = pod(fresh("api"), gate.images.toolchain)
+    real = gate.http.create(gate.namespace, body)
+    dry = gate.http.create(gate.namespace, body, dry_run=True)
+    assert (dry.status_code, status_message(dry)) == (real.status_code, status_message(real))
+    assert dry.status_code == 403
+
+    name = fresh("api")
+    allowed = gate.http.create(gate.namespace, pod(name, gate.images.runtime), dry_run=True)
+    assert allowed.status_code == 201, allowed.text
+    assert gate.http.get(f"/api/v1/namespaces/{gate.namespace}/pods/{name}").status_code == 404
+    (decision,) = [d for d in gate.decisions_in(gate.namespace) if d["name"] == name]
+    assert decision["dryRun"] is True
+
+
+@pytest.fixture
+def warn_mode(gate: Gate) -> Iterator[None]:
+    gate.set_mode("warn")
+    try:
+        yield
+    finally:
+        gate.set_mode("enforce")
+
+
+@pytest.mark.usefixtures("warn_mode")
+def test_warn_mode_admits_with_warning_headers(gate: Gate) -> None:
+    name = fresh("api")
+    created = gate.http.create(gate.namespace, pod(name, gate.images.toolchain))
+    assert created.status_code == 201, created.text
+    lines = warnings(created)
+    assert lines
+    assert all(line.startswith("spec.containers[0].image: ") for line in lines)
+    assert any("golang" in line for line in lines), lines
+    assert gate.http.get(f"/api/v1/namespaces/{gate.namespace}/pods/{name}").status_code == 200
+
+    applied = gate.http.apply(gate.namespace, deployment(fresh("web"), gate.images.toolchain))
+    assert applied.status_code == 201, applied.text
+    assert warnings(applied)
+    assert all(
+        line.startswith("spec.template.spec.containers[0].image: ") for line in warnings(applied)
+    )
+    scheduled = gate.http.create(gate.namespace, cronjob(fresh("nightly"), gate.images.toolchain))
+    assert scheduled.status_code == 201, scheduled.text
+    assert warnings(scheduled)
+    prefix = "spec.jobTemplate.spec.template.spec.containers[0].image: "
+    assert all(line.startswith(prefix) for line in warnings(scheduled))
+
+
+def test_private_image_without_a_pull_secret_is_a_registry_error(gate: Gate) -> None:
+    namespace = fresh("nocreds")
+    ensure_namespace(gate.cluster.api_client(), namespace)
+    created = gate.http.create(namespace, pod(fresh("api"), gate.images.private))
+    # onRegistryError: warn admits the pod and says it was not checked.
+    assert created.status_code == 201, created.text
+    (line,) = warnings(created)
+    assert line.startswith("spec.containers[0].image: not checked (")
+    assert "anonymous access was refused" in line
+
+
+def test_private_image_with_a_pull_secret_gets_the_real_decision(gate: Gate) -> None:
+    namespace = fresh("creds")
+    api_client = gate.cluster.api_client()
+    ensure_namespace(api_client, namespace)
+    host = gate.images.private.split("/", 1)[0]
+    secret = dockerconfigjson_secret("regcred", host, TOKEN_USER, TOKEN_PASSWORD)
+    gate.core.create_namespaced_secret(namespace, secret)
+    body = pod_model(fresh("api"), gate.images.private, pull_secrets=["regcred"])
+    with pytest.raises(ApiException) as raised:
+        gate.core.create_namespaced_pod(namespace, body)
+    assert raised.value.status == 403
+    message = rejection(raised.value)
+    assert f'spec.containers[0] ("app") image {gate.images.private}, built on golang' in message
+    assert "[toolchain-base]" in message
+
+    # The tag was resolved with that namespace's secret; without one it still is not.
+    other = fresh("nocreds")
+    ensure_namespace(api_client, other)
+    created = gate.http.create(other, pod(fresh("api"), gate.images.private))
+    assert created.status_code == 201, created.text
+    (line,) = warnings(created)
+    assert line.startswith("spec.containers[0].image: not checked (")
