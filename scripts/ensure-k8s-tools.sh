@@ -69,23 +69,27 @@ build_kube_apiserver() {
     # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces
     # them with local directories, which a dependent module cannot see. A
     # small wrapper module pins each of them to the matching v0.N.P release.
+    # It is kept once written: `go build` completes its go.mod, and a wrapper
+    # generated anew misses the Go build cache (a full rebuild).
     local wrapper="$dir/wrapper"
-    rm -rf "$wrapper"
-    mkdir -p "$wrapper"
-    local modules
-    modules="$(staging_modules "$KUBE_VERSION")"
-    [[ -n "$modules" ]] || die "no staging modules found for k8s.io/kubernetes@${KUBE_VERSION}"
-    {
-        printf 'module slimgate.invalid/kube-apiserver-wrapper\n\n'
-        printf 'go 1.24\n\n'
-        printf 'require k8s.io/kubernetes %s\n\n' "$KUBE_VERSION"
-        printf 'replace (\n'
-        local module
-        while read -r module; do
-            printf '\t%s => %s %s\n' "$module" "$module" "$staging_version"
-        done <<<"$modules"
-        printf ')\n'
-    } >"$wrapper/go.mod"
+    if [[ ! -f "$wrapper/go.mod" ]]; then
+        mkdir -p "$wrapper"
+        local modules
+        modules="$(staging_modules "$KUBE_VERSION")"
+        [[ -n "$modules" ]] || die "no staging modules found for k8s.io/kubernetes@${KUBE_VERSION}"
+        {
+            printf 'module slimgate.invalid/kube-apiserver-wrapper\n\n'
+            printf 'go 1.24\n\n'
+            printf 'require k8s.io/kubernetes %s\n\n' "$KUBE_VERSION"
+            printf 'replace (\n'
+            local module
+            while read -r module; do
+                printf '\t%s => %s %s\n' "$module" "$module" "$staging_version"
+            done <<<"$modules"
+            printf ')\n'
+        } >"$wrapper/go.mod.tmp"
+        mv -f "$wrapper/go.mod.tmp" "$wrapper/go.mod"
+    fi
 
     local ldflags="-s -w"
     ldflags+=" -X k8s.io/component-base/version.gitVersion=${KUBE_VERSION}"
