@@ -25,12 +25,15 @@ MAX_MESSAGE = 4096  # a denial message longer than this is cut with an ellipsis
 
 
 def warning_line(text: str, limit: int = MAX_WARNING) -> str:
-    """One warning: newlines folded into spaces, ``Warning:`` stripped, cut to ``limit``."""
+    """One warning: newlines folded into spaces, ``Warning:`` stripped, cut to ``limit``.
+
+    Warnings travel as HTTP ``Warning`` headers, so a cut line ends in ASCII ``...``.
+    """
     line = " ".join(text.split())
     if line.lower().startswith("warning:"):
         line = line[len("warning:") :].lstrip()
     if len(line) > limit:
-        line = line[: limit - 1].rstrip() + "…"
+        line = line[: limit - 3].rstrip() + "..."
     return line
 
 

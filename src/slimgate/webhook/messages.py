@@ -35,7 +35,7 @@ def _line(checked: Checked, finding: DecidedFinding) -> str:
     path = checked.container.path
     if finding.finding.rule == REGISTRY_ERROR:
         reason = checked.result.error or finding.finding.message
-        return f"{path}: not checked ({reason}): {checked.container.image}"
+        return f"{path}: {checked.container.image} not checked: {reason}"
     return f"{path}: {finding.finding.message}"
 
 

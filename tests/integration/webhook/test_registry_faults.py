@@ -59,7 +59,7 @@ def assert_decided(response: dict, on_error: str, image: str, reason: str) -> No
     else:
         assert response["allowed"] is True
         (line,) = response["warnings"]
-        assert line.startswith("spec.containers[0].image: not checked (")
+        assert line.startswith(f"spec.containers[0].image: {image} not checked: ")
         assert reason in line
 
 

@@ -86,7 +86,7 @@ def test_an_engine_crash_becomes_the_registry_error_decision() -> None:
     response = post(app.test_client(), admission.review(admission.pod([IMAGE])))
     assert response["allowed"] is True
     assert response["warnings"] == [
-        f"spec.containers[0].image: not checked (evaluation failed: RuntimeError): {IMAGE}"
+        f"spec.containers[0].image: {IMAGE} not checked: evaluation failed: RuntimeError"
     ]
 
 
@@ -103,8 +103,8 @@ def test_registry_errors_get_the_configured_decision_with_a_visible_message(
     assert response["allowed"] is allowed
     if allowed:
         assert response["warnings"] == [
-            "spec.containers[0].image: not checked (registry.example answered 429 Too Many "
-            f"Requests): {IMAGE}"
+            f"spec.containers[0].image: {IMAGE} not checked: "
+            "registry.example answered 429 Too Many Requests"
         ]
     else:
         message = response["status"]["message"]
@@ -125,7 +125,7 @@ def test_deadline_gives_pending_images_the_registry_error_decision(
         engine.release.set()
     assert response["allowed"] is True
     assert response["warnings"] == [
-        f"spec.containers[0].image: not checked (registry did not answer within 0.2 s): {slow}"
+        f"spec.containers[0].image: {slow} not checked: registry did not answer within 0.2 s"
     ]
     metrics = app.test_client().get("/metrics").get_data(as_text=True)
     assert "slimgate_admission_deadline_exceeded_total 1.0" in metrics
