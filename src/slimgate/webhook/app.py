@@ -26,6 +26,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from slimgate.kube import responses
 from slimgate.kube.admission import InvalidReview, parse_review
+from slimgate.webhook.endpoint import ValidateEndpoint
 from slimgate.webhook.engine import Engine
 from slimgate.webhook.memo import DecisionMemo
 from slimgate.webhook.metrics import WebhookMetrics
@@ -101,15 +102,14 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = hook.max_body_bytes
     app.extensions["slimgate"] = {"metrics": metrics, "pool": pool, "watcher": watcher}
 
-    @app.post("/validate")
-    def validate() -> Response:
+    def handle(data: bytes | None) -> tuple[int, bytes]:
         started = clock()
         reviewer = current()
-        try:
-            body = json.loads(request.get_data(cache=False))
-        except RequestEntityTooLarge:
+        if data is None:
             limit = reviewer.settings.max_body_bytes
             return _bad_request(metrics, f"request body is larger than {limit} bytes")
+        try:
+            body = json.loads(data)
         except (ValueError, RecursionError) as exc:
             return _bad_request(metrics, f"body is not JSON: {exc.__class__.__name__}: {exc}")
         try:
@@ -121,19 +121,32 @@ def create_app(
             log.warning(
                 "invalid admission review", extra={"fields": {"uid": exc.uid, "reason": str(exc)}}
             )
-            return _json(responses.rejected(exc.uid, str(exc)))
+            return 200, _dump(responses.rejected(exc.uid, str(exc)))
         try:
             outcome = reviewer.review(review, started)
         except Exception as exc:
             log.exception("review failed", extra={"fields": {"uid": review.uid}})
             metrics.requests.labels("error", "error", review.kind).inc()
-            return _json(
+            return 200, _dump(
                 responses.allow(
                     review.uid, [f"slimgate could not check this object: {exc.__class__.__name__}"]
                 )
             )
         _record(metrics, outcome, clock() - started)
-        return _json(outcome.response)
+        return 200, _dump(outcome.response)
+
+    @app.post("/validate")
+    def validate() -> Response:  # reached only if the endpoint below is bypassed
+        try:
+            data: bytes | None = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            data = None
+        status, body = handle(data)
+        return Response(body, status=status, mimetype=JSON)
+
+    app.wsgi_app = ValidateEndpoint(  # type: ignore[method-assign]
+        handle, app.wsgi_app, lambda: current().settings.max_body_bytes
+    )
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -153,27 +166,28 @@ def create_app(
     return app
 
 
-def _json(document: Any, status: int = 200) -> Response:
-    return Response(json.dumps(document, separators=(",", ":")), status=status, mimetype=JSON)
+def _dump(document: Any) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()
 
 
-def _bad_request(metrics: WebhookMetrics, reason: str) -> Response:
+def _bad_request(metrics: WebhookMetrics, reason: str) -> tuple[int, bytes]:
     metrics.invalid.inc()
     log.warning("bad request", extra={"fields": {"reason": reason[:300]}})
-    return _json({"error": "bad request", "reason": reason[:1000]}, 400)
+    return 400, _dump({"error": "bad request", "reason": reason[:1000]})
 
 
 def _record(metrics: WebhookMetrics, outcome: Outcome, seconds: float) -> None:
-    metrics.requests.labels(outcome.decision, outcome.enforced, outcome.kind).inc()
-    metrics.duration.labels(outcome.kind).observe(seconds)
+    child = metrics.child
+    child(metrics.requests, outcome.decision, outcome.enforced, outcome.kind).inc()
+    child(metrics.duration, outcome.kind).observe(seconds)
     if outcome.late:
         metrics.deadline.inc(len(outcome.late))
     images = []
     for item in outcome.checked:
         decision = item.result.decision
-        metrics.images.labels(str(decision.verdict)).inc()
+        child(metrics.images, str(decision.verdict)).inc()
         for decided in decision.findings:
-            metrics.findings.labels(decided.finding.rule, str(decided.action)).inc()
+            child(metrics.findings, decided.finding.rule, str(decided.action)).inc()
         images.append(
             {
                 "path": item.container.path,

@@ -11,7 +11,12 @@ the process that answered the scrape. slimgate runs one worker per pod by defaul
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+
+M = TypeVar("M", bound=MetricWrapperBase)
 
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -21,6 +26,7 @@ class WebhookMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.requests = Counter(
             "slimgate_admission_requests_total",
@@ -100,6 +106,15 @@ class WebhookMetrics:
             registry=r,
         )
 
+    def child(self, metric: M, *values: str) -> M:
+        """``metric.labels(*values)``, looked up once per label set (labels() takes a lock
+        and validates its arguments on every call)."""
+        key = (id(metric), values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found
+
 
 class RegistryCounters:
     """The registry client's observer, feeding :class:`WebhookMetrics`."""
@@ -108,11 +123,12 @@ class RegistryCounters:
         self._metrics = metrics
 
     def request(self, host: str, method: str, status: int | str, seconds: float = 0.0) -> None:
-        self._metrics.registry_requests.labels(host, method, str(status)).inc()
+        m = self._metrics
+        m.child(m.registry_requests, host, method, str(status)).inc()
 
     def cache(self, name: str, hit: bool) -> None:
         target = self._metrics.cache_hits if hit else self._metrics.cache_misses
-        target.labels(name).inc()
+        self._metrics.child(target, name).inc()
 
 
 class TlsCounters:
