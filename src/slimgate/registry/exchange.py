@@ -5,7 +5,10 @@ The Distribution API (github.com/opencontainers/distribution-spec, spec.md) is p
 This module sends one such request within the lookup's deadline and turns every answer into
 either bytes or one of our errors:
 
-- a ``401`` is answered once through :class:`Authenticator` (token or basic), then retried;
+- a ``401`` from the registry itself is answered once through :class:`Authenticator`
+  (token or basic), then retried; a ``401``/``403`` from a redirect target on another
+  origin is an :class:`AuthError` at once: its challenge names a realm the registry did not,
+  so no credential goes there and nothing is remembered for the registry host;
 - redirects are followed here, not by httpx, at most ``limits.redirects`` times; each hop
   goes through the guarded transport (address policy), plain-HTTP hops need an insecure
   target, and the ``Authorization`` header is dropped as soon as a hop leaves the original
@@ -86,6 +89,11 @@ def _discard(response: httpx.Response) -> None:
         response.close()
 
 
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what a hop must keep for the registry's auth to apply."""
+    return (url.scheme, url.host, url.port)
+
+
 def retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:
@@ -128,6 +136,7 @@ class Exchange:
     ) -> Reply:
         """``method`` ``path`` (relative to ``/v2/<name>/``); the body for GET, capped."""
         url = endpoint.base + path
+        origin = _origin(httpx.URL(url))
         challenge: Challenge | None = None
         sent: str | None = None
         for attempt in range(2):
@@ -138,6 +147,17 @@ class Exchange:
                 break  # nothing new to offer
             sent = authorization
             response = self._send(endpoint, method, url, accept, authorization, deadline)
+            if response.status_code in (401, 403) and _origin(response.request.url) != origin:
+                # Another host (object storage) refused a redirected request. Its challenge
+                # is not the registry's: never send credentials to it, never remember it.
+                _discard(response)
+                storage = response.request.url.netloc.decode("ascii")
+                raise AuthError(
+                    f"{endpoint.registry}: {what}: storage host {storage} refused the "
+                    f"redirected request (HTTP {response.status_code}); no credentials "
+                    "were offered to it",
+                    registry=endpoint.registry,
+                )
             if response.status_code != 401 or attempt == 1:
                 break
             challenge = parse_challenge(response.headers.get("www-authenticate", ""))
@@ -195,7 +215,7 @@ class Exchange:
     ) -> httpx.Response:
         """Send, following redirects ourselves."""
         current = httpx.URL(url)
-        origin = (current.scheme, current.host, current.port)
+        origin = _origin(current)
         headers = {"Accept": accept, "User-Agent": self._options.user_agent}
         if authorization is not None:
             headers["Authorization"] = authorization
@@ -242,7 +262,7 @@ class Exchange:
                     f"{endpoint.registry}: redirect to plain-HTTP {target_host} refused",
                     registry=endpoint.registry,
                 )
-            if (target.scheme, target.host, target.port) != origin:
+            if _origin(target) != origin:
                 headers.pop("Authorization", None)
             current = target
         raise AssertionError("unreachable")  # pragma: no cover

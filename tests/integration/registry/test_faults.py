@@ -5,6 +5,7 @@ The elapsed-time bounds below are correctness bounds (the deadline holds), not s
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from slimgate.registry import (
     RegistryClient,
     RegistryOptions,
 )
-from tests.support.faults import FaultServer, Reply
+from tests.support.faults import FaultServer, Reply, Seen
 from tests.support.images import ImageSpec, build_image, build_index
 
 DEADLINE = 1.0
@@ -212,6 +213,68 @@ def test_authorization_does_not_follow_a_redirect_to_another_host(
     arrived = other_fault_server.requests("GET", "/storage/config")
     assert len(arrived) == 1
     assert "authorization" not in arrived[0].headers
+
+
+@pytest.mark.usefixtures("timed")
+@pytest.mark.parametrize("status", [401, 403])
+@pytest.mark.parametrize("redirected", ["config", "manifest"])
+def test_a_challenge_from_a_redirect_target_gets_no_credentials(
+    fault_server: FaultServer, other_fault_server: FaultServer, redirected: str, status: int
+) -> None:
+    # The registry (127.0.0.1) speaks bearer auth with its own token service (another
+    # 127.0.0.1 port); it redirects one document to storage on 127.0.0.2, which answers with
+    # a challenge naming a realm of its own choosing.
+    storage = other_fault_server
+    with FaultServer("127.0.0.1") as realm:
+        basic = "Basic " + base64.b64encode(b"store:secret").decode()
+        realm.route("GET", "/token", lambda seen: _token_reply(seen, basic, b'{"token": "good"}'))
+        storage.route("GET", "/token", Reply(200, b'{"token": "evil"}'))
+        storage.route(
+            "GET",
+            "/storage/doc",
+            Reply(status, b"{}", {"WWW-Authenticate": f'Bearer realm="{storage.url}/token"'}),
+        )
+        registry = fault_server
+        registry.require_authorization(f'Bearer realm="{realm.url}/token"', "Bearer good")
+        registry.serve(REPO, "1", IMAGE)
+        path = _config_path() if redirected == "config" else _manifest_path(IMAGE.digest)
+        moved = f"{storage.url}/storage/doc?signature=abc"
+        registry.route("GET", path, Reply(307, headers={"Location": moved}))
+        store = CredentialStore({registry.host: Credential("store", "secret")})
+        options = RegistryOptions(
+            insecure={registry.host, storage.host, realm.host},
+            limits=Limits(lookup_seconds=DEADLINE),
+        )
+        with RegistryClient(options, credentials=store) as client:
+            with pytest.raises(AuthError) as caught:
+                client.fetch(_ref(registry))
+            message = str(caught.value)
+            assert f"storage host {storage.host} refused the redirected request" in message
+            assert f"HTTP {status}" in message
+            # Nothing reached the attacker's realm; the storage host saw one bare request.
+            assert storage.requests(path_part="/token") == []
+            assert [s.path for s in storage.seen] == ["/storage/doc?signature=abc"]
+            assert "authorization" not in storage.seen[0].headers
+            assert registry.requests(path_part="/token") == []
+            assert all(
+                s.headers.get("authorization") in (None, "Bearer good") for s in registry.seen
+            )
+
+            # A later lookup still authenticates with the registry's own realm.
+            registry.serve(REPO, "2", IMAGE)
+            assert client.fetch(_ref(registry, ":2")).digest == IMAGE.digest
+        assert storage.requests(path_part="/token") == []
+        assert len(storage.seen) == 1
+        assert all(s.headers["authorization"] == basic for s in realm.seen)
+        assert registry.requests("HEAD", _manifest_path("2"))[-1].headers["authorization"] == (
+            "Bearer good"
+        )
+
+
+def _token_reply(seen: Seen, expected: str, body: bytes) -> Reply:
+    if seen.headers.get("authorization") != expected:
+        return Reply(401, b"{}")
+    return Reply(200, body, {"Content-Type": "application/json"})
 
 
 @pytest.mark.usefixtures("timed")
