@@ -151,6 +151,16 @@ def test_operator_runs_once_with_its_own_service_account(helm: Helm) -> None:
     assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
 
 
+def test_a_policy_change_rolls_the_operator_which_reads_its_config_at_start(helm: Helm) -> None:
+    def config_checksum(values: dict[str, object]) -> str:
+        annotations = operator(helm.template(values=values))["spec"]["template"]["metadata"]
+        return str(annotations["annotations"]["checksum/config"])
+
+    warn = config_checksum({"config.policy.mode": "warn"})
+    assert config_checksum({"config.policy.mode": "warn"}) == warn
+    assert config_checksum({"config.policy.mode": "enforce"}) != warn
+
+
 def test_operator_can_be_switched_off(helm: Helm) -> None:
     rendering = helm.template(values={"operator.enabled": False})
     assert rendering.names("Deployment") == {f"{FULLNAME}-webhook"}
