@@ -5,7 +5,9 @@ route table: :meth:`FaultServer.serve` publishes a built image (by tag and diges
 and blobs, optionally behind an auth challenge), and :meth:`FaultServer.route` overrides any
 one path with a :class:`Reply` that can be slow, truncated, oversized, redirected or wrong.
 Every request is recorded with its headers in :attr:`FaultServer.seen`, so tests can assert
-what arrived where (for example that no ``Authorization`` header followed a redirect).
+what arrived where (for example that no ``Authorization`` header followed a redirect), and
+every accepted TCP connection is counted in :attr:`FaultServer.connections` (a TLS hello or
+garbage never becomes a request, but it still connected).
 """
 
 from __future__ import annotations
@@ -80,7 +82,13 @@ class FaultServer:
             def do_HEAD(self) -> None:
                 owner._handle(self, "HEAD")
 
-        self._server = ThreadingHTTPServer((host, 0), RequestHandler)
+        class Server(ThreadingHTTPServer):
+            def verify_request(self, request: Any, client_address: Any) -> bool:
+                owner.connections += 1
+                return True
+
+        self.connections = 0
+        self._server = Server((host, 0), RequestHandler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -278,13 +278,35 @@ def _token_reply(seen: Seen, expected: str, body: bytes) -> Reply:
 
 
 @pytest.mark.usefixtures("timed")
-@pytest.mark.parametrize(
-    "target", ["http://169.254.169.254/latest/meta-data", "http://127.0.0.3:1/x"]
-)
-def test_a_redirect_to_a_blocked_address_is_refused(served: FaultServer, target: str) -> None:
+def test_a_redirect_to_a_loopback_address_is_refused_before_connecting(
+    served: FaultServer, other_fault_server: FaultServer
+) -> None:
+    # https passes the scheme check, so only the address policy stands in the way: the
+    # registry is listed insecure (which lets *it* be loopback), the target is not.
+    target = f"https://{other_fault_server.host}/storage/config"
     served.route("GET", _config_path(), Reply(302, headers={"Location": target}))
-    with pytest.raises(Blocked):
+    with pytest.raises(Blocked, match=r"resolves to 127\.0\.0\.2, a loopback address"):
         _client(served).fetch(_ref(served))
+    assert other_fault_server.connections == 0
+    assert other_fault_server.seen == []
+
+
+@pytest.mark.usefixtures("timed")
+def test_a_redirect_to_a_metadata_address_is_refused_even_when_listed_insecure(
+    served: FaultServer,
+) -> None:
+    # Listing the target insecure gets the plain-HTTP hop past the scheme check; metadata
+    # addresses are refused whatever the lists say.
+    target = "http://169.254.169.254/latest/meta-data"
+    served.route("GET", _config_path(), Reply(302, headers={"Location": target}))
+    options = RegistryOptions(
+        insecure={served.host, "169.254.169.254"}, limits=Limits(lookup_seconds=DEADLINE)
+    )
+    with (
+        RegistryClient(options) as client,
+        pytest.raises(Blocked, match=r"169\.254\.169\.254, a cloud metadata address"),
+    ):
+        client.fetch(_ref(served))
 
 
 @pytest.mark.usefixtures("timed")
