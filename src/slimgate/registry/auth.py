@@ -10,8 +10,9 @@ credentials go straight to the registry.
 
 Tokens are cached per (realm, service, scope, credential) until ``expires_in`` (default 60 s)
 minus a small margin, measured on the injected clock from receipt, which is immune to clock
-skew; ``issued_at`` is not needed for that. Challenges are remembered per registry host so
-later lookups send a token up front instead of collecting another 401.
+skew; ``issued_at`` is not needed for that. Challenges are remembered per registry host (the
+:data:`MAX_CHALLENGES` most recently used) so later lookups send a token up front instead of
+collecting another 401.
 
 The realm must be https unless the registry is configured insecure, and its host passes the
 same address policy as every other connection. Tokens and passwords are never logged.
@@ -24,6 +25,7 @@ import json
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,6 +43,7 @@ log = logging.getLogger("slimgate.registry")
 TOKEN_BYTES = 1024 * 1024
 DEFAULT_EXPIRES_IN = 60.0
 EXPIRY_MARGIN = 5.0
+MAX_CHALLENGES = 1024  # registry hosts whose challenge is remembered (LRU)
 
 _PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 
@@ -95,16 +98,28 @@ class Authenticator:
         self._tokens: TTLCache[str] = TTLCache(
             ttl=DEFAULT_EXPIRES_IN, clock=clock, max_entries=options.cache.max_entries
         )
-        self._challenges: dict[str, Challenge] = {}
+        self._challenges: OrderedDict[str, Challenge] = OrderedDict()
         self._lock = threading.Lock()
 
     def remember(self, host: str, challenge: Challenge) -> None:
+        """Remember the challenge ``host`` itself answered with (never a redirect target's)."""
         with self._lock:
             self._challenges[host] = Challenge(challenge.scheme, challenge.realm, challenge.service)
+            self._challenges.move_to_end(host)
+            while len(self._challenges) > MAX_CHALLENGES:
+                self._challenges.popitem(last=False)
 
     def known(self, host: str) -> Challenge | None:
         with self._lock:
-            return self._challenges.get(host)
+            challenge = self._challenges.get(host)
+            if challenge is not None:
+                self._challenges.move_to_end(host)
+            return challenge
+
+    def remembered(self) -> int:
+        """How many hosts have a remembered challenge."""
+        with self._lock:
+            return len(self._challenges)
 
     def header(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 
+import httpx
 import pytest
 
 from slimgate.errors import AuthError, Blocked
@@ -15,7 +16,8 @@ from slimgate.registry import (
     RegistryClient,
     RegistryOptions,
 )
-from slimgate.registry.auth import parse_challenge
+from slimgate.registry.auth import MAX_CHALLENGES, Authenticator, Challenge, parse_challenge
+from slimgate.registry.counters import Counters
 from tests.support.fixtures import ManualClock
 from tests.support.images import ImageSpec, build_image
 from tests.unit.registry.mock_registry import HOST, MockRegistry, bearer
@@ -52,6 +54,22 @@ def test_challenges_parse_with_quoted_and_bare_values() -> None:
     assert basic is not None
     assert basic.scheme == "basic"
     assert parse_challenge("Negotiate abc") is None
+
+
+def test_remembered_challenges_are_bounded_least_recently_used_first() -> None:
+    with httpx.Client() as http:
+        auth = Authenticator(http, RegistryOptions(), Counters(), ManualClock())
+        challenge = Challenge("bearer", "https://auth.test/token", "registry.test")
+        auth.remember("first.test", challenge)
+        auth.remember("kept.test", challenge)
+        for n in range(MAX_CHALLENGES - 2):
+            auth.remember(f"host{n}.test", challenge)
+        assert auth.known("first.test") == challenge  # used: now the most recent
+        auth.remember("one-more.test", challenge)  # over the bound: the oldest goes
+        assert auth.known("kept.test") is None
+        assert auth.known("first.test") == challenge
+        assert auth.known("one-more.test") == challenge
+        assert auth.remembered() == MAX_CHALLENGES
 
 
 def test_anonymous_bearer_flow_fetches_one_token_and_reuses_it_until_expiry() -> None:
