@@ -10,6 +10,9 @@ against pull limits and the webhook runs on every pod admission:
 3. concurrent lookups of the same thing share one request (single-flight);
 4. failures are remembered for ``negativeTtlSeconds``.
 
+Points 1-3 are :class:`slimgate.registry.documents.Documents`; this module is the front:
+the allow/deny lists, the negative cache, mirrors, and assembling :class:`ImageMetadata`.
+
 Mirrors for a registry are tried first, each with its own credentials (matched to the
 mirror's host, never the upstream's), falling back to the registry on any error. One
 deadline bounds the whole lookup; nothing sleeps or retries.
@@ -22,45 +25,26 @@ connections, and the request's store is consulted before the static one.
 from __future__ import annotations
 
 import logging
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import certifi
 import httpx
 
-from slimgate.errors import (
-    ConfigError,
-    InvalidReference,
-    RateLimited,
-    RegistryError,
-    TooLarge,
-    Unsupported,
-)
+from slimgate.errors import RateLimited, RegistryError, Unsupported
 from slimgate.model import DEFAULT_PLATFORM, ImageMetadata, Platform
-from slimgate.reference import ImageReference, validate_digest
+from slimgate.reference import ImageReference
 from slimgate.registry.addresses import AddressPolicy, Resolver, system_resolver
 from slimgate.registry.auth import Authenticator
-from slimgate.registry.cache import Content, ContentCache, TTLCache
+from slimgate.registry.cache import TTLCache
 from slimgate.registry.counters import Counters, RegistryObserver
 from slimgate.registry.credentials import CredentialStore
+from slimgate.registry.documents import Documents
 from slimgate.registry.exchange import Endpoint, Exchange
-from slimgate.registry.flight import SingleFlight
 from slimgate.registry.limits import Deadline
-from slimgate.registry.manifests import (
-    ACCEPT,
-    CONFIG_TYPES,
-    Index,
-    Manifest,
-    choose_platform,
-    digest_of,
-    parse_config,
-    parse_document,
-    verify_digest,
-)
+from slimgate.registry.manifests import CONFIG_TYPES, Index, Manifest, choose_platform, parse_config
 from slimgate.registry.options import RegistryOptions
-from slimgate.registry.transport import GuardedTransport
+from slimgate.registry.transport import GuardedTransport, ssl_context
 
 log = logging.getLogger("slimgate.registry")
 
@@ -83,17 +67,6 @@ class _Failure:
         if issubclass(self.kind, RateLimited):
             raise self.kind(self.message, registry=self.registry, retry_after=self.retry_after)
         raise self.kind(self.message, registry=self.registry)
-
-
-def ssl_context(options: RegistryOptions) -> ssl.SSLContext:
-    """The default CA store plus ``options.ca_bundle`` when given."""
-    context = ssl.create_default_context(cafile=certifi.where())
-    if options.ca_bundle:
-        try:
-            context.load_verify_locations(cafile=options.ca_bundle)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"registry.caBundle {options.ca_bundle}: {exc}") from exc
-    return context
 
 
 class RegistryClient:
@@ -127,14 +100,12 @@ class RegistryClient:
             trust_env=False,
         )
         self._auth = Authenticator(self._http, self.options, self._observer, clock)
-        self._exchange = Exchange(self._http, self.options, self._observer, self._auth)
+        exchange = Exchange(self._http, self.options, self._observer, self._auth)
+        self._documents = Documents(exchange, self.options, self._observer, clock)
         cache = self.options.cache
-        self._content = ContentCache(cache.max_bytes)
-        self._tags: TTLCache[str] = TTLCache(cache.tag_ttl_seconds, clock, cache.max_entries)
         self._failures: TTLCache[_Failure] = TTLCache(
             cache.negative_ttl_seconds, clock, cache.max_entries
         )
-        self._flight: SingleFlight[object] = SingleFlight()
 
     @classmethod
     def from_options(
@@ -164,7 +135,7 @@ class RegistryClient:
         store = credentials.over(self._credentials) if credentials else self._credentials
         self._policy.check_registry(ref.registry)
         endpoints = self._endpoints(ref, store)
-        key = (str(ref), str(platform), tuple(_fp(e) for e in endpoints))
+        key = (str(ref), str(platform), tuple(e.fingerprint() for e in endpoints))
         failure = self._failures.get(key)
         self._observer.cache("negative", failure is not None)
         if failure is not None:
@@ -233,8 +204,8 @@ class RegistryClient:
         endpoint: Endpoint,
         deadline: Deadline,
     ) -> ImageMetadata:
-        digest = ref.digest or self._resolve_tag(ref, endpoint, deadline)
-        document = self._manifest(endpoint, digest, deadline)
+        digest = ref.digest or self._documents.resolve_tag(ref, endpoint, deadline)
+        document = self._documents.manifest(endpoint, digest, deadline)
         index_digest: str | None = None
         annotations: dict[str, str] = {}
         chosen: Platform | None = None
@@ -245,7 +216,7 @@ class RegistryClient:
             index_digest, digest, chosen = digest, entry.digest, entry.platform
             annotations.update(document.annotations)
             annotations.update(entry.annotations)
-            document = self._manifest(endpoint, digest, deadline)
+            document = self._documents.manifest(endpoint, digest, deadline)
             if isinstance(document, Index):
                 raise Unsupported(
                     f"{endpoint.registry}: {ref.name}@{digest} is an index inside an index; "
@@ -261,7 +232,9 @@ class RegistryClient:
                 f"media type {config_descriptor.media_type!r})",
                 registry=endpoint.registry,
             )
-        body = self._blob(endpoint, config_descriptor.digest, config_descriptor.size, deadline)
+        body = self._documents.config(
+            endpoint, config_descriptor.digest, config_descriptor.size, deadline
+        )
         what = f"config {config_descriptor.digest} of {ref.name}"
         config = parse_config(body, what=what, registry=endpoint.registry)
         if chosen is None:
@@ -278,125 +251,6 @@ class RegistryClient:
             index_digest=index_digest,
         )
 
-    def _resolve_tag(self, ref: ImageReference, endpoint: Endpoint, deadline: Deadline) -> str:
-        tag = ref.tag or "latest"
-        key = (ref.name, tag, _fp(endpoint))  # a tag answered for one login is not another's
-        cached = self._tags.get(key)
-        self._observer.cache("tag", cached is not None)
-        if cached is not None:
-            return cached
-
-        def head() -> str:
-            again = self._tags.get(key)
-            if again is not None:
-                return again
-            digest = self._head(ref, tag, endpoint, deadline)
-            self._tags.put(key, digest)
-            return digest
-
-        flight_key = ("tag", endpoint.host, ref.repository, tag, _fp(endpoint))
-        return str(self._flight.do(flight_key, head))
-
-    def _head(self, ref: ImageReference, tag: str, endpoint: Endpoint, deadline: Deadline) -> str:
-        what = f"manifest {ref.repository}:{tag}"
-        reply = self._exchange.request(
-            endpoint,
-            "HEAD",
-            f"manifests/{tag}",
-            accept=ACCEPT,
-            cap=0,
-            what=what,
-            deadline=deadline,
-        )
-        header = str(reply.headers.get("docker-content-digest", ""))
-        if _valid_digest(header):
-            return header
-        # No digest on HEAD: GET by tag, hash the body, check any header it sends.
-        reply = self._exchange.request(
-            endpoint,
-            "GET",
-            f"manifests/{tag}",
-            accept=ACCEPT,
-            cap=self.options.limits.manifest_bytes,
-            what=what,
-            deadline=deadline,
-        )
-        sent = reply.headers.get("docker-content-digest")
-        if sent:
-            verify_digest(reply.body, sent, what=what, registry=endpoint.registry)
-        digest = sent or digest_of(reply.body)
-        media_type = reply.headers.get("content-type", "")
-        self._content.put(digest, Content(media_type, reply.body))
-        return digest
-
-    def _manifest(self, endpoint: Endpoint, digest: str, deadline: Deadline) -> Manifest | Index:
-        what = f"manifest {endpoint.repository}@{digest}"
-        content = self._content.get(digest)
-        self._observer.cache("manifest", content is not None)
-        if content is None:
-
-            def get() -> Content:
-                again = self._content.get(digest)
-                if again is not None:
-                    return again
-                reply = self._exchange.request(
-                    endpoint,
-                    "GET",
-                    f"manifests/{digest}",
-                    accept=ACCEPT,
-                    cap=self.options.limits.manifest_bytes,
-                    what=what,
-                    deadline=deadline,
-                )
-                verify_digest(reply.body, digest, what=what, registry=endpoint.registry)
-                fetched = Content(reply.headers.get("content-type", ""), reply.body)
-                self._content.put(digest, fetched)
-                return fetched
-
-            key = ("manifest", endpoint.host, endpoint.repository, digest, _fp(endpoint))
-            content = _as_content(self._flight.do(key, get))
-        return parse_document(
-            content.body,
-            content.media_type,
-            what=what,
-            registry=endpoint.registry,
-            max_entries=self.options.limits.index_entries,
-        )
-
-    def _blob(self, endpoint: Endpoint, digest: str, size: int, deadline: Deadline) -> bytes:
-        what = f"config {endpoint.repository}@{digest}"
-        cap = self.options.limits.config_bytes
-        if size > cap:
-            raise TooLarge(
-                f"{endpoint.registry}: {what} is {size} bytes, over the {cap}-byte limit",
-                registry=endpoint.registry,
-            )
-        content = self._content.get(digest)
-        self._observer.cache("config", content is not None)
-        if content is None:
-
-            def get() -> Content:
-                again = self._content.get(digest)
-                if again is not None:
-                    return again
-                reply = self._exchange.request(
-                    endpoint,
-                    "GET",
-                    f"blobs/{digest}",
-                    accept="*/*",
-                    cap=cap,
-                    what=what,
-                    deadline=deadline,
-                )
-                verify_digest(reply.body, digest, what=what, registry=endpoint.registry)
-                fetched = Content("config", reply.body)
-                self._content.put(digest, fetched)
-                return fetched
-
-            key = ("blob", endpoint.host, endpoint.repository, digest, _fp(endpoint))
-            content = _as_content(self._flight.do(key, get))
-        return content.body
-
 
 class CredentialedSource:
     """An ``ImageSource`` view of a client with extra, per-request credentials."""
@@ -407,21 +261,3 @@ class CredentialedSource:
 
     def fetch(self, reference: str, platform: Platform = DEFAULT_PLATFORM) -> ImageMetadata:
         return self._client.fetch_with(reference, platform, credentials=self._credentials)
-
-
-def _fp(endpoint: Endpoint) -> str:
-    credential = endpoint.credential
-    return credential.fingerprint() if credential is not None else "anonymous"
-
-
-def _valid_digest(text: str) -> bool:
-    try:
-        validate_digest(text)
-    except InvalidReference:
-        return False
-    return True
-
-
-def _as_content(value: object) -> Content:
-    assert isinstance(value, Content)
-    return value

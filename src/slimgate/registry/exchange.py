@@ -57,6 +57,11 @@ class Endpoint:
     credential: Credential | None
     insecure: bool = False
 
+    def fingerprint(self) -> str:
+        """Which login this endpoint uses (no secret): answers are cached per login."""
+        credential = self.credential
+        return credential.fingerprint() if credential is not None else "anonymous"
+
     @property
     def base(self) -> str:
         scheme = "http" if self.insecure else "https"

@@ -8,6 +8,9 @@ addresses; TLS still verifies the certificate against the host name (httpcore pa
 origin host as ``server_hostname``). Every connection, whether to a registry, a mirror, a
 token realm or a redirect target, passes through it.
 
+:func:`ssl_context` builds the TLS trust every connection uses: the default CA store plus
+``registry.caBundle``.
+
 Residual risk: name resolution uses the system resolver and is not bounded by the lookup
 deadline; proxies from the environment are not used.
 """
@@ -19,10 +22,13 @@ import ssl
 import typing
 from collections.abc import Iterable, Iterator
 
+import certifi
 import httpcore
 import httpx
 
+from slimgate.errors import ConfigError
 from slimgate.registry.addresses import AddressPolicy
+from slimgate.registry.options import RegistryOptions
 
 _SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
@@ -114,6 +120,17 @@ class _ResponseStream(httpx.SyncByteStream):
         if close is not None:
             with _mapped(self._request):
                 close()
+
+
+def ssl_context(options: RegistryOptions) -> ssl.SSLContext:
+    """The default CA store plus ``options.ca_bundle`` when given."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if options.ca_bundle:
+        try:
+            context.load_verify_locations(cafile=options.ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"registry.caBundle {options.ca_bundle}: {exc}") from exc
+    return context
 
 
 class GuardedTransport(httpx.BaseTransport):
