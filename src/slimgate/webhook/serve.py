@@ -51,6 +51,7 @@ def build_app(
     config_path: Path | None, config: Config, certificates: CertificateStore | None = None
 ) -> Flask:
     """The composition root of one worker: metrics, registry client, engine, app."""
+    jsonlog.configure(background=True)  # this worker's log writer thread
     metrics = WebhookMetrics()
     if certificates is not None:
         certificates.observe(TlsCounters(metrics))  # this worker's copy of the store

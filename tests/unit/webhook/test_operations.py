@@ -164,3 +164,25 @@ def test_configmap_swap_reloads_and_a_bad_file_keeps_the_old_one(tmp_path: Path)
     assert "slimgate_config_last_reload_success 1.0" in client.get("/metrics").get_data(
         as_text=True
     )
+
+
+def test_background_log_lines_are_all_written_in_order_by_exit() -> None:
+    import io
+
+    from slimgate.webhook.jsonlog import LineWriter, QueuedLineHandler
+
+    stream = io.StringIO()
+    writer = LineWriter(stream)
+    handler = QueuedLineHandler(writer)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("slimgate.test.background")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        for i in range(1000):
+            logger.warning("decision", extra={"fields": {"n": i}})
+    finally:
+        logger.removeHandler(handler)
+    writer.stop()
+    lines = stream.getvalue().splitlines()
+    assert [json.loads(line)["n"] for line in lines] == list(range(1000))
