@@ -7,14 +7,14 @@ thread pools and HTTP connection pools do not survive ``fork``), so the registry
 single-flight, decision memo and metrics are per process.
 
 Worker count. The default is one worker process with 16 threads. On the warm path a worker
-is CPU-bound on one core (the GIL): ``bench/bench_webhook.py`` measured about 900 to 1,500
-reviews/s for one worker on a loaded 2-core machine, far above the pod-creation rate
-of most clusters (tens per second in a large rollout); p50 is under 3 ms at 200 reviews/s. A
-second worker can nearly double the warm ceiling when the pod really has two cores
-(575 -> 1,126 reviews/s measured before the warm path was trimmed), but it doubles the
-registry traffic and memory for cold images (each worker has its own caches, about 60 MB
-RSS each), and ``/metrics`` then shows whichever process answered the scrape, so counters
-jump between scrapes. One worker per pod keeps one cache and one coherent set of counters;
+is CPU-bound on one core (the GIL): ``bench/bench_webhook.py`` measured 900 to 1,500
+reviews/s for one worker on a loaded 2-core machine (1,034 in the recorded run), far above
+the pod-creation rate of most clusters (tens per second in a large rollout); p50 is about
+2 ms at 200 reviews/s. A second worker doubles the warm ceiling when the pod really has
+two cores (2,103 reviews/s in the same run), but it doubles the registry traffic and
+memory for cold images (each worker has its own caches, about 60 MB RSS each), and
+``/metrics`` then shows whichever process answered the scrape, so counters jump between
+scrapes. One worker per pod keeps one cache and one coherent set of counters;
 throughput is scaled with pod replicas. ``--workers``/``--threads`` (or
 ``SLIMGATE_WEBHOOK_WORKERS``/``SLIMGATE_WEBHOOK_THREADS``) override the defaults.
 
