@@ -7,8 +7,14 @@ Reading them needs RBAC: ``get`` on ``secrets`` and ``serviceaccounts`` cluster-
 
 Secrets are cached for a short TTL (per namespace and name), so a burst of pods from one
 Deployment costs one read. A secret that cannot be read (missing, forbidden, malformed) is
-skipped and counted; its content never reaches a log. The Kubernetes client is imported
-lazily, only when ``registry.pullSecrets`` is enabled.
+skipped and counted; its content never reaches a log. The Kubernetes API reader is in
+``kubesecrets``.
+
+All the reads for one review share one budget: each request gets what is left of it as its
+timeout, the client never retries, reading stops once the budget is spent or the API is
+unreachable, and the caller waits no longer than the budget even for a read that ignores
+its timeout. Whatever goes wrong, the review goes on with the static credentials only, so
+a private image then gets the ``onRegistryError`` decision like any registry error.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from slimgate.errors import ConfigError
 from slimgate.kube.workloads import PodTemplate
@@ -35,11 +43,24 @@ _KEYS = {DOCKERCONFIGJSON: ".dockerconfigjson", DOCKERCFG: ".dockercfg"}
 
 
 class SecretUnreadable(Exception):
-    """A secret or service account that could not be read; the message has no secret data."""
+    """A secret or service account that could not be read; the message has no secret data.
+
+    The answer is remembered for the TTL like a secret that was read.
+    """
+
+
+class SecretsUnavailable(SecretUnreadable):
+    """The Kubernetes API did not answer (refused, timed out, broken connection).
+
+    Not remembered, and the other reads of the same review are not attempted.
+    """
 
 
 class SecretSource(Protocol):
-    """Where pull secrets come from: the Kubernetes API, or a fake in tests."""
+    """Where pull secrets come from: the Kubernetes API, or a fake in tests.
+
+    ``timeout`` is the seconds left of the review's budget for this one request.
+    """
 
     def secret(self, namespace: str, name: str, timeout: float) -> tuple[str, dict[str, str]]:
         """The secret's type and its ``data`` (base64 values)."""
@@ -50,8 +71,19 @@ class SecretSource(Protocol):
         """The names in the ServiceAccount's ``imagePullSecrets``."""
 
 
+class _Stop(Exception):
+    """Reading stops: the budget is spent or the API is unreachable (already counted)."""
+
+
+_MISS = object()
+
+
 class PullSecrets:
-    """Builds the credential store of a pod template, with a TTL cache in front of the API."""
+    """Builds the credential store of a pod template, with a TTL cache in front of the API.
+
+    Reads run on ``executor`` (a small pool of its own unless one is given), so the caller
+    waits at most the budget however long a read takes.
+    """
 
     def __init__(
         self,
@@ -60,6 +92,7 @@ class PullSecrets:
         *,
         ttl: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        executor: Executor | None = None,
     ) -> None:
         self._source = source
         self._metrics = metrics
@@ -67,25 +100,72 @@ class PullSecrets:
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str, str], tuple[float, Any]] = {}
+        self._own_executor = executor is None
+        self._executor = executor or ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="slimgate-pull-secrets"
+        )
 
-    def store_for(self, template: PodTemplate, timeout: float) -> CredentialStore | None:
-        """The template's credentials (pod's secrets first), or None when it has none."""
+    def store_for(self, template: PodTemplate, budget: float) -> CredentialStore | None:
+        """The template's credentials (pod's secrets first), or None when it has none.
+
+        Takes at most ``budget`` seconds and never raises: a read that fails or is cut off
+        is counted and logged, and the review goes on with what could be read (at worst
+        nothing, so the static credentials only).
+        """
         namespace = template.namespace
         if not namespace:
             return None
+        deadline = self._clock() + budget
+        cached = self._collect(template, deadline, cached_only=True)
+        if cached is not _MISS:
+            return cast("CredentialStore | None", cached)
+        if budget <= 0:
+            self._failed(template, "no time left before the deadline")
+            return None
+        try:
+            future = self._executor.submit(self._collect, template, deadline)
+            return cast("CredentialStore | None", future.result(timeout=budget))
+        except FutureTimeout:
+            self._failed(template, f"not read within {budget:.2f} s")
+        except Exception as exc:  # noqa: BLE001 - counted and logged; static credentials
+            # a bug or a client error we did not foresee
+            self._failed(template, f"unexpected {exc.__class__.__name__}")
+        return None
+
+    def close(self) -> None:
+        """Stop the reader's own threads (a read in progress finishes in the background)."""
+        if self._own_executor:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _collect(self, template: PodTemplate, deadline: float, *, cached_only: bool = False) -> Any:
+        """The store, or ``_MISS`` when ``cached_only`` and something is not cached."""
+        namespace, account_name = template.namespace, template.service_account
         names = list(template.pull_secrets)
-        account = self._cached(
-            ("sa", namespace, template.service_account),
-            lambda: self._source.service_account_pull_secrets(
-                namespace, template.service_account, timeout
-            ),
-        )
-        names.extend(n for n in account or () if n not in names)
-        store: CredentialStore | None = None
-        for name in reversed(names):  # the first secret named wins for a host
-            found = self._cached(
-                ("secret", namespace, name), partial(self._read, namespace, name, timeout)
+        stores: list[CredentialStore | None] = []
+        try:
+            account = self._cached(
+                ("sa", namespace, account_name),
+                partial(self._source.service_account_pull_secrets, namespace, account_name),
+                deadline,
+                cached_only,
             )
+            if account is _MISS:
+                return _MISS
+            names.extend(n for n in account or () if n not in names)
+            for name in names:
+                found = self._cached(
+                    ("secret", namespace, name),
+                    partial(self._read, namespace, name),
+                    deadline,
+                    cached_only,
+                )
+                if found is _MISS:
+                    return _MISS
+                stores.append(found)
+        except _Stop:
+            pass  # use what was read: each credential still goes to its exact host only
+        store: CredentialStore | None = None
+        for found in reversed(stores):  # the first secret named wins for a host
             if found is not None:
                 store = found.over(store)
         return store
@@ -104,72 +184,57 @@ class PullSecrets:
         except ConfigError as exc:
             raise SecretUnreadable(str(exc)) from exc
 
-    def _cached(self, key: tuple[str, str, str], load: Callable[[], Any]) -> Any:
+    def _cached(
+        self,
+        key: tuple[str, str, str],
+        load: Callable[[float], Any],
+        deadline: float,
+        cached_only: bool,
+    ) -> Any:
         now = self._clock()
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None and hit[0] > now:
                 return hit[1]
+        if cached_only:
+            return _MISS
+        remaining = deadline - now
+        if remaining <= 0:  # never 0: the Kubernetes client takes 0 for "no timeout"
+            self._skipped(key, "no time left before the deadline")
+            raise _Stop
         try:
-            value = load()
+            value = load(remaining)
+        except SecretsUnavailable as exc:
+            self._skipped(key, str(exc))
+            raise _Stop from None
         except SecretUnreadable as exc:
-            self._metrics.pull_secret_errors.inc()
-            log.warning(
-                "pull secret skipped",
-                extra={"fields": {"namespace": key[1], "object": key[2], "reason": str(exc)}},
-            )
+            self._skipped(key, str(exc))
             value = None
+        except Exception as exc:  # noqa: BLE001 - counted; its message may quote data
+            self._skipped(key, f"unexpected {exc.__class__.__name__}")
+            raise _Stop from None
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[key] = (now + self._ttl, value)
         return value
 
-
-class KubernetesSecrets:
-    """:class:`SecretSource` over the Kubernetes API (in-cluster config, else kubeconfig)."""
-
-    def __init__(self) -> None:
-        from kubernetes import client, config  # lazy: only when pull secrets are enabled
-
-        try:
-            config.load_incluster_config()  # type: ignore[no-untyped-call]
-        except config.ConfigException:
-            config.load_kube_config()  # type: ignore[no-untyped-call]
-        self._core = client.CoreV1Api()
-        self._errors: tuple[type[BaseException], ...] = (
-            client.ApiException,
-            OSError,
+    def _skipped(self, key: tuple[str, str, str], reason: str) -> None:
+        self._metrics.pull_secret_errors.inc()
+        log.warning(
+            "pull secret skipped",
+            extra={"fields": {"namespace": key[1], "object": key[2], "reason": reason}},
         )
 
-    def secret(self, namespace: str, name: str, timeout: float) -> tuple[str, dict[str, str]]:
-        try:
-            secret = self._core.read_namespaced_secret(name, namespace, _request_timeout=timeout)
-        except self._errors as exc:
-            raise SecretUnreadable(
-                f"cannot read secret {namespace}/{name}: {_why(exc)}"
-            ) from None  # the API error's body may quote the secret
-        data = {str(k): str(v) for k, v in (secret.data or {}).items()}
-        return str(secret.type or ""), data
-
-    def service_account_pull_secrets(
-        self, namespace: str, name: str, timeout: float
-    ) -> tuple[str, ...]:
-        try:
-            account = self._core.read_namespaced_service_account(
-                name, namespace, _request_timeout=timeout
-            )
-        except self._errors as exc:
-            raise SecretUnreadable(
-                f"cannot read service account {namespace}/{name}: {_why(exc)}"
-            ) from None
-        refs = account.image_pull_secrets or []
-        return tuple(str(ref.name) for ref in refs if getattr(ref, "name", None))
-
-
-def _why(exc: BaseException) -> str:
-    status = getattr(exc, "status", None)
-    reason = getattr(exc, "reason", None)
-    if status is not None:
-        return f"{status} {reason or ''}".strip()
-    return exc.__class__.__name__
+    def _failed(self, template: PodTemplate, reason: str) -> None:
+        self._metrics.pull_secret_errors.inc()
+        log.warning(
+            "pull secrets not read; static credentials only",
+            extra={
+                "fields": {
+                    "namespace": template.namespace,
+                    "object": template.service_account,
+                    "reason": reason,
+                }
+            },
+        )

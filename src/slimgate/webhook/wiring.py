@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,9 @@ from slimgate.lineage_resolver import LineageResolver
 from slimgate.registry import CredentialStore, RegistryClient, RegistryOptions
 from slimgate.webhook.app import Wiring
 from slimgate.webhook.engine import Engine
+from slimgate.webhook.kubesecrets import KubernetesSecrets
 from slimgate.webhook.metrics import RegistryCounters, WebhookMetrics
-from slimgate.webhook.pullsecrets import KubernetesSecrets, PullSecrets, SecretSource
+from slimgate.webhook.pullsecrets import PullSecrets, SecretSource
 from slimgate.webhook.settings import WebhookSettings
 
 RETIRE_SECONDS = 60.0
@@ -74,6 +76,7 @@ class Composer:
         self._today = today
         self._secrets_factory = secrets
         self._secrets: SecretSource | None = None
+        self._secret_reads: ThreadPoolExecutor | None = None
         self._client: RegistryClient | None = None
         self._client_key: tuple[RegistryOptions, str | None] | None = None
         self._resolver: tuple[tuple[RegistryClient, Any], LineageResolver] | None = None
@@ -110,7 +113,16 @@ class Composer:
             return Wiring(settings, engine)
         if self._secrets is None:
             self._secrets = self._secrets_factory()
-        reader = PullSecrets(self._secrets, self.metrics, ttl=settings.pull_secret_ttl_seconds)
+        if self._secret_reads is None:
+            self._secret_reads = ThreadPoolExecutor(
+                max_workers=4, thread_name_prefix="slimgate-pull-secrets"
+            )
+        reader = PullSecrets(
+            self._secrets,
+            self.metrics,
+            ttl=settings.pull_secret_ttl_seconds,
+            executor=self._secret_reads,
+        )
 
         def engine_for(template: PodTemplate, budget: float) -> Engine:
             store = reader.store_for(template, budget)
@@ -130,10 +142,13 @@ class Composer:
         return self._resolver[1]
 
     def close(self) -> None:
-        """Close the registry client's connections (at worker exit, or in tests)."""
+        """Close the registry client's connections and stop the pull-secret reads."""
         if self._client is not None:
             self._client.close()
             self._client = None
+        if self._secret_reads is not None:
+            self._secret_reads.shutdown(wait=False, cancel_futures=True)
+            self._secret_reads = None
 
     def build_from(self, path: Path) -> Wiring:
         return self.build(load_config(path))
