@@ -125,6 +125,8 @@ def create_app(
         try:
             outcome = reviewer.review(review, started)
         except Exception as exc:
+            # The reviewer gives images it could not evaluate the onRegistryError decision
+            # itself; this is only reached when the object could not be understood at all.
             log.exception("review failed", extra={"fields": {"uid": review.uid}})
             metrics.requests.labels("error", "error", review.kind).inc()
             return 200, _dump(

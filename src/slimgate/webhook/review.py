@@ -11,10 +11,16 @@ Never checked: its own namespace and the excluded ones, mirror pods, other subre
 The images of one request are evaluated in parallel on the app's thread pool under one
 deadline; an image still pending when it expires gets the ``onRegistryError`` decision
 through ``Engine.unreadable`` with a message that names the image and the reason.
+
+Pull secrets are read first, with at most ``PULL_SECRET_SHARE`` of the time left, so a
+slow Kubernetes API still leaves time to look the images up (with the static credentials
+only). Any other failure while evaluating gives every image of the review that same
+``onRegistryError`` decision, never a blanket allow.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, wait
@@ -36,6 +42,10 @@ from slimgate.webhook.engine import Engine, Result
 from slimgate.webhook.memo import DecisionMemo, memo_key
 from slimgate.webhook.messages import Checked, denial, warnings
 from slimgate.webhook.settings import WebhookSettings
+
+log = logging.getLogger("slimgate.webhook")
+
+PULL_SECRET_SHARE = 0.5  # of the time left when a review starts evaluating
 
 # The engine to use for one pod template: the shared one, or a view of it that also knows
 # the pod's pull secrets. Given the template and the seconds left before the deadline.
@@ -104,8 +114,17 @@ class Reviewer:
             containers = changed_images(containers, old.images)
         if not containers:
             return self._skipped(review, "no new or changed images")
-        checked, late = self._evaluate(template, review, containers, start)
-        return self._answer(review, template, checked, late)
+        try:
+            checked, late = self._evaluate(template, review, containers, start)
+            return self._answer(review, template, checked, late)
+        except Exception as exc:  # logged; the images get the onRegistryError decision
+            log.exception(
+                "evaluation failed; images get the registry-error decision",
+                extra={"fields": {"uid": review.uid}},
+            )
+            why = f"evaluation failed: {exc.__class__.__name__}"
+            unchecked = self._unchecked(template, review, containers, why)
+            return self._answer(review, template, unchecked, ())
 
     def _skip_reason(self, review: Review) -> str | None:
         if review.operation not in ("CREATE", "UPDATE"):
@@ -150,12 +169,11 @@ class Reviewer:
         start: float,
     ) -> tuple[tuple[Checked, ...], tuple[str, ...]]:
         deadline = start + self.settings.deadline
-        namespace = review.namespace or template.namespace
-        subject = Subject(namespace=namespace, labels=template.labels, workload=template.workload)
+        subject = _subject(template, review)
         images = list(dict.fromkeys(c.image for c in containers))
         engine = self.engine
         if self.engine_for is not None:
-            engine = self.engine_for(template, max(0.0, deadline - self.clock()))
+            engine = self._engine_for(template, max(0.0, deadline - self.clock()))
         platforms = self.settings.platforms
         results: dict[str, Result] = {}
         keys = {image: memo_key(image, subject, platforms) for image in images}
@@ -188,6 +206,29 @@ class Reviewer:
         checked = tuple(Checked(c, results[c.image]) for c in containers)
         return checked, tuple(late)
 
+    def _engine_for(self, template: PodTemplate, left: float) -> Engine:
+        assert self.engine_for is not None
+        try:
+            return self.engine_for(template, PULL_SECRET_SHARE * left)
+        except Exception as exc:  # noqa: BLE001 - logged; the shared engine still decides
+            log.warning(
+                "pull secrets not used; static credentials only",
+                extra={
+                    "fields": {"namespace": template.namespace, "reason": exc.__class__.__name__}
+                },
+            )
+            return self.engine
+
+    def _unchecked(
+        self, template: PodTemplate, review: Review, containers: Sequence[Any], why: str
+    ) -> tuple[Checked, ...]:
+        """The containers under review, each with the ``onRegistryError`` decision."""
+        subject = _subject(template, review)
+        platform = self.settings.platforms[0]
+        images = dict.fromkeys(c.image for c in containers)
+        results = {image: self.engine.unreadable(image, subject, why, platform) for image in images}
+        return tuple(Checked(c, results[c.image]) for c in containers)
+
     def _answer(
         self,
         review: Review,
@@ -214,6 +255,11 @@ class Reviewer:
             checked=checked,
             late=late,
         )
+
+
+def _subject(template: PodTemplate, review: Review) -> Subject:
+    namespace = review.namespace or template.namespace
+    return Subject(namespace=namespace, labels=template.labels, workload=template.workload)
 
 
 def _name(review: Review) -> str:

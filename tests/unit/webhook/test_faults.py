@@ -81,13 +81,40 @@ class Exploding(FakeEngine):
         raise RuntimeError("boom")
 
 
-def test_an_engine_crash_becomes_the_registry_error_decision() -> None:
-    app = create_app(WebhookSettings(), Exploding())
+@pytest.mark.parametrize("on_error", [Verdict.ALLOW, Verdict.WARN, Verdict.DENY])
+def test_an_engine_crash_becomes_the_registry_error_decision(on_error: Verdict) -> None:
+    engine = Exploding(policy=Policy(rules=DEFAULT_RULES, on_registry_error=on_error))
+    app = create_app(WebhookSettings(), engine)
     response = post(app.test_client(), admission.review(admission.pod([IMAGE])))
-    assert response["allowed"] is True
-    assert response["warnings"] == [
-        f"spec.containers[0].image: {IMAGE} not checked: evaluation failed: RuntimeError"
-    ]
+    if on_error is Verdict.DENY:
+        assert response["allowed"] is False
+        message = response["status"]["message"]
+        assert f"image {IMAGE}" in message
+        assert "could not be checked: evaluation failed: RuntimeError" in message
+    else:
+        assert response["allowed"] is True
+        assert response["warnings"] == [
+            f"spec.containers[0].image: {IMAGE} not checked: evaluation failed: RuntimeError"
+        ]
+
+
+class Unrenderable(FakeEngine):
+    """Evaluates, but its result breaks the reviewer (an analysis that is not one)."""
+
+    def evaluate(
+        self, image: str, subject: Subject, platforms: Sequence[Platform] = (DEFAULT_PLATFORM,)
+    ) -> FakeResult:
+        return FakeResult(image, platforms[0], None, None)  # type: ignore[arg-type]
+
+
+def test_a_crash_after_evaluation_gets_the_registry_error_decision_not_an_allow() -> None:
+    engine = Unrenderable(policy=Policy(rules=DEFAULT_RULES, on_registry_error=Verdict.DENY))
+    app = create_app(WebhookSettings(), engine)
+    response = post(app.test_client(), admission.review(admission.pod([IMAGE])))
+    assert response["allowed"] is False
+    message = response["status"]["message"]
+    assert f"image {IMAGE}" in message
+    assert "could not be checked: evaluation failed: AttributeError" in message
 
 
 @pytest.mark.parametrize(
