@@ -16,22 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from slimgate.analysis import rules
 from slimgate.reports.results import Evaluated, WorkloadAudit
 from slimgate.reports.workloads import WorkloadRef
 
-BLOAT_RULES = frozenset(
-    {
-        "toolchain-base",
-        "full-language-base",
-        "jdk-runtime",
-        "php-extension-toolchain",
-        "toolchain-installed",
-        "build-in-final-image",
-        "sdk-copied",
-        "dev-dependencies",
-        "oversize-layer",
-    }
-)
+# Every finding whose layers a slim build would not ship. A whole image over the size
+# threshold is not bloat by itself, and an unreadable image has no layers to count.
+BLOAT_RULES = frozenset(rules.RULE_IDS) - {rules.OVERSIZE_IMAGE, rules.REGISTRY_ERROR}
 
 MEGABYTE = 1_000_000
 

@@ -21,27 +21,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from slimgate.analysis.findings import Finding, Severity
+from slimgate.analysis.rules import REGISTRY_ERROR, RULE_IDS
 from slimgate.policy.decision import DecidedFinding, RuleAction
 from slimgate.reports.results import ContainerAudit, WorkloadAudit
 from slimgate.reports.workloads import WorkloadRef
 
 POLICY = "slimgate"
 SOURCE = "slimgate"
-REGISTRY_ERROR = "registry-error"
-
 # The rules an evaluation can report on, in the order reports list them.
-DEFAULT_RULES: tuple[str, ...] = (
-    "toolchain-base",
-    "full-language-base",
-    "jdk-runtime",
-    "php-extension-toolchain",
-    "toolchain-installed",
-    "build-in-final-image",
-    "sdk-copied",
-    "dev-dependencies",
-    "oversize-layer",
-    "oversize-image",
-)
+DEFAULT_RULES: tuple[str, ...] = tuple(r for r in RULE_IDS if r != REGISTRY_ERROR)
 
 CATEGORIES: Mapping[str, str] = {
     "toolchain-base": "Toolchain base image",

@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from slimgate.analysis.rules import REGISTRY_ERROR
 from slimgate.kube.workloads import ContainerImage
 from slimgate.policy.decision import DecidedFinding, Mode, RuleAction, Verdict
 from slimgate.webhook.engine import Result
-
-REGISTRY_ERROR = "registry-error"
 
 
 @dataclass(frozen=True, slots=True)
