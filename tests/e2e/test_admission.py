@@ -27,6 +27,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
 from tests.support.registry_server import RegistryServer
+from tests.support.volumes import project
 
 from .admission_setup import (
     RELEASE_NAMESPACE,
@@ -51,7 +52,7 @@ from .admission_setup import (
 )
 from .cluster import K8sTools, KubeCluster, free_port
 from .helm import ensure_namespace
-from .webhook_process import WebhookProcess, project
+from .webhook_process import WebhookProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 

@@ -23,6 +23,7 @@ from kubernetes import client as k8s_client
 
 from tests.support.images import build_image, push
 from tests.support.registry_server import RegistryServer
+from tests.support.volumes import project
 
 from .admission_setup import (
     RUNTIME_SPEC,
@@ -38,7 +39,7 @@ from .admission_setup import (
 )
 from .cluster import K8sTools, KubeCluster, free_port
 from .helm import Manifest, ensure_namespace
-from .webhook_process import WebhookProcess, project
+from .webhook_process import WebhookProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 

@@ -25,22 +25,6 @@ import httpx
 from .cluster import free_port
 
 
-def project(directory: Path, files: Mapping[str, str], generation: int) -> None:
-    """Write ``files`` the way the kubelet projects a ConfigMap volume."""
-    directory.mkdir(parents=True, exist_ok=True)
-    timestamped = directory / f"..{generation:04d}"
-    timestamped.mkdir()
-    for name, content in files.items():
-        (timestamped / name).write_text(content)
-    link = directory / "..data_tmp"
-    link.symlink_to(timestamped.name)
-    link.replace(directory / "..data")  # the atomic swap
-    for name in files:
-        visible = directory / name
-        if not visible.is_symlink():
-            visible.symlink_to(f"..data/{name}")
-
-
 class WebhookProcess:
     """``slimgate serve`` over TLS on 127.0.0.1, reading ``config_dir/config.yaml``."""
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.volumes import project
+
 from .chart import Helm, Rendering, container
 
 REVIEW_IMAGE = "127.0.0.1:9/slimgate-test/none:1"  # fails fast: nothing listens there
@@ -36,22 +38,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def project(directory: Path, files: dict[str, str], generation: int) -> None:
-    """Write ``files`` the way the kubelet projects a ConfigMap or Secret volume."""
-    directory.mkdir(parents=True, exist_ok=True)
-    timestamped = directory / f"..{generation}"
-    timestamped.mkdir()
-    for name, content in files.items():
-        (timestamped / name).write_text(content)
-    link = directory / "..data_tmp"
-    link.symlink_to(timestamped.name)
-    link.replace(directory / "..data")  # the atomic swap
-    for name in files:
-        visible = directory / name
-        if not visible.is_symlink():
-            visible.symlink_to(f"..data/{name}")
 
 
 @dataclass

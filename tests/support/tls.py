@@ -3,7 +3,6 @@ context or a live server presents."""
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
 from pathlib import Path
@@ -11,21 +10,12 @@ from pathlib import Path
 import trustme
 from cryptography import x509
 
+from tests.support.volumes import project
+
 
 def mount_secret(root: Path, files: dict[str, bytes], generation: int) -> None:
-    """Write ``files`` into a new ``..<timestamp>`` dir and swap ``..data`` to it atomically;
-    each name is a symlink through ``..data`` (created on the first mount)."""
-    data = root / f"..2026_11_27_{generation:02d}"
-    data.mkdir()
-    for name, content in files.items():
-        (data / name).write_bytes(content)
-    tmp = root / "..data_tmp"
-    tmp.symlink_to(data.name)
-    os.replace(tmp, root / "..data")
-    for name in files:
-        link = root / name
-        if not link.is_symlink():
-            link.symlink_to(f"..data/{name}")
+    """Write ``files`` as version ``generation`` of a Secret volume at ``root``."""
+    project(root, files, generation)
 
 
 def pair(leaf: trustme.LeafCert) -> dict[str, bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from slimgate.webhook.app import Wiring, create_app
 from slimgate.webhook.jsonlog import JsonFormatter
 from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission
+from tests.support.volumes import project
 from tests.unit.webhook.conftest import post
 from tests.unit.webhook.fakes import BLOATED, DEFAULT_RULES, FakeEngine
 
@@ -103,17 +103,8 @@ class Clock:
 
 def mount_configmap(root: Path, content: str, generation: int) -> Path:
     """Lay out a ConfigMap volume the way the kubelet does: ``..data`` -> timestamped dir."""
-    data = root / f"..2026_11_27_{generation:02d}"
-    data.mkdir()
-    (data / "config.yaml").write_text(content)
-    link = root / "..data"
-    tmp = root / "..data_tmp"
-    tmp.symlink_to(data.name)
-    os.replace(tmp, link)  # the atomic swap
-    config = root / "config.yaml"
-    if not config.is_symlink():
-        config.symlink_to("..data/config.yaml")
-    return config
+    project(root, {"config.yaml": content}, generation)
+    return root / "config.yaml"
 
 
 def rebuild_from(path: Path) -> Wiring:
