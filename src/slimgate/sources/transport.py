@@ -3,7 +3,8 @@
 
 The syntax is containers/image's (``oci/layout/oci_transport.go``): the path ends at the
 first ``:`` after the prefix and the rest names the image inside. Unlike containers/image, a
-path that exists as written is taken whole, so paths that contain ``:`` still work.
+path that exists is preferred (whole, else the longest existing part before a ``:``), so
+paths that contain ``:`` still work, with or without a name after them.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def parse_local(reference: str) -> LocalReference | None:
         raise InvalidReference(f"invalid reference {reference!r}: the path is missing")
     if Path(rest).exists():
         return LocalReference(transport, Path(rest), None)
+    # The longest existing path before a ``:`` wins, so ``oci:build:2024:v1`` names v1 in
+    # ``build:2024``; when none exists, the path ends at the first ``:`` as in containers/image.
+    cuts = [i for i, char in enumerate(rest) if char == ":"]
+    cut = next((i for i in reversed(cuts) if i and Path(rest[:i]).exists()), None)
+    if cut is not None:
+        return LocalReference(transport, Path(rest[:cut]), rest[cut + 1 :] or None)
     path, _, ref = rest.partition(":")
     if not path:
         raise InvalidReference(f"invalid reference {reference!r}: the path is missing")

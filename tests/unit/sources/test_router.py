@@ -52,6 +52,17 @@ def test_existing_path_with_a_colon_is_taken_whole(tmp_path: Path) -> None:
     assert parse_local(f"oci:{odd}") == LocalReference(Transport.OCI, odd, None)
 
 
+def test_existing_path_with_a_colon_can_still_name_an_image(tmp_path: Path) -> None:
+    odd = tmp_path / "build:2024"
+    odd.mkdir()
+    assert parse_local(f"oci:{odd}:v1") == LocalReference(Transport.OCI, odd, "v1")
+    archive = tmp_path / "saved:1.tar"
+    archive.write_bytes(b"")
+    assert parse_local(f"docker-archive:{archive}:team/app:1") == LocalReference(
+        Transport.DOCKER_ARCHIVE, archive, "team/app:1"
+    )
+
+
 @pytest.mark.parametrize("text", ["oci:", "oci::v1", "docker-archive:"])
 def test_missing_path_is_a_usage_error(text: str) -> None:
     with pytest.raises(InvalidReference, match="path is missing"):
