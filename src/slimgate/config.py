@@ -229,6 +229,8 @@ class Config(_Section):
 
 
 def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, Mapping) and override is None:
+        return base  # ``policy:`` with nothing under it is an empty section, not a null one
     if isinstance(base, Mapping) and isinstance(override, Mapping):
         merged = dict(base)
         for key, value in override.items():

@@ -59,6 +59,22 @@ def test_empty_file_is_the_defaults() -> None:
     assert parse("") == load_config(None)
 
 
+def test_empty_section_is_the_defaults() -> None:
+    assert parse("policy:\n") == load_config(None)
+    config = parse(
+        """
+        registry:
+          limits:
+        policy:
+          rules:
+          mode: warn
+        """
+    )
+    assert config.registry.limits == load_config(None).registry.limits
+    assert config.policy_value().action_for("toolchain-base") is RuleAction.DENY
+    assert config.policy_value().mode is Mode.WARN
+
+
 def test_file_is_laid_over_the_defaults() -> None:
     config = parse(
         """
