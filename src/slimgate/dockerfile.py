@@ -5,6 +5,12 @@ contract keeps it out of the core). It substitutes build args in ``FROM`` lines:
 ``ARG`` defaults declared before the first ``FROM``, overridden by ``build_args`` as
 ``docker build --build-arg`` would (Dockerfile reference, "Understand how ARG and FROM
 interact"). The text is parsed in memory; nothing is written to disk.
+
+``dockerfile-parse`` does not know heredocs (``RUN <<EOF`` ... ``EOF``, Dockerfile
+reference, "Here-Documents"): it would read every line of the script as an instruction.
+Their bodies are therefore taken out of the text first (blank lines keep the line numbers)
+and put back into the value of the instruction that opened them, where the analysis reads
+a heredoc RUN as its script.
 """
 
 from __future__ import annotations
@@ -19,18 +25,69 @@ from slimgate.analysis.dockerfile_model import Dockerfile, Instruction, Stage
 from slimgate.errors import UsageError
 
 _VARIABLE = re.compile(
-    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
 )
+_HEREDOC = re.compile(r"(?<![<\w])<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
+_HEREDOC_KEYWORDS = {"RUN", "COPY", "ADD"}
 
 
 def _substitute(text: str, args: Mapping[str, str]) -> str:
+    """``$NAME``, ``${NAME}``, ``${NAME:-word}``, ``${NAME:+word}`` (and without ``:``)."""
+
     def replace(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(3)
-        default = match.group(2)
+        name = match.group(1) or match.group(5)
         value = args.get(name)
-        return value if value else (default or "")
+        colon, operator, word = match.group(2), match.group(3), match.group(4)
+        is_set = bool(value) if colon else value is not None
+        if operator == "-":
+            return value if is_set and value is not None else _substitute(word, args)
+        if operator == "+":
+            return _substitute(word, args) if is_set else ""
+        return value or ""
 
     return _VARIABLE.sub(replace, text)
+
+
+def _ends_heredoc(line: str, strip_tabs: bool, terminator: str) -> bool:
+    """True when ``line`` closes the heredoc (``<<-`` allows leading tabs)."""
+    line = line.rstrip("\r")
+    return (line.lstrip("\t") if strip_tabs else line) == terminator
+
+
+def _take_heredocs(text: str) -> tuple[str, dict[int, str]]:
+    """``text`` with heredoc bodies blanked, and by the (0-based) first line of each
+    instruction that opens heredocs, the bodies and terminators to append to its value."""
+    lines = text.split("\n")
+    bodies: dict[int, str] = {}
+    start = 0
+    continued = False
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if not continued:
+            start = index
+        continued = line.rstrip().endswith("\\")
+        index += 1
+        words = lines[start].split(None, 1)
+        opens = bool(words) and words[0].upper() in _HEREDOC_KEYWORDS
+        if not opens or line.lstrip().startswith("#"):
+            continue
+        for marker in _HEREDOC.finditer(line):
+            before = line[: marker.start()]
+            if before.count('"') % 2 or before.count("'") % 2:
+                continue  # quoted: ``echo "<<EOF"`` is no heredoc
+            strip_tabs, terminator = marker.group(1) == "-", marker.group(3)
+            candidates = range(index, len(lines))
+            end = next(
+                (at for at in candidates if _ends_heredoc(lines[at], strip_tabs, terminator)), None
+            )
+            if end is None:
+                continue  # unterminated: leave the text to the parser
+            taken = [body.rstrip("\r") for body in lines[index : end + 1]]
+            lines[index : end + 1] = [""] * len(taken)
+            index = end + 1
+            bodies[start] = bodies.get(start, "") + "\n" + "\n".join(taken)
+    return "\n".join(lines), bodies
 
 
 def _parse_from(value: str) -> tuple[str, str | None, str | None]:
@@ -49,6 +106,7 @@ def _parse_from(value: str) -> tuple[str, str | None, str | None]:
 
 def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> Dockerfile:
     """The stages of a Dockerfile; raises UsageError when it has no FROM."""
+    text, heredocs = _take_heredocs(text)
     try:
         parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")), env_replace=False)
         structure = parser.structure
@@ -65,7 +123,7 @@ def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
 
     for item in structure:
         keyword = str(item["instruction"]).upper()
-        value = str(item["value"])
+        value = str(item["value"]) + heredocs.get(int(item["startline"]), "")
         line = int(item["startline"]) + 1
         if keyword == "FROM":
             close()

@@ -84,3 +84,48 @@ def test_toolchain_kept_in_a_run() -> None:
 def test_no_from_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         parse_dockerfile("RUN echo hi\n")
+
+
+def test_heredoc_run_is_read_as_its_script() -> None:
+    text = (
+        "# syntax=docker/dockerfile:1.7\nFROM debian:bookworm-slim\n"
+        "RUN <<EOF\nset -e\napt-get update\napt-get install -y gcc\nEOF\n"
+        "COPY app /app\n"
+    )
+    dockerfile = parse_dockerfile(text)
+    assert [(i.keyword, i.line) for i in dockerfile.stages[0].instructions] == [
+        ("RUN", 3),
+        ("COPY", 8),
+    ]
+    analysis = lint(dockerfile)
+    assert [f.rule for f in analysis.findings] == [rules.TOOLCHAIN_INSTALLED]
+    assert analysis.findings[0].message.startswith("line 3 keeps gcc")
+
+
+def test_heredoc_lines_are_not_instructions() -> None:
+    text = (
+        "FROM debian:bookworm-slim\n"
+        "RUN <<-'EOF' bash\n\techo FROM golang:1.22 > /notes\n\t# ARG X\n\tEOF\n"
+        "COPY <<EOF /etc/app.conf\nFROM=golang\nEOF\n"
+        'CMD ["sh"]\n'
+    )
+    dockerfile = parse_dockerfile(text)
+    assert len(dockerfile.stages) == 1
+    assert [i.keyword for i in dockerfile.stages[0].instructions] == ["RUN", "COPY", "CMD"]
+    assert found(text) == []
+
+
+def test_quoted_or_unterminated_heredoc_marker_is_plain_text() -> None:
+    text = (
+        'FROM debian:bookworm-slim\nRUN echo "<<EOF" > /notes\n'
+        "RUN apt-get install -y gcc\nRUN cat <<END\nCOPY app /app\n"
+    )
+    dockerfile = parse_dockerfile(text)
+    assert [i.keyword for i in dockerfile.stages[0].instructions] == ["RUN", "RUN", "RUN", "COPY"]
+    assert found(text) == [rules.TOOLCHAIN_INSTALLED]
+
+
+def test_alternative_value_build_arg_in_from() -> None:
+    text = "ARG TAG\nFROM golang${TAG:+:$TAG}\nCOPY app /app\n"
+    assert parse_dockerfile(text).stages[0].base == "golang"
+    assert parse_dockerfile(text, {"TAG": "1.22"}).stages[0].base == "golang:1.22"
