@@ -85,8 +85,12 @@ class TarStore:
             raise NotFound(f"{label}: {path} is not a file")
         try:
             self._tar = tarfile.open(path, mode="r:*")  # noqa: SIM115 - closed by close()
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise Unsupported(f"{label}: {path} is not a readable tar archive: {exc}") from exc
+        try:
             members = self._tar.getmembers()
         except (tarfile.TarError, OSError, EOFError) as exc:
+            self._tar.close()
             raise Unsupported(f"{label}: {path} is not a readable tar archive: {exc}") from exc
         self._members = {_member_name(m.name): m for m in members if m.isfile()}
         # docker save links a layer that two images share; a link's size is its target's.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -218,3 +220,17 @@ def test_not_a_tar(tmp_path: Path) -> None:
     path.write_bytes(b"not a tar at all" * 100)
     with pytest.raises(Unsupported, match="not a readable tar"):
         fetch(f"oci-archive:{path}")
+
+
+def test_a_truncated_archive_is_refused_and_closed(tmp_path: Path) -> None:
+    archive = write_oci_archive(tmp_path / "image.tar", build_image(GOLANG))
+    truncated = tmp_path / "truncated.tar"
+    first = 512 + 512  # the first member's header and (padded) data; the next header is cut
+    assert len(archive.read_bytes()) > first + 512
+    truncated.write_bytes(archive.read_bytes()[: first + 256])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(Unsupported, match="not a readable tar"):
+            fetch(f"oci-archive:{truncated}")
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
