@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import tarfile
 import warnings
 from pathlib import Path
 
@@ -224,10 +225,10 @@ def test_not_a_tar(tmp_path: Path) -> None:
 
 def test_a_truncated_archive_is_refused_and_closed(tmp_path: Path) -> None:
     archive = write_oci_archive(tmp_path / "image.tar", build_image(GOLANG))
-    truncated = tmp_path / "truncated.tar"
-    first = 512 + 512  # the first member's header and (padded) data; the next header is cut
-    assert len(archive.read_bytes()) > first + 512
-    truncated.write_bytes(archive.read_bytes()[: first + 256])
+    with tarfile.open(archive) as tar:
+        second = tar.getmembers()[1]
+    truncated = tmp_path / "truncated.tar"  # opens (first member whole), then ends mid-member
+    truncated.write_bytes(archive.read_bytes()[: second.offset_data + second.size // 2])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(Unsupported, match="not a readable tar"):
