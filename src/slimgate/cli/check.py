@@ -7,6 +7,7 @@ IMAGE is a registry reference or ``oci:PATH[:REF]``, ``oci-archive:PATH[:REF]``,
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -83,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
     lineage = args.lineage == "on" or (
         args.lineage == "auto" and not all(is_local(image) for image in args.images)
     )
+    lineage_log = logging.getLogger("slimgate.lineage")
+    if args.lineage != "on":
+        # A known toolchain image the registry cannot give is no news unless asked for:
+        # the other signals still recognise the base.
+        lineage_log.setLevel(logging.ERROR)
     evaluator, router = build_evaluator(settings, insecure=args.insecure_registry, lineage=lineage)
     try:
         if len(args.images) == 1:
@@ -97,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
                     )
                 )
     finally:
+        # Look-ups still running in the background are abandoned with the client.
+        lineage_log.disabled = True
         router.close()
     render(results, args.output)
     report_errors(results, PROG, sys.stderr)

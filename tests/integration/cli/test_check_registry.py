@@ -88,3 +88,20 @@ def test_lineage_recognises_a_configured_toolchain_by_its_layers(
     assert result["base"]["name"] == "internal toolchain"
     assert result["base"]["method"] == "lineage"
     assert [f["rule"] for f in result["findings"]] == ["toolchain-base"]
+
+
+def test_unreachable_known_toolchain_images_do_not_clutter_the_output(
+    plain_registry: RegistryServer,
+) -> None:
+    # --lineage auto resolves the built-in toolchain images on Docker Hub, which this
+    # machine may not reach: that is no news for a person checking a local registry image.
+    push(plain_registry.url, "cli/quiet", "1.0", build_image(SMALL_APP))
+    run = slimgate(
+        "check",
+        "--insecure-registry",
+        plain_registry.host,
+        f"{plain_registry.host}/cli/quiet:1.0",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "lineage" not in run.stderr
+    assert "Traceback" not in run.stderr
