@@ -185,3 +185,23 @@ def test_html_report_renders_in_headless_chromium(cluster: Cluster, tmp_path: Pa
     assert shot.stat().st_size > 10_000
     keep = Path("/tmp/slimgate-audit-report.png")
     keep.write_bytes(shot.read_bytes())
+
+
+def test_a_negative_top_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(["--top", "-1", "--no-progress"])
+    assert exited.value.code == 2
+    assert "must be 0 or more" in capsys.readouterr().err
+
+
+def test_an_unwritable_output_file_is_exit_code_2(
+    cluster: Cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "no-such-folder" / "audit.json"
+    assert (
+        run(_args(cluster, "--namespace", cluster.shop, "-o", "json", "--output-file", str(target)))
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert f"cannot write {target}" in err
+    assert "Traceback" not in err

@@ -50,8 +50,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--output", "-o", choices=OUTPUTS, default="table")
     parser.add_argument("--output-file", metavar="FILE", help="write the report here, not stdout")
-    parser.add_argument("--top", type=int, default=10, help="offenders to list (default 10)")
+    parser.add_argument("--top", type=_count, default=10, help="offenders to list (default 10)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
 
 
 def audit_pods(
@@ -166,8 +173,12 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         finally:
             router.close()
     if args.output_file:
-        with Path(args.output_file).open("w", encoding="utf-8") as stream:
-            render(summary, args.output, stream, colour=False)
+        try:
+            with Path(args.output_file).open("w", encoding="utf-8") as stream:
+                render(summary, args.output, stream, colour=False)
+        except OSError as exc:
+            print(f"slimgate audit: cannot write {args.output_file}: {exc}", file=sys.stderr)
+            return 2
     else:
         render(summary, args.output, sys.stdout, colour=sys.stdout.isatty())
     return 0
