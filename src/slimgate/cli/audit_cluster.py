@@ -68,7 +68,12 @@ class Lister:
         if response.status != 200:
             text = (response.data or b"")[:300].decode("utf-8", "replace")
             raise ClusterError(f"GET {path}: {response.status} {text}")
-        data: Json = json.loads(response.data or b"{}")
+        try:
+            data = json.loads(response.data or b"{}")
+        except ValueError as exc:  # a proxy's error page, a truncated body
+            raise ClusterError(f"GET {path}: the answer is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ClusterError(f"GET {path}: expected a JSON object, got {type(data).__name__}")
         return data
 
     def list(self, api_version: str, plural: str, namespace: str | None) -> list[Json]:
