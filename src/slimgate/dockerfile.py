@@ -112,7 +112,8 @@ def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
         structure = parser.structure
     except (ValueError, UnicodeError) as exc:
         raise UsageError(f"cannot parse Dockerfile: {exc}") from exc
-    args: dict[str, str] = {}
+    args: dict[str, str] = {}  # global ARGs that have a value
+    declared: set[str] = set()  # every global ARG: only these take a --build-arg
     stages: list[Stage] = []
     pending: list[Instruction] = []
     current: dict[str, object] | None = None
@@ -129,7 +130,8 @@ def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
             close()
             pending = []
             raw, name, platform = _parse_from(value)
-            scope = {**args, **(build_args or {})}
+            given = {k: v for k, v in (build_args or {}).items() if k in declared}
+            scope = {**args, **given}
             current = {
                 "index": len(stages),
                 "base": _substitute(raw, scope),
@@ -141,8 +143,10 @@ def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
             continue
         if current is None:
             if keyword == "ARG":
-                name, _, default = value.strip().partition("=")
-                args[name.strip()] = default.strip().strip("\"'")
+                name, has_default, default = value.strip().partition("=")
+                declared.add(name.strip())
+                if has_default:  # `ARG X` alone declares X but leaves it unset
+                    args[name.strip()] = default.strip().strip("\"'")
             continue
         if keyword not in ("COMMENT",):
             pending.append(Instruction(keyword, value, line))

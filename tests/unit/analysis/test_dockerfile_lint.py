@@ -129,3 +129,15 @@ def test_alternative_value_build_arg_in_from() -> None:
     text = "ARG TAG\nFROM golang${TAG:+:$TAG}\nCOPY app /app\n"
     assert parse_dockerfile(text).stages[0].base == "golang"
     assert parse_dockerfile(text, {"TAG": "1.22"}).stages[0].base == "golang:1.22"
+
+
+def test_an_arg_without_a_default_is_unset_until_a_build_arg_sets_it() -> None:
+    text = "ARG BASE\nFROM ${BASE-golang:1.22}\nCOPY app /app\n"
+    assert parse_dockerfile(text).stages[0].base == "golang:1.22"
+    assert parse_dockerfile(text, {"BASE": "alpine:3.20"}).stages[0].base == "alpine:3.20"
+
+
+def test_a_build_arg_reaches_from_only_through_a_global_arg() -> None:
+    text = "FROM ${BASE:-golang:1.22}\nCOPY app /app\n"
+    # Docker ignores --build-arg BASE here: FROM sees only ARGs declared before it.
+    assert parse_dockerfile(text, {"BASE": "alpine:3.20"}).stages[0].base == "golang:1.22"
