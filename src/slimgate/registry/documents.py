@@ -103,30 +103,16 @@ class Documents:
     def manifest(self, endpoint: Endpoint, digest: str, deadline: Deadline) -> Manifest | Index:
         """The manifest or index ``digest``, from the cache or fetched and verified."""
         what = f"manifest {endpoint.repository}@{digest}"
-        content = self._content.get(digest)
-        self._observer.cache("manifest", content is not None)
-        if content is None:
-
-            def get() -> Content:
-                again = self._content.get(digest)
-                if again is not None:
-                    return again
-                reply = self._exchange.request(
-                    endpoint,
-                    "GET",
-                    f"manifests/{digest}",
-                    accept=ACCEPT,
-                    cap=self._options.limits.manifest_bytes,
-                    what=what,
-                    deadline=deadline,
-                )
-                verify_digest(reply.body, digest, what=what, registry=endpoint.registry)
-                fetched = Content(reply.headers.get("content-type", ""), reply.body)
-                self._content.put(digest, fetched)
-                return fetched
-
-            key = ("manifest", endpoint.host, endpoint.repository, digest, endpoint.fingerprint())
-            content = _as_content(self._flight.do(key, get))
+        content = self._by_digest(
+            "manifest",
+            endpoint,
+            f"manifests/{digest}",
+            digest,
+            accept=ACCEPT,
+            cap=self._options.limits.manifest_bytes,
+            what=what,
+            deadline=deadline,
+        )
         return parse_document(
             content.body,
             content.media_type,
@@ -144,31 +130,52 @@ class Documents:
                 f"{endpoint.registry}: {what} is {size} bytes, over the {cap}-byte limit",
                 registry=endpoint.registry,
             )
-        content = self._content.get(digest)
-        self._observer.cache("config", content is not None)
-        if content is None:
-
-            def get() -> Content:
-                again = self._content.get(digest)
-                if again is not None:
-                    return again
-                reply = self._exchange.request(
-                    endpoint,
-                    "GET",
-                    f"blobs/{digest}",
-                    accept="*/*",
-                    cap=cap,
-                    what=what,
-                    deadline=deadline,
-                )
-                verify_digest(reply.body, digest, what=what, registry=endpoint.registry)
-                fetched = Content("config", reply.body)
-                self._content.put(digest, fetched)
-                return fetched
-
-            key = ("blob", endpoint.host, endpoint.repository, digest, endpoint.fingerprint())
-            content = _as_content(self._flight.do(key, get))
+        content = self._by_digest(
+            "config",
+            endpoint,
+            f"blobs/{digest}",
+            digest,
+            accept="*/*",
+            cap=cap,
+            what=what,
+            deadline=deadline,
+        )
         return content.body
+
+    def _by_digest(
+        self,
+        kind: str,
+        endpoint: Endpoint,
+        path: str,
+        digest: str,
+        *,
+        accept: str,
+        cap: int,
+        what: str,
+        deadline: Deadline,
+    ) -> Content:
+        """Content named by ``digest``: from the cache, or fetched once (concurrent callers
+        share the request), verified against the digest and cached."""
+        content = self._content.get(digest)
+        self._observer.cache(kind, content is not None)
+        if content is not None:
+            return content
+
+        def get() -> Content:
+            again = self._content.get(digest)
+            if again is not None:
+                return again
+            reply = self._exchange.request(
+                endpoint, "GET", path, accept=accept, cap=cap, what=what, deadline=deadline
+            )
+            verify_digest(reply.body, digest, what=what, registry=endpoint.registry)
+            media_type = reply.headers.get("content-type", "") if kind == "manifest" else kind
+            fetched = Content(media_type, reply.body)
+            self._content.put(digest, fetched)
+            return fetched
+
+        key = (kind, endpoint.host, endpoint.repository, digest, endpoint.fingerprint())
+        return _as_content(self._flight.do(key, get))
 
 
 def _valid_digest(text: str) -> bool:
