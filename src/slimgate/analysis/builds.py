@@ -21,6 +21,7 @@ from slimgate.analysis.shell import Command
 from slimgate.analysis.signatures.builds import BUILD_COMMANDS, BuildCommand
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.stage import Scope
+from slimgate.analysis.step_finding import step_finding
 
 _REMOVERS = {
     "apt-get": ("purge", "remove", "autoremove"),
@@ -97,22 +98,20 @@ def build_findings(facts: Facts, scope: Scope) -> list[Finding]:
         where = step.step.where
         ran = shorten(shown, 28)
         after = f" after {shorten(copied.text, 24)}" if copied is not None else ""
+        message = fit(
+            f"{where} runs {ran}{after} in the final image; {remedy.advice}",
+            f"{where} runs {ran}{after}; {remedy.advice}",
+            f"{where} runs {ran} in the final image; {remedy.advice}",
+            f"{where} runs {ran} in the final image",
+        )
         findings.append(
-            Finding(
-                rule=rules.BUILD_IN_FINAL_IMAGE,
-                severity=rules.severity_of(rules.BUILD_IN_FINAL_IMAGE),
-                message=fit(
-                    f"{where} runs {ran}{after} in the final image; {remedy.advice}",
-                    f"{where} runs {ran}{after}; {remedy.advice}",
-                    f"{where} runs {ran} in the final image; {remedy.advice}",
-                    f"{where} runs {ran} in the final image",
-                ),
-                layer=step.step.layer,
-                size=step.step.size,
-                created_by=shorten(step.step.created_by),
-                remediation=remedy.shape,
+            step_finding(
+                rules.BUILD_IN_FINAL_IMAGE,
+                step,
+                message,
+                remedy,
+                facts,
                 saving=step.step.size or None,
-                source=facts.source,
             )
         )
     return findings

@@ -19,6 +19,7 @@ from slimgate.analysis.shell import Command
 from slimgate.analysis.signatures.builds import DEV_INSTALLS, DevInstall
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.stage import Scope
+from slimgate.analysis.step_finding import step_finding
 
 
 def _has_flag(joined: str, flag: str) -> bool:
@@ -70,20 +71,10 @@ def dev_findings(facts: Facts, scope: Scope) -> list[Finding]:
             remedy = remediation_for(row.ecosystem)
             where = step.step.where
             ran = shorten(" ".join(command.argv), 40)
-            findings.append(
-                Finding(
-                    rule=rules.DEV_DEPENDENCIES,
-                    severity=rules.severity_of(rules.DEV_DEPENDENCIES),
-                    message=fit(
-                        f"{where} runs {ran} with dev dependencies; {remedy.advice}",
-                        f"{where} runs {ran} with dev dependencies",
-                    ),
-                    layer=step.step.layer,
-                    size=step.step.size,
-                    created_by=shorten(step.step.created_by),
-                    remediation=remedy.shape,
-                    source=facts.source,
-                )
+            message = fit(
+                f"{where} runs {ran} with dev dependencies; {remedy.advice}",
+                f"{where} runs {ran} with dev dependencies",
             )
+            findings.append(step_finding(rules.DEV_DEPENDENCIES, step, message, remedy, facts))
             break
     return findings

@@ -11,9 +11,10 @@ from __future__ import annotations
 from slimgate.analysis import rules
 from slimgate.analysis.facts import Facts
 from slimgate.analysis.findings import Finding
-from slimgate.analysis.messages import fit, listing, megabytes, shorten
+from slimgate.analysis.messages import fit, listing, megabytes
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.stage import Scope
+from slimgate.analysis.step_finding import step_finding
 
 
 def installed_findings(facts: Facts, scope: Scope) -> list[Finding]:
@@ -37,17 +38,6 @@ def installed_findings(facts: Facts, scope: Scope) -> list[Finding]:
                 f"{where} {verb} {listing(packages)}{tail}",
                 f"{where} {verb} {listing(packages, 1)}{tail}",
             )
-            findings.append(
-                Finding(
-                    rule=rule,
-                    severity=rules.severity_of(rule),
-                    message=message,
-                    layer=step.step.layer,
-                    size=step.step.size,
-                    created_by=shorten(step.step.created_by),
-                    remediation=remedy.shape,
-                    saving=int(saving * (1 - remedy.retained_fraction)) if saving else None,
-                    source=facts.source,
-                )
-            )
+            dropped = int(saving * (1 - remedy.retained_fraction)) if saving else None
+            findings.append(step_finding(rule, step, message, remedy, facts, saving=dropped))
     return findings

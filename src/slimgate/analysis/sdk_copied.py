@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slimgate.analysis import rules
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding
-from slimgate.analysis.messages import fit, megabytes, shorten
+from slimgate.analysis.messages import fit, megabytes
 from slimgate.analysis.patterns import search
 from slimgate.analysis.shell import Command
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.signatures.sdks import SDK_SIGNATURES, SdkSignature
 from slimgate.analysis.stage import Scope
+from slimgate.analysis.step_finding import step_finding
 
 
 def _removed_later(commands: Sequence[Command], position: int) -> bool:
@@ -84,17 +84,5 @@ def sdk_findings(facts: Facts, scope: Scope) -> list[Finding]:
             f"{where} {verb} the {signature.name}{tail}; {remedy.advice}",
             f"{where} {verb} the {signature.name}{tail}",
         )
-        findings.append(
-            Finding(
-                rule=signature.rule,
-                severity=rules.severity_of(signature.rule),
-                message=message,
-                layer=step.step.layer,
-                size=size,
-                created_by=shorten(step.step.created_by),
-                remediation=remedy.shape,
-                saving=saving,
-                source=facts.source,
-            )
-        )
+        findings.append(step_finding(signature.rule, step, message, remedy, facts, saving=saving))
     return findings
