@@ -58,7 +58,9 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--dev", action="store_true", help="local development: self-signed certificate, loopback"
     )
     parser.add_argument("--workers", type=int, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, help="threads per worker")
+    parser.add_argument(
+        "--threads", type=int, help="reviews that wait on registries at once, per worker"
+    )
 
 
 def _passthrough(parser: argparse.ArgumentParser) -> None:

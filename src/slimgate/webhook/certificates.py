@@ -5,16 +5,22 @@ points to a new timestamped directory), so ``tls.crt`` and ``tls.key`` keep thei
 while the files behind them change. An expired certificate would make the apiserver's calls
 fail, and with ``failurePolicy: Ignore`` every object would then be admitted unchecked.
 
-gunicorn asks its ``ssl_context`` hook for a context for every new connection (gunicorn
-27: ``sock.ssl_wrap_socket`` in the ``gthread`` worker). Left alone it builds a new context
-and re-reads both files on every handshake, and a half-written or mismatched pair then
-fails every new connection. :class:`CertificateStore` is that hook instead: it keeps one
-context and compares the resolved path, device, inode, size and mtime of both files
-(``reload.file_signature``, as the config watcher does). When they change it loads the pair
-into a new context (``SSLContext.load_cert_chain`` checks that the key matches the
-certificate) and swaps it in only if that succeeds; otherwise it keeps serving the last
-good pair and logs why. Connections already open keep their session, so in-flight and
-keep-alive reviews are not disturbed and no worker is restarted.
+gunicorn's ``asgi`` worker asks its ``ssl_context`` hook once, when it starts listening
+(gunicorn 27, ``workers/gasgi.py``), and hands that one context to the event loop. Left
+alone, gunicorn would build it from the files it was started with, for as long as the
+worker lives. :class:`CertificateStore` is that hook instead. Every context it hands out
+carries an SNI callback, which OpenSSL runs on each ClientHello whether or not the client
+sent a server name (Go omits it for IP addresses). The callback asks the store for the
+current context and, when it is a newer one, switches the new connection over to it
+(``SSLObject.context``; see the ``sni_callback`` notes in Python's ``ssl`` docs).
+
+The store keeps one context and compares the resolved path, device, inode, size and mtime
+of both files (``reload.file_signature``, as the config watcher does). When they change it
+loads the pair into a new context (``SSLContext.load_cert_chain`` checks that the key
+matches the certificate) and swaps it in only if that succeeds; otherwise it keeps serving
+the last good pair and logs why. A half-written or mismatched pair therefore never fails a
+handshake. Connections already open keep their session, so in-flight and keep-alive
+reviews are not disturbed and no worker is restarted.
 
 See https://kubernetes.io/docs/concepts/configuration/secret/#mounted-secrets-are-updated-automatically
 and https://cert-manager.io/docs/usage/certificate/ (renewal before expiry).
@@ -72,7 +78,8 @@ def describe(cert: Path) -> dict[str, str]:
 class CertificateStore:
     """The current server context, replaced when the files change into a valid pair.
 
-    Thread-safe: gunicorn's ``gthread`` worker sets up connections on its worker threads.
+    Thread-safe: the SNI callback runs wherever a connection is set up (the event loop of
+    the ``asgi`` worker, the threads of a threaded one).
     """
 
     def __init__(self, cert: Path, key: Path, factory: ContextFactory | None = None) -> None:
@@ -83,9 +90,25 @@ class CertificateStore:
         self._lock = threading.Lock()
         self._seen = self._signature()
         try:
-            self._context = self._factory()
+            self._context = self._build()
         except (OSError, ssl.SSLError, ValueError) as exc:
             raise CertificateError(f"{cert}, {key}: {exc}") from exc
+
+    def _build(self) -> ssl.SSLContext:
+        context = self._factory()
+        context.sni_callback = self._switch
+        return context
+
+    def _switch(
+        self,
+        connection: ssl.SSLObject | ssl.SSLSocket,
+        server_name: str | None,
+        used: ssl.SSLContext,
+    ) -> None:
+        """OpenSSL's ClientHello callback: serve a renewed pair on this new connection."""
+        current = self.context()
+        if current is not used:
+            connection.context = current
 
     def observe(self, observer: CertificateObserver) -> None:
         self._observer = observer
@@ -116,7 +139,7 @@ class CertificateStore:
             self._rejected(fields, "file missing")
             return
         try:
-            context = self._factory()
+            context = self._build()
         except (OSError, ssl.SSLError, ValueError) as exc:
             self._rejected(fields, f"{exc.__class__.__name__}: {exc}")
             return

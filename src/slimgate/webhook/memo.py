@@ -4,9 +4,9 @@ A Deployment rollout or a busy CronJob sends the same images with the same subje
 times a second. The Evaluator memoises analyses by digest (``slimgate.analysis.memo``), so
 this memo no longer saves an analysis; it still saves, per image, the registry client's
 cache lookups (tag -> digest, manifest and config by digest, decoded again), the policy
-decision and the hand-off to the thread pool: with every image memoised a review runs
-inline on the request thread. Measured in-process on a 3-image Pod review, about 250 to
-400 µs of CPU per review (of 700 to 1,000 µs without it). It keeps a successful result
+decision and the hand-off to a thread: with every image memoised a review is answered
+on the event loop (``Reviewer.begin``). Measured in-process on a 3-image Pod review,
+about 250 to 400 µs of CPU per review (of 700 to 1,000 µs without it). It keeps a successful result
 for ``ttl`` seconds (well below the registry's tag TTL) keyed by everything the decision
 depends on: image, platforms, namespace, labels and workload. Failures are never kept
 (the registry client has its own negative cache), and each configuration generation has

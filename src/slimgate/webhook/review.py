@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +30,7 @@ from typing import Any
 from slimgate.kube import responses
 from slimgate.kube.admission import AdmissionReviewResponse, Review
 from slimgate.kube.workloads import (
+    ContainerImage,
     ObjectShapeError,
     PodTemplate,
     changed_images,
@@ -39,7 +40,7 @@ from slimgate.kube.workloads import (
 from slimgate.model import Subject
 from slimgate.policy.decision import Verdict
 from slimgate.webhook.engine import Engine, Result
-from slimgate.webhook.memo import DecisionMemo, memo_key
+from slimgate.webhook.memo import DecisionMemo, Key, memo_key
 from slimgate.webhook.messages import Checked, denial, warnings
 from slimgate.webhook.settings import WebhookSettings
 
@@ -69,6 +70,22 @@ class Outcome:
     late: tuple[str, ...] = field(default=())  # images the deadline cut off
 
 
+@dataclass(slots=True)
+class Pending:
+    """A review ``Reviewer.begin`` could not answer from the memo alone."""
+
+    review: Review
+    template: PodTemplate
+    containers: tuple[ContainerImage, ...]
+    subject: Subject
+    keys: dict[str, Key]  # image -> memo key, one per distinct image
+    results: dict[str, Result]  # image -> result, the memoised ones so far
+    start: float
+
+    def checked(self) -> tuple[Checked, ...]:
+        return tuple(Checked(c, self.results[c.image]) for c in self.containers)
+
+
 class Reviewer:
     """Answers validated reviews with the engine; owns nothing but references."""
 
@@ -90,6 +107,16 @@ class Reviewer:
         self.clock = clock
 
     def review(self, review: Review, started: float | None = None) -> Outcome:
+        """The whole review; blocks while registries or the Kubernetes API are asked."""
+        begun = self.begin(review, started)
+        return begun if isinstance(begun, Outcome) else self.finish(begun)
+
+    def begin(self, review: Review, started: float | None = None) -> Outcome | Pending:
+        """What can be answered without waiting on anything, or what is left to look up.
+
+        Skips, shape errors and reviews whose images are all memoised are answered here,
+        with CPU work only, so an event loop can call this inline; the rest is ``finish``.
+        """
         start = self.clock() if started is None else started
         skip = self._skip_reason(review)
         if skip is not None:
@@ -114,17 +141,34 @@ class Reviewer:
             containers = changed_images(containers, old.images)
         if not containers:
             return self._skipped(review, "no new or changed images")
+        subject = _subject(template, review)
+        keys = {
+            image: memo_key(image, subject, self.settings.platforms)
+            for image in dict.fromkeys(c.image for c in containers)
+        }
+        results: dict[str, Result] = {}
+        for image, key in keys.items():
+            hit = self.memo.get(key)
+            if hit is not None:
+                results[image] = hit
+        pending = Pending(review, template, tuple(containers), subject, keys, results, start)
+        if len(results) < len(keys):
+            return pending
+        return self._answer(review, template, pending.checked(), ())
+
+    def finish(self, pending: Pending) -> Outcome:
+        """Look up the images ``begin`` did not have and answer; blocks on I/O."""
         try:
-            checked, late = self._evaluate(template, review, containers, start)
-            return self._answer(review, template, checked, late)
+            late = self._evaluate(pending)
+            return self._answer(pending.review, pending.template, pending.checked(), late)
         except Exception as exc:  # logged; the images get the onRegistryError decision
             log.exception(
                 "evaluation failed; images get the registry-error decision",
-                extra={"fields": {"uid": review.uid}},
+                extra={"fields": {"uid": pending.review.uid}},
             )
             why = f"evaluation failed: {exc.__class__.__name__}"
-            unchecked = self._unchecked(template, review, containers, why)
-            return self._answer(review, template, unchecked, ())
+            unchecked = self._unchecked(pending, why)
+            return self._answer(pending.review, pending.template, unchecked, ())
 
     def _skip_reason(self, review: Review) -> str | None:
         if review.operation not in ("CREATE", "UPDATE"):
@@ -161,39 +205,27 @@ class Reviewer:
             skipped=reason,
         )
 
-    def _evaluate(
-        self,
-        template: PodTemplate,
-        review: Review,
-        containers: Sequence[Any],
-        start: float,
-    ) -> tuple[tuple[Checked, ...], tuple[str, ...]]:
-        deadline = start + self.settings.deadline
-        subject = _subject(template, review)
-        images = list(dict.fromkeys(c.image for c in containers))
+    def _evaluate(self, pending: Pending) -> tuple[str, ...]:
+        """Fill in ``pending.results`` for the images the memo did not have; the late ones."""
+        deadline = pending.start + self.settings.deadline
+        subject, results = pending.subject, pending.results
         engine = self.engine
         if self.engine_for is not None:
-            engine = self._engine_for(template, max(0.0, deadline - self.clock()))
+            left = max(0.0, deadline - self.clock())
+            engine = self._engine_for(pending.template, left)
         platforms = self.settings.platforms
-        results: dict[str, Result] = {}
-        keys = {image: memo_key(image, subject, platforms) for image in images}
-        for image in images:
-            hit = self.memo.get(keys[image])
-            if hit is not None:
-                results[image] = hit
         futures = {
             image: self.pool.submit(engine.evaluate, image, subject, platforms)
-            for image in images
+            for image in pending.keys
             if image not in results
         }
-        if futures:
-            wait(futures.values(), timeout=max(0.0, deadline - self.clock()))
+        wait(futures.values(), timeout=max(0.0, deadline - self.clock()))
         late: list[str] = []
         reason = f"registry did not answer within {self.settings.deadline:.1f} s"
         for image, future in futures.items():
             if future.done() and future.exception() is None:
                 results[image] = future.result()
-                self.memo.put(keys[image], results[image])
+                self.memo.put(pending.keys[image], results[image])
                 continue
             if future.done():
                 error = future.exception()
@@ -203,8 +235,7 @@ class Reviewer:
                 late.append(image)
                 why = reason
             results[image] = engine.unreadable(image, subject, why, platforms[0])
-        checked = tuple(Checked(c, results[c.image]) for c in containers)
-        return checked, tuple(late)
+        return tuple(late)
 
     def _engine_for(self, template: PodTemplate, left: float) -> Engine:
         assert self.engine_for is not None
@@ -219,15 +250,14 @@ class Reviewer:
             )
             return self.engine
 
-    def _unchecked(
-        self, template: PodTemplate, review: Review, containers: Sequence[Any], why: str
-    ) -> tuple[Checked, ...]:
+    def _unchecked(self, pending: Pending, why: str) -> tuple[Checked, ...]:
         """The containers under review, each with the ``onRegistryError`` decision."""
-        subject = _subject(template, review)
         platform = self.settings.platforms[0]
-        images = dict.fromkeys(c.image for c in containers)
-        results = {image: self.engine.unreadable(image, subject, why, platform) for image in images}
-        return tuple(Checked(c, results[c.image]) for c in containers)
+        results = {
+            image: self.engine.unreadable(image, pending.subject, why, platform)
+            for image in pending.keys
+        }
+        return tuple(Checked(c, results[c.image]) for c in pending.containers)
 
     def _answer(
         self,

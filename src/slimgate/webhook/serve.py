@@ -1,27 +1,34 @@
 """``slimgate serve``: the webhook app under gunicorn, over TLS, with keep-alive.
 
-The apiserver keeps its connections to a webhook open, so a TLS handshake per review would
-waste most of the budget: gunicorn's ``gthread`` worker keeps idle connections for
-``keepalive`` seconds. Each worker process builds its own app (``preload_app`` is off:
-thread pools and HTTP connection pools do not survive ``fork``), so the registry caches,
-single-flight, decision memo and metrics are per process.
+The worker is gunicorn's own ``asgi`` worker on uvloop (gunicorn 24 and later): one event
+loop per process holds every connection open for ``keepalive`` seconds, since the apiserver
+reuses its connections and a TLS handshake per review would waste most of the budget. It
+serves :class:`slimgate.webhook.asgi.WebhookAsgi`, which answers ``POST /validate`` on the
+loop and hands the other routes to the Flask app. Each worker process builds its own app
+(``preload_app`` is off: thread pools and HTTP connection pools do not survive ``fork``), so
+the registry caches, single-flight, decision memo and metrics are per process.
 
-Worker count. The default is one worker process with 16 threads. On the warm path a worker
-is CPU-bound on one core (the GIL): ``bench/bench_webhook.py`` measured 900 to 1,500
-reviews/s for one worker on a loaded 2-core machine (1,034 in the recorded run), far above
-the pod-creation rate of most clusters (tens per second in a large rollout); p50 is about
-2 ms at 200 reviews/s. A second worker doubles the warm ceiling when the pod really has
-two cores (2,103 reviews/s in the same run), but it doubles the registry traffic and
-memory for cold images (each worker has its own caches, about 60 MB RSS each), and
-``/metrics`` then shows whichever process answered the scrape, so counters jump between
-scrapes. One worker per pod keeps one cache and one coherent set of counters;
-throughput is scaled with pod replicas. ``--workers``/``--threads`` (or
-``SLIMGATE_WEBHOOK_WORKERS``/``SLIMGATE_WEBHOOK_THREADS``) override the defaults.
+Why not the ``gthread`` worker. On a warm review it spent most of its time in Python-level
+HTTP parsing and thread hand-offs: ``bench/bench_webhook.py`` measured 772 to 1,034
+reviews/s for one ``gthread`` worker with 16 threads, and the same machine serves 2,000 or
+more with one ``asgi`` worker (the README has the current figures).
+
+Worker count. The default is one worker process. A warm review is CPU-bound on one core
+(the GIL), and one worker already answers far above the pod-creation rate of most
+clusters (tens per second in a large rollout). A second worker raises the warm ceiling
+when the pod really has two cores, but it doubles the registry traffic and memory for
+cold images (each worker has its own caches), and ``/metrics`` then shows whichever
+process answered the scrape, so counters jump between scrapes. One worker per pod keeps
+one cache and one coherent set of counters; throughput is scaled with pod replicas.
+``--workers`` (or ``SLIMGATE_WEBHOOK_WORKERS``) overrides that. ``--threads`` (or
+``SLIMGATE_WEBHOOK_THREADS``, default 16) bounds how many reviews of one worker may wait
+on registries at the same time.
 
 TLS. The certificate and key are served from a ``certificates.CertificateStore``
-(gunicorn's ``ssl_context`` hook): a renewed pair (cert-manager renewing the mounted
-Secret) is picked up by new connections without restarting workers, and a pair that does
-not load is ignored and logged while the last good one stays in service.
+(gunicorn's ``ssl_context`` hook, plus an SNI callback): a renewed pair (cert-manager
+renewing the mounted Secret) is picked up by new connections without restarting workers,
+and a pair that does not load is ignored and logged while the last good one stays in
+service.
 
 ``--dev`` serves on 127.0.0.1:8443 with a throwaway CA and certificate (see ``devcert``) and
 prints a ready ``curl`` command with a sample AdmissionReview.
@@ -39,7 +46,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
@@ -47,6 +53,7 @@ from slimgate.config import Config, load_config
 from slimgate.errors import SlimgateError
 from slimgate.webhook import jsonlog
 from slimgate.webhook.app import create_app
+from slimgate.webhook.asgi import WebhookAsgi
 from slimgate.webhook.certificates import CertificateError, CertificateStore
 from slimgate.webhook.devcert import write_dev_certificates
 from slimgate.webhook.metrics import TlsCounters, WebhookMetrics
@@ -57,11 +64,15 @@ log = logging.getLogger("slimgate.webhook")
 
 DEFAULT_PORT = 8443
 KEEPALIVE_SECONDS = 75  # longer than the apiserver's idle connection timeout would reuse
+DEFAULT_REVIEW_THREADS = 16  # reviews waiting on registries at once, per worker
 
 
 def build_app(
-    config_path: Path | None, config: Config, certificates: CertificateStore | None = None
-) -> Flask:
+    config_path: Path | None,
+    config: Config,
+    certificates: CertificateStore | None = None,
+    review_threads: int = DEFAULT_REVIEW_THREADS,
+) -> WebhookAsgi:
     """The composition root of one worker: metrics, registry client, engine, app."""
     jsonlog.configure(background=True)  # this worker's log writer thread
     metrics = WebhookMetrics()
@@ -69,7 +80,7 @@ def build_app(
         certificates.observe(TlsCounters(metrics))  # this worker's copy of the store
     composer = Composer(metrics)
     wiring = composer.build(config)
-    return create_app(
+    app = create_app(
         wiring.settings,
         wiring.engine,
         engine_for=wiring.engine_for,
@@ -77,6 +88,7 @@ def build_app(
         rebuild=composer.build_from if config_path is not None else None,
         metrics=metrics,
     )
+    return WebhookAsgi(app, review_threads=review_threads)
 
 
 class JsonGunicornLogger(glogging.Logger):  # type: ignore[misc]
@@ -92,7 +104,7 @@ class JsonGunicornLogger(glogging.Logger):  # type: ignore[misc]
 class WebhookServer(BaseApplication):  # type: ignore[misc]
     """gunicorn with settings from code, an app built in each worker."""
 
-    def __init__(self, options: dict[str, Any], load: Callable[[], Flask]) -> None:
+    def __init__(self, options: dict[str, Any], load: Callable[[], WebhookAsgi]) -> None:
         self._options = options
         self._load = load
         super().__init__()
@@ -101,7 +113,7 @@ class WebhookServer(BaseApplication):  # type: ignore[misc]
         for key, value in self._options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    def load(self) -> WebhookAsgi:
         return self._load()
 
 
@@ -110,16 +122,15 @@ def gunicorn_options(
     cert: str,
     key: str,
     workers: int | None = None,
-    threads: int | None = None,
     certificates: CertificateStore | None = None,
 ) -> dict[str, Any]:
     workers = workers or int(os.environ.get("SLIMGATE_WEBHOOK_WORKERS", "1"))
-    threads = threads or int(os.environ.get("SLIMGATE_WEBHOOK_THREADS", "16"))
     options: dict[str, Any] = {
         "bind": [bind],
         "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
+        "worker_class": "asgi",
+        "asgi_loop": "uvloop",
+        "asgi_lifespan": "on",
         "worker_connections": 1000,
         "keepalive": KEEPALIVE_SECONDS,
         "timeout": 60,
@@ -184,9 +195,13 @@ def run(args: Namespace) -> int:
         print(f"slimgate serve: certificate and key do not load: {exc}", file=sys.stderr)
         return 2
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    workers, threads = getattr(args, "workers", None), getattr(args, "threads", None)
-    options = gunicorn_options(bind, cert, key, workers, threads, certificates)
-    server = WebhookServer(options, lambda: build_app(config_path, config, certificates))
+    threads = getattr(args, "threads", None) or int(
+        os.environ.get("SLIMGATE_WEBHOOK_THREADS", str(DEFAULT_REVIEW_THREADS))
+    )
+    options = gunicorn_options(bind, cert, key, getattr(args, "workers", None), certificates)
+    server = WebhookServer(
+        options, lambda: build_app(config_path, config, certificates, review_threads=threads)
+    )
     server.run()
     return 0
 

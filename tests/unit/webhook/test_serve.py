@@ -47,11 +47,13 @@ def test_dev_certificates_chain_to_their_ca(tmp_path: Path) -> None:
     context.load_cert_chain(certs.cert, certs.key)  # the key matches the certificate
 
 
-def test_gunicorn_keeps_connections_alive_with_threads() -> None:
-    options = gunicorn_options("127.0.0.1:8443", "c", "k", workers=1, threads=8)
-    assert options["worker_class"] == "gthread"
+def test_gunicorn_serves_with_its_asgi_worker_and_keeps_connections_alive() -> None:
+    options = gunicorn_options("127.0.0.1:8443", "c", "k", workers=2)
+    assert options["worker_class"] == "asgi"
+    assert options["asgi_loop"] == "uvloop"
+    assert options["asgi_lifespan"] == "on"
+    assert options["workers"] == 2
     assert options["keepalive"] >= 60
-    assert options["threads"] == 8
     assert options["preload_app"] is False
     assert options["certfile"] == "c"
 

@@ -1,0 +1,116 @@
+"""The ASGI application that gunicorn's ``asgi`` worker serves.
+
+``POST /validate`` is answered here, on the worker's event loop. Every other request
+(``/healthz``, ``/readyz``, ``/metrics``, and the 404s and 405s) goes to the Flask app
+through a2wsgi's WSGI-to-ASGI bridge.
+
+Why the admission route skips the bridge. Every review the apiserver sends comes through
+this route. On the warm path (all images in the decision memo) a review costs the server
+well under a millisecond of CPU. A hand-off to a thread per request, which is what a WSGI
+bridge or a threaded worker does, would cost as much as the review itself. So the front
+does two things:
+
+- it reads the body with the size limit checked first: a declared ``Content-Length`` over
+  the limit is refused before any byte is read, and a body without a length is refused
+  as soon as it passes the limit;
+- it calls ``AdmissionHandler.begin`` inline, which is CPU work only.
+
+Only a review that has to ask registries or the Kubernetes API (``Begun``) goes to the
+``review_threads`` pool. That pool bounds how many such reviews wait at once, as the
+threads of a threaded worker did before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, cast
+
+from a2wsgi import WSGIMiddleware
+from flask import Flask
+
+from slimgate.webhook.handler import AdmissionHandler, Begun
+
+if TYPE_CHECKING:
+    from a2wsgi.asgi_typing import HTTPScope, Receive, Scope, Send
+    from a2wsgi.wsgi_typing import WSGIApp
+
+PATH = "/validate"
+_JSON = (b"content-type", b"application/json")
+
+
+class Disconnected(Exception):
+    """The client went away before its request body arrived."""
+
+
+async def read_body(scope: HTTPScope, receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None when it is (or says it is) larger than ``limit``."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                if int(value) > limit:
+                    return None
+            except ValueError:
+                pass  # gunicorn refuses malformed lengths; read up to the limit anyway
+            break
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Disconnected
+        part = cast("bytes", message.get("body", b""))
+        total += len(part)
+        if total > limit:
+            return None
+        if not message.get("more_body", False):
+            if not parts:
+                return part
+            parts.append(part)
+            return b"".join(parts)
+        parts.append(part)
+
+
+class WebhookAsgi:
+    """The webhook app as ASGI: the admission route natively, the rest through Flask."""
+
+    def __init__(self, app: Flask, *, review_threads: int = 16, fallback_threads: int = 4):
+        handler = app.extensions["slimgate"]["handler"]
+        if not isinstance(handler, AdmissionHandler):
+            raise TypeError("the Flask app was not built by slimgate.webhook.app.create_app")
+        self.flask = app
+        self._handler = handler
+        self._reviews = ThreadPoolExecutor(review_threads, thread_name_prefix="slimgate-review")
+        self._fallback = WSGIMiddleware(cast("WSGIApp", app), workers=fallback_threads)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST":
+            await self._validate(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        else:
+            await self._fallback(scope, receive, send)
+
+    async def _validate(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
+        try:
+            data = await read_body(scope, receive, self._handler.limit())
+        except Disconnected:
+            return
+        answer = self._handler.begin(data)
+        if isinstance(answer, Begun):
+            loop = asyncio.get_running_loop()
+            answer = await loop.run_in_executor(self._reviews, self._handler.complete, answer)
+        status, body = answer
+        headers = [_JSON, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self._reviews.shutdown(wait=False, cancel_futures=True)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
