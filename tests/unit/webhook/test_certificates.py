@@ -46,6 +46,19 @@ def test_a_symlink_swap_to_a_renewed_pair_is_served(tmp_path: Path, ca: trustme.
     assert (counts.reloads, counts.rejections) == (1, 0)
 
 
+def test_a_context_handed_out_before_renewal_serves_the_renewed_pair(
+    tmp_path: Path, ca: trustme.CA
+) -> None:
+    """The asgi worker keeps the one context it got at start; the SNI callback switches."""
+    first, renewed = ca.issue_cert("localhost"), ca.issue_cert("localhost")
+    store, counts = store_on(tmp_path, first)
+    kept = store.context()
+    mount_secret(tmp_path, pair(renewed), 2)
+    assert handshake_serial(kept, ca) == serial_of(renewed)
+    assert store.context() is not kept
+    assert counts.reloads == 1
+
+
 def test_unchanged_files_keep_the_same_context(tmp_path: Path, ca: trustme.CA) -> None:
     store, counts = store_on(tmp_path, ca.issue_cert("localhost"))
     assert store.context() is store.context()
