@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Callable, Sequence
 
 from slimgate.errors import Blocked, RegistryUnavailable
@@ -90,12 +91,53 @@ def private_reason(ip: IPAddress) -> str | None:
     return None
 
 
+class BoundedResolution:
+    """Runs a resolver on a daemon thread and stops waiting for it after a timeout.
+
+    ``getaddrinfo`` cannot be interrupted, and the system resolver has its own timeouts and
+    retries (seconds each). A lookup that hangs keeps its thread until the resolver gives
+    up, but the caller returns when its time is up, so DNS is bounded by the same deadline as
+    the rest of an image lookup. At most ``limit`` lookups may be pending at once: past
+    that, a new one fails at once instead of piling up threads behind a dead DNS server.
+    """
+
+    def __init__(self, resolver: Resolver, limit: int = 8) -> None:
+        self._resolver = resolver
+        self._slots = threading.BoundedSemaphore(limit)
+        self._limit = limit
+
+    def __call__(self, host: str, port: int, timeout: float | None) -> list[str]:
+        if timeout is None:
+            return list(self._resolver(host, port))
+        if not self._slots.acquire(blocking=False):
+            raise OSError(f"cannot resolve {host}: {self._limit} lookups are still pending")
+        done = threading.Event()
+        outcome: list[list[str] | BaseException] = []
+
+        def resolve() -> None:
+            try:
+                outcome.append(list(self._resolver(host, port)))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                outcome.append(exc)
+            finally:
+                self._slots.release()
+                done.set()
+
+        threading.Thread(target=resolve, name="slimgate-resolve", daemon=True).start()
+        if not done.wait(max(timeout, 0.0)):
+            raise OSError(f"cannot resolve {host}: no answer within {timeout:.1f} s")
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+
 class AddressPolicy:
     """Decides whether a registry may be used and which addresses a host may connect to."""
 
     def __init__(self, options: RegistryOptions, resolver: Resolver = system_resolver) -> None:
         self._options = options
-        self._resolver = resolver
+        self._resolve = BoundedResolution(resolver)
 
     def check_registry(self, registry: str) -> None:
         """Apply the allow and deny lists to an image's registry."""
@@ -109,11 +151,19 @@ class AddressPolicy:
                 registry=registry,
             )
 
-    def addresses(self, host: str, port: int, *, authority: str | None = None) -> list[str]:
+    def addresses(
+        self,
+        host: str,
+        port: int,
+        *,
+        authority: str | None = None,
+        timeout: float | None = None,
+    ) -> list[str]:
         """Resolve ``host`` and return its addresses, or raise :class:`Blocked`.
 
         ``authority`` is the ``host[:port]`` the allow-private lists are matched against
-        (defaults to ``host:port``).
+        (defaults to ``host:port``). With ``timeout`` (seconds) a resolution that has not
+        answered by then is :class:`RegistryUnavailable`.
         """
         authority = authority or _authority(host, port)
         try:
@@ -124,7 +174,7 @@ class AddressPolicy:
             raw = [str(literal)]
         else:
             try:
-                raw = list(self._resolver(host, port))
+                raw = self._resolve(host, port, timeout)
             except OSError as exc:
                 raise RegistryUnavailable(f"{authority}: {exc}", registry=authority) from exc
         if not raw:

@@ -11,8 +11,9 @@ token realm or a redirect target, passes through it.
 :func:`ssl_context` builds the TLS trust every connection uses: the default CA store plus
 ``registry.caBundle``.
 
-Residual risk: name resolution uses the system resolver and is not bounded by the lookup
-deadline; proxies from the environment are not used.
+Name resolution uses the system resolver, bounded by the connect timeout, which is what is
+left of the lookup deadline (``addresses.BoundedResolution``). Proxies from the environment
+are not used.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[_SocketOption] | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = self._policy.addresses(host, port)
+        addresses = self._policy.addresses(host, port, timeout=timeout)
         error: Exception | None = None
         for address in addresses:
             try:

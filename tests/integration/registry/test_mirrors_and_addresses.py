@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
-from slimgate.errors import Blocked
+from slimgate.errors import Blocked, RegistryUnavailable
 from slimgate.registry import Credential, CredentialStore, RegistryClient, RegistryOptions
+from slimgate.registry.options import Limits
 from tests.support.faults import FaultServer, Reply
 from tests.support.images import ImageSpec, build_image, push
 from tests.support.registry_server import RegistryServer
@@ -109,6 +113,33 @@ def test_the_connection_goes_to_the_checked_address(fault_server: FaultServer) -
         assert client.fetch(f"{name}/{REPO}:1").digest == IMAGE.digest
     assert calls == ["registry.internal.example"]  # one connection, kept alive
     assert fault_server.seen[0].headers["host"] == name
+
+
+def test_a_name_that_never_resolves_costs_no_more_than_the_lookup_deadline(
+    fault_server: FaultServer,
+) -> None:
+    """The system resolver can hang for many seconds; the lookup gives up with its deadline."""
+    fault_server.serve(REPO, "1", IMAGE)
+    port = int(fault_server.host.rsplit(":", 1)[1])
+    release = threading.Event()
+
+    def hanging(host: str, port: int) -> list[str]:
+        release.wait(30)
+        return ["127.0.0.1"]
+
+    name = f"dead-dns.example:{port}"
+    options = RegistryOptions(insecure={name}, limits=Limits(lookup_seconds=0.5))
+    started = time.monotonic()
+    try:
+        with (
+            RegistryClient(options, resolver=hanging) as client,
+            pytest.raises(RegistryUnavailable, match=r"cannot resolve dead-dns\.example"),
+        ):
+            client.fetch(f"{name}/{REPO}:1")
+        assert time.monotonic() - started < 3
+        assert fault_server.seen == []
+    finally:
+        release.set()
 
 
 def test_deny_and_allow_lists_apply_before_any_request() -> None:

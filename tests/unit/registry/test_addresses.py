@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
+import threading
+import time
 
 import pytest
 
 from slimgate.errors import Blocked, RegistryUnavailable
-from slimgate.registry.addresses import AddressPolicy, metadata_address, private_reason
+from slimgate.registry.addresses import (
+    AddressPolicy,
+    BoundedResolution,
+    metadata_address,
+    private_reason,
+)
 from slimgate.registry.options import RegistryOptions
 
 
@@ -113,3 +120,57 @@ def test_deny_list_blocks_and_allow_list_restricts_registries() -> None:
         allow.check_registry("quay.io")
     with pytest.raises(Blocked):
         allow.check_registry("ghcr.io.evil.example")
+
+
+def test_a_resolver_that_hangs_is_given_up_on_after_the_timeout() -> None:
+    release = threading.Event()
+
+    def hanging(host: str, port: int) -> list[str]:
+        release.wait(30)
+        return ["93.184.216.34"]
+
+    policy = AddressPolicy(RegistryOptions(), resolver=hanging)
+    started = time.monotonic()
+    try:
+        with pytest.raises(RegistryUnavailable, match=r"no answer within 0\.2 s"):
+            policy.addresses("slow-dns.example", 443, timeout=0.2)
+        assert time.monotonic() - started < 2
+    finally:
+        release.set()
+
+
+def test_pending_lookups_are_capped_and_their_slots_come_back() -> None:
+    release = threading.Event()
+    answered = threading.Event()
+
+    def hanging(host: str, port: int) -> list[str]:
+        release.wait(30)
+        answered.set()
+        return ["93.184.216.34"]
+
+    resolve = BoundedResolution(hanging, limit=2)
+    try:
+        for _ in range(2):
+            with pytest.raises(OSError, match="no answer"):
+                resolve("slow-dns.example", 443, 0.05)
+        with pytest.raises(OSError, match="2 lookups are still pending"):
+            resolve("slow-dns.example", 443, 5)
+    finally:
+        release.set()
+    assert answered.wait(5)
+    deadline = time.monotonic() + 5
+    while True:  # the hung lookups finish and give their slots back
+        try:
+            assert resolve("slow-dns.example", 443, 5) == ["93.184.216.34"]
+            break
+        except OSError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+def test_a_resolver_error_reaches_the_caller_from_the_lookup_thread() -> None:
+    def failing(host: str, port: int) -> list[str]:
+        raise OSError("Name or service not known")
+
+    with pytest.raises(RegistryUnavailable, match="Name or service not known"):
+        AddressPolicy(RegistryOptions(), resolver=failing).addresses("x.example", 443, timeout=5)
