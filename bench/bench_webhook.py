@@ -7,7 +7,9 @@ like with like on a shared, noisy machine:
 
 1. warm path: a 3-container Pod review whose images are cached, over TLS with keep-alive,
    driven by ``wrk`` (``bench/wrk/post.lua``), and the same load against nginx returning a
-   canned AdmissionReview (``bench/nginx.conf.template``): throughput, p50/p99, ratio;
+   canned AdmissionReview (``bench/nginx.conf.template``): throughput, p50/p99, ratio. Also
+   against the same canned answer from gunicorn's asgi worker (``bench/static_asgi.py``),
+   the ceiling of the server the webhook runs on;
 2. paced: about 200 requests/s (``bench/wrk/paced.lua``: a per-connection ``delay()``,
    since Debian's ``wrk`` has no ``-R``): p50/p99;
 3. economy: 100 concurrent reviews of one uncached image -> registry requests, compared
@@ -23,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import ssl
 import string
 import subprocess
@@ -209,8 +212,65 @@ class Nginx:
         self.process.wait(timeout=30)
 
 
+class GunicornStatic:
+    """``bench/static_asgi.py`` under gunicorn, configured as ``slimgate serve`` is."""
+
+    def __init__(self, root: Path, cert: Path, key: Path, response: str, workers: int) -> None:
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        canned = root / "static-response.json"
+        canned.write_text(response)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--chdir",
+                str(BENCH),
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                str(workers),
+                "-k",
+                "asgi",
+                "--asgi-loop",
+                "uvloop",
+                "--keep-alive",
+                "75",
+                "--certfile",
+                str(cert),
+                "--keyfile",
+                str(key),
+                "--log-level",
+                "warning",
+                "static_asgi:app",
+            ],
+            env={**os.environ, "SLIMGATE_BENCH_RESPONSE": str(canned)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("the static gunicorn responder did not start") from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
 def measure_warm(
-    hook: Webhook, nginx: Nginx, body_file: Path, seconds: int, connections: int
+    hook: Webhook,
+    nginx: Nginx,
+    static: GunicornStatic,
+    body_file: Path,
+    seconds: int,
+    connections: int,
 ) -> dict[str, Any]:
     for _ in range(3):  # warm the caches and the connection
         wrk(f"{hook.url}/validate", "post.lua", body_file, connections=2, seconds=1)
@@ -219,6 +279,9 @@ def measure_warm(
     )
     ceiling = wrk(
         f"{nginx.url}/validate", "post.lua", body_file, connections=connections, seconds=seconds
+    )
+    server = wrk(
+        f"{static.url}/validate", "post.lua", body_file, connections=connections, seconds=seconds
     )
     paced_connections = 10
     paced = wrk(
@@ -234,6 +297,13 @@ def measure_warm(
         "static_nginx": ceiling,
         "ratio_to_static": round(
             webhook["requests_per_second"] / max(ceiling["requests_per_second"], 1), 3
+        ),
+        "static_gunicorn_asgi": server,
+        "ratio_to_static_gunicorn": round(
+            webhook["requests_per_second"] / max(server["requests_per_second"], 1), 3
+        ),
+        "static_gunicorn_to_static_nginx": round(
+            server["requests_per_second"] / max(ceiling["requests_per_second"], 1), 3
         ),
         "paced_200_rps": paced,
     }
@@ -368,14 +438,17 @@ def main() -> int:
                     separators=(",", ":"),
                 )
                 (root / f"w{workers}").mkdir()
-                nginx = Nginx(root / f"w{workers}", certs.cert, certs.key, response)
+                folder = root / f"w{workers}"
+                nginx = Nginx(folder, certs.cert, certs.key, response)
+                static = GunicornStatic(folder, certs.cert, certs.key, response, workers)
                 try:
                     run: dict[str, Any] = {"workers": workers, "threads": args.threads}
                     run["warm"] = measure_warm(
-                        hook, nginx, body_file, args.seconds, args.connections
+                        hook, nginx, static, body_file, args.seconds, args.connections
                     )
                 finally:
                     nginx.stop()
+                    static.stop()
                 if workers == 1:
                     run["economy"] = measure_economy(hook, registry.url, host)
                     run["memory"] = measure_memory(hook, registry.url, host, args.images)
