@@ -8,6 +8,8 @@ not registered. The PolicyReport and Report CRDs come from the Helm chart.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +25,7 @@ import pytest
 
 from slimgate.operator.kubeapi import Json, KubeApi
 from tests.integration.audit.scenario import (
+    GOLANG_APP,
     Images,
     config_text,
     create_chain,
@@ -31,6 +34,8 @@ from tests.integration.audit.scenario import (
     create_pod,
     push_images,
 )
+from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
+from tests.support.images import build_image, push
 from tests.support.registry_server import RegistryServer, free_port
 
 from .cluster import K8sTools, KubeCluster
@@ -42,6 +47,7 @@ CHART = Path(__file__).resolve().parents[2] / "chart" / "slimgate"
 PR = ("wgpolicyk8s.io/v1alpha2", "policyreports")
 OR = ("openreports.io/v1alpha1", "reports")
 LEASE_NAMESPACE = "slimgate-system"
+CREDS = "creds"  # namespace prefix of the pull-secret test
 T = TypeVar("T")
 
 
@@ -165,7 +171,12 @@ def env(
     images = push_images(plain_registry.url, plain_registry.host)
     dead = f"127.0.0.1:{free_port()}"  # nothing listens here
     config = workdir / "config.yaml"
-    config.write_text(config_text(plain_registry.host, dead))
+    # the namespaces of the pull-secret test belong to the operator that test starts
+    config.write_text(
+        config_text(plain_registry.host, dead).replace(
+            "excludedNamespaces: [kube-system]", f"excludedNamespaces: [kube-system, '{CREDS}-*']"
+        )
+    )
     operator = start_operator(kube_cluster, config, workdir, "first", "--reports", "both")
     try:
         eventually(
@@ -348,3 +359,84 @@ def test_a_second_replica_waits_and_takes_over_when_the_leader_stops(env: Env) -
     finally:
         second.stop()
         print(second.log_text()[-3000:])
+
+
+def test_private_images_are_read_with_the_pods_pull_secrets(
+    env: Env, token_registry: RegistryServer
+) -> None:
+    """With ``registry.pullSecrets`` the operator reads a pod's imagePullSecrets (through the
+    API server, like the kubelet) and audits its private image; a pod without them gets an
+    error result for the same image."""
+    private = f"{token_registry.host}/team/private-api:1.4"
+    push(
+        token_registry.url,
+        "team/private-api",
+        "1.4",
+        build_image(GOLANG_APP),
+        username=TOKEN_USER,
+        password=TOKEN_PASSWORD,
+        verify=token_registry.verify,
+    )
+    token_server = f"127.0.0.1:{token_registry.token_server.port}"
+    config = env.workdir / "config-pull-secrets.yaml"
+    config.write_text(
+        "registry:\n"
+        f"  allowPrivate: ['{token_registry.host}', '{token_server}']\n"
+        f"  caBundle: '{token_registry.ca_path}'\n"
+        "  pullSecrets: true\n"
+        "  knownToolchainImages: []\n"
+        "policy:\n"
+        "  thresholds: {layerMegabytes: 1, imageMegabytes: 1000}\n"
+        "operator:\n"
+        f"  namespaces: ['{CREDS}-*']\n"
+    )
+    namespace = f"{CREDS}-{uuid.uuid4().hex[:8]}"
+    create_namespace(env.api, namespace)
+    host = token_registry.host
+    document = json.dumps(
+        {"auths": {host: {"username": TOKEN_USER, "password": TOKEN_PASSWORD}}}
+    ).encode()
+    env.api.create(
+        "v1",
+        "secrets",
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "regcred"},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": base64.b64encode(document).decode()},
+        },
+    )
+    env.api.create(
+        "v1",
+        "pods",
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "with-secret", "labels": {"app": "with-secret"}},
+            "spec": {
+                "containers": [{"name": "app", "image": private}],
+                "imagePullSecrets": [{"name": "regcred"}],
+            },
+        },
+    )
+    create_pod(env.api, namespace, "without", private)
+    operator = start_operator(
+        env.cluster, config, env.workdir, "creds", "--lease-name", "slimgate-creds"
+    )
+    try:
+        body = wait_report(
+            env, namespace, lambda b: len({r["resources"][0]["name"] for r in b["results"]}) == 2
+        )
+    finally:
+        operator.stop()
+        print(operator.log_text()[-4000:])
+    results = results_by(body)
+    toolchain = results[("Pod", "with-secret", "toolchain-base")]
+    assert toolchain["result"] == "fail"
+    assert toolchain["properties"]["digest"].startswith("sha256:")
+    error = results[("Pod", "without", "registry-error")]
+    assert error["result"] == "error"
+    assert "regcred" not in json.dumps(body)  # names of secrets, let alone contents, stay out

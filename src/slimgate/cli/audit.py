@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from slimgate.errors import SlimgateError
+from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
 from slimgate.reports.auditing import audit_workloads
 from slimgate.reports.inventory import group_workloads
@@ -79,8 +80,8 @@ def audit_pods(
     total = len({c.image for w in workloads for c in w.images})
     advance = progress(total) if progress else None
 
-    def counted(image: str, subject: Subject) -> Evaluated:
-        result = evaluate(image, subject)
+    def counted(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
+        result = evaluate(image, subject)  # static credentials only: no secrets are read
         if advance is not None:
             advance()
         return result

@@ -62,6 +62,16 @@ class ContainerImage:
 
 
 @dataclass(frozen=True, slots=True)
+class PullAccess:
+    """Whose registry credentials a pod pulls with (the kubelet's view): the pod's
+    ``imagePullSecrets`` and those of its ServiceAccount, in its namespace."""
+
+    namespace: str
+    service_account: str = "default"
+    pull_secrets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class PodTemplate:
     """What the pods of a workload will be: labels, identity, pull secrets, images."""
 
@@ -82,6 +92,10 @@ class PodTemplate:
     @property
     def workload(self) -> str:
         return f"{self.kind}/{self.name}" if self.name else self.kind
+
+    @property
+    def access(self) -> PullAccess:
+        return PullAccess(self.namespace, self.service_account, self.pull_secrets)
 
 
 def supported(group: str, kind: str) -> bool:
@@ -116,21 +130,31 @@ def read_template(obj: Mapping[str, Any], group: str, kind: str) -> PodTemplate 
         labels.update(_strings(tmeta.get("labels"), f"{prefix}.metadata.labels"))
     name = metadata.get("name") or metadata.get("generateName") or ""
     namespace = metadata.get("namespace") or ""
-    service_account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
     if not isinstance(name, str) or not isinstance(namespace, str):
         raise ObjectShapeError("metadata.name and metadata.namespace must be strings")
-    if not isinstance(service_account, str):
-        raise ObjectShapeError(f"{spec_path}.serviceAccountName is not a string")
+    access = pull_access(spec, namespace, spec_path)
     return PodTemplate(
         kind=kind,
         namespace=namespace,
         name=name,
         labels=labels,
         annotations=_strings(metadata.get("annotations"), "metadata.annotations"),
-        service_account=service_account,
-        pull_secrets=_pull_secrets(spec.get("imagePullSecrets"), spec_path),
+        service_account=access.service_account,
+        pull_secrets=access.pull_secrets,
         images=container_images(spec, spec_path),
     )
+
+
+def pull_access(spec: Mapping[str, Any], namespace: str, spec_path: str = "spec") -> PullAccess:
+    """The ServiceAccount and ``imagePullSecrets`` of a pod spec.
+
+    Raises :class:`ObjectShapeError` when either has the wrong type.
+    """
+    service_account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    if not isinstance(service_account, str):
+        raise ObjectShapeError(f"{spec_path}.serviceAccountName is not a string")
+    secrets = _pull_secrets(spec.get("imagePullSecrets"), spec_path)
+    return PullAccess(namespace, service_account, secrets)
 
 
 def container_images(

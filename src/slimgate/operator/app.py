@@ -4,7 +4,9 @@ Builds, from the command line and the configuration file: the engine (the same r
 client, policy and analysis as the webhook), a Kubernetes client, the auditor with its
 report writer, event recorder and leader election, the Prometheus endpoint, and the kopf
 registry; then runs kopf in the main thread (it owns the signals) and the audit loop in a
-thread of its own.
+thread of its own. With ``registry.pullSecrets`` each workload's images are looked up with
+its pods' pull secrets (``slimgate.kube.pullsecrets``), read with the operator's own
+Kubernetes configuration.
 
 Two replicas are safe: they elect one writer through a ``coordination.k8s.io/v1`` Lease
 (``--lease-name`` in ``--lease-namespace``); the other keeps its inventory warm and takes
@@ -19,7 +21,8 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import kopf
 from kubernetes import client as k8s
@@ -29,6 +32,9 @@ from prometheus_client import start_http_server
 from slimgate.config import Config, load_config
 from slimgate.errors import SlimgateError
 from slimgate.evaluation import Evaluator
+from slimgate.kube.pullsecrets import PullSecrets
+from slimgate.kube.secretsapi import KubernetesSecrets
+from slimgate.kube.workloads import PullAccess
 from slimgate.lineage_resolver import LineageResolver
 from slimgate.model import Subject
 from slimgate.operator.auditor import Auditor, AuditSettings, Leader, evaluate_with
@@ -44,6 +50,9 @@ from slimgate.reports.policyreport import Flavour
 from slimgate.reports.results import Evaluated
 
 log = logging.getLogger("slimgate.operator")
+
+PULL_SECRET_TTL_SECONDS = 300.0  # a scan reads each namespace's secrets once, not per pod
+PULL_SECRET_BUDGET_SECONDS = 10.0  # for one workload's secrets; no admission deadline here
 
 REPORT_CHOICES = {
     "policyreport": (Flavour.POLICY_REPORT,),
@@ -129,7 +138,27 @@ def kube_configuration(kubeconfig: str | None, context: str | None) -> k8s.Confi
     return configuration
 
 
-def build_engine(config: Config, insecure: Sequence[str]) -> tuple[Evaluator, RegistryClient]:
+@dataclass(frozen=True, slots=True)
+class Engines:
+    """The shared engine, its registry client, and engines that also know pull secrets."""
+
+    shared: Evaluator
+    client: RegistryClient
+    config: Config
+    lineage: LineageResolver | None
+
+    def with_credentials(self, store: CredentialStore) -> Evaluator:
+        """An engine over the same client and caches that also sends ``store``'s logins."""
+        return Evaluator(
+            self.client.with_credentials(store),
+            self.config.policy_value(),
+            self.config.knowledge(),
+            today=datetime.date.today,
+            lineage=self.lineage,
+        )
+
+
+def build_engine(config: Config, insecure: Sequence[str]) -> Engines:
     """The webhook's engine: the same registry options, credentials, policy and analysis."""
     static = (
         CredentialStore.from_file(config.registry.docker_config)
@@ -151,7 +180,19 @@ def build_engine(config: Config, insecure: Sequence[str]) -> tuple[Evaluator, Re
         today=datetime.date.today,
         lineage=lineage,
     )
-    return evaluator, client
+    return Engines(evaluator, client, config, lineage)
+
+
+def engine_for_access(
+    engines: Engines, reader: PullSecrets, budget: float
+) -> Callable[[PullAccess], Evaluator]:
+    """The engine for a workload: with its pull secrets when it has readable ones."""
+
+    def engine_for(access: PullAccess) -> Evaluator:
+        store = reader.store_for(access, budget)
+        return engines.shared if store is None else engines.with_credentials(store)
+
+    return engine_for
 
 
 def settings_from(config: Config, args: argparse.Namespace) -> AuditSettings:
@@ -186,8 +227,21 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     except SlimgateError as exc:
         log.error("%s", exc)
         return 2
-    engine, client = build_engine(config, args.insecure_registry)
+    engines = build_engine(config, args.insecure_registry)
+    engine, client = engines.shared, engines.client
     platforms = config.platforms()
+    metrics = AuditMetrics()
+    reader: PullSecrets | None = None
+    engine_for = None
+    if config.registry.pull_secrets:
+        # The pods' imagePullSecrets and their ServiceAccounts', as the kubelet pulls; the
+        # chart grants the reads only when registry.pullSecrets is on.
+        reader = PullSecrets(
+            KubernetesSecrets(configuration=configuration),
+            metrics.pull_secret_errors.inc,
+            ttl=PULL_SECRET_TTL_SECONDS,
+        )
+        engine_for = engine_for_access(engines, reader, PULL_SECRET_BUDGET_SECONDS)
 
     def unreadable(image: str, subject: Subject, reason: str) -> Evaluated:
         return engine.unreadable(image, subject, reason, platforms[0])
@@ -201,11 +255,10 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         if args.leader_election
         else AlwaysLeader()
     )
-    metrics = AuditMetrics()
     auditor = Auditor(
         settings_from(config, args),
         api=api,
-        evaluate=evaluate_with(engine, platforms, unreadable),
+        evaluate=evaluate_with(engine, platforms, unreadable, engine_for),
         owners=CachedOwners(api),
         writer=ReportWriter(api, REPORT_CHOICES[args.reports], max_results=args.max_results),
         events=EventRecorder(api, period=args.event_period, identity=identity),
@@ -233,6 +286,8 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         stop.set()
         loop.join(timeout=10)
         client.close()
+        if reader is not None:
+            reader.close()
         if server is not None:
             server.shutdown()
     return 0

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from slimgate.kube.workloads import ObjectShapeError
+from slimgate.kube.workloads import ObjectShapeError, PullAccess
 from slimgate.model import Subject
 from slimgate.operator.events import EventRecorder
 from slimgate.operator.kubeapi import Api, KubeError
 from slimgate.operator.metrics import AuditMetrics
 from slimgate.operator.timing import Debouncer
 from slimgate.operator.writer import ReportWriter
-from slimgate.reports.auditing import Key, audit_workloads, evaluation_keys
+from slimgate.reports.auditing import Evaluate, Key, audit_workloads, evaluation_keys
 from slimgate.reports.inventory import Inventory, group_workloads
 from slimgate.reports.outcomes import DEFAULT_RULES, RuleResult, workload_results
 from slimgate.reports.owners import OwnerLookup, top_owner
@@ -84,7 +84,7 @@ class Auditor:
         settings: AuditSettings,
         *,
         api: Api,
-        evaluate: Callable[[str, Subject], Evaluated],
+        evaluate: Evaluate,
         owners: OwnerLookup,
         writer: ReportWriter,
         events: EventRecorder,
@@ -252,13 +252,21 @@ class Auditor:
 
 
 def evaluate_with(
-    engine: Any, platforms: Sequence[Any], on_failure: Callable[[str, Subject, str], Evaluated]
-) -> Callable[[str, Subject], Evaluated]:
-    """``engine.evaluate`` bound to ``platforms``; an unexpected failure becomes an error result."""
+    engine: Any,
+    platforms: Sequence[Any],
+    on_failure: Callable[[str, Subject, str], Evaluated],
+    engine_for: Callable[[PullAccess], Any] | None = None,
+) -> Evaluate:
+    """``engine.evaluate`` bound to ``platforms``; an unexpected failure becomes an error result.
 
-    def evaluate(image: str, subject: Subject) -> Evaluated:
+    With ``engine_for`` a workload's image is looked up by the engine that also knows the
+    workload's pull secrets (``engine_for`` falls back to ``engine`` when it has none).
+    """
+
+    def evaluate(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
         try:
-            result: Evaluated = engine.evaluate(image, subject, tuple(platforms))
+            chosen = engine_for(access) if engine_for is not None and access else engine
+            result: Evaluated = chosen.evaluate(image, subject, tuple(platforms))
         except Exception as exc:  # a failed evaluation is a result, not a gap
             log.exception("evaluating %s failed", image)
             return on_failure(image, subject, f"evaluation failed: {type(exc).__name__}: {exc}")

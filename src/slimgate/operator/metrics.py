@@ -54,3 +54,8 @@ class AuditMetrics:
             "slimgate_audit_leader", "1 while this replica holds the lease and writes", registry=r
         )
         self.pods = Gauge("slimgate_audit_pods", "Pods in the operator's inventory", registry=r)
+        self.pull_secret_errors = Counter(
+            "slimgate_audit_pull_secret_errors",
+            "Pull secrets or ServiceAccounts that could not be read (static credentials used)",
+            registry=r,
+        )

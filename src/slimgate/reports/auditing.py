@@ -2,9 +2,11 @@
 
 Both drivers call :func:`audit_workloads` with the engine's ``evaluate`` bound to their
 platforms, and with their own ``map`` (a thread pool's, to evaluate several images at
-once). Within one call an image is evaluated once per namespace and label set — what
-exemptions can tell apart — however many workloads run it; the registry client underneath
-fetches each digest once across calls.
+once). Within one call an image is evaluated once per namespace, label set and pull
+access — what exemptions and registry credentials can tell apart — however many workloads
+run it; the registry client underneath fetches each digest once across calls. ``evaluate``
+gets the workload's pull access (ServiceAccount and ``imagePullSecrets``), or None; a
+driver that reads pull secrets looks the image up with them, the others ignore it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
 from slimgate.reports.results import ContainerAudit, Evaluated, WorkloadAudit
 from slimgate.reports.workloads import Workload
 
-Evaluate = Callable[[str, Subject], Evaluated]
-Key = tuple[str, str | None, tuple[tuple[str, str], ...]]
+Evaluate = Callable[[str, Subject, PullAccess | None], Evaluated]
+Key = tuple[str, str | None, tuple[tuple[str, str], ...], PullAccess | None]
 MapFunction = Callable[[Callable[["_Job"], Evaluated], Iterable["_Job"]], Iterator[Evaluated]]
 
 
@@ -25,10 +28,11 @@ MapFunction = Callable[[Callable[["_Job"], Evaluated], Iterable["_Job"]], Iterat
 class _Job:
     image: str
     subject: Subject
+    access: PullAccess | None
 
 
-def _key(image: str, subject: Subject) -> Key:
-    return (image, subject.namespace, tuple(sorted(subject.labels.items())))
+def _key(image: str, subject: Subject, access: PullAccess | None) -> Key:
+    return (image, subject.namespace, tuple(sorted(subject.labels.items())), access)
 
 
 def subject_of(workload: Workload, container: str) -> Subject:
@@ -58,15 +62,15 @@ def audit_workloads(
     for workload in listed:
         for container in workload.images:
             subject = subject_of(workload, container.container)
-            key = _key(container.image, subject)
+            key = _key(container.image, subject, workload.access)
             if key not in jobs and (known is None or key not in known):
-                jobs[key] = _Job(container.image, subject)
+                jobs[key] = _Job(container.image, subject, workload.access)
     run = map_ or map
     results: dict[Key, Evaluated] = dict(known or {})
     pending = list(jobs.items())
     for (key, _), result in zip(
         pending,
-        run(lambda job: evaluate(job.image, job.subject), [j for _, j in pending]),
+        run(lambda job: evaluate(job.image, job.subject, job.access), [j for _, j in pending]),
         strict=True,
     ):
         results[key] = result
@@ -75,7 +79,13 @@ def audit_workloads(
         containers = tuple(
             ContainerAudit(
                 container=container,
-                result=results[_key(container.image, subject_of(workload, container.container))],
+                result=results[
+                    _key(
+                        container.image,
+                        subject_of(workload, container.container),
+                        workload.access,
+                    )
+                ],
                 replicas=workload.replicas_of(container),
             )
             for container in workload.images
@@ -92,5 +102,6 @@ def evaluation_keys(
     for audit in audits:
         for container in audit.containers:
             subject = subject_of(audit.workload, container.container.container)
-            out[_key(container.result.image, subject)] = container.result
+            key = _key(container.result.image, subject, audit.workload.access)
+            out[key] = container.result
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
+from slimgate.kube.workloads import PullAccess
 from slimgate.reports.workloads import ContainerImage, PodRecord, Workload, WorkloadRef
 
 
@@ -67,19 +68,22 @@ def group_workloads(
     """Group pods under their top-level owner; sorted by namespace, kind and name.
 
     A workload's labels are those of its first pod without the controllers' own labels
-    (``pod-template-hash`` and friends), which is what exemptions match against.
+    (``pod-template-hash`` and friends), which is what exemptions match against; its pull
+    access (ServiceAccount and ``imagePullSecrets``) is its first pod's too.
     """
     refs: dict[tuple[str, str, str], WorkloadRef] = {}
     counts: dict[tuple[str, str, str], dict[ContainerImage, int]] = defaultdict(dict)
     labels: dict[tuple[str, str, str], dict[str, str]] = {}
     live: dict[tuple[str, str, str], int] = defaultdict(int)
     seen: dict[tuple[str, str, str], int] = defaultdict(int)
+    access: dict[tuple[str, str, str], PullAccess | None] = {}
     for pod in sorted(pods, key=lambda p: (p.namespace, p.name)):
         ref = owner_of(pod)
         key = ref.key
         if key not in refs or (ref.uid and not refs[key].uid):
             refs[key] = ref
         labels.setdefault(key, pod.workload_labels())
+        access.setdefault(key, pod.access)
         seen[key] += 1
         containers = counts[key]
         for image in pod.images:
@@ -93,6 +97,7 @@ def group_workloads(
             labels=labels[key],
             replicas=live[key],
             pods=seen[key],
+            access=access[key],
         )
         for key in sorted(refs)
     )

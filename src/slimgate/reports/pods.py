@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from slimgate.kube.workloads import container_images
+from slimgate.kube.workloads import container_images, pull_access
 from slimgate.reports.owners import OwnedObject
 from slimgate.reports.workloads import ContainerImage, OwnerReference, PodRecord, WorkloadRef
 
@@ -51,14 +51,16 @@ def pod_record(pod: Mapping[str, Any]) -> PodRecord:
         ContainerImage(container=c.name, image=c.image, field_path=c.path)
         for c in container_images(spec)
     )
+    namespace = str(metadata.get("namespace") or "")
     return PodRecord(
-        namespace=str(metadata.get("namespace") or ""),
+        namespace=namespace,
         name=str(metadata.get("name") or ""),
         uid=str(metadata.get("uid") or ""),
         images=images,
         owners=owner_references(metadata),
         labels=_labels(metadata),
         phase=str(status.get("phase") or "Pending"),
+        access=pull_access(spec, namespace),
     )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from slimgate.kube.workloads import PullAccess
+
 # Pod phases of pods that no longer run; they do not count as replicas.
 FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
 
@@ -81,6 +83,7 @@ class PodRecord:
     owners: tuple[OwnerReference, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     phase: str = "Pending"
+    access: PullAccess | None = None  # ServiceAccount and imagePullSecrets
 
     @property
     def active(self) -> bool:
@@ -114,6 +117,7 @@ class Workload:
     labels: Mapping[str, str] = field(default_factory=dict)
     replicas: int = 0  # live pods
     pods: int = 0  # every pod seen, finished ones included
+    access: PullAccess | None = None  # its pods' registry credentials (the first pod's)
 
     @property
     def images(self) -> tuple[ContainerImage, ...]:

@@ -23,14 +23,14 @@ from typing import Any
 
 from slimgate.config import Config, load_config
 from slimgate.evaluation import Evaluator, ImageSource, LineageProvider
+from slimgate.kube.pullsecrets import PullSecrets, SecretSource
+from slimgate.kube.secretsapi import KubernetesSecrets
 from slimgate.kube.workloads import PodTemplate
 from slimgate.lineage_resolver import LineageResolver
 from slimgate.registry import CredentialStore, RegistryClient, RegistryOptions
 from slimgate.webhook.app import Wiring
 from slimgate.webhook.engine import Engine
-from slimgate.webhook.kubesecrets import KubernetesSecrets
 from slimgate.webhook.metrics import RegistryCounters, WebhookMetrics
-from slimgate.webhook.pullsecrets import PullSecrets, SecretSource
 from slimgate.webhook.settings import WebhookSettings
 
 RETIRE_SECONDS = 60.0
@@ -119,13 +119,13 @@ class Composer:
             )
         reader = PullSecrets(
             self._secrets,
-            self.metrics,
+            self.metrics.pull_secret_errors.inc,
             ttl=settings.pull_secret_ttl_seconds,
             executor=self._secret_reads,
         )
 
         def engine_for(template: PodTemplate, budget: float) -> Engine:
-            store = reader.store_for(template, budget)
+            store = reader.store_for(template.access, budget)
             if store is None:
                 return engine
             return make_engine(client.with_credentials(store), config, self._today, lineage)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from slimgate.config import parse_config
+from slimgate.kube.secretsapi import KubernetesSecrets
 from slimgate.webhook.app import create_app
-from slimgate.webhook.kubesecrets import KubernetesSecrets
 from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.webhook.wiring import Composer
 from tests.support import admission

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
 from slimgate.operator.auditor import Auditor, AuditSettings, evaluate_with
 from slimgate.operator.events import EventRecorder
@@ -27,10 +28,12 @@ PR = ("wgpolicyk8s.io/v1alpha2", "policyreports")
 class Engine:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str | None]] = []
+        self.access: list[PullAccess | None] = []
         self.broken: set[str] = set()
 
-    def __call__(self, image: str, subject: Subject) -> Evaluated:
+    def __call__(self, image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
         self.calls.append((image, subject.namespace))
+        self.access.append(access)
         if image in self.broken:
             return unreadable(image, "connection refused")
         if "golang" in image:
@@ -134,6 +137,24 @@ def test_fifty_pods_of_a_deployment_are_one_subject_and_one_evaluation(setup: An
     assert len(api.writes("events")) == 1
 
 
+def test_each_workload_is_evaluated_with_its_pods_pull_access(setup: Any) -> None:
+    auditor, _api, engine, clock = setup
+    auditor.tick()
+    private = _pod("shop", "web-7d9-0", "reg/private:1", ("ReplicaSet", "web-7d9"))
+    private["spec"]["serviceAccountName"] = "builder"
+    private["spec"]["imagePullSecrets"] = [{"name": "regcred"}]
+    auditor.pod_event("ADDED", private)
+    auditor.pod_event("ADDED", _pod("shop", "solo", "reg/private:1"))
+    clock.now += 3
+    assert auditor.tick() == ["shop"]
+    # one image, two credential contexts: each is looked up with its own secrets
+    assert engine.calls == [("reg/private:1", "shop")] * 2
+    assert set(engine.access) == {
+        PullAccess("shop", "builder", ("regcred",)),
+        PullAccess("shop", "default", ()),
+    }
+
+
 def test_a_changed_image_updates_and_a_removed_workload_empties_the_report(setup: Any) -> None:
     auditor, api, _engine, clock = setup
     auditor.tick()
@@ -214,5 +235,36 @@ def test_an_engine_that_raises_gives_an_error_result() -> None:
         return unreadable(image, reason)
 
     evaluate = evaluate_with(Broken(), (), unreadable_result)
-    out = evaluate("reg/x:1", Subject(namespace="a"))
+    out = evaluate("reg/x:1", Subject(namespace="a"), None)
     assert out.error == "evaluation failed: RuntimeError: bug"
+
+
+def test_a_workload_with_pull_access_is_looked_up_by_the_engine_for_it() -> None:
+    class Named:
+        def __init__(self, name: str) -> None:
+            self.name = name
+            self.images: list[str] = []
+
+        def evaluate(self, image: str, subject: Subject, platforms: Any) -> Evaluated:
+            self.images.append(image)
+            return result(image)
+
+    shared, private = Named("shared"), Named("private")
+    asked: list[PullAccess] = []
+
+    def engine_for(access: PullAccess) -> Named:
+        asked.append(access)
+        return private
+
+    def unreadable_result(image: str, subject: Subject, reason: str) -> Result:
+        return unreadable(image, reason)
+
+    evaluate = evaluate_with(shared, (), unreadable_result, engine_for)
+    access = PullAccess("shop", "builder", ("regcred",))
+    evaluate("reg/private:1", Subject(namespace="shop"), access)
+    evaluate("reg/public:1", Subject(namespace="shop"), None)
+    assert asked == [access]
+    assert (private.images, shared.images) == (["reg/private:1"], ["reg/public:1"])
+    without = evaluate_with(shared, (), unreadable_result)  # pull secrets not enabled
+    without("reg/private:2", Subject(namespace="shop"), access)
+    assert shared.images[-1] == "reg/private:2"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from slimgate.kube.workloads import PullAccess
+from slimgate.reports.inventory import group_workloads
 from slimgate.reports.pods import owned_object, pod_record
-from slimgate.reports.workloads import ContainerImage, OwnerReference
+from slimgate.reports.workloads import ContainerImage, OwnerReference, WorkloadRef
 
 POD = {
     "apiVersion": "v1",
@@ -76,3 +78,27 @@ def test_owned_object_reads_identity_and_owner_references() -> None:
     owned = owned_object(replica_set, "ReplicaSet", "apps/v1")
     assert (owned.ref.kind, owned.ref.name, owned.ref.uid) == ("ReplicaSet", "web-7d9", "u1")
     assert owned.owners[0].kind == "Deployment"
+
+
+def test_pod_record_keeps_the_pull_access_the_kubelet_would_use() -> None:
+    spec = {
+        **POD["spec"],  # type: ignore[dict-item]
+        "serviceAccountName": "builder",
+        "imagePullSecrets": [{"name": "regcred"}, {"name": "mirror"}],
+    }
+    record = pod_record({**POD, "spec": spec})
+    assert record.access == PullAccess("shop", "builder", ("regcred", "mirror"))
+    plain = pod_record(POD)
+    assert plain.access == PullAccess("shop", "default", ())
+
+
+def test_group_workloads_takes_the_pull_access_of_the_first_pod() -> None:
+    first = pod_record(
+        {**POD, "spec": {**POD["spec"], "imagePullSecrets": [{"name": "regcred"}]}}  # type: ignore[dict-item]
+    )
+    second = pod_record(
+        {**POD, "metadata": {**POD["metadata"], "name": "web-7d9-fghij"}}  # type: ignore[dict-item]
+    )
+    owner = WorkloadRef(namespace="shop", kind="Deployment", name="web")
+    (workload,) = group_workloads([second, first], lambda pod: owner)
+    assert workload.access == PullAccess("shop", "default", ("regcred",))

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from urllib3.exceptions import MaxRetryError
 
+from slimgate.kube.pullsecrets import PullSecrets
 from slimgate.kube.workloads import PodTemplate
 from slimgate.model import DEFAULT_PLATFORM, Platform, Subject
 from slimgate.policy.decision import Verdict
@@ -19,12 +20,11 @@ from slimgate.policy.model import Policy
 from slimgate.webhook.app import create_app
 from slimgate.webhook.engine import Engine
 from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.webhook.pullsecrets import PullSecrets
 from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission
+from tests.unit.kube.test_pullsecrets import FakeSecrets, Hanging, Raising
 from tests.unit.webhook.conftest import post
 from tests.unit.webhook.fakes import DEFAULT_RULES, FakeEngine, FakeResult
-from tests.unit.webhook.test_pullsecrets import FakeSecrets, Hanging, Raising
 
 PRIVATE = "registry.example/private/api:1"
 UNAUTHORIZED = "registry.example answered 401 Unauthorized"
@@ -50,10 +50,10 @@ def webhook(source: FakeSecrets, on_error: Verdict) -> Iterator[tuple[Flask, Web
     anonymous = PrivateRegistry(policy=policy)
     authenticated = PrivateRegistry(policy=policy, credentials=True)
     reads = ThreadPoolExecutor(max_workers=1)
-    reader = PullSecrets(source, metrics, executor=reads)
+    reader = PullSecrets(source, metrics.pull_secret_errors.inc, executor=reads)
 
     def engine_for(template: PodTemplate, budget: float) -> Engine:  # as wiring.Composer does
-        return anonymous if reader.store_for(template, budget) is None else authenticated
+        return anonymous if reader.store_for(template.access, budget) is None else authenticated
 
     settings = WebhookSettings(timeout_seconds=2, deadline_seconds=0.3, pull_secrets=True)
     app = create_app(settings, anonymous, engine_for=engine_for, metrics=metrics)

@@ -10,14 +10,14 @@ import threading
 import pytest
 from urllib3.exceptions import MaxRetryError
 
-from slimgate.kube.workloads import read_template
-from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.webhook.pullsecrets import (
+from slimgate.kube.pullsecrets import (
     DOCKERCONFIGJSON,
     PullSecrets,
     SecretsUnavailable,
     SecretUnreadable,
 )
+from slimgate.kube.workloads import PullAccess, read_template
+from slimgate.webhook.metrics import WebhookMetrics
 from tests.support import admission
 
 
@@ -64,14 +64,17 @@ class Clock:
         return self.now
 
 
-def template(**spec: object):  # type: ignore[no-untyped-def]
+def template(**spec: object) -> PullAccess:
+    """The pull access of a Deployment in ``shop``, read as the webhook reads it."""
     obj = admission.workload("Deployment", ["registry.example/a:1"], namespace="shop", **spec)
-    return read_template(obj, "apps", "Deployment")
+    found = read_template(obj, "apps", "Deployment")
+    assert found is not None
+    return found.access
 
 
 def test_pod_and_service_account_secrets_are_layered() -> None:
     metrics = WebhookMetrics()
-    reader = PullSecrets(FakeSecrets(), metrics)
+    reader = PullSecrets(FakeSecrets(), metrics.pull_secret_errors.inc)
     store = reader.store_for(template(pull_secrets=["pod-cred"], service_account="builder"), 1.0)
     assert store is not None
     pod = store.lookup("registry.example")
@@ -87,7 +90,7 @@ def test_pod_and_service_account_secrets_are_layered() -> None:
 
 def test_reads_are_cached_for_the_ttl() -> None:
     source, clock = FakeSecrets(), Clock()
-    reader = PullSecrets(source, WebhookMetrics(), ttl=30, clock=clock)
+    reader = PullSecrets(source, ttl=30, clock=clock)
     shape = template(pull_secrets=["pod-cred"], service_account="builder")
     reader.store_for(shape, 1.0)
     first = source.reads
@@ -99,7 +102,7 @@ def test_reads_are_cached_for_the_ttl() -> None:
 
 
 def test_no_secrets_no_store() -> None:
-    reader = PullSecrets(FakeSecrets(), WebhookMetrics())
+    reader = PullSecrets(FakeSecrets())
     assert reader.store_for(template(), 1.0) is None
 
 
@@ -137,7 +140,7 @@ def errors(metrics: WebhookMetrics) -> float | None:
 
 def test_a_read_past_the_budget_is_abandoned_and_counted() -> None:
     source, metrics = Hanging(), WebhookMetrics()
-    reader = PullSecrets(source, metrics)
+    reader = PullSecrets(source, metrics.pull_secret_errors.inc)
     try:
         assert reader.store_for(template(pull_secrets=["pod-cred"]), 0.05) is None
         assert source.started.is_set()
@@ -159,7 +162,7 @@ def test_any_error_of_the_source_is_counted_and_logged_without_its_message(
     error: Exception, caplog: pytest.LogCaptureFixture
 ) -> None:
     source, metrics = Raising(error), WebhookMetrics()
-    reader = PullSecrets(source, metrics)
+    reader = PullSecrets(source, metrics.pull_secret_errors.inc)
     try:
         assert reader.store_for(template(pull_secrets=["pod-cred"]), 1.0) is None
     finally:
@@ -176,7 +179,7 @@ def test_an_unreachable_api_is_not_remembered() -> None:
         Raising(SecretsUnavailable("cannot read service account: timed out")),
         (WebhookMetrics()),
     )
-    reader = PullSecrets(source, metrics)
+    reader = PullSecrets(source, metrics.pull_secret_errors.inc)
     try:
         reader.store_for(template(), 1.0)
         reader.store_for(template(), 1.0)
@@ -211,7 +214,7 @@ class Slow(FakeSecrets):
 def test_the_reads_of_one_review_share_one_budget() -> None:
     clock, metrics = Clock(), WebhookMetrics()
     source = Slow(clock)
-    reader = PullSecrets(source, metrics, clock=clock)
+    reader = PullSecrets(source, metrics.pull_secret_errors.inc, clock=clock)
     try:
         store = reader.store_for(
             template(pull_secrets=["pod-cred", "opaque"], service_account="builder"), 1.0

@@ -8,7 +8,9 @@ carries the API's response body, which may quote the secret.
 
 from __future__ import annotations
 
-from slimgate.webhook.pullsecrets import SecretsUnavailable, SecretUnreadable
+from typing import Any
+
+from slimgate.kube.pullsecrets import SecretsUnavailable, SecretUnreadable
 
 
 class KubernetesSecrets:
@@ -18,24 +20,32 @@ class KubernetesSecrets:
     never retries: the budget of a review is spent on one attempt per object.
     """
 
-    def __init__(self, kubeconfig: str | None = None) -> None:
+    def __init__(self, kubeconfig: str | None = None, configuration: Any = None) -> None:
+        """``configuration``: a ``kubernetes.client.Configuration`` to copy (the operator's
+        own, which honours its ``--kubeconfig`` and ``--context``); else in-cluster, else
+        ``kubeconfig``."""
+        import copy
+
         import urllib3  # lazy, like the client below
         from kubernetes import client, config  # lazy: only when pull secrets are enabled
 
-        configuration = client.Configuration()
-        if kubeconfig is not None:
-            config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=kubeconfig, client_configuration=configuration
-            )
+        if configuration is not None:
+            configuration = copy.deepcopy(configuration)
         else:
-            try:
-                config.load_incluster_config(  # type: ignore[no-untyped-call]
-                    client_configuration=configuration
-                )
-            except config.ConfigException:
+            configuration = client.Configuration()
+            if kubeconfig is not None:
                 config.load_kube_config(  # type: ignore[no-untyped-call]
-                    client_configuration=configuration
+                    config_file=kubeconfig, client_configuration=configuration
                 )
+            else:
+                try:
+                    config.load_incluster_config(  # type: ignore[no-untyped-call]
+                        client_configuration=configuration
+                    )
+                except config.ConfigException:
+                    config.load_kube_config(  # type: ignore[no-untyped-call]
+                        client_configuration=configuration
+                    )
         configuration.retries = 0  # urllib3 raises after the first failed attempt
         configuration.client_go_retries = False
         self._api = client.ApiClient(configuration)

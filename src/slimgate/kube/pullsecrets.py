@@ -31,11 +31,10 @@ from functools import partial
 from typing import Any, Protocol, cast
 
 from slimgate.errors import ConfigError
-from slimgate.kube.workloads import PodTemplate
+from slimgate.kube.workloads import PullAccess
 from slimgate.registry.credentials import CredentialStore
-from slimgate.webhook.metrics import WebhookMetrics
 
-log = logging.getLogger("slimgate.webhook")
+log = logging.getLogger("slimgate.pullsecrets")
 
 DOCKERCONFIGJSON = "kubernetes.io/dockerconfigjson"
 DOCKERCFG = "kubernetes.io/dockercfg"
@@ -88,14 +87,14 @@ class PullSecrets:
     def __init__(
         self,
         source: SecretSource,
-        metrics: WebhookMetrics,
+        on_skip: Callable[[], None] = lambda: None,
         *,
         ttl: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         executor: Executor | None = None,
     ) -> None:
         self._source = source
-        self._metrics = metrics
+        self._on_skip = on_skip
         self._ttl = ttl
         self._clock = clock
         self._lock = threading.Lock()
@@ -105,31 +104,30 @@ class PullSecrets:
             max_workers=4, thread_name_prefix="slimgate-pull-secrets"
         )
 
-    def store_for(self, template: PodTemplate, budget: float) -> CredentialStore | None:
-        """The template's credentials (pod's secrets first), or None when it has none.
+    def store_for(self, access: PullAccess, budget: float) -> CredentialStore | None:
+        """The pod's credentials (its own secrets first), or None when it has none.
 
         Takes at most ``budget`` seconds and never raises: a read that fails or is cut off
         is counted and logged, and the review goes on with what could be read (at worst
         nothing, so the static credentials only).
         """
-        namespace = template.namespace
-        if not namespace:
+        if not access.namespace:
             return None
         deadline = self._clock() + budget
-        cached = self._collect(template, deadline, cached_only=True)
+        cached = self._collect(access, deadline, cached_only=True)
         if cached is not _MISS:
             return cast("CredentialStore | None", cached)
         if budget <= 0:
-            self._failed(template, "no time left before the deadline")
+            self._failed(access, "no time left before the deadline")
             return None
         try:
-            future = self._executor.submit(self._collect, template, deadline)
+            future = self._executor.submit(self._collect, access, deadline)
             return cast("CredentialStore | None", future.result(timeout=budget))
         except FutureTimeout:
-            self._failed(template, f"not read within {budget:.2f} s")
+            self._failed(access, f"not read within {budget:.2f} s")
         except Exception as exc:  # noqa: BLE001 - counted and logged; static credentials
             # a bug or a client error we did not foresee
-            self._failed(template, f"unexpected {exc.__class__.__name__}")
+            self._failed(access, f"unexpected {exc.__class__.__name__}")
         return None
 
     def close(self) -> None:
@@ -137,10 +135,10 @@ class PullSecrets:
         if self._own_executor:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def _collect(self, template: PodTemplate, deadline: float, *, cached_only: bool = False) -> Any:
+    def _collect(self, access: PullAccess, deadline: float, *, cached_only: bool = False) -> Any:
         """The store, or ``_MISS`` when ``cached_only`` and something is not cached."""
-        namespace, account_name = template.namespace, template.service_account
-        names = list(template.pull_secrets)
+        namespace, account_name = access.namespace, access.service_account
+        names = list(access.pull_secrets)
         stores: list[CredentialStore | None] = []
         try:
             account = self._cached(
@@ -220,20 +218,20 @@ class PullSecrets:
         return value
 
     def _skipped(self, key: tuple[str, str, str], reason: str) -> None:
-        self._metrics.pull_secret_errors.inc()
+        self._on_skip()
         log.warning(
             "pull secret skipped",
             extra={"fields": {"namespace": key[1], "object": key[2], "reason": reason}},
         )
 
-    def _failed(self, template: PodTemplate, reason: str) -> None:
-        self._metrics.pull_secret_errors.inc()
+    def _failed(self, access: PullAccess, reason: str) -> None:
+        self._on_skip()
         log.warning(
             "pull secrets not read; static credentials only",
             extra={
                 "fields": {
-                    "namespace": template.namespace,
-                    "object": template.service_account,
+                    "namespace": access.namespace,
+                    "object": access.service_account,
                     "reason": reason,
                 }
             },
