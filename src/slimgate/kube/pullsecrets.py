@@ -2,15 +2,16 @@
 
 The kubelet pulls with the pod's own pull secrets plus those of its ServiceAccount
 (https://kubernetes.io/docs/concepts/containers/images/#specifying-imagepullsecrets-on-a-pod);
-the webhook reads the same secrets, so a private image it can check is one the pod can pull.
-Reading them needs RBAC: ``get`` on ``secrets`` and ``serviceaccounts`` cluster-wide.
+the webhook and the audit operator read the same secrets, so a private image they can check
+is one the pod can pull. Reading them needs RBAC: ``get`` on ``secrets`` and
+``serviceaccounts`` cluster-wide.
 
 Secrets are cached for a short TTL (per namespace and name), so a burst of pods from one
 Deployment costs one read. A secret that cannot be read (missing, forbidden, malformed) is
-skipped and counted; its content never reaches a log. The Kubernetes API reader is in
-``kubesecrets``.
+skipped and counted (``on_skip``); its content never reaches a log. The Kubernetes API
+reader is in ``secretsapi``.
 
-All the reads for one review share one budget: each request gets what is left of it as its
+All the reads for one pod (one review, or one workload of an audit) share one budget: each request gets what is left of it as its
 timeout, the client never retries, reading stops once the budget is spent or the API is
 unreachable, and the caller waits no longer than the budget even for a read that ignores
 its timeout. Whatever goes wrong, the review goes on with the static credentials only, so
