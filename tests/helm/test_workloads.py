@@ -67,6 +67,17 @@ def test_probes_are_https_on_readyz_and_healthz(helm: Helm) -> None:
     assert main["resources"]["limits"]["memory"]
 
 
+def test_a_stopping_webhook_keeps_answering_while_its_endpoint_goes(helm: Helm) -> None:
+    deployment = webhook(helm.template())
+    hook = container(deployment, "webhook")["lifecycle"]["preStop"]["exec"]["command"]
+    assert hook == ["python", "-c", "import time; time.sleep(5)"]
+    # the delay, then gunicorn's graceful shutdown of 20 s, fit in the grace period
+    assert pod_spec(deployment)["terminationGracePeriodSeconds"] == 35
+    off = webhook(helm.template(values={"webhook.shutdownDelaySeconds": 0}))
+    assert "lifecycle" not in container(off, "webhook")
+    assert pod_spec(off)["terminationGracePeriodSeconds"] == 30
+
+
 def test_webhook_serves_with_the_mounted_config_and_certificate(helm: Helm) -> None:
     rendering = helm.template(values={"webhook.port": 9443})
     main = container(webhook(rendering), "webhook")
