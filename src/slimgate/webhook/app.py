@@ -58,11 +58,14 @@ def create_app(
     metrics: WebhookMetrics | None = None,
     pool_size: int = 32,
     clock: Callable[[], float] = time.monotonic,
+    reload_in_background: bool = False,
 ) -> Flask:
     """Build the webhook app.
 
     ``settings`` is :class:`WebhookSettings` or the validated configuration object.
-    With ``config_path`` and ``rebuild`` the file is watched and reloaded when it changes.
+    With ``config_path`` and ``rebuild`` the file is watched and reloaded when it changes;
+    with ``reload_in_background`` (the served app, whose reviews run on an event loop) the
+    reload runs on a thread of its own instead of in the request that noticed the change.
     """
     hook = (
         settings if isinstance(settings, WebhookSettings) else WebhookSettings.from_config(settings)
@@ -90,6 +93,11 @@ def create_app(
             metrics,
             interval=hook.reload_interval_seconds,
             clock=clock,
+            background=(
+                ThreadPoolExecutor(1, thread_name_prefix="slimgate-reload")
+                if reload_in_background
+                else None
+            ),
         )
 
     def current() -> Reviewer:

@@ -3,9 +3,11 @@
 A ConfigMap mounted as a volume is updated by an atomic symlink swap (``..data`` points to a
 new timestamped directory), so the file's path never changes while the file behind it does.
 The watcher compares the resolved path with the device, inode, size and mtime of the file it
-points to; it looks at most once every ``interval`` seconds, on the request path (the kubelet's
-probes keep calling even without admission traffic), and only one thread reloads at a time
-while the others carry on with the current generation.
+points to; it looks at most once every ``interval`` seconds, when asked from the request path
+(the kubelet's probes keep calling even without admission traffic). Only one check runs at a
+time while requests carry on with the current generation. With a ``background`` executor
+(the served app) the check and the rebuild run there, so a reload never holds up the event
+loop that answers reviews; without one (tests, plain WSGI) they run in the caller.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -49,8 +52,10 @@ class ConfigWatcher(Generic[T]):
         *,
         interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        background: Executor | None = None,
     ) -> None:
         self.path = path
+        self._background = background
         self._current = current
         self._build = build
         self._metrics = metrics
@@ -65,14 +70,27 @@ class ConfigWatcher(Generic[T]):
         return self._current
 
     def poll(self) -> T:
-        """The current generation, after reloading if the interval passed and the file changed."""
+        """The current generation, after reloading if the interval passed and the file changed.
+
+        With a ``background`` executor the reload is started there and the generation in
+        service now is returned; the next poll after it finished gets the new one.
+        """
         if self._clock() >= self._next and self._lock.acquire(blocking=False):
-            try:
-                self._next = self._clock() + self._interval
-                self._check()
-            finally:
-                self._lock.release()
+            self._next = self._clock() + self._interval
+            if self._background is None:
+                self._locked_check()
+            else:
+                try:
+                    self._background.submit(self._locked_check)
+                except RuntimeError:  # shut down: the process is stopping
+                    self._lock.release()
         return self._current
+
+    def _locked_check(self) -> None:
+        try:
+            self._check()
+        finally:
+            self._lock.release()
 
     def _check(self) -> None:
         signature = file_signature(self.path)
@@ -81,7 +99,9 @@ class ConfigWatcher(Generic[T]):
         self._seen = signature  # a bad file is reported once, not on every poll
         try:
             generation = self._build(self.path)
-        except (SlimgateError, OSError, ValueError) as exc:
+        except Exception as exc:
+            if not isinstance(exc, SlimgateError | OSError | ValueError):
+                log.exception("configuration reload failed unexpectedly")
             self._metrics.reload_failures.inc()
             self._metrics.reload_success.set(0)
             log.error(

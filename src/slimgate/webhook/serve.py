@@ -87,6 +87,7 @@ def build_app(
         config_path=config_path,
         rebuild=composer.build_from if config_path is not None else None,
         metrics=metrics,
+        reload_in_background=True,
     )
     return WebhookAsgi(app, review_threads=review_threads)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -155,6 +157,67 @@ def test_configmap_swap_reloads_and_a_bad_file_keeps_the_old_one(tmp_path: Path)
     assert "slimgate_config_last_reload_success 1.0" in client.get("/metrics").get_data(
         as_text=True
     )
+
+
+def test_a_background_reload_never_holds_up_a_review(tmp_path: Path) -> None:
+    """Served on an event loop, a review must not wait for a rebuild (new clients, imports)."""
+    clock = Clock()
+    config = mount_configmap(tmp_path, "enforce", 1)
+    first = rebuild_from(config)
+    building, finish = threading.Event(), threading.Event()
+
+    def slow_rebuild(path: Path) -> Wiring:
+        building.set()
+        assert finish.wait(10)
+        return rebuild_from(path)
+
+    app = create_app(
+        WebhookSettings(reload_interval_seconds=5),
+        first.engine,
+        config_path=config,
+        rebuild=slow_rebuild,
+        clock=clock,
+        reload_in_background=True,
+    )
+    client = app.test_client()
+
+    def allowed() -> bool:
+        return bool(post(client, admission.review(admission.pod([GO])))["allowed"])
+
+    mount_configmap(tmp_path, "warn", 2)
+    clock.now += 6
+    assert allowed() is False  # answered by the running generation while the rebuild waits
+    assert building.wait(5)
+    assert allowed() is False
+    finish.set()
+    deadline = time.monotonic() + 5
+    while not allowed():  # the rebuilt generation takes over once it is ready
+        assert time.monotonic() < deadline, "the background reload did not finish"
+        time.sleep(0.02)
+
+
+def test_a_rebuild_that_fails_unexpectedly_keeps_the_old_configuration(tmp_path: Path) -> None:
+    clock = Clock()
+    config = mount_configmap(tmp_path, "enforce", 1)
+
+    def broken(path: Path) -> Wiring:
+        raise RuntimeError("kubernetes client could not be configured")
+
+    app = create_app(
+        WebhookSettings(reload_interval_seconds=5),
+        rebuild_from(config).engine,
+        config_path=config,
+        rebuild=broken,
+        clock=clock,
+    )
+    client = app.test_client()
+    mount_configmap(tmp_path, "warn", 2)
+    clock.now += 6
+    answer = client.post("/validate", json=admission.review(admission.pod([GO])))
+    assert answer.status_code == 200
+    assert answer.get_json()["response"]["allowed"] is False  # enforce mode stays
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "slimgate_config_reload_failures_total 1.0" in text
 
 
 def test_background_log_lines_are_all_written_in_order_by_exit() -> None:
