@@ -220,7 +220,11 @@ def _pull_secrets(value: object, spec_path: str) -> tuple[str, ...]:
         raise ObjectShapeError(f"{spec_path}.imagePullSecrets is not a list")
     names: list[str] = []
     for i, ref in enumerate(value):
-        name = ref.get("name") if isinstance(ref, dict) else None
+        if not isinstance(ref, dict):
+            raise ObjectShapeError(f"{spec_path}.imagePullSecrets[{i}] is not an object")
+        # The API accepts an entry without a name and serves it back as {} (an empty
+        # string is omitted); the kubelet ignores it, and so do we.
+        name = ref.get("name") or ""
         if not isinstance(name, str):
             raise ObjectShapeError(f"{spec_path}.imagePullSecrets[{i}].name is not a string")
         if name:

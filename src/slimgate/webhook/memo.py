@@ -1,16 +1,20 @@
-"""A short-lived memo of decisions, so a burst of identical pods costs one evaluation.
+"""A short-lived memo of decisions, so a burst of identical pods is not evaluated again.
 
 A Deployment rollout or a busy CronJob sends the same images with the same subject many
 times a second. The Evaluator memoises analyses by digest (``slimgate.analysis.memo``), so
 this memo no longer saves an analysis; it still saves, per image, the registry client's
 cache lookups (tag -> digest, manifest and config by digest, decoded again), the policy
-decision and the hand-off to a thread: with every image memoised a review is answered
-on the event loop (``Reviewer.begin``). Measured in-process on a 3-image Pod review,
-about 250 to 400 µs of CPU per review (of 700 to 1,000 µs without it). It keeps a successful result
-for ``ttl`` seconds (well below the registry's tag TTL) keyed by everything the decision
-depends on: image, platforms, namespace, labels and workload. Failures are never kept
-(the registry client has its own negative cache), and each configuration generation has
-its own memo.
+decision and the hand-off to a thread: with every image memoised a review is answered on
+the event loop (``Reviewer.begin``). Measured in-process on a 3-image Pod review, about 250
+to 400 µs of CPU per review (of 700 to 1,000 µs without it). A review that waited for a
+thread looks the memo up again before it evaluates, so once the first review of a cold
+burst is answered the others are not evaluated again (the registry client's single-flight
+already makes the concurrent ones share one set of requests).
+
+It keeps a successful result for ``ttl`` seconds (well below the registry's tag TTL) keyed
+by everything the decision depends on: image, platforms, namespace, labels and workload.
+Failures are never kept (the registry client has its own negative cache), and each
+configuration generation has its own memo.
 """
 
 from __future__ import annotations

@@ -127,7 +127,11 @@ def test_reordering_containers_changes_nothing() -> None:
         (lambda o: o["spec"]["containers"][0].__setitem__("image", 7), "spec.containers[0].image"),
         (lambda o: o.__setitem__("spec", []), "spec"),
         (lambda o: o["metadata"].__setitem__("labels", {"a": 1}), "metadata.labels"),
-        (lambda o: o["spec"].__setitem__("imagePullSecrets", [{}]), "imagePullSecrets[0]"),
+        (lambda o: o["spec"].__setitem__("imagePullSecrets", [7]), "imagePullSecrets[0]"),
+        (
+            lambda o: o["spec"].__setitem__("imagePullSecrets", [{"name": 7}]),
+            "imagePullSecrets[0].name",
+        ),
     ],
 )
 def test_unexpected_shapes_name_the_field(mutate, field: str) -> None:  # type: ignore[no-untyped-def]
@@ -135,6 +139,15 @@ def test_unexpected_shapes_name_the_field(mutate, field: str) -> None:  # type: 
     mutate(obj)
     with pytest.raises(ObjectShapeError, match=field.replace("[", r"\[").replace("]", r"\]")):
         read_template(obj, "", "Pod")
+
+
+def test_pull_secret_entries_without_a_name_are_ignored_as_the_kubelet_does() -> None:
+    """The API accepts ``imagePullSecrets: [{}]`` (sidecar injectors have written it)."""
+    obj = admission.pod(["app:1"])
+    obj["spec"]["imagePullSecrets"] = [{}, {"name": ""}, {"name": "regcred"}]
+    template = read_template(obj, "", "Pod")
+    assert template is not None
+    assert template.pull_secrets == ("regcred",)
 
 
 def test_container_without_image_is_ignored() -> None:

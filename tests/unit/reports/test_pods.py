@@ -102,3 +102,9 @@ def test_group_workloads_takes_the_pull_access_of_the_first_pod() -> None:
     owner = WorkloadRef(namespace="shop", kind="Deployment", name="web")
     (workload,) = group_workloads([second, first], lambda pod: owner)
     assert workload.access == PullAccess("shop", "default", ("regcred",))
+
+
+def test_a_pod_with_a_nameless_pull_secret_entry_is_still_audited() -> None:
+    record = pod_record({**POD, "spec": {**POD["spec"], "imagePullSecrets": [{}]}})  # type: ignore[dict-item]
+    assert record.access == PullAccess("shop", "default", ())
+    assert len(record.images) == 2

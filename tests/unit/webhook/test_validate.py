@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
+from flask import Flask
 from flask.testing import FlaskClient
 
 from slimgate.policy.decision import Mode
 from slimgate.policy.model import Policy
+from slimgate.webhook.handler import Begun
 from tests.support import admission
 from tests.unit.webhook.conftest import post
 from tests.unit.webhook.fakes import BLOATED, DEFAULT_RULES, LARGE, FakeEngine
@@ -217,6 +221,23 @@ def test_identical_reviews_within_the_memo_window_evaluate_once(
     assert evaluated(engine) == [GO, GO]  # another subject is another decision
 
 
+def test_reviews_queued_behind_the_first_of_a_burst_use_its_answer(
+    app: Flask, engine: FakeEngine
+) -> None:
+    """Both begin before either finishes (a cold burst on the event loop); only one evaluates."""
+    engine.analyses[GO] = BLOATED
+    handler = app.extensions["slimgate"]["handler"]
+    first = handler.begin(json.dumps(admission.review(admission.pod([GO]), uid="a")).encode())
+    second = handler.begin(json.dumps(admission.review(admission.pod([GO]), uid="b")).encode())
+    assert isinstance(first, Begun)
+    assert isinstance(second, Begun)
+    handler.complete(first)
+    status, body = handler.complete(second)
+    assert status == 200
+    assert json.loads(body)["response"]["allowed"] is False
+    assert evaluated(engine) == [GO]
+
+
 def test_registry_errors_are_not_memoised(client: FlaskClient, engine: FakeEngine) -> None:
     from slimgate.errors import RegistryUnavailable
 
@@ -224,3 +245,14 @@ def test_registry_errors_are_not_memoised(client: FlaskClient, engine: FakeEngin
     post(client, admission.review(admission.pod([GO])))
     post(client, admission.review(admission.pod([GO])))
     assert evaluated(engine) == [GO, GO]
+
+
+def test_a_pull_secret_entry_without_a_name_is_not_a_bad_object(
+    client: FlaskClient, engine: FakeEngine
+) -> None:
+    """``imagePullSecrets: [{}]`` is valid to the API server; the pod gets the real answer."""
+    obj = admission.pod(["registry.example/team/web:1"])
+    obj["spec"]["imagePullSecrets"] = [{}]
+    response = post(client, admission.review(obj))
+    assert response["allowed"] is True
+    assert [image for image, _ in engine.calls] == ["registry.example/team/web:1"]
