@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from slimgate.errors import Blocked, RegistryUnavailable
@@ -97,8 +98,9 @@ class BoundedResolution:
     ``getaddrinfo`` cannot be interrupted, and the system resolver has its own timeouts and
     retries (seconds each). A lookup that hangs keeps its thread until the resolver gives
     up, but the caller returns when its time is up, so DNS is bounded by the same deadline as
-    the rest of an image lookup. At most ``limit`` lookups may be pending at once: past
-    that, a new one fails at once instead of piling up threads behind a dead DNS server.
+    the rest of an image lookup. At most ``limit`` lookups run at once: a caller waits for a
+    free slot within its own time, so a burst of healthy lookups queues briefly, while
+    lookups hung behind a dead DNS server cannot pile up threads without end.
     """
 
     def __init__(self, resolver: Resolver, limit: int = 8) -> None:
@@ -109,8 +111,11 @@ class BoundedResolution:
     def __call__(self, host: str, port: int, timeout: float | None) -> list[str]:
         if timeout is None:
             return list(self._resolver(host, port))
-        if not self._slots.acquire(blocking=False):
-            raise OSError(f"cannot resolve {host}: {self._limit} lookups are still pending")
+        end = time.monotonic() + max(timeout, 0.0)
+        if not self._slots.acquire(timeout=max(timeout, 0.0)):
+            raise OSError(
+                f"cannot resolve {host}: {self._limit} lookups still pending after {timeout:.1f} s"
+            )
         done = threading.Event()
         outcome: list[list[str] | BaseException] = []
 
@@ -124,7 +129,7 @@ class BoundedResolution:
                 done.set()
 
         threading.Thread(target=resolve, name="slimgate-resolve", daemon=True).start()
-        if not done.wait(max(timeout, 0.0)):
+        if not done.wait(max(end - time.monotonic(), 0.0)):
             raise OSError(f"cannot resolve {host}: no answer within {timeout:.1f} s")
         result = outcome[0]
         if isinstance(result, BaseException):

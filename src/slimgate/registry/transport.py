@@ -11,15 +11,16 @@ token realm or a redirect target, passes through it.
 :func:`ssl_context` builds the TLS trust every connection uses: the default CA store plus
 ``registry.caBundle``.
 
-Name resolution uses the system resolver, bounded by the connect timeout, which is what is
-left of the lookup deadline (``addresses.BoundedResolution``). Proxies from the environment
-are not used.
+Name resolution uses the system resolver. It and the connection attempts to each address
+share the connect timeout, which is what is left of the lookup deadline
+(``addresses.BoundedResolution``). Proxies from the environment are not used.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ssl
+import time
 import typing
 from collections.abc import Iterable, Iterator
 
@@ -39,9 +40,9 @@ _SocketOption = (
 class GuardedBackend(httpcore.NetworkBackend):
     """Resolve with the policy, then connect to a checked address."""
 
-    def __init__(self, policy: AddressPolicy) -> None:
+    def __init__(self, policy: AddressPolicy, inner: httpcore.NetworkBackend | None = None) -> None:
         self._policy = policy
-        self._inner = httpcore.SyncBackend()
+        self._inner = inner or httpcore.SyncBackend()
 
     def connect_tcp(
         self,
@@ -51,14 +52,19 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[_SocketOption] | None = None,
     ) -> httpcore.NetworkStream:
+        # One budget for the name and every address tried: what the lookup has left.
+        end = None if timeout is None else time.monotonic() + timeout
         addresses = self._policy.addresses(host, port, timeout=timeout)
         error: Exception | None = None
         for address in addresses:
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0:
+                raise httpcore.ConnectTimeout(f"no time left to connect to {host}:{port}")
             try:
                 return self._inner.connect_tcp(
                     address,
                     port,
-                    timeout=timeout,
+                    timeout=left,
                     local_address=local_address,
                     socket_options=socket_options,
                 )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import httpcore
 import pytest
 
 from slimgate.errors import Blocked, RegistryUnavailable
@@ -16,6 +20,7 @@ from slimgate.registry.addresses import (
     private_reason,
 )
 from slimgate.registry.options import RegistryOptions
+from slimgate.registry.transport import GuardedBackend
 
 
 @pytest.mark.parametrize(
@@ -139,7 +144,7 @@ def test_a_resolver_that_hangs_is_given_up_on_after_the_timeout() -> None:
         release.set()
 
 
-def test_pending_lookups_are_capped_and_their_slots_come_back() -> None:
+def test_lookups_hung_behind_a_dead_dns_server_are_capped() -> None:
     release = threading.Event()
     answered = threading.Event()
 
@@ -153,19 +158,26 @@ def test_pending_lookups_are_capped_and_their_slots_come_back() -> None:
         for _ in range(2):
             with pytest.raises(OSError, match="no answer"):
                 resolve("slow-dns.example", 443, 0.05)
-        with pytest.raises(OSError, match="2 lookups are still pending"):
-            resolve("slow-dns.example", 443, 5)
+        started = time.monotonic()
+        with pytest.raises(OSError, match=r"2 lookups still pending after 0\.2 s"):
+            resolve("slow-dns.example", 443, 0.2)
+        assert time.monotonic() - started < 2
     finally:
         release.set()
     assert answered.wait(5)
-    deadline = time.monotonic() + 5
-    while True:  # the hung lookups finish and give their slots back
-        try:
-            assert resolve("slow-dns.example", 443, 5) == ["93.184.216.34"]
-            break
-        except OSError:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    # the hung lookups finish and give their slots back
+    assert resolve("slow-dns.example", 443, 5) == ["93.184.216.34"]
+
+
+def test_a_burst_of_healthy_lookups_queues_for_slots_instead_of_failing() -> None:
+    def slow(host: str, port: int) -> list[str]:
+        time.sleep(0.05)
+        return ["93.184.216.34"]
+
+    resolve = BoundedResolution(slow, limit=8)
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda i: resolve(f"r{i}.example", 443, 5), range(16)))
+    assert answers == [["93.184.216.34"]] * 16
 
 
 def test_a_resolver_error_reaches_the_caller_from_the_lookup_thread() -> None:
@@ -174,3 +186,29 @@ def test_a_resolver_error_reaches_the_caller_from_the_lookup_thread() -> None:
 
     with pytest.raises(RegistryUnavailable, match="Name or service not known"):
         AddressPolicy(RegistryOptions(), resolver=failing).addresses("x.example", 443, timeout=5)
+
+
+def test_name_resolution_and_every_address_tried_share_one_connect_budget() -> None:
+    """Three silent addresses after a slow lookup still cost no more than the timeout."""
+
+    def slow(host: str, port: int) -> list[str]:
+        time.sleep(0.2)
+        return ["93.184.216.34", "93.184.216.35", "93.184.216.36"]
+
+    given: list[float] = []
+
+    class Silent(httpcore.NetworkBackend):
+        def connect_tcp(self, host: str, port: int, timeout: float | None = None, **kw: Any) -> Any:
+            assert timeout is not None
+            given.append(timeout)
+            time.sleep(min(timeout, 0.2))
+            raise httpcore.ConnectTimeout("silent")
+
+    backend = GuardedBackend(AddressPolicy(RegistryOptions(), resolver=slow), inner=Silent())
+    started = time.monotonic()
+    with pytest.raises(httpcore.ConnectTimeout):
+        backend.connect_tcp("silent.example", 443, timeout=0.5)
+    assert time.monotonic() - started < 0.8
+    assert given
+    assert given[0] <= 0.31  # what the lookup left, not the whole timeout
+    assert all(later < earlier for earlier, later in itertools.pairwise(given))
