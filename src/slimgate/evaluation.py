@@ -96,7 +96,9 @@ class Evaluator:
     The oversize thresholds are the policy's (``policy.thresholds`` replaces
     ``knowledge.thresholds``). ``lineage``, when given, is asked for the known toolchain
     bases of a platform only after an image for that platform has been read.
-    ``today`` is the clock exemptions expire by.
+    ``today`` is the clock exemptions expire by. ``analyses`` is the memo of analyses;
+    engines that differ only in their registry credentials share one (an analysis depends
+    on the image's digests, not on who fetched it).
     """
 
     def __init__(
@@ -107,13 +109,14 @@ class Evaluator:
         *,
         today: Callable[[], date],
         lineage: LineageProvider | None = None,
+        analyses: AnalysisMemo | None = None,
     ) -> None:
         self.source = source
         self.policy = policy
         self.knowledge = replace(knowledge, thresholds=policy.thresholds)
         self._today = today
         self._lineage = lineage
-        self._analyses = AnalysisMemo()
+        self.analyses = analyses if analyses is not None else AnalysisMemo()
 
     def evaluate(
         self,
@@ -146,7 +149,7 @@ class Evaluator:
         if metadata.digest is None:  # nothing names this content reliably
             return analyse(metadata, knowledge)
         key = (metadata.digest, metadata.config_digest, metadata.platform, knowledge.lineage)
-        return self._analyses.get_or_compute(key, lambda: analyse(metadata, knowledge))
+        return self.analyses.get_or_compute(key, lambda: analyse(metadata, knowledge))
 
     def judge(
         self,

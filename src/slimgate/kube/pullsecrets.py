@@ -11,11 +11,12 @@ Deployment costs one read. A secret that cannot be read (missing, forbidden, mal
 skipped and counted (``on_skip``); its content never reaches a log. The Kubernetes API
 reader is in ``secretsapi``.
 
-All the reads for one pod (one review, or one workload of an audit) share one budget: each request gets what is left of it as its
-timeout, the client never retries, reading stops once the budget is spent or the API is
-unreachable, and the caller waits no longer than the budget even for a read that ignores
-its timeout. Whatever goes wrong, the review goes on with the static credentials only, so
-a private image then gets the ``onRegistryError`` decision like any registry error.
+All the reads for one pod (one review, or one workload of an audit) share one budget:
+each request gets what is left of it as its timeout, the client never retries, reading
+stops once the budget is spent or the API is unreachable, and the caller waits no longer
+than the budget even for a read that ignores its timeout. Whatever goes wrong, the review
+goes on with the static credentials only, so a private image then gets the
+``onRegistryError`` decision like any registry error (an ``error`` result in an audit).
 """
 
 from __future__ import annotations

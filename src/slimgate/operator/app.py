@@ -155,6 +155,7 @@ class Engines:
             self.config.knowledge(),
             today=datetime.date.today,
             lineage=self.lineage,
+            analyses=self.shared.analyses,  # an analysis does not depend on the login
         )
 
 

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from slimgate.analysis.memo import AnalysisMemo
 from slimgate.config import Config, load_config
 from slimgate.evaluation import Evaluator, ImageSource, LineageProvider
 from slimgate.kube.pullsecrets import PullSecrets, SecretSource
@@ -51,10 +52,16 @@ def make_engine(
     config: Config,
     today: Callable[[], datetime.date],
     lineage: LineageProvider | None = None,
-) -> Engine:
+    analyses: AnalysisMemo | None = None,
+) -> Evaluator:
     """The shared Evaluator over ``source``: the same engine ``slimgate check`` runs."""
     return Evaluator(
-        source, config.policy_value(), config.knowledge(), today=today, lineage=lineage
+        source,
+        config.policy_value(),
+        config.knowledge(),
+        today=today,
+        lineage=lineage,
+        analyses=analyses,
     )
 
 
@@ -128,7 +135,9 @@ class Composer:
             store = reader.store_for(template.access, budget)
             if store is None:
                 return engine
-            return make_engine(client.with_credentials(store), config, self._today, lineage)
+            return make_engine(
+                client.with_credentials(store), config, self._today, lineage, engine.analyses
+            )
 
         return Wiring(settings, engine, engine_for)
 

@@ -4,10 +4,15 @@ and a replaced client is closed once the reviews that may still use it are done.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from slimgate.config import parse_config
+from slimgate.evaluation import Evaluator
+from slimgate.kube.workloads import read_template
 from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.webhook.wiring import RETIRE_SECONDS, Composer
+from tests.support import admission
+from tests.unit.kube.test_pullsecrets import FakeSecrets
 
 FIRST = 'registry:\n  insecure: ["localhost:5000"]\npolicy: {mode: enforce}\n'
 POLICY_ONLY = 'registry:\n  insecure: ["localhost:5000"]\npolicy: {mode: audit}\n'
@@ -41,5 +46,25 @@ def test_a_replaced_registry_client_is_closed_after_the_grace_period() -> None:
         current = composer.client(parse_config(NEW_REGISTRY, "registry.yaml"))
         assert current is not first
         assert not current._http.is_closed
+    finally:
+        composer.close()
+
+
+def test_engines_with_pull_secrets_share_the_analyses_of_the_shared_engine() -> None:
+    """An analysis depends on the image's digests, not on whose login fetched them."""
+    composer = Composer(WebhookMetrics(), secrets=FakeSecrets)
+    try:
+        config = parse_config(FIRST.replace("registry:", "registry:\n  pullSecrets: true"), "c")
+        wiring = composer.build(config)
+        assert wiring.engine_for is not None
+        obj = admission.workload("Deployment", ["registry.example/a:1"], namespace="shop")
+        template = read_template(obj, "apps", "Deployment")
+        assert template is not None
+        with_secret = replace(template, pull_secrets=("pod-cred",))
+        private = wiring.engine_for(with_secret, 1.0)
+        assert private is not wiring.engine
+        assert isinstance(private, Evaluator)
+        assert isinstance(wiring.engine, Evaluator)
+        assert private.analyses is wiring.engine.analyses
     finally:
         composer.close()

@@ -1,0 +1,19 @@
+"""The operator's engines: one shared, and per-credential ones over the same caches."""
+
+from __future__ import annotations
+
+from slimgate.config import parse_config
+from slimgate.operator.app import build_engine
+from slimgate.registry import Credential, CredentialStore
+
+
+def test_an_engine_with_credentials_shares_the_client_caches_and_analyses() -> None:
+    engines = build_engine(parse_config("registry: {}\n", "c.yaml"), ["localhost:5000"])
+    try:
+        store = CredentialStore({"registry.example": Credential("bob", "s3cret")})
+        private = engines.with_credentials(store)
+        assert private is not engines.shared
+        assert private.analyses is engines.shared.analyses
+        assert private.policy == engines.shared.policy
+    finally:
+        engines.client.close()
