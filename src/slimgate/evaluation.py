@@ -118,6 +118,18 @@ class Evaluator:
         self._lineage = lineage
         self.analyses = analyses if analyses is not None else AnalysisMemo()
 
+    def with_source(self, source: ImageSource) -> Evaluator:
+        """The same engine reading images from ``source`` (the registry client with a pod's
+        pull secrets): same policy, knowledge, clock, lineage and memo of analyses."""
+        return Evaluator(
+            source,
+            self.policy,
+            self.knowledge,
+            today=self._today,
+            lineage=self._lineage,
+            analyses=self.analyses,
+        )
+
     def evaluate(
         self,
         image: str,

@@ -144,19 +144,11 @@ class Engines:
 
     shared: Evaluator
     client: RegistryClient
-    config: Config
-    lineage: LineageResolver | None
 
     def with_credentials(self, store: CredentialStore) -> Evaluator:
-        """An engine over the same client and caches that also sends ``store``'s logins."""
-        return Evaluator(
-            self.client.with_credentials(store),
-            self.config.policy_value(),
-            self.config.knowledge(),
-            today=datetime.date.today,
-            lineage=self.lineage,
-            analyses=self.shared.analyses,  # an analysis does not depend on the login
-        )
+        """An engine over the same client, caches and analyses that also sends ``store``'s
+        logins."""
+        return self.shared.with_source(self.client.with_credentials(store))
 
 
 def build_engine(config: Config, insecure: Sequence[str]) -> Engines:
@@ -181,7 +173,7 @@ def build_engine(config: Config, insecure: Sequence[str]) -> Engines:
         today=datetime.date.today,
         lineage=lineage,
     )
-    return Engines(evaluator, client, config, lineage)
+    return Engines(evaluator, client)
 
 
 def engine_for_access(

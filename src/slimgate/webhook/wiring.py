@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from slimgate.analysis.memo import AnalysisMemo
 from slimgate.config import Config, load_config
 from slimgate.evaluation import Evaluator, ImageSource, LineageProvider
 from slimgate.kube.pullsecrets import PullSecrets, SecretSource
@@ -52,16 +51,10 @@ def make_engine(
     config: Config,
     today: Callable[[], datetime.date],
     lineage: LineageProvider | None = None,
-    analyses: AnalysisMemo | None = None,
 ) -> Evaluator:
     """The shared Evaluator over ``source``: the same engine ``slimgate check`` runs."""
     return Evaluator(
-        source,
-        config.policy_value(),
-        config.knowledge(),
-        today=today,
-        lineage=lineage,
-        analyses=analyses,
+        source, config.policy_value(), config.knowledge(), today=today, lineage=lineage
     )
 
 
@@ -135,9 +128,7 @@ class Composer:
             store = reader.store_for(template.access, budget)
             if store is None:
                 return engine
-            return make_engine(
-                client.with_credentials(store), config, self._today, lineage, engine.analyses
-            )
+            return engine.with_source(client.with_credentials(store))
 
         return Wiring(settings, engine, engine_for)
 

@@ -227,6 +227,36 @@ def test_an_image_is_analysed_once_for_every_subject_that_runs_it(
     assert again.decision.verdict is Verdict.DENY
 
 
+def test_an_engine_over_another_source_keeps_policy_clock_lineage_and_analyses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the drivers build per pull-secret store: only the source differs."""
+    import slimgate.evaluation as evaluation
+
+    analysed: list[str | None] = []
+    real = evaluation.analyse
+
+    def counting(image: ImageMetadata, knowledge: Knowledge) -> object:
+        analysed.append(image.digest)
+        return real(image, knowledge)
+
+    monkeypatch.setattr(evaluation, "analyse", counting)
+    app = replace(GOLANG_APP, digest="sha256:" + "b" * 64)
+    public = FakeSource({("app:1", AMD64): app})
+    private = FakeSource({("private/app:1", AMD64): app})
+    lineage = RecordingLineage(Lineage())
+    shared = evaluator(public, Policy(mode=Mode.WARN), lineage=lineage)
+    other = shared.with_source(private)
+
+    result = other.evaluate("private/app:1", Subject(namespace="a"))
+    assert private.calls == [("private/app:1", AMD64)]
+    assert public.calls == []
+    assert result.decision.verdict is Verdict.WARN  # the shared engine's policy
+    assert lineage.asked == [AMD64]
+    shared.evaluate("app:1", Subject(namespace="a"))
+    assert analysed == [app.digest]  # one analysis for both engines
+
+
 def test_a_new_lineage_is_a_new_analysis() -> None:
     app = replace(GOLANG_APP, digest="sha256:" + "b" * 64)
     base = KnownBase("golang", "golang:1", tuple(d.digest for d in app.layers[:2]))
