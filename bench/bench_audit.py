@@ -157,7 +157,7 @@ def audit_case(host: str, pods: int, images: int, per_image: int) -> dict[str, A
     platforms = config.platforms()
     records, owners = listing(host, pods, images)
 
-    def evaluate(image: str, subject: Subject) -> Any:
+    def evaluate(image: str, subject: Subject, access: object) -> Any:
         return evaluator.evaluate(image, subject, platforms)
 
     runs: dict[str, Any] = {}

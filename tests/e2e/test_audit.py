@@ -6,6 +6,7 @@ DOM checked for the namespaces, totals and offenders; a screenshot is kept next 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -19,6 +20,7 @@ import pytest
 from slimgate.cli.audit import run
 from slimgate.operator.kubeapi import KubeApi
 from tests.integration.audit.scenario import (
+    GOLANG_APP,
     Images,
     config_text,
     create_chain,
@@ -27,6 +29,8 @@ from tests.integration.audit.scenario import (
     create_pod,
     push_images,
 )
+from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
+from tests.support.images import build_image, push
 from tests.support.registry_server import RegistryServer, free_port
 
 from .cluster import KubeCluster
@@ -205,3 +209,86 @@ def test_an_unwritable_output_file_is_exit_code_2(
     err = capsys.readouterr().err
     assert f"cannot write {target}" in err
     assert "Traceback" not in err
+
+
+def test_pull_secrets_flag_audits_private_images_as_their_pods_pull_them(
+    cluster: Cluster, token_registry: RegistryServer, tmp_path: Path
+) -> None:
+    private = f"{token_registry.host}/team/private-audit:1.4"
+    push(
+        token_registry.url,
+        "team/private-audit",
+        "1.4",
+        build_image(GOLANG_APP),
+        username=TOKEN_USER,
+        password=TOKEN_PASSWORD,
+        verify=token_registry.verify,
+    )
+    api = KubeApi(cluster.cluster.api_client())
+    namespace = f"private-{uuid.uuid4().hex[:6]}"
+    create_namespace(api, namespace)
+    document = json.dumps(
+        {"auths": {token_registry.host: {"username": TOKEN_USER, "password": TOKEN_PASSWORD}}}
+    ).encode()
+    api.create(
+        "v1",
+        "secrets",
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "regcred"},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": base64.b64encode(document).decode()},
+        },
+    )
+    api.create(
+        "v1",
+        "pods",
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "api", "labels": {"app": "api"}},
+            "spec": {
+                "containers": [{"name": "app", "image": private}],
+                "imagePullSecrets": [{"name": "regcred"}],
+            },
+        },
+    )
+    token_server = f"127.0.0.1:{token_registry.token_server.port}"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "registry:\n"
+        f"  allowPrivate: ['{token_registry.host}', '{token_server}']\n"
+        f"  caBundle: '{token_registry.ca_path}'\n"
+        "  knownToolchainImages: []\n"
+    )
+
+    def audited(*extra: str) -> dict:  # type: ignore[type-arg]
+        out = tmp_path / "private.json"
+        args = [
+            "--kubeconfig",
+            str(cluster.cluster.kubeconfig_path),
+            "--config",
+            str(config),
+            "--no-progress",
+            "--namespace",
+            namespace,
+            "--output",
+            "json",
+            "--output-file",
+            str(out),
+            *extra,
+        ]
+        assert run(args) == 0
+        [found] = json.loads(out.read_text())["namespaces"]
+        [workload] = found["workloads"]
+        return workload  # type: ignore[no-any-return]
+
+    without = audited()
+    assert without["result"] == "error"  # static credentials only: anonymous was refused
+    with_secrets = audited("--pull-secrets")
+    assert with_secrets["result"] == "fail"
+    rules = {r["rule"]: r["result"] for r in with_secrets["containers"][0]["results"]}
+    assert rules["toolchain-base"] == "fail"

@@ -4,7 +4,9 @@ Lists pods (of the cluster, or of ``--namespace``) and their owners once, groups
 under their top-level owners, evaluates each image once with the engine every driver uses
 (progress on stderr), and prints a table per namespace, the top offenders with what their
 remediations save, and the bloat cost per namespace and in total — or the same as JSON or
-as one self-contained HTML page (``--output``, ``--output-file``).
+as one self-contained HTML page (``--output``, ``--output-file``). Images are read with the
+static credentials of the configuration; ``--pull-secrets`` also reads each workload's
+pull secrets with the caller's kubeconfig.
 
 Exit codes: 0 done; 2 the cluster or the configuration could not be read.
 """
@@ -22,14 +24,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from slimgate.errors import SlimgateError
+from slimgate.evaluation import Evaluator
 from slimgate.kube.workloads import PullAccess
-from slimgate.model import Subject
-from slimgate.reports.auditing import audit_workloads
+from slimgate.model import Platform, Subject
+from slimgate.reports.auditing import Evaluate, audit_workloads
 from slimgate.reports.inventory import group_workloads
 from slimgate.reports.owners import OwnerLookup, top_owner
 from slimgate.reports.results import Evaluated
 from slimgate.reports.summary import AuditSummary, summarize
 from slimgate.reports.workloads import PodRecord
+from slimgate.sources.router import SourceRouter
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-file", metavar="FILE", help="write the report here, not stdout")
     parser.add_argument("--top", type=_count, default=10, help="offenders to list (default 10)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument(
+        "--pull-secrets",
+        action="store_true",
+        help="read each workload's imagePullSecrets and its ServiceAccount's with this "
+        "kubeconfig, to audit private images as their pods pull them (needs get on secrets)",
+    )
 
 
 def _count(text: str) -> int:
@@ -65,7 +75,7 @@ def _count(text: str) -> int:
 def audit_pods(
     pods: Iterable[PodRecord],
     owners: OwnerLookup,
-    evaluate: Callable[[str, Subject], Evaluated],
+    evaluate: Evaluate,
     *,
     generated: datetime,
     cluster: str | None = None,
@@ -81,7 +91,7 @@ def audit_pods(
     advance = progress(total) if progress else None
 
     def counted(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
-        result = evaluate(image, subject)  # static credentials only: no secrets are read
+        result = evaluate(image, subject, access)
         if advance is not None:
             advance()
         return result
@@ -128,6 +138,41 @@ def _progress_bar(enabled: bool) -> Any:
     )
 
 
+PULL_SECRET_BUDGET_SECONDS = 10.0  # per workload: one attempt per secret, no retries
+
+
+def evaluate_with(
+    evaluator: Evaluator,
+    router: SourceRouter,
+    platforms: Sequence[Platform],
+    configuration: Any,
+    pull_secrets: bool,
+) -> Evaluate:
+    """``evaluator`` for every workload; with ``pull_secrets`` a workload whose pull secrets
+    can be read is looked up with them (the same reader as the webhook and the operator,
+    over the caller's kubeconfig). A workload whose secrets cannot be read (missing,
+    forbidden) is looked up with the static credentials only; no secret content is ever
+    logged."""
+    if not pull_secrets:
+        return lambda image, subject, access: evaluator.evaluate(image, subject, platforms)
+    from slimgate.kube.pullsecrets import PullSecrets
+    from slimgate.kube.secretsapi import KubernetesSecrets
+    from slimgate.registry import RegistryClient
+
+    reader = PullSecrets(KubernetesSecrets(configuration=configuration), ttl=3600.0)
+
+    def evaluate(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
+        engine = evaluator
+        remote = router.remote()
+        if access is not None and isinstance(remote, RegistryClient):
+            store = reader.store_for(access, PULL_SECRET_BUDGET_SECONDS)
+            if store is not None:
+                engine = evaluator.with_source(remote.with_credentials(store))
+        return engine.evaluate(image, subject, platforms)
+
+    return evaluate
+
+
 def run(argv: Sequence[str] | argparse.Namespace) -> int:
     if isinstance(argv, argparse.Namespace):
         args = argv
@@ -151,6 +196,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         return 2
     evaluator, router = build_evaluator(config, insecure=args.insecure_registry)
     platforms = config.platforms()
+    evaluate = evaluate_with(evaluator, router, platforms, configuration, args.pull_secrets)
     excluded = () if args.namespace else tuple(config.operator.excluded_namespaces)
     show = not args.no_progress and sys.stderr.isatty()
     with _progress_bar(show) as bar:
@@ -163,7 +209,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
             summary = audit_pods(
                 pods,
                 owners,
-                lambda image, subject: evaluator.evaluate(image, subject, platforms),
+                evaluate,
                 generated=datetime.now(UTC),
                 cluster=cluster,
                 excluded=excluded,

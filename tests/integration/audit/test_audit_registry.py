@@ -9,6 +9,7 @@ import pytest
 from slimgate.cli.audit import audit_pods
 from slimgate.config import parse_config
 from slimgate.evaluation import Evaluator
+from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
 from slimgate.registry import RegistryClient
 from slimgate.reports.owners import OwnedObject
@@ -82,7 +83,7 @@ def test_every_image_is_fetched_once_for_all_pods_and_namespaces(
         ticks.append(total)
         return lambda: ticks.append(-1)
 
-    def evaluate(image: str, subject: Subject) -> Evaluated:
+    def evaluate(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
         return evaluator.evaluate(image, subject, config.platforms())
 
     with client:
