@@ -6,7 +6,6 @@ DOM checked for the namespaces, totals and offenders; a screenshot is kept next 
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import shutil
@@ -20,17 +19,17 @@ import pytest
 from slimgate.cli.audit import run
 from slimgate.operator.kubeapi import KubeApi
 from tests.integration.audit.scenario import (
-    GOLANG_APP,
     Images,
     config_text,
     create_chain,
     create_cronjob_chain,
     create_namespace,
     create_pod,
+    create_pull_secret,
     push_images,
+    push_private,
 )
 from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
-from tests.support.images import build_image, push
 from tests.support.registry_server import RegistryServer, free_port
 
 from .cluster import KubeCluster
@@ -214,48 +213,12 @@ def test_an_unwritable_output_file_is_exit_code_2(
 def test_pull_secrets_flag_audits_private_images_as_their_pods_pull_them(
     cluster: Cluster, token_registry: RegistryServer, tmp_path: Path
 ) -> None:
-    private = f"{token_registry.host}/team/private-audit:1.4"
-    push(
-        token_registry.url,
-        "team/private-audit",
-        "1.4",
-        build_image(GOLANG_APP),
-        username=TOKEN_USER,
-        password=TOKEN_PASSWORD,
-        verify=token_registry.verify,
-    )
+    private = push_private(token_registry, "team/private-audit", TOKEN_USER, TOKEN_PASSWORD)
     api = KubeApi(cluster.cluster.api_client())
     namespace = f"private-{uuid.uuid4().hex[:6]}"
     create_namespace(api, namespace)
-    document = json.dumps(
-        {"auths": {token_registry.host: {"username": TOKEN_USER, "password": TOKEN_PASSWORD}}}
-    ).encode()
-    api.create(
-        "v1",
-        "secrets",
-        namespace,
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "regcred"},
-            "type": "kubernetes.io/dockerconfigjson",
-            "data": {".dockerconfigjson": base64.b64encode(document).decode()},
-        },
-    )
-    api.create(
-        "v1",
-        "pods",
-        namespace,
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "api", "labels": {"app": "api"}},
-            "spec": {
-                "containers": [{"name": "app", "image": private}],
-                "imagePullSecrets": [{"name": "regcred"}],
-            },
-        },
-    )
+    create_pull_secret(api, namespace, "regcred", token_registry.host, TOKEN_USER, TOKEN_PASSWORD)
+    create_pod(api, namespace, "api", private, pull_secrets=("regcred",))
     token_server = f"127.0.0.1:{token_registry.token_server.port}"
     config = tmp_path / "config.yaml"
     config.write_text(

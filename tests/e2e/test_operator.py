@@ -8,7 +8,6 @@ not registered. The PolicyReport and Report CRDs come from the Helm chart.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -25,17 +24,17 @@ import pytest
 
 from slimgate.operator.kubeapi import Json, KubeApi
 from tests.integration.audit.scenario import (
-    GOLANG_APP,
     Images,
     config_text,
     create_chain,
     create_cronjob_chain,
     create_namespace,
     create_pod,
+    create_pull_secret,
     push_images,
+    push_private,
 )
 from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
-from tests.support.images import build_image, push
 from tests.support.registry_server import RegistryServer, free_port
 
 from .cluster import K8sTools, KubeCluster
@@ -367,16 +366,7 @@ def test_private_images_are_read_with_the_pods_pull_secrets(
     """With ``registry.pullSecrets`` the operator reads a pod's imagePullSecrets (through the
     API server, like the kubelet) and audits its private image; a pod without them gets an
     error result for the same image."""
-    private = f"{token_registry.host}/team/private-api:1.4"
-    push(
-        token_registry.url,
-        "team/private-api",
-        "1.4",
-        build_image(GOLANG_APP),
-        username=TOKEN_USER,
-        password=TOKEN_PASSWORD,
-        verify=token_registry.verify,
-    )
+    private = push_private(token_registry, "team/private-api", TOKEN_USER, TOKEN_PASSWORD)
     token_server = f"127.0.0.1:{token_registry.token_server.port}"
     config = env.workdir / "config-pull-secrets.yaml"
     config.write_text(
@@ -392,36 +382,10 @@ def test_private_images_are_read_with_the_pods_pull_secrets(
     )
     namespace = f"{CREDS}-{uuid.uuid4().hex[:8]}"
     create_namespace(env.api, namespace)
-    host = token_registry.host
-    document = json.dumps(
-        {"auths": {host: {"username": TOKEN_USER, "password": TOKEN_PASSWORD}}}
-    ).encode()
-    env.api.create(
-        "v1",
-        "secrets",
-        namespace,
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "regcred"},
-            "type": "kubernetes.io/dockerconfigjson",
-            "data": {".dockerconfigjson": base64.b64encode(document).decode()},
-        },
+    create_pull_secret(
+        env.api, namespace, "regcred", token_registry.host, TOKEN_USER, TOKEN_PASSWORD
     )
-    env.api.create(
-        "v1",
-        "pods",
-        namespace,
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "with-secret", "labels": {"app": "with-secret"}},
-            "spec": {
-                "containers": [{"name": "app", "image": private}],
-                "imagePullSecrets": [{"name": "regcred"}],
-            },
-        },
-    )
+    create_pod(env.api, namespace, "with-secret", private, pull_secrets=("regcred",))
     create_pod(env.api, namespace, "without", private)
     operator = start_operator(
         env.cluster, config, env.workdir, "creds", "--lease-name", "slimgate-creds"

@@ -9,11 +9,14 @@ with no controller-manager running, nothing else would make them.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from dataclasses import dataclass
 
 from slimgate.operator.kubeapi import Json, KubeApi, KubeError
 from tests.support.images import ImageSpec, build_image, push
+from tests.support.registry_server import RegistryServer
 
 GO_PATH = (
     "PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -112,17 +115,46 @@ def create_pod(
     image: str,
     owner: Json | None = None,
     labels: dict[str, str] | None = None,
+    pull_secrets: tuple[str, ...] = (),
 ) -> Json:
     meta: Json = {"name": name, "labels": labels or {"app": name}}
     if owner is not None:
         meta["ownerReferences"] = [_owner(owner)]
+    spec: Json = {"containers": [{"name": "app", "image": image}]}
+    if pull_secrets:
+        spec["imagePullSecrets"] = [{"name": n} for n in pull_secrets]
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+    return api.create("v1", "pods", namespace, body)
+
+
+def push_private(registry: RegistryServer, repository: str, user: str, password: str) -> str:
+    """The single-stage Go image behind a registry that needs a login; its reference."""
+    built = build_image(GOLANG_APP)
+    push(
+        registry.url,
+        repository,
+        "1.4",
+        built,
+        username=user,
+        password=password,
+        verify=registry.verify,
+    )
+    return f"{registry.host}/{repository}:1.4"
+
+
+def create_pull_secret(
+    api: KubeApi, namespace: str, name: str, host: str, user: str, password: str
+) -> Json:
+    """A ``kubernetes.io/dockerconfigjson`` Secret with a login for ``host``."""
+    document = json.dumps({"auths": {host: {"username": user, "password": password}}})
     body = {
         "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": meta,
-        "spec": {"containers": [{"name": "app", "image": image}]},
+        "kind": "Secret",
+        "metadata": {"name": name},
+        "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": base64.b64encode(document.encode()).decode()},
     }
-    return api.create("v1", "pods", namespace, body)
+    return api.create("v1", "secrets", namespace, body)
 
 
 def create_chain(

@@ -52,6 +52,22 @@ class RecordingLineage:
         return self.lineage
 
 
+@pytest.fixture
+def analysed(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The digests of the images the engine analyses, in order."""
+    import slimgate.evaluation as evaluation
+
+    seen: list[str | None] = []
+    real = evaluation.analyse
+
+    def counting(image: ImageMetadata, knowledge: Knowledge) -> object:
+        seen.append(image.digest)
+        return real(image, knowledge)
+
+    monkeypatch.setattr(evaluation, "analyse", counting)
+    return seen
+
+
 def evaluator(source: FakeSource, policy: Policy | None = None, **kwargs: object) -> Evaluator:
     return Evaluator(
         source,
@@ -203,18 +219,8 @@ def test_at_least_one_platform() -> None:
 
 
 def test_an_image_is_analysed_once_for_every_subject_that_runs_it(
-    monkeypatch: pytest.MonkeyPatch,
+    analysed: list[str | None],
 ) -> None:
-    import slimgate.evaluation as evaluation
-
-    analysed: list[str | None] = []
-    real = evaluation.analyse
-
-    def counting(image: ImageMetadata, knowledge: Knowledge) -> object:
-        analysed.append(image.digest)
-        return real(image, knowledge)
-
-    monkeypatch.setattr(evaluation, "analyse", counting)
     app = replace(GOLANG_APP, digest="sha256:" + "a" * 64)
     engine = evaluator(FakeSource({("app:1", AMD64): app, ("app:2", AMD64): app}))
 
@@ -228,19 +234,9 @@ def test_an_image_is_analysed_once_for_every_subject_that_runs_it(
 
 
 def test_an_engine_over_another_source_keeps_policy_clock_lineage_and_analyses(
-    monkeypatch: pytest.MonkeyPatch,
+    analysed: list[str | None],
 ) -> None:
     """What the drivers build per pull-secret store: only the source differs."""
-    import slimgate.evaluation as evaluation
-
-    analysed: list[str | None] = []
-    real = evaluation.analyse
-
-    def counting(image: ImageMetadata, knowledge: Knowledge) -> object:
-        analysed.append(image.digest)
-        return real(image, knowledge)
-
-    monkeypatch.setattr(evaluation, "analyse", counting)
     app = replace(GOLANG_APP, digest="sha256:" + "b" * 64)
     public = FakeSource({("app:1", AMD64): app})
     private = FakeSource({("private/app:1", AMD64): app})
