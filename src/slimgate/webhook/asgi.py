@@ -12,7 +12,8 @@ does two things:
 
 - it reads the body with the size limit checked first: a declared ``Content-Length`` over
   the limit is refused before any byte is read, and a body without a length is refused
-  as soon as it passes the limit;
+  as soon as it passes the limit (with ``Connection: close``, since the unread rest of the
+  body makes the connection unusable);
 - it calls ``AdmissionHandler.begin`` inline, which is CPU work only.
 
 Only a review that has to ask registries or the Kubernetes API (``Begun``) goes to the
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 PATH = "/validate"
 _JSON = (b"content-type", b"application/json")
+_CLOSE = (b"connection", b"close")
 
 
 class Disconnected(Exception):
@@ -102,6 +104,10 @@ class WebhookAsgi:
             answer = await loop.run_in_executor(self._reviews, self._handler.complete, answer)
         status, body = answer
         headers = [_JSON, (b"content-length", str(len(body)).encode())]
+        if data is None:
+            # The rest of an oversized body was never read: gunicorn closes the connection
+            # after this answer, and the client must know not to send another request on it.
+            headers.append(_CLOSE)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 

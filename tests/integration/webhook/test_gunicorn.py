@@ -199,6 +199,7 @@ def test_bad_input_gets_a_400_and_the_server_lives_on(server: Server, images: Im
     answer = server.client.post(f"{server.url}/validate", content=huge)
     assert answer.status_code == 400
     assert "larger than" in answer.json()["reason"]
+    assert answer.headers["connection"] == "close"  # the unread rest ends the connection
     envelope = {"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview"}
     answer = server.post(envelope)
     assert answer.status_code == 400

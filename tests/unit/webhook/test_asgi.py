@@ -175,17 +175,21 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(front: Webho
     assert exchange.received == 0
     assert exchange.status == 400
     assert "larger than 4096 bytes" in json.loads(exchange.body)["reason"]
+    # the unread body leaves the connection unusable: the client is told so
+    assert (b"connection", b"close") in exchange.sent[0]["headers"]
 
 
 def test_a_body_without_length_is_cut_off_at_the_limit(front: WebhookAsgi) -> None:
     exchange = call(front, "POST", "/validate", [b"x" * 3000, b"y" * 3000, b"z" * 3000])
     assert exchange.received == 2  # the third chunk is never asked for
     assert exchange.status == 400
+    assert (b"connection", b"close") in exchange.sent[0]["headers"]
 
 
 def test_not_json_gets_a_400_with_the_reason(front: WebhookAsgi) -> None:
     exchange = call(front, "POST", "/validate", [b"{not json"])
     assert exchange.status == 400
+    assert (b"connection", b"close") not in exchange.sent[0]["headers"]  # body read whole
     assert json.loads(exchange.body)["reason"].startswith("body is not JSON")
 
 
