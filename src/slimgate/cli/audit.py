@@ -163,7 +163,10 @@ def evaluate_with(
 
     def evaluate(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
         engine = evaluator
-        remote = router.remote()
+        try:
+            remote: object = router.remote()
+        except SlimgateError:  # the engine reports it as this image's error result
+            remote = None
         if access is not None and isinstance(remote, RegistryClient):
             store = reader.store_for(access, PULL_SECRET_BUDGET_SECONDS)
             if store is not None:
