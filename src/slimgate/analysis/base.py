@@ -51,8 +51,14 @@ def split_reference(reference: str) -> tuple[str, str]:
     for prefix in _DOCKER_HUB:
         if name.startswith(prefix):
             name = name[len(prefix) :]
-    if "library/" in name:
-        name = name.rsplit("library/", 1)[1]
+    # The official images under ``library/``, also behind mirrors and pull-through caches
+    # (``public.ecr.aws/docker/library/python``, ``harbor.example/hub/library/golang``): a
+    # whole path segment, never part of one (``mylibrary/golang`` is someone's own image).
+    segments = name.split("/")
+    for i in range(len(segments) - 2, -1, -1):
+        if segments[i] == "library":
+            name = "/".join(segments[i + 1 :])
+            break
     return name, tag or "latest"
 
 

@@ -36,9 +36,8 @@ class StepFacts:
 class Facts:
     steps: tuple[StepFacts, ...]
     env: Mapping[str, str] = field(default_factory=dict)
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)  # the config's own labels
     source: str | None = None
-    compressed_size: int = 0
     layer_digests: tuple[str, ...] = ()
 
 
@@ -60,12 +59,10 @@ def facts_of_steps(
 
 def gather(image: ImageMetadata) -> Facts:
     env = image.config.env_map()
-    labels = image.labels_and_annotations()
     return Facts(
         steps=facts_of_steps(steps_of(image), env, image.platform),
         env=env,
-        labels=labels,
-        source=labels.get(SOURCE_ANNOTATION) or None,
-        compressed_size=image.compressed_size,
+        labels=dict(image.config.labels),
+        source=image.labels_and_annotations().get(SOURCE_ANNOTATION) or None,
         layer_digests=tuple(layer.digest for layer in image.layers),
     )

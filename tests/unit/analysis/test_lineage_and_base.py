@@ -109,6 +109,19 @@ def test_label_names_a_toolchain_base() -> None:
     assert "golang:1.22-bookworm" in analysis.findings[0].message
 
 
+def test_a_label_is_still_read_when_the_annotation_names_an_unknown_base() -> None:
+    image = corpus.extend(
+        corpus.load("debian-bookworm"),
+        [("COPY app /app # buildkit", MB)],
+        labels={BASE_NAME_ANNOTATION: "golang:1.22-bookworm"},
+        annotations={BASE_NAME_ANNOTATION: "registry.example/platform/base:7"},
+    )
+    analysis = analyse(image, Knowledge.default())
+    assert analysis.base is not None
+    assert analysis.base.method is Method.LABEL
+    assert [f.rule for f in analysis.findings] == [rules.TOOLCHAIN_BASE]
+
+
 def test_base_digest_annotation_finds_the_lineage_entry() -> None:
     base = known("golang-1-alpine")
     image = corpus.extend(
@@ -163,3 +176,17 @@ def test_unknown_references_are_not_classified() -> None:
     assert classify_reference("mcr.microsoft.com/dotnet/aspnet:8.0") is None
     assert classify_reference("gcr.io/distroless/static-debian12") is None
     assert classify_reference("myorg/golang-tools:1") is None
+    # "library" only as a whole path segment: this is someone's own image, not golang's
+    assert classify_reference("mylibrary/golang:1.22") is None
+    assert classify_reference("acme/mylibrary/node:20") is None
+
+
+def test_official_images_behind_mirrors_are_classified() -> None:
+    for reference in (
+        "public.ecr.aws/docker/library/golang:1.22",
+        "harbor.example/hub/library/golang:1.22",
+        "docker.io/library/golang:1.22",
+    ):
+        found = classify_reference(reference)
+        assert found is not None, reference
+        assert found[0].name == "golang"
