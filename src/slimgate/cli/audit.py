@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from slimgate.errors import SlimgateError
 from slimgate.evaluation import Evaluator
+from slimgate.kube.pullsecrets import PullSecrets
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Platform, Subject
 from slimgate.reports.auditing import Evaluate, audit_workloads
@@ -145,28 +146,19 @@ def evaluate_with(
     evaluator: Evaluator,
     router: SourceRouter,
     platforms: Sequence[Platform],
-    configuration: Any,
-    pull_secrets: bool,
+    reader: PullSecrets | None,
 ) -> Evaluate:
-    """``evaluator`` for every workload; with ``pull_secrets`` a workload whose pull secrets
-    can be read is looked up with them (the same reader as the webhook and the operator,
-    over the caller's kubeconfig). A workload whose secrets cannot be read (missing,
-    forbidden) is looked up with the static credentials only; no secret content is ever
-    logged."""
-    if not pull_secrets:
+    """``evaluator`` for every workload; with a pull-secret ``reader`` a workload whose pull
+    secrets can be read is looked up with them (the same reader as the webhook and the
+    operator). A workload whose secrets cannot be read (missing, forbidden) is looked up
+    with the static credentials only; no secret content is ever logged."""
+    if reader is None:
         return lambda image, subject, access: evaluator.evaluate(image, subject, platforms)
-    from slimgate.kube.pullsecrets import PullSecrets
-    from slimgate.kube.secretsapi import KubernetesSecrets
     from slimgate.registry import RegistryClient
-
-    reader = PullSecrets(KubernetesSecrets(configuration=configuration), ttl=3600.0)
 
     def evaluate(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
         engine = evaluator
-        try:
-            remote: object = router.remote()
-        except SlimgateError:  # the engine reports it as this image's error result
-            remote = None
+        remote = router.remote()
         if access is not None and isinstance(remote, RegistryClient):
             store = reader.store_for(access, PULL_SECRET_BUDGET_SECONDS)
             if store is not None:
@@ -192,14 +184,20 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
         configuration, cluster = kube_configuration(args.kubeconfig, args.context)
+        evaluator, router = build_evaluator(config, insecure=args.insecure_registry)
         with k8s.ApiClient(configuration) as api_client:
             pods, owners = read_cluster(Lister(api_client), args.namespace)
     except SlimgateError as exc:
         print(f"slimgate audit: {exc}", file=sys.stderr)
         return 2
-    evaluator, router = build_evaluator(config, insecure=args.insecure_registry)
     platforms = config.platforms()
-    evaluate = evaluate_with(evaluator, router, platforms, configuration, args.pull_secrets)
+    reader = None
+    if args.pull_secrets:  # read with the caller's kubeconfig
+        from slimgate.kube.pullsecrets import PullSecrets
+        from slimgate.kube.secretsapi import KubernetesSecrets
+
+        reader = PullSecrets(KubernetesSecrets(configuration=configuration), ttl=3600.0)
+    evaluate = evaluate_with(evaluator, router, platforms, reader)
     excluded = () if args.namespace else tuple(config.operator.excluded_namespaces)
     show = not args.no_progress and sys.stderr.isatty()
     with _progress_bar(show) as bar:
@@ -222,6 +220,8 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
             )
         finally:
             router.close()
+            if reader is not None:
+                reader.close()
     if args.output_file:
         try:
             with Path(args.output_file).open("w", encoding="utf-8") as stream:

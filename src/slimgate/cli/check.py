@@ -74,13 +74,6 @@ def run(args: argparse.Namespace) -> int:
     from slimgate.settings import load_settings
     from slimgate.sources.transport import is_local
 
-    try:
-        settings = load_settings(args.config)
-        platforms = parse_platforms(args.platform, settings)
-        subject = Subject(namespace=args.namespace, labels=parse_pairs(args.label, "--label"))
-    except UsageError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return ERROR
     lineage = args.lineage == "on" or (
         args.lineage == "auto" and not all(is_local(image) for image in args.images)
     )
@@ -89,7 +82,16 @@ def run(args: argparse.Namespace) -> int:
         # A known toolchain image the registry cannot give is no news unless asked for:
         # the other signals still recognise the base.
         lineage_log.setLevel(logging.ERROR)
-    evaluator, router = build_evaluator(settings, insecure=args.insecure_registry, lineage=lineage)
+    try:
+        settings = load_settings(args.config)
+        platforms = parse_platforms(args.platform, settings)
+        subject = Subject(namespace=args.namespace, labels=parse_pairs(args.label, "--label"))
+        evaluator, router = build_evaluator(
+            settings, insecure=args.insecure_registry, lineage=lineage
+        )
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return ERROR
     try:
         if len(args.images) == 1:
             results = [evaluator.evaluate(args.images[0], subject, platforms)]

@@ -21,11 +21,16 @@ if TYPE_CHECKING:
 
 
 def _registry_client(settings: Settings, insecure: Sequence[str]) -> Callable[[], ImageSource]:
-    def make() -> ImageSource:
-        from slimgate.registry import CredentialStore, RegistryClient
+    """A factory of the registry client. The credentials file is read now, so a missing or
+    bad ``registry.dockerConfig`` is a usage error before anything is looked up."""
+    from slimgate.registry.credentials import CredentialStore
 
-        docker_config = settings.docker_config
-        credentials = CredentialStore.from_file(docker_config) if docker_config else None
+    docker_config = settings.docker_config
+    credentials = CredentialStore.from_file(docker_config) if docker_config else None
+
+    def make() -> ImageSource:
+        from slimgate.registry import RegistryClient
+
         return RegistryClient.from_options(
             settings.registry_options(insecure=insecure), credentials=credentials
         )
@@ -40,7 +45,10 @@ def build_evaluator(
     lineage: bool = True,
     today: Callable[[], datetime.date] = datetime.date.today,
 ) -> tuple[Evaluator, SourceRouter]:
-    """The evaluator, and the router to close when done."""
+    """The evaluator, and the router to close when done.
+
+    Raises :class:`~slimgate.errors.ConfigError` when the credentials file cannot be read.
+    """
     settings = config if isinstance(config, Settings) else config.settings()
     router = SourceRouter(_registry_client(settings, insecure), settings.limits())
     provider = None

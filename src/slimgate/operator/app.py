@@ -217,10 +217,10 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
         configuration = kube_configuration(args.kubeconfig, args.context)
+        engines = build_engine(config, args.insecure_registry)
     except SlimgateError as exc:
         log.error("%s", exc)
         return 2
-    engines = build_engine(config, args.insecure_registry)
     engine, client = engines.shared, engines.client
     platforms = config.platforms()
     metrics = AuditMetrics()

@@ -222,3 +222,12 @@ def test_archives(tmp_path: Path) -> None:
     assert results[2]["compressed_size"] == 0
     assert any("counted as 0" in note for note in results[2]["notes"])
     assert results[3]["digest"] == small.digest
+
+
+def test_a_credentials_file_that_cannot_be_read_is_a_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "slimgate.yaml"
+    config.write_text(f"registry:\n  dockerConfig: {tmp_path / 'missing.json'}\n")
+    run = slimgate("check", "--config", config, "--lineage", "off", "registry.invalid/app:1")
+    assert run.returncode == 2  # not 1 ("denied"), and no traceback
+    assert "missing.json" in run.stderr
+    assert "Traceback" not in run.stderr
