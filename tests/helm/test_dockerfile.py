@@ -8,8 +8,8 @@ runtime stage that only installs those wheels, the chart's UID, OCI labels.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,9 @@ def instructions(stage: Stage, keyword: str) -> list[str]:
 
 def slimgate_lint(dockerfile: Path) -> tuple[int, dict[str, Any]]:
     """Run `slimgate lint -o json` as a user would; return its exit code and report."""
-    executable = shutil.which("slimgate")
-    assert executable is not None, "the slimgate console script is not installed"
+    # the console script of the environment under test, not whichever is first on PATH
+    executable = Path(sys.executable).with_name("slimgate")
+    assert executable.is_file(), "the slimgate console script is not installed"
     result = subprocess.run(
         [executable, "lint", "--output", "json", str(dockerfile)],
         capture_output=True,

@@ -18,6 +18,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -87,8 +88,9 @@ def rendered_files(rendering: Rendering) -> tuple[dict[str, str], dict[str, str]
 
 @pytest.fixture
 def webhook(helm: Helm, tmp_path: Path) -> Iterator[RunningWebhook]:
-    executable = shutil.which("slimgate")
-    assert executable is not None, "the slimgate console script is not installed"
+    # the console script of the environment under test, not whichever is first on PATH
+    executable = Path(sys.executable).with_name("slimgate")
+    assert executable.is_file(), "the slimgate console script is not installed"
     port = free_port()
     rendering = helm.template(
         values={
