@@ -116,14 +116,8 @@ def read_template(obj: Mapping[str, Any], group: str, kind: str) -> PodTemplate 
     if path is None:
         return None
     metadata = _mapping(obj.get("metadata"), "metadata")
-    template: Mapping[str, Any] = obj
-    walked: list[str] = []
-    for key in path:
-        walked.append(key)
-        template = _mapping(template.get(key), ".".join(walked))
+    template, spec, spec_path = _walk(obj, path)
     prefix = ".".join(path)
-    spec_path = f"{prefix}.spec" if prefix else "spec"
-    spec = _mapping(template.get("spec"), spec_path)
     tmeta = metadata if not path else _mapping(template.get("metadata"), f"{prefix}.metadata")
     labels = {**_strings(metadata.get("labels"), "metadata.labels")}
     if path:
@@ -143,6 +137,32 @@ def read_template(obj: Mapping[str, Any], group: str, kind: str) -> PodTemplate 
         pull_secrets=access.pull_secrets,
         images=container_images(spec, spec_path),
     )
+
+
+def template_images(
+    obj: Mapping[str, Any], group: str, kind: str
+) -> tuple[ContainerImage, ...] | None:
+    """Only the container images of ``obj``'s pod template (what an UPDATE's old object is
+    compared by); None when ``kind`` has none. Raises :class:`ObjectShapeError`."""
+    path = template_path(group, kind)
+    if path is None:
+        return None
+    _, spec, spec_path = _walk(obj, path)
+    return container_images(spec, spec_path)
+
+
+def _walk(
+    obj: Mapping[str, Any], path: tuple[str, ...]
+) -> tuple[Mapping[str, Any], Mapping[str, Any], str]:
+    """The pod template at ``path``, its spec, and the spec's field path."""
+    template: Mapping[str, Any] = obj
+    walked: list[str] = []
+    for key in path:
+        walked.append(key)
+        template = _mapping(template.get(key), ".".join(walked))
+    prefix = ".".join(path)
+    spec_path = f"{prefix}.spec" if prefix else "spec"
+    return template, _mapping(template.get("spec"), spec_path), spec_path
 
 
 def pull_access(spec: Mapping[str, Any], namespace: str, spec_path: str = "spec") -> PullAccess:

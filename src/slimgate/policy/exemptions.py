@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 from fnmatch import fnmatchcase
+from functools import lru_cache
 
 from slimgate.errors import InvalidReference
 from slimgate.model import Subject
@@ -48,6 +49,7 @@ def pattern_specificity(pattern: str) -> PatternSpecificity:
     return (prefix, -wildcards, literal)
 
 
+@lru_cache(maxsize=1024)
 def normalise_pattern(pattern: str) -> str:
     """Give an image pattern the Docker Hub defaults a reference gets.
 
@@ -67,8 +69,13 @@ def normalise_pattern(pattern: str) -> str:
     return f"{domain}/{remainder}"
 
 
+@lru_cache(maxsize=4096)
 def reference_forms(image: str) -> tuple[str, ...]:
-    """The strings an image pattern is matched against (see the module docstring)."""
+    """The strings an image pattern is matched against (see the module docstring).
+
+    Memoised, like :func:`normalise_pattern`: every decision asks, on the admission path,
+    for the same few images and patterns.
+    """
     try:
         ref = ImageReference.parse(image)
     except InvalidReference:
@@ -122,6 +129,8 @@ def find_exemption(
     exemptions: Iterable[Exemption], image: str, subject: Subject, today: date
 ) -> Exemption | None:
     """The most specific unexpired exemption covering ``image`` run by ``subject``."""
+    if not exemptions:
+        return None
     forms = reference_forms(image)
     best: Exemption | None = None
     best_key: tuple[tuple[int, PatternSpecificity], int, int] | None = None

@@ -107,7 +107,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = hook.max_body_bytes
     app.extensions["slimgate"] = {"metrics": metrics, "pool": pool, "watcher": watcher}
 
-    handler = AdmissionHandler(current, metrics, clock)
+    handler = AdmissionHandler(current, metrics, clock, limit=hook.max_body_bytes)
     app.extensions["slimgate"]["handler"] = handler
 
     @app.post("/validate")

@@ -95,7 +95,7 @@ class WebhookAsgi:
 
     async def _validate(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
         try:
-            data = await read_body(scope, receive, self._handler.limit())
+            data = await read_body(scope, receive, self._handler.limit)
         except Disconnected:
             return
         answer = self._handler.begin(data)

@@ -35,9 +35,7 @@ class Begun:
     """A review that needs lookups: what ``complete`` continues with."""
 
     reviewer: Reviewer
-    review: Review
-    pending: Pending
-    started: float
+    pending: Pending  # carries the review and when it started
 
 
 class AdmissionHandler:
@@ -48,14 +46,13 @@ class AdmissionHandler:
         current: Callable[[], Reviewer],
         metrics: WebhookMetrics,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        limit: int,
     ) -> None:
         self._current = current
         self._metrics = metrics
         self._clock = clock
-
-    def limit(self) -> int:
-        """The largest body the current configuration accepts, in bytes."""
-        return self._current().settings.max_body_bytes
+        self.limit = limit  # the largest body accepted, in bytes (not reloadable)
 
     def __call__(self, data: bytes | None) -> Answer:
         """The whole answer; blocks while images are looked up."""
@@ -65,13 +62,12 @@ class AdmissionHandler:
     def begin(self, data: bytes | None) -> Answer | Begun:
         """The answer when it needs no lookups, else what ``complete`` needs.
 
-        ``data`` is the body, or None when it was larger than :meth:`limit`.
+        ``data`` is the body, or None when it was larger than :attr:`limit`.
         """
         started = self._clock()
         reviewer = self._current()
         if data is None:
-            limit = reviewer.settings.max_body_bytes
-            return self._bad_request(f"request body is larger than {limit} bytes")
+            return self._bad_request(f"request body is larger than {self.limit} bytes")
         try:
             body = json.loads(data)
         except (ValueError, RecursionError) as exc:
@@ -91,16 +87,17 @@ class AdmissionHandler:
         except Exception as exc:  # noqa: BLE001 - logged and answered in _failed
             return self._failed(review, exc)
         if isinstance(outcome, Pending):
-            return Begun(reviewer, review, outcome, started)
+            return Begun(reviewer, outcome)
         return self._answered(outcome, started)
 
     def complete(self, begun: Begun) -> Answer:
         """Look up what ``begin`` could not answer and answer; blocks on I/O."""
+        pending = begun.pending
         try:
-            outcome = begun.reviewer.finish(begun.pending)
+            outcome = begun.reviewer.finish(pending)
         except Exception as exc:  # noqa: BLE001 - logged and answered in _failed
-            return self._failed(begun.review, exc)
-        return self._answered(outcome, begun.started)
+            return self._failed(pending.review, exc)
+        return self._answered(outcome, pending.start)
 
     def _answered(self, outcome: Outcome, started: float) -> Answer:
         _record(self._metrics, outcome, self._clock() - started)

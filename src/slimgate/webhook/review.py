@@ -35,6 +35,7 @@ from slimgate.kube.workloads import (
     PodTemplate,
     changed_images,
     read_template,
+    template_images,
     template_path,
 )
 from slimgate.model import Subject
@@ -106,18 +107,12 @@ class Reviewer:
         self.memo = memo if memo is not None else DecisionMemo(ttl=0)
         self.clock = clock
 
-    def review(self, review: Review, started: float | None = None) -> Outcome:
-        """The whole review; blocks while registries or the Kubernetes API are asked."""
-        begun = self.begin(review, started)
-        return begun if isinstance(begun, Outcome) else self.finish(begun)
-
-    def begin(self, review: Review, started: float | None = None) -> Outcome | Pending:
+    def begin(self, review: Review, started: float) -> Outcome | Pending:
         """What can be answered without waiting on anything, or what is left to look up.
 
         Skips, shape errors and reviews whose images are all memoised are answered here,
         with CPU work only, so an event loop can call this inline; the rest is ``finish``.
         """
-        start = self.clock() if started is None else started
         skip = self._skip_reason(review)
         if skip is not None:
             return self._skipped(review, skip)
@@ -125,7 +120,7 @@ class Reviewer:
         try:
             template = read_template(review.object, review.group, review.kind)
             old = (
-                read_template(review.old_object, review.group, review.kind)
+                template_images(review.old_object, review.group, review.kind)
                 if review.operation == "UPDATE" and review.old_object is not None
                 else None
             )
@@ -138,7 +133,7 @@ class Reviewer:
             return self._skipped(review, "mirror pod")
         containers = template.images
         if old is not None:
-            containers = changed_images(containers, old.images)
+            containers = changed_images(containers, old)
         if not containers:
             return self._skipped(review, "no new or changed images")
         subject = _subject(template, review)
@@ -151,7 +146,7 @@ class Reviewer:
             hit = self.memo.get(key)
             if hit is not None:
                 results[image] = hit
-        pending = Pending(review, template, tuple(containers), subject, keys, results, start)
+        pending = Pending(review, template, tuple(containers), subject, keys, results, started)
         if len(results) < len(keys):
             return pending
         return self._answer(review, template, pending.checked(), ())
