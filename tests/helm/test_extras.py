@@ -3,6 +3,7 @@ NOTES and Chart.yaml."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -148,7 +149,16 @@ def test_helm_test_in_secret_mode_trusts_the_given_ca_bundle(helm: Helm) -> None
         for c in rendering.all("ConfigMap")
         if c["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"
     )
-    assert configmap["data"]["ca.crt"].startswith("-----BEGIN CERTIFICATE-----")
+    given = yaml.safe_load(SECRET_MODE_VALUES.read_text())["tls"]["secret"]["caBundle"]
+    assert configmap["data"]["ca.crt"] == base64.b64decode(given).decode()
+    pod = next(
+        p
+        for p in rendering.all("Pod")
+        if p["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"
+    )
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert "secret" not in volumes["ca"]  # the given bundle, not the serving Secret
+    assert volumes["ca"]["configMap"]["name"] == configmap["metadata"]["name"]
 
 
 def render_notes(helm: Helm, tmp_path: Path, values: dict[str, object] | None = None) -> str:

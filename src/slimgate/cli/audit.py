@@ -28,7 +28,7 @@ from slimgate.evaluation import Evaluator
 from slimgate.kube.pullsecrets import PullSecrets
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Platform, Subject
-from slimgate.reports.auditing import Evaluate, audit_workloads
+from slimgate.reports.auditing import Evaluate, audit_workloads, plan
 from slimgate.reports.inventory import group_workloads
 from slimgate.reports.owners import OwnerLookup, top_owner
 from slimgate.reports.results import Evaluated
@@ -85,11 +85,11 @@ def audit_pods(
     top: int | None = 10,
     progress: Callable[[int], Callable[[], None]] | None = None,
 ) -> AuditSummary:
-    """Pods to a summary: group by owner, evaluate each image once, total the cost."""
+    """Pods to a summary: group by owner, evaluate each image once per subject that exemptions
+    or credentials can tell apart, total the cost."""
     kept = [p for p in pods if not any(fnmatch.fnmatchcase(p.namespace, x) for x in excluded)]
     workloads = group_workloads(kept, lambda pod: top_owner(pod, owners))
-    total = len({c.image for w in workloads for c in w.images})
-    advance = progress(total) if progress else None
+    advance = progress(len(plan(workloads))) if progress else None
 
     def counted(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
         result = evaluate(image, subject, access)

@@ -21,11 +21,11 @@ from slimgate.reports.workloads import Workload
 
 Evaluate = Callable[[str, Subject, PullAccess | None], Evaluated]
 Key = tuple[str, str | None, tuple[tuple[str, str], ...], PullAccess | None]
-MapFunction = Callable[[Callable[["_Job"], Evaluated], Iterable["_Job"]], Iterator[Evaluated]]
+MapFunction = Callable[[Callable[["Job"], Evaluated], Iterable["Job"]], Iterator[Evaluated]]
 
 
 @dataclass(frozen=True, slots=True)
-class _Job:
+class Job:
     image: str
     subject: Subject
     access: PullAccess | None
@@ -45,6 +45,20 @@ def subject_of(workload: Workload, container: str) -> Subject:
     )
 
 
+def plan(
+    workloads: Iterable[Workload], known: Mapping[Key, Evaluated] | None = None
+) -> dict[Key, Job]:
+    """The evaluations :func:`audit_workloads` will run: one per distinct key not ``known``."""
+    jobs: dict[Key, Job] = {}
+    for workload in workloads:
+        for container in workload.images:
+            subject = subject_of(workload, container.container)
+            key = _key(container.image, subject, workload.access)
+            if key not in jobs and (known is None or key not in known):
+                jobs[key] = Job(container.image, subject, workload.access)
+    return jobs
+
+
 def audit_workloads(
     workloads: Iterable[Workload],
     evaluate: Evaluate,
@@ -58,13 +72,7 @@ def audit_workloads(
     are reused and not evaluated again.
     """
     listed = list(workloads)
-    jobs: dict[Key, _Job] = {}
-    for workload in listed:
-        for container in workload.images:
-            subject = subject_of(workload, container.container)
-            key = _key(container.image, subject, workload.access)
-            if key not in jobs and (known is None or key not in known):
-                jobs[key] = _Job(container.image, subject, workload.access)
+    jobs = plan(listed, known)
     run = map_ or map
     results: dict[Key, Evaluated] = dict(known or {})
     pending = list(jobs.items())

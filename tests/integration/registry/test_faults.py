@@ -310,8 +310,8 @@ def test_a_redirect_to_a_metadata_address_is_refused_even_when_listed_insecure(
 
 
 @pytest.mark.usefixtures("timed")
-def test_a_redirect_to_plain_http_from_tls_is_refused(served: FaultServer) -> None:
-    # The registry itself is plain HTTP here; a redirect to an unlisted http host is refused.
+def test_a_redirect_to_an_unlisted_plain_http_host_is_refused(served: FaultServer) -> None:
+    # The registry itself is plain HTTP (listed insecure); the redirect target is not listed.
     served.route("GET", _config_path(), Reply(302, headers={"Location": "http://93.184.216.34/x"}))
     with pytest.raises(Blocked, match="plain-HTTP"):
         _client(served).fetch(_ref(served))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slimgate.config import parse_config
 from slimgate.operator.app import build_engine
 from slimgate.registry import Credential, CredentialStore
+from slimgate.registry.client import CredentialedSource
 
 
 def test_an_engine_with_credentials_shares_the_client_caches_and_analyses() -> None:
@@ -14,6 +15,9 @@ def test_an_engine_with_credentials_shares_the_client_caches_and_analyses() -> N
         private = engines.with_credentials(store)
         assert private is not engines.shared
         assert private.analyses is engines.shared.analyses
-        assert private.policy == engines.shared.policy
+        assert private.policy is engines.shared.policy
+        # the same client underneath (its caches and connections), with the store on top
+        assert isinstance(private.source, CredentialedSource)
+        assert private.source._client is engines.client
     finally:
         engines.client.close()

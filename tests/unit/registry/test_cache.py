@@ -25,12 +25,6 @@ def test_content_larger_than_the_cache_is_not_stored() -> None:
     assert len(cache) == 0
 
 
-def test_content_never_expires() -> None:
-    cache = ContentCache(max_bytes=100)
-    cache.put("a", Content("t", b"x"))
-    assert cache.get("a") == Content("t", b"x")
-
-
 def test_ttl_cache_forgets_after_its_lifetime() -> None:
     clock = ManualClock()
     cache: TTLCache[str] = TTLCache(ttl=60, clock=clock)

@@ -42,6 +42,19 @@ def test_an_exception_reaches_every_waiter_and_the_key_is_freed() -> None:
 
 
 def test_different_keys_do_not_share() -> None:
+    """While key "a" is in flight, a call for "b" runs its own function and returns."""
     flight: SingleFlight[str] = SingleFlight()
-    assert flight.do("a", lambda: "A") == "A"
-    assert flight.do("b", lambda: "B") == "B"
+    started, release = threading.Event(), threading.Event()
+
+    def held() -> str:
+        started.set()
+        assert release.wait(10)
+        return "A"
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(flight.do, "a", held)
+        assert started.wait(10)
+        assert flight.do("b", lambda: "B") == "B"  # would wait on "a" if keys were shared
+        assert not first.done()
+        release.set()
+        assert first.result(timeout=10) == "A"

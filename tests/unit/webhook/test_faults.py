@@ -147,12 +147,14 @@ def test_deadline_gives_pending_images_the_registry_error_decision(
     engine.errors[IMAGE] = RegistryUnavailable("connection refused")
     app = create_app(WebhookSettings(timeout_seconds=5, deadline_seconds=0.2), engine)
     try:
-        response = post(app.test_client(), admission.review(admission.pod([slow, "ok:1"])))
+        response = post(app.test_client(), admission.review(admission.pod([slow, IMAGE, "ok:1"])))
     finally:
         engine.release.set()
     assert response["allowed"] is True
+    # the image the deadline cut off and the one that failed at once keep their own reasons
     assert response["warnings"] == [
-        f"spec.containers[0].image: {slow} not checked: registry did not answer within 0.2 s"
+        f"spec.containers[0].image: {slow} not checked: registry did not answer within 0.2 s",
+        f"spec.containers[1].image: {IMAGE} not checked: connection refused",
     ]
     metrics = app.test_client().get("/metrics").get_data(as_text=True)
     assert "slimgate_admission_deadline_exceeded_total 1.0" in metrics
