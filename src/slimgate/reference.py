@@ -167,9 +167,6 @@ class ImageReference:
             name = self.name
         return name + self._suffix()
 
-    def with_digest(self, digest: str) -> ImageReference:
-        return ImageReference(self.registry, self.repository, self.tag, validate_digest(digest))
-
     def _suffix(self) -> str:
         suffix = f":{self.tag}" if self.tag is not None else ""
         return suffix + (f"@{self.digest}" if self.digest is not None else "")

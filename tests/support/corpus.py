@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from slimgate.model import (
-    DOCKER_CONFIG,
     DOCKER_MANIFEST,
     Descriptor,
     HistoryEntry,
@@ -81,10 +80,6 @@ def from_dict(data: dict[str, Any]) -> ImageMetadata:
 def load(name: str) -> ImageMetadata:
     """The corpus case ``name`` (a file stem, e.g. ``golang-1-bookworm``)."""
     return from_dict(raw(name))
-
-
-def config_media_type() -> str:
-    return DOCKER_CONFIG
 
 
 def extend(

@@ -12,7 +12,6 @@ them carry ``@pytest.mark.registry``; without the binary they are skipped.
 - ``tls_registry``: anonymous over TLS with a test CA (``tls_registry.ca_path``)
 - ``fault_server`` / ``other_fault_server``: :class:`tests.support.faults.FaultServer` on
   127.0.0.1 and 127.0.0.2, new for each test
-- ``manual_clock``: a :class:`ManualClock` to inject where a clock is taken
 """
 
 from __future__ import annotations
@@ -44,11 +43,6 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-def manual_clock() -> ManualClock:
-    return ManualClock()
 
 
 def _need_registry() -> None:

@@ -10,7 +10,6 @@ and stopped by its PID.
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import ssl
 import subprocess
@@ -160,8 +159,3 @@ def _wait_ready(server: RegistryServer, timeout: float) -> None:
                 return
             time.sleep(0.05)
     raise RuntimeError(f"docker-registry did not answer within {timeout} s:\n{server.log()}")
-
-
-def remove(server: RegistryServer) -> None:
-    server.stop()
-    shutil.rmtree(server.workdir, ignore_errors=True)

@@ -94,8 +94,3 @@ def lint(dockerfile: Dockerfile, platform: Platform = DEFAULT_PLATFORM) -> Analy
         base=recognition.base if recognition is not None else None,
         compressed_size=0,
     )
-
-
-def lint_stage(dockerfile: Dockerfile, platform: Platform = DEFAULT_PLATFORM) -> Analysis:
-    """Alias of :func:`lint` (the final stage is the one that ships)."""
-    return lint(dockerfile, platform)

@@ -74,12 +74,6 @@ class Step:
             return f"line {self.line}"
         return f"step {self.index}"
 
-    @property
-    def makes_layer(self) -> bool:
-        return self.instruction in ("RUN", "COPY", "ADD") or (
-            self.layer is not None and self.instruction not in METADATA
-        )
-
 
 def _strip_args(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     match = _ARGS.match(text)

@@ -195,7 +195,6 @@ class Auditor:
         with self._lock:
             if pods is not None:
                 self._inventory.replace_all(records)
-                self._inventory.take_dirty()
             self._known.clear()
             namespaces = self._inventory.namespaces()
             self.metrics.pods.set(len(self._inventory))
@@ -245,10 +244,6 @@ class Auditor:
             ",".join(f"{f.kind}={w.value}" for f, w in outcome.items()),
         )
         return results
-
-    def pending(self) -> set[str]:
-        with self._lock:
-            return self._debouncer.pending()
 
 
 def evaluate_with(

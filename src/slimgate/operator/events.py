@@ -61,7 +61,6 @@ class EventRecorder:
         self._limiter = RateLimiter(period)
         self._monotonic = monotonic
         self._wall = wall
-        self.posted = 0
 
     def record(self, audit: WorkloadAudit) -> int:
         """Post the events ``audit`` calls for; returns how many were posted."""
@@ -76,7 +75,6 @@ class EventRecorder:
                 continue
             if self._post(audit, container):
                 posted += 1
-        self.posted += posted
         return posted
 
     def _post(self, audit: WorkloadAudit, container: ContainerAudit) -> bool:

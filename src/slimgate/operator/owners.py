@@ -63,7 +63,3 @@ class CachedOwners:
                 self._entries.clear()
             self._entries[key] = (expires, found)
         return found
-
-    def forget(self) -> None:
-        with self._lock:
-            self._entries.clear()

@@ -35,9 +35,6 @@ class Debouncer:
             del self._last[key]
         return ready
 
-    def pending(self) -> set[str]:
-        return set(self._first)
-
 
 class RateLimiter:
     def __init__(self, period: float = 3600.0, max_keys: int = 100_000) -> None:

@@ -15,42 +15,28 @@ from slimgate.reports.workloads import ContainerImage, PodRecord, Workload, Work
 
 
 class Inventory:
-    """Pods by namespace, and the namespaces whose pods changed since they were last taken."""
+    """Pods by namespace; ``upsert`` and ``remove`` say whether anything changed."""
 
     def __init__(self) -> None:
         self._pods: dict[str, dict[str, PodRecord]] = defaultdict(dict)
-        self._dirty: set[str] = set()
 
     def upsert(self, pod: PodRecord) -> bool:
-        """Record ``pod``; True, and its namespace marked dirty, when anything changed."""
+        """Record ``pod``; True when anything changed."""
         pods = self._pods[pod.namespace]
         if pods.get(pod.name) == pod:
             return False
         pods[pod.name] = pod
-        self._dirty.add(pod.namespace)
         return True
 
     def remove(self, namespace: str, name: str) -> bool:
         pods = self._pods.get(namespace)
-        if pods is None or pods.pop(name, None) is None:
-            return False
-        self._dirty.add(namespace)
-        return True
+        return pods is not None and pods.pop(name, None) is not None
 
     def replace_all(self, pods: Iterable[PodRecord]) -> None:
-        """Start over from a full listing; every namespace, old or new, becomes dirty."""
-        self._dirty.update(self._pods)
+        """Start over from a full listing."""
         self._pods = defaultdict(dict)
         for pod in pods:
             self._pods[pod.namespace][pod.name] = pod
-            self._dirty.add(pod.namespace)
-
-    def mark_all_dirty(self) -> None:
-        self._dirty.update(self._pods)
-
-    def take_dirty(self) -> set[str]:
-        dirty, self._dirty = self._dirty, set()
-        return dirty
 
     def namespaces(self) -> set[str]:
         return {namespace for namespace, pods in self._pods.items() if pods}

@@ -65,10 +65,6 @@ class SourceRouter:
                 self._remote = self._make_remote()
             return self._remote
 
-    @property
-    def remote_started(self) -> bool:
-        return self._remote is not None
-
     def close(self) -> None:
         """Close the registry client, if one was made."""
         with self._lock:

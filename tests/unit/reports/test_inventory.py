@@ -60,32 +60,28 @@ def test_bare_pods_are_their_own_workloads_sorted() -> None:
     assert [str(w.ref) for w in workloads] == ["Deployment/web", "Pod/a", "Pod/b"]
 
 
-def test_inventory_marks_only_changed_namespaces_dirty() -> None:
+def test_inventory_reports_only_real_changes() -> None:
     inventory = Inventory()
     assert inventory.upsert(_pod("web-001"))
-    assert inventory.take_dirty() == {"shop"}
     assert not inventory.upsert(_pod("web-001"))  # same pod again: nothing changed
-    assert inventory.take_dirty() == set()
     assert inventory.upsert(_pod("web-001", "reg/web:2"))
     assert inventory.upsert(_pod("x", namespace="other"))
-    assert inventory.take_dirty() == {"shop", "other"}
+    assert inventory.namespaces() == {"shop", "other"}
 
 
-def test_removing_the_last_pod_keeps_the_namespace_dirty_but_empty() -> None:
+def test_removing_the_last_pod_empties_the_namespace() -> None:
     inventory = Inventory()
     inventory.upsert(_pod("web-001"))
-    inventory.take_dirty()
     assert inventory.remove("shop", "web-001")
     assert not inventory.remove("shop", "web-001")
-    assert inventory.take_dirty() == {"shop"}
+    assert not inventory.remove("nowhere", "web-001")
     assert inventory.pods("shop") == ()
     assert inventory.namespaces() == set()
 
 
-def test_replace_all_dirties_old_and_new_namespaces() -> None:
+def test_replace_all_starts_over() -> None:
     inventory = Inventory()
     inventory.upsert(_pod("a", namespace="old"))
-    inventory.take_dirty()
     inventory.replace_all([_pod("b", namespace="new")])
-    assert inventory.take_dirty() == {"old", "new"}
+    assert inventory.namespaces() == {"new"}
     assert len(inventory) == 1

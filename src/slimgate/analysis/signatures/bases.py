@@ -225,5 +225,3 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         clean_tags=("curl", "scm"),
     ),
 )
-
-FAMILIES: dict[str, BaseSignature] = {signature.family: signature for signature in BASE_SIGNATURES}
