@@ -177,16 +177,17 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         args = parser.parse_args(list(argv))
     from kubernetes import client as k8s
 
-    from slimgate.cli.audit_cluster import Lister, kube_configuration, read_cluster
+    from slimgate.cli.audit_cluster import read_cluster
     from slimgate.cli.wiring import build_evaluator
     from slimgate.config import load_config
+    from slimgate.kube.api import KubeApi, kube_configuration
 
     try:
         config = load_config(args.config)
         configuration, cluster = kube_configuration(args.kubeconfig, args.context)
         evaluator, router = build_evaluator(config, insecure=args.insecure_registry)
         with k8s.ApiClient(configuration) as api_client:
-            pods, owners = read_cluster(Lister(api_client), args.namespace)
+            pods, owners = read_cluster(KubeApi(api_client, timeout=60.0), args.namespace)
     except SlimgateError as exc:
         print(f"slimgate audit: {exc}", file=sys.stderr)
         return 2

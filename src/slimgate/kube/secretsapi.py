@@ -22,30 +22,19 @@ class KubernetesSecrets:
 
     def __init__(self, kubeconfig: str | None = None, configuration: Any = None) -> None:
         """``configuration``: a ``kubernetes.client.Configuration`` to copy (the operator's
-        own, which honours its ``--kubeconfig`` and ``--context``); else in-cluster, else
-        ``kubeconfig``."""
+        or the CLI's own); else :func:`~slimgate.kube.api.kube_configuration` of
+        ``kubeconfig`` (in-cluster when none is named)."""
         import copy
 
         import urllib3  # lazy, like the client below
-        from kubernetes import client, config  # lazy: only when pull secrets are enabled
+        from kubernetes import client  # lazy: only when pull secrets are enabled
+
+        from slimgate.kube.api import kube_configuration
 
         if configuration is not None:
             configuration = copy.deepcopy(configuration)
         else:
-            configuration = client.Configuration()
-            if kubeconfig is not None:
-                config.load_kube_config(  # type: ignore[no-untyped-call]
-                    config_file=kubeconfig, client_configuration=configuration
-                )
-            else:
-                try:
-                    config.load_incluster_config(  # type: ignore[no-untyped-call]
-                        client_configuration=configuration
-                    )
-                except config.ConfigException:
-                    config.load_kube_config(  # type: ignore[no-untyped-call]
-                        client_configuration=configuration
-                    )
+            configuration, _ = kube_configuration(kubeconfig, None)
         configuration.retries = 0  # urllib3 raises after the first failed attempt
         configuration.client_go_retries = False
         self._api = client.ApiClient(configuration)

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 
 import kopf
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from prometheus_client import start_http_server
 
 from slimgate.config import Config, load_config
 from slimgate.errors import SlimgateError
 from slimgate.evaluation import Evaluator
+from slimgate.kube.api import KubeApi, kube_configuration
 from slimgate.kube.pullsecrets import PullSecrets
 from slimgate.kube.secretsapi import KubernetesSecrets
 from slimgate.kube.workloads import PullAccess
@@ -40,7 +40,6 @@ from slimgate.model import Subject
 from slimgate.operator.auditor import Auditor, AuditSettings, Leader, evaluate_with
 from slimgate.operator.events import EventRecorder
 from slimgate.operator.handlers import build_registry, connection_info
-from slimgate.operator.kubeapi import KubeApi
 from slimgate.operator.leader import AlwaysLeader, LeaseElector
 from slimgate.operator.metrics import AuditMetrics
 from slimgate.operator.owners import CachedOwners
@@ -123,21 +122,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="INFO")
 
 
-def kube_configuration(kubeconfig: str | None, context: str | None) -> k8s.Configuration:
-    configuration = k8s.Configuration()
-    in_cluster = "KUBERNETES_SERVICE_HOST" in os.environ and not kubeconfig and not context
-    try:
-        if in_cluster:
-            k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        else:
-            k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=kubeconfig, context=context, client_configuration=configuration
-            )
-    except (k8s_config.ConfigException, OSError) as exc:
-        raise SlimgateError(f"cannot load the Kubernetes configuration: {exc}") from exc
-    return configuration
-
-
 @dataclass(frozen=True, slots=True)
 class Engines:
     """The shared engine, its registry client, and engines that also know pull secrets."""
@@ -216,7 +200,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     )
     try:
         config = load_config(args.config)
-        configuration = kube_configuration(args.kubeconfig, args.context)
+        configuration, _ = kube_configuration(args.kubeconfig, args.context)
         engines = build_engine(config, args.insecure_registry)
     except SlimgateError as exc:
         log.error("%s", exc)

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from slimgate.kube.api import Api, KubeError
 from slimgate.kube.workloads import ObjectShapeError, PullAccess
 from slimgate.model import Subject
 from slimgate.operator.events import EventRecorder
-from slimgate.operator.kubeapi import Api, KubeError
 from slimgate.operator.metrics import AuditMetrics
 from slimgate.operator.timing import Debouncer
 from slimgate.operator.writer import ReportWriter

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from slimgate.operator.kubeapi import Api, KubeError
+from slimgate.kube.api import Api, KubeError
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from slimgate.operator.kubeapi import Api, Json, KubeError
+from slimgate.kube.api import Api, Json, KubeError
 from slimgate.reports.outcomes import Outcome, RuleResult
 from slimgate.reports.policyreport import (
     MANAGED_BY,

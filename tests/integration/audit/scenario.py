@@ -14,7 +14,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from slimgate.operator.kubeapi import Json, KubeApi, KubeError
+from slimgate.kube.api import Json, KubeApi, KubeError
 from tests.support.images import ImageSpec, build_image, push
 from tests.support.registry_server import RegistryServer
 

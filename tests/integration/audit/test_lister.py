@@ -1,7 +1,8 @@
-"""The audit's lister against an HTTP server that answers 200 with something not JSON.
+"""The Kubernetes API reader against an HTTP server that answers 200 with something not JSON.
 
-A proxy's error page or a truncated body must become a clear ClusterError (exit 2 in
-``slimgate audit``), not a traceback.
+A proxy's error page or a truncated body must become a clear KubeError (exit 2 in
+``slimgate audit``; a logged failure the operator's writer, lease and owner cache handle),
+not a traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from kubernetes import client as k8s
 
-from slimgate.cli.audit_cluster import ClusterError, Lister
+from slimgate.kube.api import KubeApi, KubeError
 
 
 class _Answers(BaseHTTPRequestHandler):
@@ -46,9 +47,9 @@ def api_client() -> Iterator[k8s.ApiClient]:
 
 
 @pytest.mark.parametrize("body", [b"<html>gateway says hello</html>", b"[1, 2]"])
-def test_an_answer_that_is_not_a_json_object_is_a_cluster_error(
+def test_an_answer_that_is_not_a_json_object_is_a_kube_error(
     api_client: k8s.ApiClient, body: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_Answers, "body", body)
-    with pytest.raises(ClusterError, match=r"GET /api/v1/pods: .*(not JSON|JSON object)"):
-        Lister(api_client, timeout=5).list("v1", "pods", None)
+    with pytest.raises(KubeError, match=r"GET /api/v1/pods: .*(not JSON|JSON object)"):
+        KubeApi(api_client, timeout=5).list("v1", "pods", None)

@@ -8,7 +8,7 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
-from slimgate.operator.kubeapi import Json, KubeError
+from slimgate.kube.api import Json, KubeError
 
 
 class FakeApi:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slimgate.operator.kubeapi import KubeError
+from slimgate.kube.api import KubeError
 from slimgate.operator.leader import LEASE_API, LeaseElector
 
 from .fakeapi import FakeApi

@@ -1,20 +1,25 @@
 """Raw JSON reads and writes against the Kubernetes API, through the ``kubernetes`` client.
 
-The operator needs a handful of verbs on a handful of resources (owners, reports, events,
-leases); going through the client's typed models would deserialize every pod template for
-nothing. Paths follow the API conventions: ``/api/v1/...`` for the core group,
-``/apis/{group}/{version}/...`` for the others. Failures become :class:`KubeError` with
-the HTTP status, so callers can tell 404 and 409 from the rest.
+The operator and ``slimgate audit`` need a handful of verbs on a handful of resources (pods,
+owners, reports, events, leases); going through the client's typed models would
+deserialize every pod template for nothing. Paths follow the API conventions:
+``/api/v1/...`` for the core group, ``/apis/{group}/{version}/...`` for the others.
+Failures become :class:`KubeError` with the HTTP status, so callers can tell 404 and 409
+from the rest; an answer that is not a JSON object (a proxy's error page, a truncated body)
+is a :class:`KubeError` too. :func:`kube_configuration` loads the client configuration
+both drivers start from.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 import urllib3
 from kubernetes import client as k8s
+from kubernetes import config as k8s_config
 
 from slimgate.errors import SlimgateError
 
@@ -47,6 +52,25 @@ class Api(Protocol):
     ) -> Json: ...
 
     def delete(self, api_version: str, plural: str, namespace: str, name: str) -> None: ...
+
+
+def kube_configuration(
+    kubeconfig: str | None, context: str | None
+) -> tuple[k8s.Configuration, str]:
+    """The client configuration (in-cluster, unless a kubeconfig or context is named) and a
+    name for the cluster (the kubeconfig context)."""
+    configuration = k8s.Configuration()
+    try:
+        if "KUBERNETES_SERVICE_HOST" in os.environ and not kubeconfig and not context:
+            k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            return configuration, "in-cluster"
+        k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, context=context, client_configuration=configuration
+        )
+        _, active = k8s_config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+    except (k8s_config.ConfigException, OSError) as exc:
+        raise KubeError(f"cannot load the Kubernetes configuration: {exc}") from exc
+    return configuration, context or str((active or {}).get("name") or configuration.host)
 
 
 def path(api_version: str, plural: str, namespace: str | None, name: str | None = None) -> str:
@@ -89,7 +113,16 @@ class KubeApi:
             raise KubeError(
                 f"{method} {resource_path}: {response.status} {reason}", response.status
             )
-        return json.loads(data) if data else {}
+        if not data:
+            return {}
+        try:
+            document = json.loads(data)
+        except ValueError as exc:
+            raise KubeError(f"{method} {resource_path}: the answer is not JSON: {exc}") from exc
+        if not isinstance(document, dict):
+            kind = type(document).__name__
+            raise KubeError(f"{method} {resource_path}: expected a JSON object, got {kind}")
+        return document
 
     def get(self, api_version: str, plural: str, namespace: str, name: str) -> Json | None:
         try:
