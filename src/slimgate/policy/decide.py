@@ -20,7 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from slimgate.analysis.findings import MAX_MESSAGE, Analysis, Finding, Severity
+from slimgate.analysis.findings import MAX_MESSAGE, Analysis, Finding
+from slimgate.analysis.messages import shorten
+from slimgate.analysis.rules import severity_of
 from slimgate.model import Subject
 from slimgate.policy.decision import DecidedFinding, Decision, Mode, RuleAction, Verdict
 from slimgate.policy.exemptions import find_exemption
@@ -77,19 +79,13 @@ def decide(
     return _conclude(findings, enforced, image_reference, subject, policy, today)
 
 
-def _one_line(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def registry_error_finding(image_reference: str, reason: str) -> Finding:
     """The finding that names an unreadable image and why, within the message limit."""
-    image = _one_line(image_reference, 60)
-    prefix = f"cannot read {image}: "
+    prefix = f"cannot read {shorten(image_reference, 60)}: "
     return Finding(
         rule=REGISTRY_ERROR,
-        severity=Severity.MEDIUM,
-        message=prefix + _one_line(reason, MAX_MESSAGE - len(prefix)),
+        severity=severity_of(REGISTRY_ERROR),
+        message=prefix + shorten(reason, MAX_MESSAGE - len(prefix)),
     )
 
 

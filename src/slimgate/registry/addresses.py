@@ -156,21 +156,13 @@ class AddressPolicy:
                 registry=registry,
             )
 
-    def addresses(
-        self,
-        host: str,
-        port: int,
-        *,
-        authority: str | None = None,
-        timeout: float | None = None,
-    ) -> list[str]:
+    def addresses(self, host: str, port: int, *, timeout: float | None = None) -> list[str]:
         """Resolve ``host`` and return its addresses, or raise :class:`Blocked`.
 
-        ``authority`` is the ``host[:port]`` the allow-private lists are matched against
-        (defaults to ``host:port``). With ``timeout`` (seconds) a resolution that has not
-        answered by then is :class:`RegistryUnavailable`.
+        The allow-private lists are matched against ``host:port``. With ``timeout``
+        (seconds) a resolution that has not answered by then is :class:`RegistryUnavailable`.
         """
-        authority = authority or _authority(host, port)
+        authority = _authority(host, port)
         try:
             literal: IPAddress | None = ipaddress.ip_address(host.strip("[]"))
         except ValueError:

@@ -34,7 +34,7 @@ import httpx
 from slimgate.errors import AuthError, Blocked, RegistryUnavailable
 from slimgate.registry.cache import TTLCache
 from slimgate.registry.counters import RegistryObserver
-from slimgate.registry.credentials import Credential
+from slimgate.registry.credentials import Credential, fingerprint_of
 from slimgate.registry.limits import Deadline, read_capped
 from slimgate.registry.options import RegistryOptions
 
@@ -141,7 +141,7 @@ class Authenticator:
             return f"Bearer {credential.registry_token}"
         scope = challenge.scope if repository in challenge.scope else ""
         scope = scope or f"repository:{repository}:pull"
-        key = (challenge.realm, challenge.service, scope, _fingerprint(credential))
+        key = (challenge.realm, challenge.service, scope, fingerprint_of(credential))
         token = self._tokens.get(key)
         self._observer.cache("token", token is not None)
         if token is None:
@@ -251,7 +251,3 @@ def _token_from(body: bytes, host: str) -> tuple[str, float]:
         else DEFAULT_EXPIRES_IN
     )
     return token, lifetime
-
-
-def _fingerprint(credential: Credential | None) -> str:
-    return credential.fingerprint() if credential is not None else "anonymous"

@@ -55,6 +55,11 @@ class Credential:
         return hashlib.sha256(material.encode()).hexdigest()[:24]
 
 
+def fingerprint_of(credential: Credential | None) -> str:
+    """:meth:`Credential.fingerprint`, or ``anonymous`` without a login."""
+    return credential.fingerprint() if credential is not None else "anonymous"
+
+
 def normalize_key(key: str) -> str:
     """Reduce a dockerconfigjson key to ``host[:port]`` (``docker.io`` for Docker Hub)."""
     key = key.strip()

@@ -38,7 +38,7 @@ from slimgate.errors import (
 )
 from slimgate.registry.auth import Authenticator, Challenge, parse_challenge
 from slimgate.registry.counters import RegistryObserver
-from slimgate.registry.credentials import Credential
+from slimgate.registry.credentials import Credential, fingerprint_of
 from slimgate.registry.limits import Deadline, read_capped
 from slimgate.registry.options import RegistryOptions
 
@@ -59,8 +59,7 @@ class Endpoint:
 
     def fingerprint(self) -> str:
         """Which login this endpoint uses (no secret): answers are cached per login."""
-        credential = self.credential
-        return credential.fingerprint() if credential is not None else "anonymous"
+        return fingerprint_of(self.credential)
 
     @property
     def base(self) -> str:

@@ -30,7 +30,7 @@ from slimgate.model import (
     ImageConfig,
     Platform,
 )
-from slimgate.reference import validate_digest
+from slimgate.reference import DIGEST_HEX_LENGTHS, validate_digest
 
 ACCEPT = ", ".join((OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 SCHEMA1_TYPES = frozenset(
@@ -68,7 +68,7 @@ def digest_of(body: bytes, algorithm: str = "sha256") -> str:
 def verify_digest(body: bytes, expected: str, *, what: str, registry: str) -> None:
     """Raise :class:`DigestMismatch` unless ``body`` hashes to ``expected``."""
     algorithm = expected.partition(":")[0]
-    if algorithm not in ("sha256", "sha384", "sha512"):
+    if algorithm not in DIGEST_HEX_LENGTHS:
         raise Unsupported(f"{what}: unsupported digest algorithm in {expected}", registry=registry)
     actual = digest_of(body, algorithm)
     if actual != expected:

@@ -18,9 +18,9 @@ import json
 import re
 from typing import Any
 
-from slimgate.errors import DigestMismatch, NotFound, Unsupported
+from slimgate.errors import NotFound, Unsupported
 from slimgate.model import DOCKER_MANIFEST, Descriptor, ImageMetadata, Platform
-from slimgate.registry.manifests import digest_of, parse_config
+from slimgate.registry.manifests import parse_config, verify_digest
 from slimgate.registry.options import Limits
 from slimgate.sources.layout import name_forms, read_layout
 from slimgate.sources.store import Store
@@ -88,15 +88,12 @@ def _read_legacy(
     config_name = entry.get("Config")
     if not isinstance(config_name, str):
         raise Unsupported(f"{label}: manifest.json entry without a Config")
-    body = store.read(config_name, limits.config_bytes, "config")
-    config_digest = digest_of(body)
     named = _CONFIG_NAME.match(config_name)
     if named is None:
         raise Unsupported(f"{label}: config file {config_name!r} does not carry its digest")
-    if config_digest != f"sha256:{named.group(1)}":
-        raise DigestMismatch(
-            f"{label}: config {config_name} hashes to {config_digest}; refusing it"
-        )
+    body = store.read(config_name, limits.config_bytes, "config")
+    config_digest = f"sha256:{named.group(1)}"
+    verify_digest(body, config_digest, what=f"{label}: config {config_name}", registry=label)
     config = parse_config(body, what=f"{label} config", registry=label)
     layer_names = [n for n in entry.get("Layers") or [] if isinstance(n, str)]
     if len(layer_names) != len(config.diff_ids):
