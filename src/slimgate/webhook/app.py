@@ -17,7 +17,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from flask import Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -49,7 +48,7 @@ Rebuild = Callable[[Path], Wiring]
 
 
 def create_app(
-    settings: WebhookSettings | Any,
+    settings: WebhookSettings,
     evaluator: Engine,
     *,
     engine_for: EngineFor | None = None,
@@ -62,14 +61,11 @@ def create_app(
 ) -> Flask:
     """Build the webhook app.
 
-    ``settings`` is :class:`WebhookSettings` or the validated configuration object.
     With ``config_path`` and ``rebuild`` the file is watched and reloaded when it changes;
     with ``reload_in_background`` (the served app, whose reviews run on an event loop) the
     reload runs on a thread of its own instead of in the request that noticed the change.
     """
-    hook = (
-        settings if isinstance(settings, WebhookSettings) else WebhookSettings.from_config(settings)
-    )
+    hook = settings
     metrics = metrics or WebhookMetrics()
     pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="slimgate-image")
 

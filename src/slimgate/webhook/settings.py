@@ -7,9 +7,12 @@ fields and tests can build one in a line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from slimgate.model import DEFAULT_PLATFORM, Platform
+
+if TYPE_CHECKING:
+    from slimgate.config import Config
 
 MIB = 1024 * 1024
 
@@ -23,7 +26,6 @@ class WebhookSettings:
     excluded_namespaces: frozenset[str] = frozenset({"kube-system"})
     namespace: str = "slimgate"
     platforms: tuple[Platform, ...] = (DEFAULT_PLATFORM,)
-    pull_secrets: bool = False
     max_body_bytes: int = 3 * MIB  # the apiserver's own request limit
     reload_interval_seconds: float = 2.0
     pull_secret_ttl_seconds: float = 30.0
@@ -40,38 +42,13 @@ class WebhookSettings:
         return namespace == self.namespace or namespace in self.excluded_namespaces
 
     @classmethod
-    def from_config(cls, settings: Any) -> WebhookSettings:
-        """Read the validated configuration (``slimgate.config``) into webhook settings."""
-        hook = getattr(settings, "webhook", None)
-        registry = getattr(settings, "registry", None)
-        defaults = cls()
-        timeout = float(_get(hook, "timeout_seconds", "timeoutSeconds", defaults.timeout_seconds))
-        deadline = _get(hook, "deadline_seconds", "deadlineSeconds", None)
-        excluded = _get(hook, "excluded_namespaces", "excludedNamespaces", None)
-        namespace = _get(hook, "namespace", "namespace", defaults.namespace)
-        platforms = _get(registry, "platforms", "platforms", None)
-        pull_secrets = bool(_get(registry, "pull_secrets", "pullSecrets", False))
+    def from_config(cls, config: Config) -> WebhookSettings:
+        """The ``webhook:`` section and the platforms of the validated configuration."""
+        hook = config.webhook
         return cls(
-            timeout_seconds=timeout,
-            deadline_seconds=float(deadline) if deadline is not None else None,
-            excluded_namespaces=(
-                frozenset(excluded) if excluded is not None else defaults.excluded_namespaces
-            ),
-            namespace=str(namespace),
-            platforms=_platforms(platforms),
-            pull_secrets=pull_secrets,
+            timeout_seconds=float(hook.timeout_seconds),
+            deadline_seconds=hook.deadline,
+            excluded_namespaces=frozenset(hook.excluded_namespaces),
+            namespace=hook.namespace,
+            platforms=config.platforms(),
         )
-
-
-def _get(section: Any, attribute: str, key: str, default: Any) -> Any:
-    if section is None:
-        return default
-    if isinstance(section, dict):
-        return section.get(key, section.get(attribute, default))
-    return getattr(section, attribute, default)
-
-
-def _platforms(values: Any) -> tuple[Platform, ...]:
-    if not values:
-        return (DEFAULT_PLATFORM,)
-    return tuple(v if isinstance(v, Platform) else Platform.parse(str(v)) for v in values)

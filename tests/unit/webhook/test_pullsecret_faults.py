@@ -55,7 +55,7 @@ def webhook(source: FakeSecrets, on_error: Verdict) -> Iterator[tuple[Flask, Web
     def engine_for(template: PodTemplate, budget: float) -> Engine:  # as wiring.Composer does
         return anonymous if reader.store_for(template.access, budget) is None else authenticated
 
-    settings = WebhookSettings(timeout_seconds=2, deadline_seconds=0.3, pull_secrets=True)
+    settings = WebhookSettings(timeout_seconds=2, deadline_seconds=0.3)
     app = create_app(settings, anonymous, engine_for=engine_for, metrics=metrics)
     yield app, metrics
     app.extensions["slimgate"]["pool"].shutdown(wait=True)

@@ -10,6 +10,7 @@ from slimgate.config import parse_config
 from slimgate.evaluation import Evaluator
 from slimgate.kube.workloads import read_template
 from slimgate.webhook.metrics import WebhookMetrics
+from slimgate.webhook.settings import WebhookSettings
 from slimgate.webhook.wiring import RETIRE_SECONDS, Composer
 from tests.support import admission
 from tests.unit.kube.test_pullsecrets import FakeSecrets
@@ -68,3 +69,17 @@ def test_engines_with_pull_secrets_share_the_analyses_of_the_shared_engine() -> 
         assert private.analyses is wiring.engine.analyses
     finally:
         composer.close()
+
+
+def test_webhook_settings_come_from_the_webhook_section_and_the_platforms() -> None:
+    config = parse_config(
+        "registry:\n  platforms: [linux/arm64]\n"
+        "webhook:\n  timeoutSeconds: 10\n  excludedNamespaces: [ops]\n  namespace: gate\n",
+        "c.yaml",
+    )
+    settings = WebhookSettings.from_config(config)
+    assert (settings.timeout_seconds, settings.deadline) == (10.0, 8.0)
+    assert settings.skips_namespace("ops")
+    assert settings.skips_namespace("gate")
+    assert not settings.skips_namespace("kube-system")  # replaced, not added to
+    assert [str(p) for p in settings.platforms] == ["linux/arm64"]
