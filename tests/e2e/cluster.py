@@ -28,7 +28,6 @@ import ipaddress
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -45,6 +44,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kubernetes import client as k8s_client
+
+from tests.support.registry_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENSURE_TOOLS_SCRIPT = REPO_ROOT / "scripts" / "ensure-k8s-tools.sh"
@@ -113,14 +114,6 @@ def ensure_tools(script: Path = ENSURE_TOOLS_SCRIPT) -> K8sTools:
         if not os.access(path, os.X_OK):
             raise ClusterError(f"{script} printed {path}, which is not executable")
     return tools
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

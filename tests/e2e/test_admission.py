@@ -26,7 +26,7 @@ from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 
 from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
-from tests.support.registry_server import RegistryServer
+from tests.support.registry_server import RegistryServer, free_port
 from tests.support.volumes import project
 
 from .admission_setup import (
@@ -50,7 +50,7 @@ from .admission_setup import (
     status_message,
     warnings,
 )
-from .cluster import K8sTools, KubeCluster, free_port
+from .cluster import K8sTools, KubeCluster
 from .helm import ensure_namespace
 from .webhook_process import WebhookProcess
 
@@ -99,8 +99,24 @@ class Gate:
         response = self.http.create(self.namespace, pod(fresh("probe"), image), dry_run=True)
         return response.status_code
 
-    def decisions_in(self, namespace: str) -> list[dict[str, Any]]:
-        return [d for d in self.webhook.decisions() if d.get("namespace") == namespace]
+    def decisions_in(
+        self, namespace: str, name: str | None = None, count: int = 1
+    ) -> list[dict[str, Any]]:
+        """The decisions logged for ``namespace`` (and ``name``), once ``count`` of them are
+        there: the webhook writes its log lines in batches, a few milliseconds later."""
+
+        def logged() -> list[dict[str, Any]]:
+            return [
+                d
+                for d in self.webhook.decisions()
+                if d.get("namespace") == namespace and name in (None, d.get("name"))
+            ]
+
+        def enough() -> list[dict[str, Any]] | None:
+            found = logged()
+            return found if len(found) >= count else None
+
+        return logged() if count == 0 else eventually(enough, f"{count} decisions logged")
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +224,7 @@ def test_enforce_admits_the_runtime_pod(gate: Gate) -> None:
     name = fresh("api")
     gate.core.create_namespaced_pod(gate.namespace, pod_model(name, gate.images.runtime))
     assert gate.http.pod_images(gate.namespace, name) == [gate.images.runtime]
-    (decision,) = [d for d in gate.decisions_in(gate.namespace) if d["name"] == name]
+    (decision,) = gate.decisions_in(gate.namespace, name)
     assert decision["decision"] == "allow"
 
 
@@ -277,7 +293,7 @@ def test_ephemeral_container_is_checked_on_patch_and_put(gate: Gate) -> None:
     gate.core.patch_namespaced_pod_ephemeralcontainers(name, gate.namespace, patch)
     stored = gate.http.pod_images(gate.namespace, name, "ephemeralContainers")
     assert stored == [gate.images.runtime]
-    updates = [d for d in gate.decisions_in(gate.namespace) if d["name"] == name]
+    updates = gate.decisions_in(gate.namespace, name, count=4)
     assert [d["operation"] for d in updates] == ["CREATE", "UPDATE", "UPDATE", "UPDATE"]
 
 
@@ -287,7 +303,7 @@ def test_excluded_namespace_and_kube_system_are_never_sent_to_the_webhook(gate: 
         name = fresh("api")
         gate.core.create_namespaced_pod(namespace, pod_model(name, gate.images.toolchain))
         assert gate.http.pod_images(namespace, name) == [gate.images.toolchain]
-        assert gate.decisions_in(namespace) == []
+        assert gate.decisions_in(namespace, count=0) == []
     assert gate.webhook.reviews_total() == before
     # The same pod in a checked namespace is sent, counted and logged.
     assert gate.dry_run_status(gate.images.toolchain) == 403
@@ -306,7 +322,7 @@ def test_dry_run_all_gets_the_same_decision(gate: Gate) -> None:
     allowed = gate.http.create(gate.namespace, pod(name, gate.images.runtime), dry_run=True)
     assert allowed.status_code == 201, allowed.text
     assert gate.http.get(f"/api/v1/namespaces/{gate.namespace}/pods/{name}").status_code == 404
-    (decision,) = [d for d in gate.decisions_in(gate.namespace) if d["name"] == name]
+    (decision,) = gate.decisions_in(gate.namespace, name)
     assert decision["dryRun"] is True
 
 

@@ -22,7 +22,7 @@ import trustme
 from kubernetes import client as k8s_client
 
 from tests.support.images import build_image, push
-from tests.support.registry_server import RegistryServer
+from tests.support.registry_server import RegistryServer, free_port
 from tests.support.volumes import project
 
 from .admission_setup import (
@@ -37,7 +37,7 @@ from .admission_setup import (
     render,
     status_message,
 )
-from .cluster import K8sTools, KubeCluster, free_port
+from .cluster import K8sTools, KubeCluster
 from .helm import Manifest, ensure_namespace
 from .webhook_process import WebhookProcess
 

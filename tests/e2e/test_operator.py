@@ -37,6 +37,7 @@ from tests.integration.audit.scenario import (
 from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
 from tests.support.registry_server import RegistryServer, free_port
 
+from .admission_setup import eventually
 from .cluster import K8sTools, KubeCluster
 from .helm import helm_template
 
@@ -48,17 +49,6 @@ OR = ("openreports.io/v1alpha1", "reports")
 LEASE_NAMESPACE = "slimgate-system"
 CREDS = "creds"  # namespace prefix of the pull-secret test
 T = TypeVar("T")
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 60.0, what: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        time.sleep(0.5)
 
 
 def install_report_crds(api: KubeApi, tools: K8sTools) -> None:
@@ -82,6 +72,7 @@ def install_report_crds(api: KubeApi, tools: K8sTools) -> None:
         eventually(
             lambda v=api_version, p=plural: _listable(api, v, p),  # type: ignore[misc]
             what=f"{plural} to be served",
+            timeout=60.0,
         )
 
 
@@ -191,6 +182,7 @@ def env(
                 == "first"
             ),
             what="the operator to take the lease",
+            timeout=60.0,
         )
         yield Env(kube_cluster, api, images, f"{dead}/team/x:1", config, workdir, operator)
     finally:
@@ -222,7 +214,7 @@ def wait_report(
         body = report(env, namespace)
         return body if body is not None and ready(body) else None
 
-    return eventually(check, timeout, what=f"the report in {namespace}")
+    return eventually(check, f"the report in {namespace}", timeout)
 
 
 def test_one_report_per_namespace_with_workloads_found_through_owners(env: Env) -> None:
@@ -300,7 +292,7 @@ def test_denied_workloads_get_one_event_not_one_per_pod(env: Env) -> None:
             if e.get("reason") == "ToolchainImage"
         ]
 
-    [event] = eventually(events, what="the ToolchainImage event")
+    [event] = eventually(events, what="the ToolchainImage event", timeout=60.0)
     assert event["involvedObject"]["kind"] == "Deployment"
     assert event["involvedObject"]["name"] == "api"
     assert event["type"] == "Warning"
@@ -317,7 +309,7 @@ def test_metrics_are_served(env: Env) -> None:
             text: str = response.read().decode()
         return text if "slimgate_audit_scans_total" in text else None
 
-    text = eventually(scrape, what="metrics")
+    text = eventually(scrape, what="metrics", timeout=60.0)
     for name in (
         "slimgate_audit_subjects_evaluated_total",
         'slimgate_audit_results{outcome="fail"}',
@@ -349,8 +341,8 @@ def test_a_second_replica_waits_and_takes_over_when_the_leader_stops(env: Env) -
                 .get("holderIdentity")
                 == "second"
             ),
-            timeout=30,
             what="the standby to take the lease",
+            timeout=30,
         )
         namespace = _namespace(env.api)
         create_pod(env.api, namespace, "after", env.images.small)

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from .cluster import free_port
+from tests.support.registry_server import free_port
 
 
 class WebhookProcess:

@@ -27,18 +27,12 @@ from typing import Any
 
 import pytest
 
+from tests.support.registry_server import free_port
 from tests.support.volumes import project
 
 from .chart import Helm, Rendering, container
 
 REVIEW_IMAGE = "127.0.0.1:9/slimgate-test/none:1"  # fails fast: nothing listens there
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
