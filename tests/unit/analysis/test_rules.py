@@ -6,22 +6,16 @@ import pytest
 
 from slimgate.analysis import rules
 from slimgate.analysis.findings import Finding, Severity
+from slimgate.config import parse_config
 
 
-def test_rule_ids_match_the_policy_keys() -> None:
-    assert set(rules.RULE_IDS) == {
-        "toolchain-base",
-        "full-language-base",
-        "jdk-runtime",
-        "php-extension-toolchain",
-        "toolchain-installed",
-        "build-in-final-image",
-        "sdk-copied",
-        "dev-dependencies",
-        "oversize-layer",
-        "oversize-image",
-        "registry-error",
-    }
+def test_rule_ids_and_defaults_match_the_built_in_policy() -> None:
+    """The rule table and defaults/config.yaml name the same rules with the same actions
+    (registry-error is decided by policy.onRegistryError, not listed under rules)."""
+    built_in = {rule: str(action) for rule, action in parse_config(None).policy.rules.items()}
+    table = {r: a for r, a in rules.DEFAULT_ACTIONS.items() if r != rules.REGISTRY_ERROR}
+    assert built_in == table
+    assert set(rules.RULE_IDS) == set(built_in) | {rules.REGISTRY_ERROR}
 
 
 def test_clear_toolchain_findings_deny_and_borderline_warn() -> None:

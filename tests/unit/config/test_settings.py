@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 from slimgate.config import load_config, parse_config
-from slimgate.settings import Settings, default_document, load_settings
+from slimgate.settings import default_document, load_settings
 
 
 def test_default_settings_equal_the_validated_defaults() -> None:
@@ -25,10 +25,9 @@ def test_default_settings_equal_the_validated_defaults() -> None:
 
 
 def test_the_built_in_document_validates_unchanged() -> None:
-    config = load_config(None)
-    assert (
-        config.model_dump(by_alias=True)["policy"]["rules"] == default_document()["policy"]["rules"]
-    )
+    """Validation adds and changes nothing in the built-in document, which is what lets
+    ``load_settings(None)`` skip the validator."""
+    assert load_config(None).model_dump(by_alias=True) == default_document()
 
 
 def test_a_file_is_validated(tmp_path: Path) -> None:
@@ -49,10 +48,6 @@ def test_a_file_is_validated(tmp_path: Path) -> None:
     assert settings.policy.exemptions[0].expires is not None
     (image,) = settings.toolchain_images
     assert (image.reference, image.name) == ("registry.example/tools/golang:1", "golang")
-
-
-def test_settings_compare_by_value() -> None:
-    assert Settings.from_document(default_document()) == load_settings(None)
 
 
 def test_default_settings_do_not_load_the_validator() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from slimgate.kube.api import KubeError
 from slimgate.operator.leader import LEASE_API, LeaseElector
 
 from .fakeapi import FakeApi
@@ -65,18 +64,25 @@ def test_release_hands_over_at_once() -> None:
     assert b.step()
 
 
-def test_two_candidates_racing_on_one_version_cannot_both_win() -> None:
+def test_two_candidates_racing_on_one_version_cannot_both_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     api, clock, a, b = _pair()
     c = LeaseElector(api, "slimgate", "lock", "c", duration=15, monotonic=clock)
     a.step()
     b.step()
     c.step()
-    clock.now += 20
-    stale = api.get(LEASE_API, "leases", "slimgate", "lock")
-    assert b.step()
-    # c read the lease before b's write; its replace carries the old resourceVersion
-    assert stale is not None
-    stale["spec"]["holderIdentity"] = "c"
-    with pytest.raises(KubeError) as conflict:
-        api.replace(LEASE_API, "leases", "slimgate", "lock", stale)
-    assert conflict.value.status == 409
+    clock.now += 20  # a stopped renewing: b and c both see an expired lease
+    real_get = api.get
+
+    def b_wins_between_cs_read_and_write(*args: str) -> object:
+        lease = real_get(*args)  # c's read, at the old resourceVersion
+        monkeypatch.setattr(api, "get", real_get)
+        assert b.step()  # b takes the lease over first
+        return lease
+
+    monkeypatch.setattr(api, "get", b_wins_between_cs_read_and_write)
+    assert c.step() is False  # c's write carries the old version: 409, c stands by
+    assert not c.leading
+    lease = api.objects[(LEASE_API, "leases", "slimgate", "lock")]
+    assert (lease["spec"]["holderIdentity"], lease["spec"]["leaseTransitions"]) == ("b", 1)
