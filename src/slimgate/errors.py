@@ -6,7 +6,8 @@
     │   ├── InvalidPlatform
     │   └── ConfigError               a configuration file that does not validate
     └── RegistryError                 anything that stopped us reading an image
-        ├── RegistryUnavailable       connection refused/reset, DNS, 5xx, deadline
+        ├── RegistryUnavailable       connection refused/reset, DNS, 5xx
+        │   ├── TimedOut              no answer within the lookup deadline
         │   └── RateLimited           429, with the Retry-After the registry sent
         ├── AuthError                 401/403 after the challenge flow
         ├── NotFound                  404: no such repository, tag or digest
@@ -54,6 +55,10 @@ class RegistryError(SlimgateError):
 
 class RegistryUnavailable(RegistryError):
     temporary = True
+
+
+class TimedOut(RegistryUnavailable):
+    """The registry (or its token service) did not finish answering within the deadline."""
 
 
 class RateLimited(RegistryUnavailable):

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from slimgate.errors import Blocked, RegistryUnavailable
+from slimgate.errors import Blocked, RegistryUnavailable, TimedOut
 from slimgate.registry.options import RegistryOptions, host_in, normalize_host
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -92,6 +92,10 @@ def private_reason(ip: IPAddress) -> str | None:
     return None
 
 
+class ResolutionTimeout(OSError):
+    """Name resolution did not finish within the time it was given."""
+
+
 class BoundedResolution:
     """Runs a resolver on a daemon thread and stops waiting for it after a timeout.
 
@@ -130,7 +134,7 @@ class BoundedResolution:
 
         threading.Thread(target=resolve, name="slimgate-resolve", daemon=True).start()
         if not done.wait(max(end - time.monotonic(), 0.0)):
-            raise OSError(f"cannot resolve {host}: no answer within {timeout:.1f} s")
+            raise ResolutionTimeout(f"cannot resolve {host}: no answer within {timeout:.1f} s")
         result = outcome[0]
         if isinstance(result, BaseException):
             raise result
@@ -172,6 +176,8 @@ class AddressPolicy:
         else:
             try:
                 raw = self._resolve(host, port, timeout)
+            except ResolutionTimeout as exc:
+                raise TimedOut(f"{authority}: {exc}", registry=authority) from exc
             except OSError as exc:
                 raise RegistryUnavailable(f"{authority}: {exc}", registry=authority) from exc
         if not raw:

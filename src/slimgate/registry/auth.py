@@ -32,10 +32,11 @@ from dataclasses import dataclass
 import httpx
 
 from slimgate.errors import AuthError, Blocked, RegistryUnavailable
+from slimgate.registry import bodies
 from slimgate.registry.cache import TTLCache
 from slimgate.registry.counters import RegistryObserver
 from slimgate.registry.credentials import Credential, fingerprint_of
-from slimgate.registry.limits import Deadline, read_capped
+from slimgate.registry.limits import Deadline
 from slimgate.registry.options import RegistryOptions
 
 log = logging.getLogger("slimgate.registry")
@@ -172,7 +173,9 @@ class Authenticator:
         params = {"scope": scope}
         if challenge.service:
             params["service"] = challenge.service
-        headers = {"User-Agent": self._options.user_agent}
+        headers = {"User-Agent": self._options.user_agent, **bodies.HEADERS}
+        timeout = deadline.remaining(registry=host)
+        extensions = deadline.extensions(registry=host)
         if credential is not None and credential.identity_token:
             form = {
                 "grant_type": "refresh_token",
@@ -181,13 +184,13 @@ class Authenticator:
                 **params,
             }
             request = self._http.build_request(
-                "POST", realm, data=form, headers=headers, timeout=deadline.remaining()
+                "POST", realm, data=form, headers=headers, timeout=timeout, extensions=extensions
             )
         else:
             if credential is not None and credential.has_basic:
                 headers["Authorization"] = basic_header(credential)
             request = self._http.build_request(
-                "GET", realm, params=params, headers=headers, timeout=deadline.remaining()
+                "GET", realm, params=params, headers=headers, timeout=timeout, extensions=extensions
             )
         realm_host = realm.netloc.decode("ascii")
         try:
@@ -216,8 +219,8 @@ class Authenticator:
                     registry=host,
                 )
             try:
-                body = read_capped(
-                    response.iter_bytes(),
+                body = bodies.read_body(
+                    response,
                     TOKEN_BYTES,
                     deadline=deadline,
                     what="token response",

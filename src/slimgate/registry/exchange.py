@@ -13,7 +13,11 @@ either bytes or one of our errors:
   goes through the guarded transport (address policy), plain-HTTP hops need an insecure
   target, and the ``Authorization`` header is dropped as soon as a hop leaves the original
   scheme, host and port (config blobs are often redirected to object storage);
-- bodies are streamed and cut at the cap; ``Content-Length`` is checked but not trusted;
+- bodies are streamed and cut at the cap, never inflated past it
+  (:mod:`slimgate.registry.bodies`); ``Content-Length`` is checked but not trusted;
+- the lookup's deadline bounds every request as a whole: each socket operation of it gets
+  what is left (see :mod:`slimgate.registry.transport`), error bodies included, which are
+  only read when small and declared, to keep the connection;
 - 404 -> NotFound, 401/403 -> AuthError, 429 -> RateLimited (with Retry-After),
   5xx, timeouts and broken connections -> RegistryUnavailable.
 """
@@ -34,12 +38,12 @@ from slimgate.errors import (
     RateLimited,
     RegistryError,
     RegistryUnavailable,
-    TooLarge,
 )
+from slimgate.registry import bodies
 from slimgate.registry.auth import Authenticator, Challenge, parse_challenge
 from slimgate.registry.counters import RegistryObserver
 from slimgate.registry.credentials import Credential, fingerprint_of
-from slimgate.registry.limits import Deadline, read_capped
+from slimgate.registry.limits import Deadline
 from slimgate.registry.options import RegistryOptions
 
 log = logging.getLogger("slimgate.registry")
@@ -72,25 +76,6 @@ class Reply:
     status: int
     headers: httpx.Headers
     body: bytes
-
-
-DISCARD_BYTES = 64 * 1024
-
-
-def _discard(response: httpx.Response) -> None:
-    """Read and drop a small body so the connection can be reused, then close."""
-    if response.is_closed or response.is_stream_consumed:
-        return
-    try:
-        seen = 0
-        for chunk in response.iter_bytes():
-            seen += len(chunk)
-            if seen > DISCARD_BYTES:
-                break
-    except httpx.HTTPError:
-        pass
-    finally:
-        response.close()
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -154,7 +139,7 @@ class Exchange:
             if response.status_code in (401, 403) and _origin(response.request.url) != origin:
                 # Another host (object storage) refused a redirected request. Its challenge
                 # is not the registry's: never send credentials to it, never remember it.
-                _discard(response)
+                bodies.discard(response)
                 storage = response.request.url.netloc.decode("ascii")
                 raise AuthError(
                     f"{endpoint.registry}: {what}: storage host {storage} refused the "
@@ -165,7 +150,7 @@ class Exchange:
             if response.status_code != 401 or attempt == 1:
                 break
             challenge = parse_challenge(response.headers.get("www-authenticate", ""))
-            _discard(response)
+            bodies.discard(response)
             if challenge is None:
                 raise AuthError(
                     f"{endpoint.registry}: {what} needs authentication the client does not "
@@ -177,25 +162,14 @@ class Exchange:
             raise AssertionError("unreachable")
         try:
             if response.status_code != 200:
-                _discard(response)
+                response.close()  # an error's body is not worth waiting for
                 self._fail(response, endpoint, what)
             if method == "HEAD":
-                _discard(response)
+                bodies.discard(response)
                 return Reply(response.status_code, response.headers, b"")
-            length = response.headers.get("content-length", "")
-            if length.isdigit() and int(length) > cap:
-                raise TooLarge(
-                    f"{endpoint.registry}: {what} is {int(length)} bytes, over the "
-                    f"{cap}-byte limit",
-                    registry=endpoint.registry,
-                )
             try:
-                body = read_capped(
-                    response.iter_bytes(),
-                    cap,
-                    deadline=deadline,
-                    what=what,
-                    registry=endpoint.registry,
+                body = bodies.read_body(
+                    response, cap, deadline=deadline, what=what, registry=endpoint.registry
                 )
             except httpx.TimeoutException as exc:
                 raise deadline.exceeded(registry=endpoint.registry) from exc
@@ -220,7 +194,7 @@ class Exchange:
         """Send, following redirects ourselves."""
         current = httpx.URL(url)
         origin = _origin(current)
-        headers = {"Accept": accept, "User-Agent": self._options.user_agent}
+        headers = {"Accept": accept, "User-Agent": self._options.user_agent, **bodies.HEADERS}
         if authorization is not None:
             headers["Authorization"] = authorization
         limit = self._options.limits.redirects
@@ -231,6 +205,7 @@ class Exchange:
                 current,
                 headers=headers,
                 timeout=deadline.remaining(registry=endpoint.registry),
+                extensions=deadline.extensions(registry=endpoint.registry),
             )
             try:
                 response = self._http.send(request, stream=True)
@@ -248,14 +223,17 @@ class Exchange:
             location = response.headers.get("location")
             if response.status_code not in REDIRECTS or not location:
                 return response
-            _discard(response)
+            bodies.discard(response)
             if hop == limit:
                 raise RegistryError(
                     f"{endpoint.registry}: more than {limit} redirects for "
                     f"{endpoint.repository}; giving up",
                     registry=endpoint.registry,
                 )
-            target = current.join(location)
+            try:
+                target = current.join(location)
+            except (httpx.InvalidURL, ValueError, UnicodeError):
+                target = httpx.URL()
             if target.scheme not in ("http", "https") or not target.host:
                 raise Blocked(
                     f"{endpoint.registry}: redirect to an unusable location", registry=host

@@ -1,17 +1,46 @@
-"""The lookup deadline and the capped body reader.
+"""The lookup deadline, and the latest moment a caller lets its lookups run to.
 
 One image lookup has one total budget (``limits.lookup_seconds``, below the webhook's
-``timeoutSeconds``); every request's timeout is what remains of it, and there are no
-sleeping retries. Bodies are streamed and reading stops as soon as a cap is passed, whatever
-``Content-Length`` claimed.
+``timeoutSeconds``). It bounds the whole exchange, not each step: name resolution, connect,
+TLS, every socket read and write of the headers and bodies of every request, redirect and
+token fetch (the transport applies what is left to each of them, see
+:mod:`slimgate.registry.transport`). There are no sleeping retries.
+
+A caller with a deadline of its own (the webhook answers each review within its
+``deadlineSeconds``) runs its lookups inside :func:`lookups_end_by`: a lookup started there
+gets the earlier of its own budget and that moment, so nothing it does outlives the review
+that asked for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
-from slimgate.errors import RegistryUnavailable, TooLarge
+from slimgate.errors import TimedOut
+
+# The request extension that carries the moment (time.monotonic()) after which the
+# transport reads and writes nothing more for that request.
+DEADLINE_EXTENSION = "slimgate.deadline"
+
+_CEILING: ContextVar[float | None] = ContextVar("slimgate_lookup_ceiling", default=None)
+
+
+@contextlib.contextmanager
+def lookups_end_by(moment: float) -> Iterator[None]:
+    """Lookups started inside end by ``moment`` (a ``time.monotonic()`` value) at the latest."""
+    token = _CEILING.set(moment)
+    try:
+        yield
+    finally:
+        _CEILING.reset(token)
+
+
+def ceiling() -> float | None:
+    """The moment set by the innermost :func:`lookups_end_by`, if any."""
+    return _CEILING.get()
 
 
 class Deadline:
@@ -25,38 +54,34 @@ class Deadline:
         self._expires = clock() + seconds
         self._what = what
 
+    @classmethod
+    def for_lookup(cls, seconds: float, *, what: str = "") -> Deadline:
+        """``seconds`` from now, or less when :func:`lookups_end_by` set an earlier end."""
+        moment = ceiling()
+        if moment is not None:
+            seconds = min(seconds, max(moment - time.monotonic(), 0.0))
+        return cls(seconds, what=what)
+
+    @property
+    def seconds(self) -> float:
+        """The budget this deadline was given."""
+        return self._seconds
+
     def remaining(self, *, registry: str | None = None) -> float:
-        """Seconds left; raise :class:`RegistryUnavailable` when there are none."""
+        """Seconds left; raise :class:`TimedOut` when there are none."""
         left = self._expires - self._clock()
         if left <= 0:
             raise self.exceeded(registry=registry)
         return left
 
-    def exceeded(self, *, registry: str | None = None) -> RegistryUnavailable:
+    def extensions(self, *, registry: str | None = None) -> dict[str, float]:
+        """Request extensions that make the transport stop at this deadline."""
+        return {DEADLINE_EXTENSION: time.monotonic() + self.remaining(registry=registry)}
+
+    def exceeded(self, *, registry: str | None = None) -> TimedOut:
         where = f"{registry}: " if registry else ""
         what = f" reading {self._what}" if self._what else ""
-        return RegistryUnavailable(
-            f"{where}no answer within the {self._seconds:g} s lookup deadline{what}",
+        return TimedOut(
+            f"{where}no answer within the {self._seconds:.3g} s lookup deadline{what}",
             registry=registry,
         )
-
-
-def read_capped(
-    chunks: Iterable[bytes],
-    cap: int,
-    *,
-    deadline: Deadline,
-    what: str,
-    registry: str,
-) -> bytes:
-    """Join ``chunks`` while they fit in ``cap`` bytes and the deadline holds."""
-    buffer = bytearray()
-    for chunk in chunks:
-        buffer += chunk
-        if len(buffer) > cap:
-            raise TooLarge(
-                f"{registry}: {what} is larger than the {cap}-byte limit; stopped reading",
-                registry=registry,
-            )
-        deadline.remaining(registry=registry)
-    return bytes(buffer)

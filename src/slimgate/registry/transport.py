@@ -14,6 +14,14 @@ token realm or a redirect target, passes through it.
 Name resolution uses the system resolver. It and the connection attempts to each address
 share the connect timeout, which is what is left of the lookup deadline
 (``addresses.BoundedResolution``). Proxies from the environment are not used.
+
+httpcore gives each socket operation its own timeout, so a server that sends one byte
+just before each timeout would hold a request for as long as it likes (headers, bodies,
+the TLS handshake). A request that carries the lookup's deadline
+(:data:`slimgate.registry.limits.DEADLINE_EXTENSION`) is therefore bounded as a whole:
+every connect, TLS handshake, read and write made for it, including the reads of its body
+after the headers arrived, gets at most what is left until that moment, and none starts
+after it. (CPython bounds a TLS handshake by one timeout overall, not per socket read.)
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import ssl
 import time
 import typing
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 
 import certifi
 import httpcore
@@ -30,11 +39,65 @@ import httpx
 
 from slimgate.errors import ConfigError
 from slimgate.registry.addresses import AddressPolicy
+from slimgate.registry.limits import DEADLINE_EXTENSION
 from slimgate.registry.options import RegistryOptions
 
 _SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 )
+
+
+# The deadline of the request whose socket operations run now (set by GuardedTransport
+# around each call into httpcore; None: httpcore's own timeouts only).
+_DEADLINE: ContextVar[float | None] = ContextVar("slimgate_request_deadline", default=None)
+
+
+@contextlib.contextmanager
+def _until(deadline: float | None) -> Iterator[None]:
+    token = _DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _bounded(timeout: float | None, expired: type[Exception]) -> float | None:
+    """``timeout`` cut to what is left of the current request's deadline."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired("the lookup deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A network stream whose every operation ends by the current request's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, bounded))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
 
 
 class GuardedBackend(httpcore.NetworkBackend):
@@ -53,6 +116,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[_SocketOption] | None = None,
     ) -> httpcore.NetworkStream:
         # One budget for the name and every address tried: what the lookup has left.
+        timeout = _bounded(timeout, httpcore.ConnectTimeout)
         end = None if timeout is None else time.monotonic() + timeout
         addresses = self._policy.addresses(host, port, timeout=timeout)
         error: Exception | None = None
@@ -61,13 +125,14 @@ class GuardedBackend(httpcore.NetworkBackend):
             if left is not None and left <= 0:
                 raise httpcore.ConnectTimeout(f"no time left to connect to {host}:{port}")
             try:
-                return self._inner.connect_tcp(
+                stream = self._inner.connect_tcp(
                     address,
                     port,
                     timeout=left,
                     local_address=local_address,
                     socket_options=socket_options,
                 )
+                return DeadlineStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         assert error is not None
@@ -114,18 +179,29 @@ def _mapped(request: httpx.Request) -> Iterator[None]:
 
 
 class _ResponseStream(httpx.SyncByteStream):
-    def __init__(self, stream: Iterable[bytes], request: httpx.Request) -> None:
+    """httpcore's body stream, read under the request's deadline, errors mapped to httpx's."""
+
+    def __init__(
+        self, stream: Iterable[bytes], request: httpx.Request, deadline: float | None
+    ) -> None:
         self._stream = stream
         self._request = request
+        self._deadline = deadline
 
     def __iter__(self) -> Iterator[bytes]:
-        with _mapped(self._request):
-            yield from self._stream
+        chunks = iter(self._stream)
+        while True:
+            # The deadline is set around each step only, never across a yield.
+            with _until(self._deadline), _mapped(self._request):
+                chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
 
     def close(self) -> None:
         close = getattr(self._stream, "close", None)
         if close is not None:
-            with _mapped(self._request):
+            with _until(self._deadline), _mapped(self._request):
                 close()
 
 
@@ -167,13 +243,14 @@ class GuardedTransport(httpx.BaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
-        with _mapped(request):
+        deadline = request.extensions.get(DEADLINE_EXTENSION)
+        with _until(deadline), _mapped(request):
             response = self._pool.handle_request(core_request)
         assert isinstance(response.stream, typing.Iterable)
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_ResponseStream(response.stream, request),
+            stream=_ResponseStream(response.stream, request, deadline),
             extensions=response.extensions,
         )
 
