@@ -75,8 +75,10 @@ def _decode_entry(key: str, entry: Any, source: str) -> Credential | None:
     password = entry.get("password")
     auth = entry.get("auth")
     if auth:
+        if not isinstance(auth, str):
+            raise ConfigError(f"{source}: the 'auth' value for {key!r} is not a string")
         try:
-            decoded = base64.b64decode(str(auth), validate=True).decode("utf-8")
+            decoded = base64.b64decode(auth, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
             raise ConfigError(
                 f"{source}: the 'auth' value for {key!r} is not base64 of user:password"
@@ -122,7 +124,7 @@ class CredentialStore:
         if isinstance(document, bytes | str):
             try:
                 data = json.loads(document)
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 raise ConfigError(f"{source}: not valid JSON ({exc.__class__.__name__})") from exc
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: expected a JSON object")

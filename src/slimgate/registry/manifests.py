@@ -3,7 +3,9 @@
 Follows the OCI image spec (manifest.md, image-index.md, config.md, descriptor.md) and
 Docker's image manifest v2 schema 2 / manifest list, which share the same JSON shape. Schema
 1 manifests and anything that is not a container image are refused with
-:class:`Unsupported`. Attestation entries in an index (platform ``unknown/unknown``, or a
+:class:`Unsupported`, and so is anything that does not parse: invalid JSON, JSON nested
+deeper than the parser goes, or values of the wrong type, which are read as absent rather
+than converted. Attestation entries in an index (platform ``unknown/unknown``, or a
 ``vnd.docker.reference.type`` annotation, as BuildKit writes them) are never chosen.
 """
 
@@ -78,9 +80,12 @@ def verify_digest(body: bytes, expected: str, *, what: str, registry: str) -> No
         )
 
 
-def _load(body: bytes, what: str, registry: str) -> dict[str, Any]:
+def load_object(body: bytes, what: str, registry: str | None) -> dict[str, Any]:
+    """``body`` as a JSON object, or :class:`Unsupported` saying why not."""
     try:
         data = json.loads(body)
+    except RecursionError:
+        raise Unsupported(f"{what}: JSON nested too deeply", registry=registry) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise Unsupported(f"{what}: not valid JSON", registry=registry) from exc
     if not isinstance(data, dict):
@@ -88,17 +93,22 @@ def _load(body: bytes, what: str, registry: str) -> dict[str, Any]:
     return data
 
 
+def _text(value: Any) -> str:
+    """``value`` if it is a string, else empty: other JSON types are never converted."""
+    return value if isinstance(value, str) else ""
+
+
 def _strings(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         return {}
-    return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
+    return {str(k): v for k, v in value.items() if isinstance(v, str)}
 
 
 def _descriptor(raw: Any, what: str, registry: str) -> Descriptor:
     if not isinstance(raw, Mapping):
         raise Unsupported(f"{what}: a descriptor is not an object", registry=registry)
     media_type, digest, size = raw.get("mediaType"), raw.get("digest"), raw.get("size")
-    if not isinstance(digest, str) or not isinstance(size, int) or size < 0:
+    if not isinstance(digest, str) or type(size) is not int or size < 0:
         raise Unsupported(f"{what}: a descriptor lacks a digest or size", registry=registry)
     try:
         validate_digest(digest)
@@ -107,14 +117,13 @@ def _descriptor(raw: Any, what: str, registry: str) -> Descriptor:
     platform = None
     raw_platform = raw.get("platform")
     if isinstance(raw_platform, Mapping):
-        variant = raw_platform.get("variant")
         platform = Platform(
-            os=str(raw_platform.get("os", "")),
-            architecture=str(raw_platform.get("architecture", "")),
-            variant=str(variant) if variant else None,
+            os=_text(raw_platform.get("os")),
+            architecture=_text(raw_platform.get("architecture")),
+            variant=_text(raw_platform.get("variant")) or None,
         )
     return Descriptor(
-        media_type=str(media_type or ""),
+        media_type=_text(media_type),
         digest=digest,
         size=size,
         annotations=_strings(raw.get("annotations")),
@@ -131,9 +140,9 @@ def parse_document(
     max_entries: int,
 ) -> Manifest | Index:
     """Parse a manifest or an index; ``what`` names it in error messages."""
-    data = _load(body, what, registry)
+    data = load_object(body, what, registry)
     header_type = (content_type or "").split(";", 1)[0].strip()
-    media_type = data.get("mediaType") or header_type
+    media_type = _text(data.get("mediaType")) or header_type
     if data.get("schemaVersion") == 1 or media_type in SCHEMA1_TYPES:
         raise Unsupported(
             f"{what}: Docker schema 1 manifests are not supported (deprecated; rebuild and "
@@ -198,39 +207,39 @@ def choose_platform(index: Index, platform: Platform, *, what: str, registry: st
 def _string_list(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
-    return tuple(str(v) for v in value if isinstance(v, str))
+    return tuple(v for v in value if isinstance(v, str))
 
 
 def parse_config(body: bytes, *, what: str, registry: str) -> ImageConfig:
     """Parse the image config blob (OCI config.md / Docker image JSON)."""
-    data = _load(body, what, registry)
+    data = load_object(body, what, registry)
     inner = data.get("config") if isinstance(data.get("config"), Mapping) else {}
     assert isinstance(inner, Mapping)
     history = []
-    for raw in data.get("history") or []:
+    raw_history = data.get("history")
+    for raw in raw_history if isinstance(raw_history, list) else ():
         if not isinstance(raw, Mapping):
             continue
         history.append(
             HistoryEntry(
-                created_by=str(raw.get("created_by") or ""),
-                empty_layer=bool(raw.get("empty_layer", False)),
-                created=str(raw["created"]) if raw.get("created") else None,
-                comment=str(raw["comment"]) if raw.get("comment") else None,
+                created_by=_text(raw.get("created_by")),
+                empty_layer=raw.get("empty_layer") is True,
+                created=_text(raw.get("created")) or None,
+                comment=_text(raw.get("comment")) or None,
             )
         )
     rootfs = data.get("rootfs") if isinstance(data.get("rootfs"), Mapping) else {}
     assert isinstance(rootfs, Mapping)
-    variant = data.get("variant")
     return ImageConfig(
-        os=str(data.get("os") or "linux"),
-        architecture=str(data.get("architecture") or "amd64"),
-        variant=str(variant) if variant else None,
+        os=_text(data.get("os")) or "linux",
+        architecture=_text(data.get("architecture")) or "amd64",
+        variant=_text(data.get("variant")) or None,
         env=_string_list(inner.get("Env")),
         labels=_strings(inner.get("Labels")),
         history=tuple(history),
         diff_ids=_string_list(rootfs.get("diff_ids")),
         entrypoint=_string_list(inner.get("Entrypoint")),
         cmd=_string_list(inner.get("Cmd")),
-        working_dir=str(inner.get("WorkingDir") or ""),
-        user=str(inner.get("User") or ""),
+        working_dir=_text(inner.get("WorkingDir")),
+        user=_text(inner.get("User")),
     )

@@ -39,7 +39,7 @@ def _entries(store: Store, limits: Limits) -> list[dict[str, Any]]:
     body = store.read("manifest.json", limits.manifest_bytes, "manifest.json")
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise Unsupported(f"{store.label}: manifest.json is not JSON") from exc
     if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
         raise Unsupported(f"{store.label}: manifest.json is not a list of images")

@@ -59,7 +59,7 @@ def check_marker(store: Store, limits: Limits) -> None:
         marker = json.loads(store.read("oci-layout", limits.manifest_bytes, "the oci-layout file"))
     except NotFound:
         raise NotFound(f"{store.label}: not an OCI image layout (no oci-layout file)") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise Unsupported(f"{store.label}: the oci-layout file is not JSON") from exc
     version = marker.get("imageLayoutVersion") if isinstance(marker, dict) else None
     if not isinstance(version, str) or not version.startswith("1."):

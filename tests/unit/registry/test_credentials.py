@@ -110,6 +110,18 @@ def test_a_request_layer_wins_over_the_static_store_and_falls_back_to_it() -> No
         json.dumps({"auths": {"ghcr.io": "x"}}),
         json.dumps({"auths": {"ghcr.io": {"auth": "%%%"}}}),
         json.dumps({"auths": {"ghcr.io": {"auth": base64.b64encode(b"nocolon").decode()}}}),
+        json.dumps({"auths": {"ghcr.io": {"auth": ["nested"]}}}),
+        '{"auths": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    ],
+    ids=[
+        "text",
+        "list",
+        "auths-list",
+        "entry-string",
+        "bad-base64",
+        "no-colon",
+        "auth-list",
+        "deep",
     ],
 )
 def test_malformed_documents_raise_config_errors_without_secrets(document: str) -> None:

@@ -78,6 +78,59 @@ def test_malformed_documents_are_unsupported(body: bytes) -> None:
         _parse(body)
 
 
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        DEEP,
+        b'{"mediaType": ' + DEEP + b"}",
+        b'{"schemaVersion": 2, "manifests": ' + DEEP + b"}",
+    ],
+    ids=["top-level", "media-type", "index-entries"],
+)
+def test_json_nested_deeper_than_the_parser_goes_is_unsupported(body: bytes) -> None:
+    with pytest.raises(Unsupported, match="nested too deeply"):
+        _parse(body)
+    with pytest.raises(Unsupported, match="nested too deeply"):
+        parse_config(body, what="c", registry="r")
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"mediaType": {"a": 1}},  # unhashable where a string belongs
+        {"mediaType": OCI_MANIFEST, "config": {"digest": "sha256:" + "0" * 64, "size": True}},
+        {"mediaType": OCI_INDEX, "manifests": [{"digest": 7, "size": 1}]},
+    ],
+)
+def test_values_of_the_wrong_type_are_unsupported_not_converted(field: dict[str, object]) -> None:
+    body = json.dumps({"schemaVersion": 2, "layers": [], **field}).encode()
+    with pytest.raises(Unsupported):
+        _parse(body)
+
+
+def test_config_values_of_the_wrong_type_read_as_absent() -> None:
+    nested: object = "x"
+    for _ in range(500):  # deep enough that converting it with str() would recurse
+        nested = [nested]
+    body = json.dumps(
+        {
+            "os": nested,
+            "architecture": 5,
+            "variant": {"v": 8},
+            "config": {"Env": ["A=1", 2, None], "User": ["root"], "WorkingDir": nested},
+            "history": [{"created_by": nested, "empty_layer": "yes"}, 3],
+        }
+    ).encode()
+    config = parse_config(body, what="c", registry="r")
+    assert (config.os, config.architecture, config.variant) == ("linux", "amd64", None)
+    assert config.env == ("A=1",)
+    assert (config.user, config.working_dir) == ("", "")
+    assert [(h.created_by, h.empty_layer) for h in config.history] == [("", False)]
+
+
 def test_an_index_over_the_entry_cap_is_too_large() -> None:
     index = build_index(
         [build_image(ImageSpec(architecture=a)) for a in ("amd64", "arm64", "s390x")]

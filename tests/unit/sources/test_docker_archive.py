@@ -124,6 +124,17 @@ def test_archive_without_manifest_json(tmp_path: Path) -> None:
         fetch(f"docker-archive:{path}")
 
 
+def test_a_manifest_json_nested_too_deeply_is_unsupported(tmp_path: Path) -> None:
+    path = tmp_path / "deep.tar"
+    data = b"[" * 100_000 + b"]" * 100_000
+    with tarfile.open(path, "w") as tar:
+        member = tarfile.TarInfo("manifest.json")
+        member.size = len(data)
+        tar.addfile(member, io.BytesIO(data))
+    with pytest.raises(Unsupported, match="not JSON"):
+        fetch(f"docker-archive:{path}")
+
+
 def test_legacy_form_sizes_a_linked_layer_by_its_target(tmp_path: Path) -> None:
     image = build_image(SPEC)
     first, second = (gzip.decompress(layer.data) for layer in image.layers)

@@ -190,6 +190,14 @@ def test_directory_without_oci_layout_marker(tmp_path: Path) -> None:
         fetch(f"oci:{layout}")
 
 
+@pytest.mark.parametrize("name", ["oci-layout", "index.json"])
+def test_json_nested_too_deeply_is_unsupported(tmp_path: Path, name: str) -> None:
+    layout = write_oci_layout(tmp_path / "layout", build_image(GOLANG))
+    (layout / name).write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(Unsupported, match=r"not JSON|nested too deeply"):
+        fetch(f"oci:{layout}")
+
+
 def test_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="not a directory"):
         fetch(f"oci:{tmp_path / 'nowhere'}")
