@@ -16,6 +16,7 @@ The YAML reading (line marks, YAML 1.2 booleans, dates left as strings) is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -77,12 +78,23 @@ def _known_rule(rule: str) -> str:
     return rule
 
 
+def _host(text: str) -> str:
+    """``host`` or ``host:port`` (``[v6]:port``), nothing more."""
+    if not _HOST_RE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a host or host:port (no scheme, path or credentials)")
+    return text.lower()
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOST_RE = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?")
+
 PlatformText = Annotated[str, AfterValidator(_platform)]
 ReferenceText = Annotated[str, AfterValidator(_reference)]
 RuleId = Annotated[str, AfterValidator(_known_rule)]
 Positive = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonEmpty = Annotated[str, Field(min_length=1)]
+HostText = Annotated[str, AfterValidator(_host)]
 
 
 class LimitsConfig(_Section):
@@ -115,6 +127,7 @@ class RegistryConfig(_Section):
     deny: list[NonEmpty]
     ca_bundle: NonEmpty | None
     mirrors: dict[str, list[NonEmpty]]
+    token_realms: dict[HostText, list[HostText]]
     docker_config: NonEmpty | None
     pull_secrets: bool
     limits: LimitsConfig

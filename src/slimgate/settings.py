@@ -124,6 +124,7 @@ def registry_options_from(section: Document, insecure: Sequence[str] = ()) -> Re
         deny=frozenset(section["deny"]),
         ca_bundle=section["caBundle"],
         mirrors={str(k): tuple(v) for k, v in section["mirrors"].items()},
+        token_realms={str(k): frozenset(v) for k, v in section["tokenRealms"].items()},
         limits=limits_from(section),
         cache=CacheOptions(
             max_bytes=int(cache["maxBytes"]),

@@ -147,6 +147,8 @@ def gate(
         registry={
             "insecure": [plain_registry.host],
             "allowPrivate": [token_registry.host, f"127.0.0.1:{token_registry.token_server.port}"],
+            # the token service runs on another port: it may receive the registry's login
+            "tokenRealms": {token_registry.host: [f"127.0.0.1:{token_registry.token_server.port}"]},
             "caBundle": str(token_registry.ca_path),
             "pullSecrets": True,
         },

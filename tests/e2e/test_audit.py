@@ -224,6 +224,7 @@ def test_pull_secrets_flag_audits_private_images_as_their_pods_pull_them(
     config.write_text(
         "registry:\n"
         f"  allowPrivate: ['{token_registry.host}', '{token_server}']\n"
+        f"  tokenRealms: {{'{token_registry.host}': ['{token_server}']}}\n"
         f"  caBundle: '{token_registry.ca_path}'\n"
         "  knownToolchainImages: []\n"
     )

@@ -364,6 +364,7 @@ def test_private_images_are_read_with_the_pods_pull_secrets(
     config.write_text(
         "registry:\n"
         f"  allowPrivate: ['{token_registry.host}', '{token_server}']\n"
+        f"  tokenRealms: {{'{token_registry.host}': ['{token_server}']}}\n"
         f"  caBundle: '{token_registry.ca_path}'\n"
         "  pullSecrets: true\n"
         "  knownToolchainImages: []\n"

@@ -7,16 +7,20 @@ one path with a :class:`Reply` that can be slow, truncated, oversized, redirecte
 Every request is recorded with its headers in :attr:`FaultServer.seen`, so tests can assert
 what arrived where (for example that no ``Authorization`` header followed a redirect), and
 every accepted TCP connection is counted in :attr:`FaultServer.connections` (a TLS hello or
-garbage never becomes a request, but it still connected).
+garbage never becomes a request, but it still connected). With ``tls`` (a ``trustme`` CA) it
+speaks https with a certificate for 127.0.0.1, 127.0.0.2 and localhost.
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import trustme
 
 from tests.support.images import Blob, Built, BuiltIndex
 
@@ -63,7 +67,8 @@ def blob_reply(blob: Blob, *, head: bool = False) -> Reply:
 class FaultServer:
     """Serve canned registry answers on ``host`` (127.0.0.1 by default) and a free port."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", *, tls: trustme.CA | None = None) -> None:
+        self.tls = tls is not None
         self.seen: list[Seen] = []
         self._routes: dict[tuple[str, str], Handler] = {}
         self._challenge: tuple[str, str] | None = None
@@ -90,6 +95,13 @@ class FaultServer:
         self.connections = 0
         self._server = Server((host, 0), RequestHandler)
         self._server.daemon_threads = True
+        if tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.issue_cert("127.0.0.1", "127.0.0.2", "localhost").configure_cert(context)
+            # The handshake happens on the handler's thread, not in the accept loop.
+            self._server.socket = context.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -102,7 +114,7 @@ class FaultServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         """Answer ``method path`` (exact, without query) with ``handler``."""

@@ -12,6 +12,7 @@ them carry ``@pytest.mark.registry``; without the binary they are skipped.
 - ``tls_registry``: anonymous over TLS with a test CA (``tls_registry.ca_path``)
 - ``fault_server`` / ``other_fault_server``: :class:`tests.support.faults.FaultServer` on
   127.0.0.1 and 127.0.0.2, new for each test
+- ``test_ca`` / ``test_ca_path``: the CA of every test certificate, and its PEM file
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ def basic_registry(registry_root: Path) -> Iterator[RegistryServer]:
 @pytest.fixture(scope="session")
 def test_ca() -> trustme.CA:
     return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def test_ca_path(test_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test CA as a PEM file, for ``registry.caBundle``."""
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    test_ca.cert_pem.write_to_path(str(path))
+    return path
 
 
 @pytest.fixture(scope="session")

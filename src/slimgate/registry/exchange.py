@@ -152,12 +152,12 @@ class Exchange:
             challenge = parse_challenge(response.headers.get("www-authenticate", ""))
             bodies.discard(response)
             if challenge is None:
+                self._auth.forget(endpoint.host)
                 raise AuthError(
                     f"{endpoint.registry}: {what} needs authentication the client does not "
                     "support (no Bearer or Basic challenge)",
                     registry=endpoint.registry,
                 )
-            self._auth.remember(endpoint.host, challenge)
         else:  # pragma: no cover - the loop always breaks
             raise AssertionError("unreachable")
         try:

@@ -77,6 +77,8 @@ class RegistryOptions:
     - ``allow``: when non-empty, the only registries that may be contacted; ``deny`` wins.
     - ``ca_bundle``: a PEM file of CAs trusted in addition to the default CA store.
     - ``mirrors``: registry -> mirrors tried in order before the registry itself.
+    - ``token_realms``: registry -> hosts of token realms, other than the registry itself,
+      that may receive its credential (see :mod:`slimgate.registry.auth`).
     """
 
     insecure: AbstractSet[str] = frozenset()
@@ -85,6 +87,7 @@ class RegistryOptions:
     deny: AbstractSet[str] = frozenset()
     ca_bundle: str | None = None
     mirrors: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    token_realms: Mapping[str, AbstractSet[str]] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     cache: CacheOptions = field(default_factory=CacheOptions)
     user_agent: str = "slimgate"
@@ -97,6 +100,14 @@ class RegistryOptions:
             self,
             "mirrors",
             {normalize_host(k): tuple(v) for k, v in dict(self.mirrors).items()},
+        )
+        object.__setattr__(
+            self,
+            "token_realms",
+            {
+                normalize_host(k): frozenset(normalize_host(h) for h in v)
+                for k, v in dict(self.token_realms).items()
+            },
         )
 
     def is_insecure(self, host: str) -> bool:

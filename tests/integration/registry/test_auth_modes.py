@@ -48,7 +48,11 @@ def _token_options(server: RegistryServer) -> RegistryOptions:
     assert server.token_server is not None
     assert server.ca_path is not None
     realm_host = f"127.0.0.1:{server.token_server.port}"
-    return RegistryOptions(allow_private={server.host, realm_host}, ca_bundle=str(server.ca_path))
+    return RegistryOptions(
+        allow_private={server.host, realm_host},
+        ca_bundle=str(server.ca_path),
+        token_realms={server.host: {realm_host}},  # its token service listens on another port
+    )
 
 
 def test_anonymous_registry(plain_registry: RegistryServer) -> None:

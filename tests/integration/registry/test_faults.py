@@ -9,8 +9,10 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import trustme
 
 from slimgate.errors import (
     AuthError,
@@ -219,13 +221,18 @@ def test_authorization_does_not_follow_a_redirect_to_another_host(
 @pytest.mark.parametrize("status", [401, 403])
 @pytest.mark.parametrize("redirected", ["config", "manifest"])
 def test_a_challenge_from_a_redirect_target_gets_no_credentials(
-    fault_server: FaultServer, other_fault_server: FaultServer, redirected: str, status: int
+    fault_server: FaultServer,
+    other_fault_server: FaultServer,
+    redirected: str,
+    status: int,
+    test_ca: trustme.CA,
+    test_ca_path: Path,
 ) -> None:
-    # The registry (127.0.0.1) speaks bearer auth with its own token service (another
-    # 127.0.0.1 port); it redirects one document to storage on 127.0.0.2, which answers with
-    # a challenge naming a realm of its own choosing.
+    # The registry (127.0.0.1) speaks bearer auth with its own token service (https on
+    # another 127.0.0.1 port, listed for it); it redirects one document to storage on
+    # 127.0.0.2, which answers with a challenge naming a realm of its own choosing.
     storage = other_fault_server
-    with FaultServer("127.0.0.1") as realm:
+    with FaultServer("127.0.0.1", tls=test_ca) as realm:
         basic = "Basic " + base64.b64encode(b"store:secret").decode()
         realm.route("GET", "/token", lambda seen: _token_reply(seen, basic, b'{"token": "good"}'))
         storage.route("GET", "/token", Reply(200, b'{"token": "evil"}'))
@@ -242,7 +249,10 @@ def test_a_challenge_from_a_redirect_target_gets_no_credentials(
         registry.route("GET", path, Reply(307, headers={"Location": moved}))
         store = CredentialStore({registry.host: Credential("store", "secret")})
         options = RegistryOptions(
-            insecure={registry.host, storage.host, realm.host},
+            insecure={registry.host, storage.host},
+            allow_private={realm.host},
+            ca_bundle=str(test_ca_path),
+            token_realms={registry.host: {realm.host}},
             limits=Limits(lookup_seconds=DEADLINE),
         )
         with RegistryClient(options, credentials=store) as client:

@@ -49,6 +49,7 @@ class MockRegistry:
         self.requests: list[httpx.Request] = []
         self._issued = 0
         self.valid_tokens: set[str] = set()
+        self.token_body: bytes | None = None  # when set, the token service answers this
 
     def add(self, repository: str, tag: str, built: Built) -> None:
         images = built.images if isinstance(built, BuiltIndex) else (built,)
@@ -65,7 +66,7 @@ class MockRegistry:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        if request.url.path == "/token":
+        if request.url.path in ("/token", httpx.URL(self.realm).path):
             return self._token(request)
         if not self._authorized(request.headers.get("authorization")):
             assert self.challenge is not None
@@ -98,6 +99,8 @@ class MockRegistry:
         self.token_calls.append(
             TokenCall(request.method, scope, request.headers.get("authorization"), form)
         )
+        if self.token_body is not None:
+            return httpx.Response(200, content=self.token_body)
         self._issued += 1
         token = f"issued-token-{self._issued}"
         self.valid_tokens.add(token)

@@ -24,6 +24,7 @@ from tests.unit.registry.mock_registry import HOST, MockRegistry, bearer
 
 IMAGE = build_image()
 OTHER = build_image(ImageSpec(env=["OTHER=1"]))
+REALMS = {HOST: ["auth.test"]}  # the mock registry's token service is another host
 
 
 def _client(
@@ -106,7 +107,7 @@ def test_tokens_are_cached_per_scope_and_per_credential() -> None:
     registry = MockRegistry(challenge=bearer())
     registry.add("team/app", "1", IMAGE)
     registry.add("team/other", "1", OTHER)
-    client = _client(registry, cache=_no_tag_cache())
+    client = _client(registry, cache=_no_tag_cache(), token_realms=REALMS)
     client.fetch(f"{HOST}/team/app:1")
     client.fetch(f"{HOST}/team/other:1")
     scopes = [call.scope for call in registry.token_calls]
@@ -140,7 +141,7 @@ def test_identity_token_is_exchanged_with_a_refresh_token_grant() -> None:
     registry = MockRegistry(challenge=bearer())
     registry.add("team/app", "1", IMAGE)
     store = CredentialStore({HOST: Credential(identity_token="refresh-123")})
-    _client(registry, credentials=store).fetch(f"{HOST}/team/app:1")
+    _client(registry, credentials=store, token_realms=REALMS).fetch(f"{HOST}/team/app:1")
     call = registry.token_calls[0]
     assert call.method == "POST"
     assert call.form["grant_type"] == ["refresh_token"]
@@ -169,7 +170,7 @@ def test_no_token_or_password_reaches_the_logs(caplog: pytest.LogCaptureFixture)
     registry.add("team/app", "1", IMAGE)
     store = CredentialStore({HOST: Credential("log-user", "log-password-xyz")})
     caplog.set_level(logging.DEBUG)
-    client = _client(registry, credentials=store)
+    client = _client(registry, credentials=store, token_realms=REALMS)
     client.fetch(f"{HOST}/team/app:1")
     assert caplog.records  # the client does log at DEBUG
     text = caplog.text
