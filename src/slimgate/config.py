@@ -103,6 +103,8 @@ class LimitsConfig(_Section):
     index_entries: Positive
     redirects: Annotated[int, Field(ge=0)]
     lookup_seconds: PositiveFloat
+    breaker_timeouts: Positive
+    breaker_seconds: Annotated[float, Field(ge=0)]
 
 
 class CacheConfig(_Section):

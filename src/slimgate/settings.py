@@ -108,6 +108,8 @@ def limits_from(section: Document) -> Limits:
         index_entries=int(limits["indexEntries"]),
         redirects=int(limits["redirects"]),
         lookup_seconds=float(limits["lookupSeconds"]),
+        breaker_timeouts=int(limits["breakerTimeouts"]),
+        breaker_seconds=float(limits["breakerSeconds"]),
     )
 
 

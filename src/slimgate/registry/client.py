@@ -15,7 +15,9 @@ the allow/deny lists, the negative cache, mirrors, and assembling :class:`ImageM
 
 Mirrors for a registry are tried first, each with its own credentials (matched to the
 mirror's host, never the upstream's), falling back to the registry on any error. One
-deadline bounds the whole lookup; nothing sleeps or retries.
+deadline bounds the whole lookup, and ends it earlier when the caller runs it inside
+:func:`slimgate.registry.limits.lookups_end_by`; nothing sleeps or retries. A host that keeps
+running out the deadline is not asked for a while (:mod:`slimgate.registry.breaker`).
 
 Per-request credentials (a pod's pull secrets) go through :meth:`RegistryClient.fetch_with`
 or the :meth:`RegistryClient.with_credentials` view; both share this client's caches and
@@ -31,11 +33,12 @@ from dataclasses import dataclass
 
 import httpx
 
-from slimgate.errors import RateLimited, RegistryError, Unsupported
+from slimgate.errors import RateLimited, RegistryError, TimedOut, Unsupported
 from slimgate.model import DEFAULT_PLATFORM, ImageMetadata, Platform
 from slimgate.reference import ImageReference
 from slimgate.registry.addresses import AddressPolicy, Resolver, system_resolver
 from slimgate.registry.auth import Authenticator
+from slimgate.registry.breaker import Breaker
 from slimgate.registry.cache import TTLCache
 from slimgate.registry.counters import Counters, RegistryObserver
 from slimgate.registry.credentials import CredentialStore
@@ -106,6 +109,8 @@ class RegistryClient:
         self._failures: TTLCache[_Failure] = TTLCache(
             cache.negative_ttl_seconds, clock, cache.max_entries
         )
+        limits = self.options.limits
+        self.breaker = Breaker(limits.breaker_timeouts, limits.breaker_seconds, clock)
 
     @classmethod
     def from_options(
@@ -140,11 +145,13 @@ class RegistryClient:
         self._observer.cache("negative", failure is not None)
         if failure is not None:
             failure.raise_again()
-        deadline = Deadline(self.options.limits.lookup_seconds, what=str(ref))
+        deadline = Deadline.for_lookup(self.options.limits.lookup_seconds, what=str(ref))
+        if deadline.seconds <= 0:  # the caller has no time left: not the registry's fault
+            raise deadline.exceeded(registry=ref.registry)
         try:
             for position, endpoint in enumerate(endpoints):
                 try:
-                    return self._lookup(reference, ref, platform, endpoint, deadline)
+                    return self._guarded(reference, ref, platform, endpoint, deadline)
                 except RegistryError as exc:
                     if position == len(endpoints) - 1:
                         raise
@@ -195,6 +202,27 @@ class RegistryClient:
             )
         )
         return endpoints
+
+    def _guarded(
+        self,
+        written: str,
+        ref: ImageReference,
+        platform: Platform,
+        endpoint: Endpoint,
+        deadline: Deadline,
+    ) -> ImageMetadata:
+        """:meth:`_lookup` through the endpoint's breaker."""
+        self.breaker.enter(endpoint.host, endpoint.registry)
+        try:
+            found = self._lookup(written, ref, platform, endpoint, deadline)
+        except TimedOut:
+            self.breaker.timed_out(endpoint.host)
+            raise
+        except BaseException:
+            self.breaker.answered(endpoint.host)
+            raise
+        self.breaker.answered(endpoint.host)
+        return found
 
     def _lookup(
         self,

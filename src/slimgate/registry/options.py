@@ -47,13 +47,19 @@ def host_in(host: str, entries: AbstractSet[str]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Caps on what one lookup may cost; see the brief's ``registry.limits``."""
+    """Caps on what one lookup may cost (``registry.limits``).
+
+    ``breaker_timeouts`` lookups in a row that run out ``lookup_seconds`` at one host stop
+    lookups there for ``breaker_seconds`` (see :mod:`slimgate.registry.breaker`).
+    """
 
     manifest_bytes: int = 4 * MIB
     config_bytes: int = 4 * MIB
     index_entries: int = 256
     redirects: int = 3
     lookup_seconds: float = 4.0
+    breaker_timeouts: int = 3
+    breaker_seconds: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
