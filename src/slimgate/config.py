@@ -103,6 +103,7 @@ class LimitsConfig(_Section):
     index_entries: Positive
     redirects: Annotated[int, Field(ge=0)]
     lookup_seconds: PositiveFloat
+    lookups_per_registry: Positive
     breaker_timeouts: Positive
     breaker_seconds: Annotated[float, Field(ge=0)]
 

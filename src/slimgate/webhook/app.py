@@ -24,6 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from slimgate.webhook.engine import Engine
 from slimgate.webhook.handler import AdmissionHandler
+from slimgate.webhook.lookups import LookupPool
 from slimgate.webhook.memo import DecisionMemo
 from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.webhook.reload import ConfigWatcher
@@ -68,12 +69,14 @@ def create_app(
     hook = settings
     metrics = metrics or WebhookMetrics()
     pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="slimgate-image")
+    lookups = LookupPool(pool, hook.lookups_per_registry)
 
     def reviewer_for(wiring: Wiring) -> Reviewer:
+        lookups.resize(wiring.settings.lookups_per_registry)
         return Reviewer(
             wiring.settings,
             wiring.engine,
-            pool,
+            lookups,
             engine_for=wiring.engine_for,
             memo=DecisionMemo(ttl=wiring.settings.memo_seconds, clock=clock),
             clock=clock,
@@ -101,7 +104,12 @@ def create_app(
 
     app = Flask("slimgate.webhook")
     app.config["MAX_CONTENT_LENGTH"] = hook.max_body_bytes
-    app.extensions["slimgate"] = {"metrics": metrics, "pool": pool, "watcher": watcher}
+    app.extensions["slimgate"] = {
+        "metrics": metrics,
+        "pool": pool,
+        "lookups": lookups,
+        "watcher": watcher,
+    }
 
     handler = AdmissionHandler(current, metrics, clock, limit=hook.max_body_bytes)
     app.extensions["slimgate"]["handler"] = handler

@@ -8,9 +8,11 @@ What is checked (Kubernetes admission docs, "Validating admission webhooks"):
 - on UPDATE only the images that are new or changed relative to ``oldObject``.
 
 Never checked: its own namespace and the excluded ones, mirror pods, other subresources.
-The images of one request are evaluated in parallel on the app's thread pool under one
-deadline; an image still pending when it expires gets the ``onRegistryError`` decision
-through ``Engine.unreadable`` with a message that names the image and the reason.
+The images of one request are evaluated in parallel on the app's lookup pool
+(:mod:`slimgate.webhook.lookups`: at most a few lookups per registry at once, each ending by
+the review's deadline) under one deadline; an image still pending when it expires gets the
+``onRegistryError`` decision through ``Engine.unreadable`` with a message that names the
+image and the reason.
 
 Pull secrets are read first, with at most ``PULL_SECRET_SHARE`` of the time left, so a
 slow Kubernetes API still leaves time to look the images up (with the static credentials
@@ -23,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor, wait
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,7 @@ from slimgate.kube.workloads import (
 from slimgate.model import Subject
 from slimgate.policy.decision import Verdict
 from slimgate.webhook.engine import Engine, Result
+from slimgate.webhook.lookups import LookupPool, registry_of
 from slimgate.webhook.memo import DecisionMemo, Key, memo_key
 from slimgate.webhook.messages import Checked, denial, warnings
 from slimgate.webhook.settings import WebhookSettings
@@ -94,7 +97,7 @@ class Reviewer:
         self,
         settings: WebhookSettings,
         engine: Engine,
-        pool: Executor,
+        lookups: LookupPool,
         *,
         engine_for: EngineFor | None = None,
         memo: DecisionMemo | None = None,
@@ -102,7 +105,7 @@ class Reviewer:
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.pool = pool
+        self.lookups = lookups
         self.engine_for = engine_for
         self.memo = memo if memo is not None else DecisionMemo(ttl=0)
         self.clock = clock
@@ -216,8 +219,11 @@ class Reviewer:
             left = max(0.0, deadline - self.clock())
             engine = self._engine_for(pending.template, left)
         platforms = self.settings.platforms
+        until = time.monotonic() + max(0.0, deadline - self.clock())  # lookups end with us
         futures = {
-            image: self.pool.submit(engine.evaluate, image, subject, platforms)
+            image: self.lookups.submit(
+                registry_of(image), until, engine.evaluate, image, subject, platforms
+            )
             for image in pending.keys
             if image not in results
         }

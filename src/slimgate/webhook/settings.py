@@ -30,6 +30,7 @@ class WebhookSettings:
     reload_interval_seconds: float = 2.0
     pull_secret_ttl_seconds: float = 30.0
     memo_seconds: float = 5.0  # identical reviews within this window reuse the decision
+    lookups_per_registry: int = 8  # registry.limits.lookupsPerRegistry
 
     @property
     def deadline(self) -> float:
@@ -51,4 +52,5 @@ class WebhookSettings:
             excluded_namespaces=frozenset(hook.excluded_namespaces),
             namespace=hook.namespace,
             platforms=config.platforms(),
+            lookups_per_registry=config.registry.limits.lookups_per_registry,
         )
