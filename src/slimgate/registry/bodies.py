@@ -77,20 +77,25 @@ def read_body(
         return response.content
     inflater = _inflater(response.headers.get("content-encoding", ""), what, registry)
     buffer = bytearray()
-    for chunk in response.iter_raw():
-        if inflater is None:
-            buffer += chunk
-        else:
-            _inflate(inflater, chunk, buffer, cap, what, registry)
-        if len(buffer) > cap:
-            raise _too_large(cap, what, registry)
-        deadline.remaining(registry=registry)
-    if inflater is not None and not inflater.eof:
-        raise Unsupported(
-            f"{registry}: the compressed {what} ends before its compressed stream does",
-            registry=registry,
-        )
-    return bytes(buffer)
+    try:
+        for chunk in response.iter_raw():
+            if inflater is None:
+                buffer += chunk
+            else:
+                _inflate(inflater, chunk, buffer, cap, what, registry)
+            if len(buffer) > cap:
+                raise _too_large(cap, what, registry)
+            deadline.remaining(registry=registry)
+        if inflater is not None and not inflater.eof:
+            raise Unsupported(
+                f"{registry}: the compressed {what} ends before its compressed stream does",
+                registry=registry,
+            )
+        return bytes(buffer)
+    finally:
+        # The traceback of an error keeps this frame, and errors are kept (single-flight
+        # waiters, reference cycles): it must not keep up to a cap's worth of bytes too.
+        buffer.clear()
 
 
 def _inflate(

@@ -38,6 +38,10 @@ class SingleFlight(Generic[T]):
             result = fn()
         except BaseException as exc:
             future.set_exception(exc)
+            # The traceback keeps this frame: without this, the frame, the future and the
+            # exception would keep each other (and whatever the traceback holds) alive
+            # until the cyclic garbage collector runs.
+            del future
             raise
         else:
             future.set_result(result)
