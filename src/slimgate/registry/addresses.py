@@ -73,8 +73,11 @@ def metadata_address(ip: IPAddress) -> bool:
 
 
 def private_reason(ip: IPAddress) -> str | None:
-    """Why ``ip`` is not a public internet address, or None when it is one."""
-    for a in _embedded(ip):
+    """Why ``ip`` is not a public internet address, or None when it is one.
+
+    An IPv4 address carried inside an IPv6 form is judged first, so ``::ffff:127.0.0.1`` is
+    a loopback address (IPv6 alone would call its whole range reserved)."""
+    for a in reversed(_embedded(ip)):
         if a.is_loopback:
             return "a loopback address"
         if a.is_link_local:

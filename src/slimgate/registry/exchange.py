@@ -212,6 +212,19 @@ class Exchange:
             except httpx.TimeoutException as exc:
                 self._observer.request(host, method, 0)
                 raise deadline.exceeded(registry=endpoint.registry) from exc
+            except httpx.RemoteProtocolError as exc:
+                # httpx parses a redirect's Location even when it does not follow it, and
+                # gives up on one it cannot parse (an octal IPv4 address, say).
+                self._observer.request(host, method, 0)
+                if str(exc).startswith("Invalid URL in location header"):
+                    raise Blocked(
+                        f"{endpoint.registry}: redirect to an unusable location",
+                        registry=host,
+                    ) from exc
+                raise RegistryUnavailable(
+                    f"{endpoint.registry}: cannot reach {host}: {exc}",
+                    registry=endpoint.registry,
+                ) from exc
             except httpx.TransportError as exc:
                 self._observer.request(host, method, 0)
                 raise RegistryUnavailable(
