@@ -16,7 +16,8 @@ from slimgate.cli.outcome import ERROR, exit_code, report_errors
 from slimgate.errors import UsageError
 
 if TYPE_CHECKING:
-    from slimgate.evaluation import ImageResult
+    from slimgate.evaluation import Evaluator, ImageResult
+    from slimgate.model import Platform, Subject
 
 PROG = "slimgate check"
 CONCURRENCY = 8  # images evaluated at once
@@ -93,17 +94,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return ERROR
     try:
-        if len(args.images) == 1:
-            results = [evaluator.evaluate(args.images[0], subject, platforms)]
-        else:  # registry lookups overlap; results keep the order the images were given in
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(args.images))) as pool:
-                results = list(
-                    pool.map(
-                        lambda image: evaluator.evaluate(image, subject, platforms), args.images
-                    )
-                )
+        results = evaluate_all(evaluator, args.images, subject, platforms)
     finally:
         # Look-ups still running in the background are abandoned with the client.
         lineage_log.disabled = True
@@ -111,6 +102,30 @@ def run(args: argparse.Namespace) -> int:
     render(results, args.output)
     report_errors(results, PROG, sys.stderr)
     return exit_code(results)
+
+
+def evaluate_all(
+    evaluator: Evaluator, images: Sequence[str], subject: Subject, platforms: Sequence[Platform]
+) -> list[ImageResult]:
+    """Each image's result, in the order given; lookups overlap when there are several.
+
+    An image whose evaluation fails unexpectedly gets the ``onRegistryError`` result with
+    the failure as its error, like any image that cannot be read: never a traceback.
+    """
+
+    def evaluate(image: str) -> ImageResult:
+        try:
+            return evaluator.evaluate(image, subject, platforms)
+        except Exception as exc:  # noqa: BLE001 - reported as this image's error
+            reason = f"evaluation failed: {type(exc).__name__}: {exc}"
+            return evaluator.unreadable(image, subject, reason, platforms[0])
+
+    if len(images) == 1:
+        return [evaluate(images[0])]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(images))) as pool:
+        return list(pool.map(evaluate, images))
 
 
 def render(results: Sequence[ImageResult], output: str) -> None:
