@@ -147,7 +147,10 @@ class RegistryClient:
             failure.raise_again()
         deadline = Deadline.for_lookup(self.options.limits.lookup_seconds, what=str(ref))
         if deadline.seconds <= 0:  # the caller has no time left: not the registry's fault
-            raise deadline.exceeded(registry=ref.registry)
+            raise TimedOut(
+                f"{ref.registry}: not looked up: no time was left before the caller's deadline",
+                registry=ref.registry,
+            )
         try:
             for position, endpoint in enumerate(endpoints):
                 try:

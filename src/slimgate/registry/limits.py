@@ -81,7 +81,7 @@ class Deadline:
     def exceeded(self, *, registry: str | None = None) -> TimedOut:
         where = f"{registry}: " if registry else ""
         what = f" reading {self._what}" if self._what else ""
+        budget = f"{self._seconds:.1f}" if self._seconds >= 0.1 else f"{self._seconds:.2f}"
         return TimedOut(
-            f"{where}no answer within the {self._seconds:.3g} s lookup deadline{what}",
-            registry=registry,
+            f"{where}no answer within the {budget} s lookup deadline{what}", registry=registry
         )

@@ -133,7 +133,7 @@ def thirty_two_bombs(h: Hostile) -> str:
 def header_drip(h: Hostile) -> str:
     h.serve()
     h.registry.route("HEAD", h.manifest("1"), Reply(200, headers=PADDING, header_drip=0.05))
-    return f"no answer within the {DEADLINE:g} s lookup deadline"
+    return f"no answer within the {DEADLINE:.1f} s lookup deadline"
 
 
 def body_drip_manifest(h: Hostile) -> str:
@@ -142,21 +142,21 @@ def body_drip_manifest(h: Hostile) -> str:
     h.registry.route(
         "GET", h.manifest(IMAGE.digest), Reply(200, reply.body, reply.headers, body_drip=0.05)
     )
-    return f"no answer within the {DEADLINE:g} s lookup deadline"
+    return f"no answer within the {DEADLINE:.1f} s lookup deadline"
 
 
 def body_drip_token(h: Hostile) -> str:
     h.serve()
     h.registry.require_authorization(f'Bearer realm="{h.registry.url}/token"', "Bearer t")
     h.registry.route("GET", "/token", Reply(200, b'{"token": "t"}', body_drip=0.2))
-    return f"no answer within the {DEADLINE:g} s lookup deadline"
+    return f"no answer within the {DEADLINE:.1f} s lookup deadline"
 
 
 def header_drip_token(h: Hostile) -> str:
     h.serve()
     h.registry.require_authorization(f'Bearer realm="{h.registry.url}/token"', "Bearer t")
     h.registry.route("GET", "/token", Reply(200, b'{"token": "t"}', PADDING, header_drip=0.05))
-    return f"no answer within the {DEADLINE:g} s lookup deadline"
+    return f"no answer within the {DEADLINE:.1f} s lookup deadline"
 
 
 def dripped_404_body(h: Hostile) -> str:
@@ -177,7 +177,7 @@ def dripped_401_body(h: Hostile) -> str:
     challenge = {"WWW-Authenticate": f'Bearer realm="{h.registry.url}/token"'}
     h.registry.route("HEAD", h.manifest("1"), Reply(200))
     h.registry.route("GET", h.manifest("1"), Reply(401, b"x" * 1000, challenge, body_drip=0.05))
-    return f"no answer within the {DEADLINE:g} s lookup deadline"
+    return f"no answer within the {DEADLINE:.1f} s lookup deadline"
 
 
 def dripped_302_body(h: Hostile) -> str:
@@ -186,7 +186,7 @@ def dripped_302_body(h: Hostile) -> str:
     h.registry.route(
         "GET", h.blob(IMAGE.config.digest), Reply(302, b"x" * 1000, moved, body_drip=0.05)
     )
-    return f"no answer within the {DEADLINE:g} s lookup deadline"
+    return f"no answer within the {DEADLINE:.1f} s lookup deadline"
 
 
 def nested_manifest(h: Hostile) -> str:
