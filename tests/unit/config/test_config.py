@@ -13,6 +13,7 @@ from slimgate.config import Config, load_config, parse_config
 from slimgate.errors import ConfigError
 from slimgate.model import Platform
 from slimgate.policy.decision import Exemption, Mode, RuleAction, Verdict
+from slimgate.webhook.settings import WebhookSettings
 
 
 def parse(text: str) -> Config:
@@ -105,8 +106,10 @@ def test_full_example_maps_onto_the_engine_values(tmp_path: Path) -> None:
               insecure: ["localhost:5000"]
               allowPrivate: [registry.internal]
               mirrors: {docker.io: ["mirror.internal:5000"]}
+              tokenRealms: {registry.internal: ["Auth.Internal", "auth.internal:8443"]}
               limits: {manifestBytes: 1000, configBytes: 2000, indexEntries: 5,
-                       redirects: 0, lookupSeconds: 2.5}
+                       redirects: 0, lookupSeconds: 2.5, lookupsPerRegistry: 3,
+                       breakerTimeouts: 5, breakerSeconds: 12.5}
               knownToolchainImages:
                 - registry.internal/build/golang:1.23
                 - {image: "registry.internal/build/jdk:21", rule: jdk-runtime,
@@ -137,6 +140,12 @@ def test_full_example_maps_onto_the_engine_values(tmp_path: Path) -> None:
     assert options.limits.index_entries == 5
     assert options.limits.redirects == 0
     assert options.limits.lookup_seconds == 2.5
+    assert options.limits.breaker_timeouts == 5
+    assert options.limits.breaker_seconds == 12.5
+    assert options.token_realms == {
+        "registry.internal": frozenset({"auth.internal", "auth.internal:8443"})
+    }
+    assert WebhookSettings.from_config(config).lookups_per_registry == 3
     policy = config.policy_value()
     assert policy.on_registry_error is Verdict.DENY
     assert policy.thresholds.layer_bytes == 50_000_000
@@ -158,6 +167,21 @@ def test_full_example_maps_onto_the_engine_values(tmp_path: Path) -> None:
         "golang",
     )
     assert (jdk.rule, jdk.name, jdk.ecosystem) == ("jdk-runtime", "internal JDK", "java")
+
+
+@pytest.mark.parametrize(
+    "entry", ["https://auth.internal", "auth.internal/token", "user@auth.internal", "a b", ""]
+)
+def test_token_realms_are_hosts_and_nothing_more(entry: str) -> None:
+    message = error_of(f'registry:\n  tokenRealms:\n    registry.internal: ["{entry}"]\n')
+    assert "slimgate.yaml:3: registry.tokenRealms.registry.internal[0]:" in message
+    assert "is not a host or host:port" in message
+
+
+@pytest.mark.parametrize("key", ["lookupsPerRegistry", "breakerTimeouts"])
+def test_per_registry_limits_are_positive(key: str) -> None:
+    message = error_of(f"registry:\n  limits:\n    {key}: 0\n")
+    assert f"slimgate.yaml:3: registry.limits.{key}:" in message
 
 
 def test_deadline_defaults_to_four_fifths_of_the_timeout() -> None:
