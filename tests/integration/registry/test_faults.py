@@ -6,6 +6,7 @@ The elapsed-time bounds below are correctness bounds (the deadline holds), not s
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import time
 from collections.abc import Iterator
@@ -388,3 +389,21 @@ def test_a_non_image_artifact_is_unsupported(fault_server: FaultServer) -> None:
     )
     with pytest.raises(Unsupported, match="not a container image"):
         _client(fault_server).fetch(_ref(fault_server), Platform())
+
+
+def test_every_request_asks_for_an_uncompressed_answer(served: FaultServer) -> None:
+    served.require_authorization(f'Bearer realm="{served.url}/token"', "Bearer t")
+    served.route("GET", "/token", Reply(200, b'{"token": "t"}'))
+    assert _client(served).fetch(_ref(served)).digest == IMAGE.digest
+    assert {s.path.split("?")[0] for s in served.seen} >= {"/token", _config_path()}
+    assert {s.headers.get("accept-encoding") for s in served.seen} == {"identity"}
+
+
+@pytest.mark.usefixtures("timed")
+def test_a_gzip_answer_is_read_when_it_fits(served: FaultServer) -> None:
+    served.route(
+        "GET",
+        _config_path(),
+        Reply(200, gzip.compress(IMAGE.config.data), {"Content-Encoding": "gzip"}),
+    )
+    assert _client(served).fetch(_ref(served)).config_digest == IMAGE.config.digest
