@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from slimgate.errors import (
     RateLimited,
     RegistryError,
     RegistryUnavailable,
+    TimedOut,
     TooLarge,
     Unsupported,
 )
@@ -407,3 +409,16 @@ def test_a_gzip_answer_is_read_when_it_fits(served: FaultServer) -> None:
         Reply(200, gzip.compress(IMAGE.config.data), {"Content-Encoding": "gzip"}),
     )
     assert _client(served).fetch(_ref(served)).config_digest == IMAGE.config.digest
+
+
+@pytest.mark.usefixtures("timed")
+def test_a_tls_handshake_that_never_completes_is_cut_off_by_the_deadline() -> None:
+    # The kernel completes the TCP handshake for a listening socket nobody accepts from:
+    # the client's TLS hello then waits for an answer that never comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        host = f"127.0.0.1:{silent.getsockname()[1]}"
+        options = RegistryOptions(allow_private={host}, limits=Limits(lookup_seconds=DEADLINE))
+        with RegistryClient(options) as client, pytest.raises(TimedOut, match="deadline"):
+            client.fetch(f"{host}/{REPO}:1")
