@@ -1,4 +1,4 @@
-"""Registry authentication: challenges, bearer tokens and their cache.
+"""Registry authentication: bearer tokens, their cache, and the challenges remembered per host.
 
 Follows the Docker token specification (distribution docs/spec/auth/token.md) that Docker
 Hub, GHCR, Quay, Harbor, ECR and registry 2.x all speak: a request without credentials gets
@@ -17,22 +17,8 @@ recently used hosts) so later lookups send a token up front instead of collectin
 sends something unreadable) is forgotten at once: the next request goes without it, and the
 registry's next 401 is learnt afresh.
 
-Where a credential may go. A registry's own challenge names the realm, so a registry that
-is hostile, or an image reference that points at one, could name any host. A credential (a
-password, or an identity token for the refresh-token grant) is therefore sent to a realm
-only over https, and only when the realm is
-
-- the registry's own host and port (GHCR, Quay, GCR and Artifact Registry, ACR, Harbor,
-  public ECR and registry 2.x deployments all name themselves; ECR asks for Basic auth
-  directly);
-- a known token service of that registry (:data:`KNOWN_REALMS`: Docker Hub's
-  ``auth.docker.io``, GitLab.com's ``gitlab.com``); or
-- listed for that registry under ``registry.tokenRealms``.
-
-Otherwise the lookup fails with :class:`Blocked` before anything is sent. An anonymous
-token request carries no secret and may go to any realm that passes the address policy;
-it must be https unless the registry is configured insecure. Tokens and passwords are never
-logged.
+Where a token request may go, and with which credential, is the rule of
+:mod:`slimgate.registry.challenges`. Tokens and passwords are never logged.
 """
 
 from __future__ import annotations
@@ -44,18 +30,18 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import httpx
 
-from slimgate.errors import AuthError, Blocked, RegistryError, RegistryUnavailable
+from slimgate.errors import AuthError, RegistryError, RegistryUnavailable
 from slimgate.registry import bodies
 from slimgate.registry.cache import TTLCache
+from slimgate.registry.challenges import Challenge, token_realm
 from slimgate.registry.counters import RegistryObserver
 from slimgate.registry.credentials import Credential, fingerprint_of
 from slimgate.registry.limits import Deadline
-from slimgate.registry.options import RegistryOptions, host_in, normalize_host
+from slimgate.registry.options import RegistryOptions
 
 log = logging.getLogger("slimgate.registry")
 
@@ -66,62 +52,12 @@ EXPIRY_MARGIN = 5.0
 MAX_CHALLENGES = 1024  # registry hosts whose challenge is remembered (LRU)
 CHALLENGE_SECONDS = 300.0  # how long a host's challenge is remembered
 
-# Registries whose token service lives on another host, as they advertise it in their
-# challenge: registry-1.docker.io -> Bearer realm="https://auth.docker.io/token"
-# (distribution/distribution issue 1203); registry.gitlab.com -> Bearer
-# realm="https://gitlab.com/jwt/auth" (deitch/docker_registry2 issue 14).
-KNOWN_REALMS: Mapping[str, frozenset[str]] = {
-    "docker.io": frozenset({"auth.docker.io"}),
-    "registry.gitlab.com": frozenset({"gitlab.com"}),
-}
-
-_PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 _TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a header value can carry
-
-
-@dataclass(frozen=True, slots=True)
-class Challenge:
-    scheme: str  # "bearer" or "basic"
-    realm: str = ""
-    service: str = ""
-    scope: str = ""
-
-
-def parse_challenge(header: str) -> Challenge | None:
-    """Parse the first Bearer or Basic challenge of a ``WWW-Authenticate`` header."""
-    header = header.strip()
-    scheme, _, rest = header.partition(" ")
-    scheme = scheme.lower()
-    if scheme not in ("bearer", "basic"):
-        return None
-    params = {
-        m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3)).replace(
-            '\\"', '"'
-        )
-        for m in _PARAM.finditer(rest)
-    }
-    return Challenge(
-        scheme=scheme,
-        realm=params.get("realm", ""),
-        service=params.get("service", ""),
-        scope=params.get("scope", ""),
-    )
 
 
 def basic_header(credential: Credential) -> str:
     raw = f"{credential.username}:{credential.password}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
-def _authority(url: httpx.URL) -> str:
-    """``host[:port]`` of an https URL, without the default port."""
-    host = url.host if ":" not in url.host else f"[{url.host}]"
-    return host if url.port in (None, 443) else f"{host}:{url.port}"
-
-
-def _registry_authority(host: str) -> str:
-    """``host[:port]`` of the registry as an https authority (``:443`` dropped)."""
-    return host[: -len(":443")] if host.endswith(":443") else host
 
 
 class Authenticator:
@@ -230,45 +166,6 @@ class Authenticator:
             self._tokens.put(key, token, ttl=max(lifetime - EXPIRY_MARGIN, 0.0))
         return f"Bearer {token}"
 
-    def _realm(self, host: str, challenge: Challenge, credential: Credential | None) -> httpx.URL:
-        """The token realm's URL, once the rules above allow asking it."""
-        try:
-            realm = httpx.URL(challenge.realm)
-        except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
-            raise AuthError(f"{host}: invalid token realm in challenge", registry=host) from exc
-        if realm.scheme not in ("https", "http") or not realm.host:
-            raise AuthError(f"{host}: invalid token realm {challenge.realm!r}", registry=host)
-        secret = credential is not None and (credential.has_basic or credential.identity_token)
-        realm_host = realm.netloc.decode("ascii")
-        if secret and realm.scheme != "https":
-            raise Blocked(
-                f"{host}: token realm {realm_host} is plain HTTP; the credential for {host} "
-                "is sent to a token realm only over https",
-                registry=host,
-            )
-        if realm.scheme != "https" and not self._options.is_insecure(host):
-            raise Blocked(
-                f"{host}: token realm {challenge.realm} is not https; refused (only registries "
-                "listed under registry.insecure may use plain HTTP realms)",
-                registry=host,
-            )
-        if secret and not self._may_receive_credential(host, _authority(realm)):
-            raise Blocked(
-                f"{host}: its token realm {realm_host} is another host; the credential for "
-                f"{host} goes only to {host} itself or to a realm listed for it under "
-                "registry.tokenRealms",
-                registry=host,
-            )
-        return realm
-
-    def _may_receive_credential(self, host: str, realm: str) -> bool:
-        if realm == _registry_authority(host.lower()):
-            return True
-        registry = normalize_host(host)
-        if realm in KNOWN_REALMS.get(registry, frozenset()):
-            return True
-        return host_in(realm, self._options.token_realms.get(registry, frozenset()))
-
     def _fetch(
         self,
         host: str,
@@ -277,7 +174,7 @@ class Authenticator:
         credential: Credential | None,
         deadline: Deadline,
     ) -> tuple[str, float]:
-        realm = self._realm(host, challenge, credential)
+        realm = token_realm(host, challenge, credential, self._options)
         params = {"scope": scope}
         if challenge.service:
             params["service"] = challenge.service

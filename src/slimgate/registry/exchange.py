@@ -40,7 +40,8 @@ from slimgate.errors import (
     RegistryUnavailable,
 )
 from slimgate.registry import bodies
-from slimgate.registry.auth import Authenticator, Challenge, parse_challenge
+from slimgate.registry.auth import Authenticator
+from slimgate.registry.challenges import Challenge, parse_challenge
 from slimgate.registry.counters import RegistryObserver
 from slimgate.registry.credentials import Credential, fingerprint_of
 from slimgate.registry.limits import Deadline

@@ -16,7 +16,8 @@ from slimgate.registry import (
     RegistryClient,
     RegistryOptions,
 )
-from slimgate.registry.auth import MAX_CHALLENGES, Authenticator, Challenge, parse_challenge
+from slimgate.registry.auth import MAX_CHALLENGES, Authenticator
+from slimgate.registry.challenges import Challenge, parse_challenge
 from slimgate.registry.counters import Counters
 from tests.support.fixtures import ManualClock
 from tests.support.images import ImageSpec, build_image

@@ -29,8 +29,9 @@ from slimgate.model import (
     ImageConfig,
     Platform,
 )
-from slimgate.registry.auth import Challenge, parse_challenge, token_from
+from slimgate.registry.auth import token_from
 from slimgate.registry.bodies import read_body
+from slimgate.registry.challenges import Challenge, parse_challenge
 from slimgate.registry.limits import Deadline
 from slimgate.registry.manifests import (
     Index,
