@@ -407,10 +407,10 @@ def _assert_in_time(run: Measured, server: FaultServer) -> None:
     """From its first connection to its exit within the deadline and one second, and the
     whole run within that too, start-up included.
 
-    The machines that run these tests are shared: when starting the interpreter alone
-    takes longer than that second, the whole run is allowed the start-up measured right
-    then (a check that fails at once, on a closed port) plus a quarter of a second. The
-    time from the first connection on has no such allowance.
+    The machines that run these tests are shared and often busy: when the whole run takes
+    longer, it is allowed the time slimgate needs to start right then (measured with a check
+    that fails at once, on a closed port) on top. The time from the first connection on,
+    when the registry is in control, has no such allowance.
     """
     assert server.first_connection is not None
     after_connecting = run.ended - server.first_connection
@@ -418,8 +418,7 @@ def _assert_in_time(run: Measured, server: FaultServer) -> None:
     if run.wall <= DEADLINE + 1:
         return
     startup = measured("check", "--lineage", "off", "127.0.0.1:1/closed/port:1").wall
-    allowed = DEADLINE + max(1.0, startup + 0.25)
-    assert run.wall <= allowed, f"took {run.wall:.2f} s ({startup:.2f} s to start)"
+    assert run.wall <= DEADLINE + 1 + startup, f"took {run.wall:.2f} s ({startup:.2f} s to start)"
 
 
 def _assert_refused(run: Measured, server: FaultServer, reason: str, images: int = 1) -> None:
