@@ -1,4 +1,4 @@
-"""The ASGI application that gunicorn's ``asgi`` worker serves.
+"""The ASGI application that ``slimgate serve`` runs under uvicorn.
 
 ``POST /validate`` is answered here, on the worker's event loop. Every other request
 (``/healthz``, ``/readyz``, ``/metrics``, and the 404s and 405s) goes to the Flask app
@@ -19,24 +19,40 @@ does two things:
 Only a review that has to ask registries or the Kubernetes API (``Begun``) goes to the
 ``review_threads`` pool. That pool bounds how many such reviews wait at once, as the
 threads of a threaded worker did before.
+
+Two exceptions keep the loop free for everyone else:
+
+- the body must arrive within ``body_timeout`` seconds (the review deadline): a client that
+  stops sending gets a 408 with ``Connection: close`` instead of holding its connection and
+  its buffered bytes until the server gives up on it;
+- a body over ``INLINE_LIMIT`` bytes is parsed and reviewed on the ``review_threads`` pool
+  from the start. A Pod of normal size is a few kilobytes; a body of megabytes takes tens
+  of milliseconds or more of CPU, and on the loop it would stall ``/healthz`` and every other
+  connection for that long. On a thread the loop still gets the interpreter every few
+  milliseconds (Python's switch interval).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, cast
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask
 
-from slimgate.webhook.handler import AdmissionHandler, Begun
+from slimgate.webhook.handler import AdmissionHandler, Answer, Begun
 
 if TYPE_CHECKING:
     from a2wsgi.asgi_typing import HTTPScope, Receive, Scope, Send
     from a2wsgi.wsgi_typing import WSGIApp
 
+log = logging.getLogger("slimgate.webhook")
+
 PATH = "/validate"
+INLINE_LIMIT = 64 * 1024  # larger bodies are reviewed on a thread, not on the loop
 _JSON = (b"content-type", b"application/json")
 _CLOSE = (b"connection", b"close")
 
@@ -45,43 +61,58 @@ class Disconnected(Exception):
     """The client went away before its request body arrived."""
 
 
-async def read_body(scope: HTTPScope, receive: Receive, limit: int) -> bytes | None:
-    """The request body, or None when it is (or says it is) larger than ``limit``."""
+async def read_body(
+    scope: HTTPScope, receive: Receive, limit: int, timeout: float | None = None
+) -> bytes | None:
+    """The request body, or None when it is (or says it is) larger than ``limit``.
+
+    Raises :class:`TimeoutError` when the whole body has not arrived within ``timeout``
+    seconds, and :class:`Disconnected` when the client went away first.
+    """
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
                 if int(value) > limit:
                     return None
             except ValueError:
-                pass  # gunicorn refuses malformed lengths; read up to the limit anyway
+                pass  # the server refuses malformed lengths; read up to the limit anyway
             break
-    parts: list[bytes] = []
-    total = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise Disconnected
-        part = cast("bytes", message.get("body", b""))
-        total += len(part)
-        if total > limit:
-            return None
-        if not message.get("more_body", False):
-            if not parts:
-                return part
+    async with asyncio.timeout(timeout):
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise Disconnected
+            part = cast("bytes", message.get("body", b""))
+            total += len(part)
+            if total > limit:
+                return None
+            if not message.get("more_body", False):
+                if not parts:
+                    return part
+                parts.append(part)
+                return b"".join(parts)
             parts.append(part)
-            return b"".join(parts)
-        parts.append(part)
 
 
 class WebhookAsgi:
     """The webhook app as ASGI: the admission route natively, the rest through Flask."""
 
-    def __init__(self, app: Flask, *, review_threads: int = 16, fallback_threads: int = 4):
+    def __init__(
+        self,
+        app: Flask,
+        *,
+        review_threads: int = 16,
+        fallback_threads: int = 4,
+        body_timeout: float = 4.0,
+    ):
         handler = app.extensions["slimgate"]["handler"]
         if not isinstance(handler, AdmissionHandler):
             raise TypeError("the Flask app was not built by slimgate.webhook.app.create_app")
         self.flask = app
         self._handler = handler
+        self.body_timeout = body_timeout
         self._reviews = ThreadPoolExecutor(review_threads, thread_name_prefix="slimgate-review")
         self._fallback = WSGIMiddleware(cast("WSGIApp", app), workers=fallback_threads)
 
@@ -95,20 +126,36 @@ class WebhookAsgi:
 
     async def _validate(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
         try:
-            data = await read_body(scope, receive, self._handler.limit)
+            data = await read_body(scope, receive, self._handler.limit, self.body_timeout)
         except Disconnected:
             return
-        answer = self._handler.begin(data)
+        except TimeoutError:
+            await self._timed_out(send)
+            return
+        if data is not None and len(data) > INLINE_LIMIT:
+            loop = asyncio.get_running_loop()
+            answer: Answer | Begun = await loop.run_in_executor(self._reviews, self._handler, data)
+        else:
+            answer = self._handler.begin(data)
         if isinstance(answer, Begun):
             loop = asyncio.get_running_loop()
             answer = await loop.run_in_executor(self._reviews, self._handler.complete, answer)
         status, body = answer
         headers = [_JSON, (b"content-length", str(len(body)).encode())]
         if data is None:
-            # The rest of an oversized body was never read: gunicorn closes the connection
+            # The rest of an oversized body was never read: the server closes the connection
             # after this answer, and the client must know not to send another request on it.
             headers.append(_CLOSE)
         await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _timed_out(self, send: Send) -> None:
+        """408 for a body that stopped arriving; the connection cannot be reused."""
+        reason = f"the request body did not arrive within {self.body_timeout:g} s"
+        log.warning("request timeout", extra={"fields": {"reason": reason}})
+        body = json.dumps({"error": "request timeout", "reason": reason}).encode()
+        headers = [_JSON, (b"content-length", str(len(body)).encode()), _CLOSE]
+        await send({"type": "http.response.start", "status": 408, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
