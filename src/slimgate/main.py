@@ -57,9 +57,21 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dev", action="store_true", help="local development: self-signed certificate, loopback"
     )
-    parser.add_argument("--workers", type=int, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, help="server worker processes (default 1)")
     parser.add_argument(
         "--threads", type=int, help="reviews that wait on registries at once, per worker"
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="a request head must arrive within this (default 5); else 408 and close",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="open connections per worker (default 1000); more are closed at once",
     )
 
 

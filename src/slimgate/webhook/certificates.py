@@ -5,10 +5,10 @@ points to a new timestamped directory), so ``tls.crt`` and ``tls.key`` keep thei
 while the files behind them change. An expired certificate would make the apiserver's calls
 fail, and with ``failurePolicy: Ignore`` every object would then be admitted unchecked.
 
-gunicorn's ``asgi`` worker asks its ``ssl_context`` hook once, when it starts listening
-(gunicorn 27, ``workers/gasgi.py``), and hands that one context to the event loop. Left
-alone, gunicorn would build it from the files it was started with, for as long as the
-worker lives. :class:`CertificateStore` is that hook instead. Every context it hands out
+uvicorn asks its ``ssl_context_factory`` once per worker process, when it loads its
+configuration, and hands that one context to the event loop's ``create_server``. Left
+alone, it would build it from the files it was started with, for as long as the process
+lives. A :class:`CertificateStore` provides that context instead (``serve.certificate_context``). Every context it hands out
 carries an SNI callback, which OpenSSL runs on each ClientHello whether or not the client
 sent a server name (Go omits it for IP addresses). The callback asks the store for the
 current context and, when it is a newer one, switches the new connection over to it
@@ -56,7 +56,7 @@ class CertificateError(Exception):
 
 
 def default_factory(cert: Path, key: Path) -> ContextFactory:
-    """A server context for ``cert``/``key``, as gunicorn builds it without client auth."""
+    """A server context for ``cert``/``key``, without client authentication."""
 
     def build() -> ssl.SSLContext:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -122,12 +122,6 @@ class CertificateStore:
             with self._lock:
                 self._check()
         return self._context
-
-    def gunicorn_hook(
-        self, conf: object, default_ssl_context_factory: ContextFactory
-    ) -> ssl.SSLContext:
-        """gunicorn's ``ssl_context`` setting (its factory would re-read the files)."""
-        return self.context()
 
     def _check(self) -> None:
         signature = self._signature()  # before loading: a change during the load is seen later

@@ -1,4 +1,4 @@
-"""Structured JSON log lines, one object per line, for the webhook and gunicorn.
+"""Structured JSON log lines, one object per line, for the webhook and its server.
 
 A decision is logged with its uid, kind, namespace, name, images, decision and duration;
 never credentials, tokens or whole object specs: callers pass only those fields as

@@ -4,7 +4,7 @@ Names follow the Prometheus conventions (``slimgate_*_total`` counters, ``*_seco
 histograms). The registry client reports its requests and cache lookups through an
 observer (:class:`RegistryCounters`), so the client itself knows nothing of Prometheus.
 
-With several gunicorn workers each process has its own counters; ``/metrics`` then shows
+With several worker processes each has its own counters; ``/metrics`` then shows
 the process that answered the scrape. slimgate runs one worker per pod by default (see
 ``serve``), so a scrape sees the whole pod.
 """

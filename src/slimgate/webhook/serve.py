@@ -1,17 +1,25 @@
-"""``slimgate serve``: the webhook app under gunicorn, over TLS, with keep-alive.
+"""``slimgate serve``: the webhook app under uvicorn, over TLS, with keep-alive.
 
-The worker is gunicorn's own ``asgi`` worker on uvloop (gunicorn 24 and later): one event
-loop per process holds every connection open for ``keepalive`` seconds, since the apiserver
-reuses its connections and a TLS handshake per review would waste most of the budget. It
-serves :class:`slimgate.webhook.asgi.WebhookAsgi`, which answers ``POST /validate`` on the
-loop and hands the other routes to the Flask app. Each worker process builds its own app
-(``preload_app`` is off: thread pools and HTTP connection pools do not survive ``fork``), so
-the registry caches, single-flight, decision memo and metrics are per process.
+The server is uvicorn with its ``httptools`` HTTP/1.1 parser on uvloop: one event loop per
+process holds every connection open for ``KEEPALIVE_SECONDS``, since the apiserver reuses
+its connections and a TLS handshake per review would waste most of the budget. It serves
+:class:`slimgate.webhook.asgi.WebhookAsgi`, which answers ``POST /validate`` on the loop and
+hands the other routes to the Flask app. What one connection may cost (a deadline for the
+request head and the TLS handshake, a cap on open connections) is
+:mod:`slimgate.webhook.connections`; the body's deadline is the ASGI front's.
 
-Why not the ``gthread`` worker. On a warm review it spent most of its time in Python-level
-HTTP parsing and thread hand-offs: ``bench/bench_webhook.py`` measured 772 to 1,034
-reviews/s for one ``gthread`` worker with 16 threads, and the same machine serves 2,000 or
-more with one ``asgi`` worker (the README has the current figures).
+Why uvicorn. ``bench/bench_servers.py`` measured the candidates in one run (the README has
+the table): gunicorn's own ``asgi`` worker, which served before, keeps every client-closed
+keep-alive TLS connection alive until a full garbage collection and its memory is never
+returned (70 → 303 MB after 20,000 connections; ``bench/upstream/`` has the report);
+uvicorn and granian stay flat. Of the two, uvicorn answered more reviews per second with
+less CPU per review on this machine, and it keeps TLS in Python's ``ssl``, so a renewed
+certificate is served by the running process (below) where granian, whose TLS is rustls
+inside the worker, would have to respawn workers.
+
+Each worker process builds its own app: thread pools and HTTP connection pools do not
+survive ``fork``, so the registry caches, single-flight, decision memo and metrics are per
+process.
 
 Worker count. The default is one worker process. A warm review is CPU-bound on one core
 (the GIL), and one worker already answers far above the pod-creation rate of most
@@ -20,15 +28,18 @@ when the pod really has two cores, but it doubles the registry traffic and memor
 cold images (each worker has its own caches), and ``/metrics`` then shows whichever
 process answered the scrape, so counters jump between scrapes. One worker per pod keeps
 one cache and one coherent set of counters; throughput is scaled with pod replicas.
-``--workers`` (or ``SLIMGATE_WEBHOOK_WORKERS``) overrides that. ``--threads`` (or
+``--workers`` (or ``SLIMGATE_WEBHOOK_WORKERS``) overrides that: uvicorn's supervisor then
+starts that many processes on one listening socket. ``--threads`` (or
 ``SLIMGATE_WEBHOOK_THREADS``, default 16) bounds how many reviews of one worker may wait
 on registries at the same time.
 
-TLS. The certificate and key are served from a ``certificates.CertificateStore``
-(gunicorn's ``ssl_context`` hook, plus an SNI callback): a renewed pair (cert-manager
-renewing the mounted Secret) is picked up by new connections without restarting workers,
-and a pair that does not load is ignored and logged while the last good one stays in
-service.
+TLS. The certificate and key are served from a ``certificates.CertificateStore`` (uvicorn's
+``ssl_context_factory``, plus an SNI callback): a renewed pair (cert-manager renewing the
+mounted Secret) is picked up by new connections without restarting anything, and a pair
+that does not load is ignored and logged while the last good one stays in service.
+
+Shutdown. On SIGTERM uvicorn stops accepting, closes idle connections, lets requests in
+flight finish (at most ``GRACEFUL_SECONDS``) and then runs the app's lifespan shutdown.
 
 ``--dev`` serves on 127.0.0.1:8443 with a throwaway CA and certificate (see ``devcert``) and
 prints a ready ``curl`` command with a sample AdmissionReview.
@@ -39,6 +50,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import ssl
 import sys
 import tempfile
 from argparse import Namespace
@@ -46,8 +58,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gunicorn import glogging
-from gunicorn.app.base import BaseApplication
+from uvicorn import Server
+from uvicorn.supervisors import Multiprocess
 
 from slimgate.config import Config, load_config
 from slimgate.errors import SlimgateError
@@ -55,6 +67,12 @@ from slimgate.webhook import jsonlog
 from slimgate.webhook.app import create_app
 from slimgate.webhook.asgi import WebhookAsgi
 from slimgate.webhook.certificates import CertificateError, CertificateStore
+from slimgate.webhook.connections import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    BoundedHttpProtocol,
+    LimitedConfig,
+)
 from slimgate.webhook.devcert import write_dev_certificates
 from slimgate.webhook.metrics import TlsCounters, WebhookMetrics
 from slimgate.webhook.sample import sample_review
@@ -65,6 +83,8 @@ log = logging.getLogger("slimgate.webhook")
 DEFAULT_PORT = 8443
 KEEPALIVE_SECONDS = 75  # longer than the apiserver's idle connection timeout would reuse
 DEFAULT_REVIEW_THREADS = 16  # reviews waiting on registries at once, per worker
+GRACEFUL_SECONDS = 20  # requests in flight at SIGTERM get this long to finish
+BACKLOG = 1024
 
 
 def build_app(
@@ -89,69 +109,110 @@ def build_app(
         metrics=metrics,
         reload_in_background=True,
     )
-    return WebhookAsgi(app, review_threads=review_threads)
+    return WebhookAsgi(app, review_threads=review_threads, body_timeout=wiring.settings.deadline)
 
 
-class JsonGunicornLogger(glogging.Logger):  # type: ignore[misc]
-    """gunicorn's error log as JSON lines; the access log stays off (decisions are logged)."""
-
-    def setup(self, cfg: Any) -> None:
-        super().setup(cfg)
-        for handler in self.error_log.handlers:
-            handler.setFormatter(jsonlog.JsonFormatter())
-        jsonlog.configure()
+def certificate_context(config: Any, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+    """uvicorn's ``ssl_context_factory``: this process's :class:`CertificateStore`."""
+    store = CertificateStore(Path(config.ssl_certfile), Path(config.ssl_keyfile))
+    config.certificates = store
+    return store.context()
 
 
-class WebhookServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn with settings from code, an app built in each worker."""
+class WebhookConfig(LimitedConfig):
+    """uvicorn's settings for ``slimgate serve``; ``load_app`` builds this process's app.
 
-    def __init__(self, options: dict[str, Any], load: Callable[[], WebhookAsgi]) -> None:
-        self._options = options
-        self._load = load
-        super().__init__()
+    It is pickled into each worker process when there are several, so it carries paths
+    and numbers only; the store and the app are made in the process that serves.
+    """
 
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
+    def __init__(
+        self,
+        *,
+        slimgate_config: str | None,
+        review_threads: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__("slimgate.webhook.serve:WebhookConfig", **kwargs)
+        self.slimgate_config = slimgate_config
+        self.review_threads = review_threads
+        self.certificates: CertificateStore | None = None
 
-    def load(self) -> WebhookAsgi:
-        return self._load()
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["certificates"] = None  # made again in each process (it holds an SSLContext)
+        return state
+
+    def load_app(self) -> Callable[[], WebhookAsgi]:
+        def build() -> WebhookAsgi:
+            path = Path(self.slimgate_config) if self.slimgate_config else None
+            return build_app(path, load_config(path), self.certificates, self.review_threads)
+
+        return build
 
 
-def gunicorn_options(
-    bind: str,
+def server_config(
+    host: str,
+    port: int,
     cert: str,
     key: str,
+    *,
+    config_path: Path | None = None,
     workers: int | None = None,
-    certificates: CertificateStore | None = None,
-) -> dict[str, Any]:
+    threads: int = DEFAULT_REVIEW_THREADS,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+) -> WebhookConfig:
     workers = workers or int(os.environ.get("SLIMGATE_WEBHOOK_WORKERS", "1"))
-    options: dict[str, Any] = {
-        "bind": [bind],
-        "workers": workers,
-        "worker_class": "asgi",
-        "asgi_loop": "uvloop",
-        "asgi_lifespan": "on",
-        "worker_connections": 1000,
-        "keepalive": KEEPALIVE_SECONDS,
-        "timeout": 60,
-        "graceful_timeout": 20,
-        "certfile": cert,
-        "keyfile": key,
-        "preload_app": False,
-        "accesslog": None,
-        "errorlog": "-",
-        "loglevel": "info",
-        "proc_name": "slimgate-webhook",
-        "limit_request_line": 8190,
-        "limit_request_fields": 100,
-        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,  # noqa: S108
-        "logger_class": JsonGunicornLogger,
-        "control_socket_disable": True,
-    }
-    if certificates is not None:
-        options["ssl_context"] = certificates.gunicorn_hook
-    return options
+    return WebhookConfig(
+        slimgate_config=str(config_path) if config_path is not None else None,
+        review_threads=threads,
+        header_timeout=header_timeout,
+        max_connections=max_connections,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="slimgate.webhook.connections:new_event_loop",
+        http=BoundedHttpProtocol,
+        ws="none",
+        lifespan="on",
+        interface="asgi3",
+        timeout_keep_alive=KEEPALIVE_SECONDS,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        backlog=BACKLOG,
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+        ssl_context_factory=certificate_context,
+        proxy_headers=False,
+        server_header=False,
+        date_header=True,
+        access_log=False,
+        log_config=None,
+    )
+
+
+def _json_server_logs() -> None:
+    """uvicorn's own log lines (start, stop, errors) as JSON on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(jsonlog.JsonFormatter())
+    for name in ("uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler] if name == "uvicorn" else []
+        logger.setLevel(logging.INFO)
+        logger.propagate = name != "uvicorn"
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def serve(config: WebhookConfig) -> None:
+    """Run uvicorn until it is stopped: in this process, or under its supervisor."""
+    _json_server_logs()
+    jsonlog.configure()
+    if config.workers > 1:
+        sock = config.bind_socket()
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        Server(config).run()
 
 
 def _dev_files(bind_host: str, port: int) -> tuple[str, str]:
@@ -173,7 +234,7 @@ def run(args: Namespace) -> int:
     config_arg = getattr(args, "config", None)
     config_path = Path(config_arg) if config_arg else None
     try:
-        config = load_config(config_path)
+        load_config(config_path)  # refused here, before a worker starts
     except SlimgateError as exc:
         print(f"slimgate serve: {exc}", file=sys.stderr)
         return 2
@@ -191,19 +252,26 @@ def run(args: Namespace) -> int:
             print(f"slimgate serve: cannot read {path}", file=sys.stderr)
             return 2
     try:
-        certificates = CertificateStore(Path(cert), Path(key))
+        CertificateStore(Path(cert), Path(key))  # refused here, not in a worker
     except CertificateError as exc:
         print(f"slimgate serve: certificate and key do not load: {exc}", file=sys.stderr)
         return 2
-    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     threads = getattr(args, "threads", None) or int(
         os.environ.get("SLIMGATE_WEBHOOK_THREADS", str(DEFAULT_REVIEW_THREADS))
     )
-    options = gunicorn_options(bind, cert, key, getattr(args, "workers", None), certificates)
-    server = WebhookServer(
-        options, lambda: build_app(config_path, config, certificates, review_threads=threads)
+    serve(
+        server_config(
+            host,
+            port,
+            cert,
+            key,
+            config_path=config_path,
+            workers=getattr(args, "workers", None),
+            threads=threads,
+            header_timeout=getattr(args, "header_timeout", None) or DEFAULT_HEADER_TIMEOUT,
+            max_connections=getattr(args, "max_connections", None) or DEFAULT_MAX_CONNECTIONS,
+        )
     )
-    server.run()
     return 0
 
 
@@ -220,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", action="store_true")
     parser.add_argument("--workers", type=int)
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--header-timeout", type=float)
+    parser.add_argument("--max-connections", type=int)
     return run(parser.parse_args(argv))
 
 

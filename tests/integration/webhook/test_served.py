@@ -1,5 +1,5 @@
-"""The webhook served by gunicorn over real TLS, answering reviews shaped as the apiserver
-sends them, about images in a real registry."""
+"""The webhook served by ``slimgate serve`` over real TLS, answering reviews shaped as the
+apiserver sends them, about images in a real registry."""
 
 from __future__ import annotations
 

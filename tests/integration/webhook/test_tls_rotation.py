@@ -19,7 +19,7 @@ import httpx
 import pytest
 import trustme
 
-from tests.integration.webhook.test_gunicorn import serve_command
+from tests.integration.webhook.test_served import serve_command
 from tests.support import admission
 from tests.support.registry_server import free_port
 from tests.support.tls import connection_serial, mount_secret, pair, serial_of, served_serial

@@ -76,7 +76,7 @@ def test_no_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
     assert exited.value.code == 2
 
 
-HEAVY = ("flask", "gunicorn", "kopf", "kubernetes", "prometheus_client", "dockerfile_parse")
+HEAVY = ("flask", "uvicorn", "kopf", "kubernetes", "prometheus_client", "dockerfile_parse")
 
 
 def _modules_after_check(layout_ref: str) -> set[str]:

@@ -1,4 +1,4 @@
-"""The serve entry point's refusals, the dev certificates and the gunicorn settings."""
+"""The serve entry point's refusals, the dev certificates and the server settings."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import pytest
 from cryptography import x509
 
 from slimgate.webhook.certificates import CertificateStore
+from slimgate.webhook.connections import BoundedHttpProtocol
 from slimgate.webhook.devcert import write_dev_certificates
-from slimgate.webhook.serve import gunicorn_options, run
+from slimgate.webhook.serve import WebhookConfig, certificate_context, run, server_config
 
 
 def args(**kw: object) -> Namespace:
     base = {"config": None, "host": None, "port": None, "tls_cert": None, "tls_key": None}
-    return Namespace(**{**base, "dev": False, "workers": None, "threads": None, **kw})
+    extra = {"dev": False, "workers": None, "threads": None}
+    return Namespace(**{**base, **extra, "header_timeout": None, "max_connections": None, **kw})
 
 
 def test_serving_without_tls_files_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,15 +49,30 @@ def test_dev_certificates_chain_to_their_ca(tmp_path: Path) -> None:
     context.load_cert_chain(certs.cert, certs.key)  # the key matches the certificate
 
 
-def test_gunicorn_serves_with_its_asgi_worker_and_keeps_connections_alive() -> None:
-    options = gunicorn_options("127.0.0.1:8443", "c", "k", workers=2)
-    assert options["worker_class"] == "asgi"
-    assert options["asgi_loop"] == "uvloop"
-    assert options["asgi_lifespan"] == "on"
-    assert options["workers"] == 2
-    assert options["keepalive"] >= 60
-    assert options["preload_app"] is False
-    assert options["certfile"] == "c"
+def test_uvicorn_serves_the_bounded_protocol_and_keeps_connections_alive() -> None:
+    config = server_config("127.0.0.1", 8443, "c", "k", workers=2, header_timeout=3.0)
+    assert config.http is BoundedHttpProtocol
+    assert config.loop == "slimgate.webhook.connections:new_event_loop"
+    assert config.lifespan == "on"
+    assert config.workers == 2
+    assert config.timeout_keep_alive >= 60
+    assert config.header_timeout == 3.0
+    assert config.max_connections == 1000
+    assert config.timeout_graceful_shutdown is not None
+    assert (config.ssl_certfile, config.ssl_keyfile) == ("c", "k")
+
+
+def test_the_server_settings_survive_the_trip_to_a_worker_process(tmp_path: Path) -> None:
+    import pickle
+
+    certs = write_dev_certificates(tmp_path)
+    config = server_config("127.0.0.1", 8443, str(certs.cert), str(certs.key), threads=3)
+    certificate_context(config, ssl.create_default_context)  # as the first worker would
+    assert config.certificates is not None
+    copy = pickle.loads(pickle.dumps(config))  # noqa: S301 - our own object
+    assert isinstance(copy, WebhookConfig)
+    assert copy.certificates is None  # each process makes its own store
+    assert (copy.review_threads, copy.max_connections) == (3, 1000)
 
 
 def test_a_key_that_does_not_match_the_certificate_is_refused(
@@ -69,8 +86,10 @@ def test_a_key_that_does_not_match_the_certificate_is_refused(
     assert "certificate and key do not load" in capsys.readouterr().err
 
 
-def test_gunicorn_takes_its_tls_context_from_the_certificate_store(tmp_path: Path) -> None:
+def test_uvicorn_takes_its_tls_context_from_a_certificate_store(tmp_path: Path) -> None:
     certs = write_dev_certificates(tmp_path)
-    store = CertificateStore(certs.cert, certs.key)
-    options = gunicorn_options("127.0.0.1:8443", "c", "k", certificates=store)
-    assert options["ssl_context"](None, None) is store.context()
+    config = server_config("127.0.0.1", 8443, str(certs.cert), str(certs.key))
+    context = certificate_context(config, ssl.create_default_context)
+    assert isinstance(config.certificates, CertificateStore)
+    assert context is config.certificates.context()
+    assert context.sni_callback is not None  # renewed pairs are switched in per handshake
