@@ -16,7 +16,8 @@ import pytest
 from flask import Flask
 
 from slimgate.webhook.app import create_app
-from slimgate.webhook.asgi import WebhookAsgi
+from slimgate.webhook.asgi import INLINE_LIMIT, WebhookAsgi
+from slimgate.webhook.handler import AdmissionHandler
 from slimgate.webhook.review import Outcome, Pending, Reviewer
 from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission
@@ -47,7 +48,7 @@ def engine() -> ThreadNoting:
 @pytest.fixture
 def front(engine: ThreadNoting) -> Iterator[WebhookAsgi]:
     app = create_app(WebhookSettings(timeout_seconds=5.0, max_body_bytes=4096), engine)
-    front = WebhookAsgi(app, review_threads=2)
+    front = WebhookAsgi(app, review_threads=2, body_timeout=0.3)
     yield front
     asyncio.run(lifespan(front, "lifespan.shutdown"))
     app.extensions["slimgate"]["pool"].shutdown(wait=True)
@@ -105,12 +106,17 @@ def call(
     *,
     length: int | None = None,
     disconnect: bool = False,
+    stalled: bool = False,
 ) -> Exchange:
     headers = [(b"content-type", b"application/json")]
     if length is not None:
         headers.append((b"content-length", str(length).encode()))
     messages = [
-        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1 or disconnect}
+        {
+            "type": "http.request",
+            "body": chunk,
+            "more_body": i < len(chunks) - 1 or disconnect or stalled,
+        }
         for i, chunk in enumerate(chunks)
     ]
     if disconnect:
@@ -184,6 +190,41 @@ def test_a_body_without_length_is_cut_off_at_the_limit(front: WebhookAsgi) -> No
     assert exchange.received == 2  # the third chunk is never asked for
     assert exchange.status == 400
     assert (b"connection", b"close") in exchange.sent[0]["headers"]
+
+
+def test_a_body_that_stops_arriving_gets_a_408_and_the_connection_closes(
+    front: WebhookAsgi,
+) -> None:
+    exchange = call(front, "POST", "/validate", [b'{"kind":'], length=100, stalled=True)
+    assert exchange.status == 408
+    assert (b"connection", b"close") in exchange.sent[0]["headers"]
+    assert "did not arrive within 0.3 s" in json.loads(exchange.body)["reason"]
+
+
+def test_a_large_body_is_reviewed_off_the_loop(
+    engine: ThreadNoting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    begun_on: list[str] = []
+    begin = AdmissionHandler.begin
+
+    def noting_begin(self: AdmissionHandler, data: bytes | None) -> object:
+        begun_on.append(threading.current_thread().name)
+        return begin(self, data)
+
+    monkeypatch.setattr(AdmissionHandler, "begin", noting_begin)
+    settings = WebhookSettings(timeout_seconds=5.0, max_body_bytes=2 * INLINE_LIMIT)
+    app = create_app(settings, engine)
+    front = WebhookAsgi(app, review_threads=2)
+    small = review_body(["registry.example/team/web:2"])
+    large = small + b" " * (INLINE_LIMIT + 1 - len(small))
+    try:
+        assert call(front, "POST", "/validate", [small]).status == 200
+        assert call(front, "POST", "/validate", [large]).status == 200
+    finally:
+        asyncio.run(lifespan(front, "lifespan.shutdown"))
+        app.extensions["slimgate"]["pool"].shutdown(wait=True)
+    assert begun_on[0] == threading.current_thread().name  # the loop's thread
+    assert begun_on[1].startswith("slimgate-review")
 
 
 def test_not_json_gets_a_400_with_the_reason(front: WebhookAsgi) -> None:
