@@ -8,8 +8,8 @@ like with like on a shared, noisy machine:
 1. warm path: a 3-container Pod review whose images are cached, over TLS with keep-alive,
    driven by ``wrk`` (``bench/wrk/post.lua``), and the same load against nginx returning a
    canned AdmissionReview (``bench/nginx.conf.template``): throughput, p50/p99, ratio. Also
-   against the same canned answer from gunicorn's asgi worker (``bench/static_asgi.py``),
-   the ceiling of the server the webhook runs on;
+   against the same canned answer from uvicorn configured as ``slimgate serve`` configures
+   it (``bench/static_asgi.py``), the ceiling of the server the webhook runs on;
 2. paced: about 200 requests/s (``bench/wrk/paced.lua``: a per-connection ``delay()``,
    since Debian's ``wrk`` has no ``-R``): p50/p99;
 3. economy: 100 concurrent reviews of one uncached image -> registry requests, compared
@@ -170,7 +170,8 @@ class Webhook:
 
     def worker_rss_mb(self) -> float:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        pids = [int(p) for p in children.read_text().split()]
+        # several workers run under a supervisor process; one worker is the process itself
+        pids = [int(p) for p in children.read_text().split()] or [self.process.pid]
         rss = 0.0
         for pid in pids:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -212,8 +213,9 @@ class Nginx:
         self.process.wait(timeout=30)
 
 
-class GunicornStatic:
-    """``bench/static_asgi.py`` under gunicorn, configured as ``slimgate serve`` is."""
+class ServerStatic:
+    """``bench/static_asgi.py`` under uvicorn with the protocol, loop and keep-alive of
+    ``slimgate serve`` (``serve.server_config``)."""
 
     def __init__(self, root: Path, cert: Path, key: Path, response: str, workers: int) -> None:
         self.port = free_port()
@@ -222,27 +224,17 @@ class GunicornStatic:
         canned.write_text(response)
         self.process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--chdir",
-                str(BENCH),
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "-w",
-                str(workers),
-                "-k",
-                "asgi",
-                "--asgi-loop",
-                "uvloop",
-                "--keep-alive",
-                "75",
-                "--certfile",
-                str(cert),
-                "--keyfile",
-                str(key),
-                "--log-level",
-                "warning",
+                *(sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH)),
+                *("--host", "127.0.0.1", "--port", str(self.port)),
+                *(
+                    "--workers",
+                    str(workers),
+                    "--loop",
+                    "slimgate.webhook.connections:new_event_loop",
+                ),
+                *("--http", "slimgate.webhook.connections:BoundedHttpProtocol"),
+                *("--timeout-keep-alive", "75", "--ssl-certfile", str(cert)),
+                *("--ssl-keyfile", str(key), "--log-level", "warning", "--no-access-log"),
                 "static_asgi:app",
             ],
             env={**os.environ, "SLIMGATE_BENCH_RESPONSE": str(canned)},
@@ -256,7 +248,7 @@ class GunicornStatic:
                     break
             except OSError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("the static gunicorn responder did not start") from None
+                    raise RuntimeError("the static responder did not start") from None
                 time.sleep(0.2)
 
     def stop(self) -> None:
@@ -267,7 +259,7 @@ class GunicornStatic:
 def measure_warm(
     hook: Webhook,
     nginx: Nginx,
-    static: GunicornStatic,
+    static: ServerStatic,
     body_file: Path,
     seconds: int,
     connections: int,
@@ -298,11 +290,11 @@ def measure_warm(
         "ratio_to_static": round(
             webhook["requests_per_second"] / max(ceiling["requests_per_second"], 1), 3
         ),
-        "static_gunicorn_asgi": server,
-        "ratio_to_static_gunicorn": round(
+        "static_server": server,
+        "ratio_to_static_server": round(
             webhook["requests_per_second"] / max(server["requests_per_second"], 1), 3
         ),
-        "static_gunicorn_to_static_nginx": round(
+        "static_server_to_static_nginx": round(
             server["requests_per_second"] / max(ceiling["requests_per_second"], 1), 3
         ),
         "paced_200_rps": paced,
@@ -440,7 +432,7 @@ def main() -> int:
                 (root / f"w{workers}").mkdir()
                 folder = root / f"w{workers}"
                 nginx = Nginx(folder, certs.cert, certs.key, response)
-                static = GunicornStatic(folder, certs.cert, certs.key, response, workers)
+                static = ServerStatic(folder, certs.cert, certs.key, response, workers)
                 try:
                     run: dict[str, Any] = {"workers": workers, "threads": args.threads}
                     run["warm"] = measure_warm(

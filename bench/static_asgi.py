@@ -1,7 +1,8 @@
-"""A static responder on the webhook's own server: the ceiling of gunicorn's asgi worker.
+"""A static responder on the webhook's own server: the ceiling of that server.
 
-``bench_webhook.py`` serves this with the same worker class, loop, TLS files and
-keep-alive as ``slimgate serve``, and posts the same AdmissionReview to it. It reads the
+``bench_webhook.py`` serves this with the same server, protocol, loop, TLS files and
+keep-alive as ``slimgate serve`` (``bench_servers.py`` with each candidate server), and
+posts the same AdmissionReview to it. It reads the
 body and answers with the canned AdmissionReview in the file named by
 ``SLIMGATE_BENCH_RESPONSE``, so the difference to the webhook is slimgate's own work.
 """

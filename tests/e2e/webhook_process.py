@@ -3,7 +3,7 @@
 There is no kubelet, so the tests play its part: the configuration rendered
 by the chart is laid out as a ConfigMap volume (``..data`` swapped atomically
 on update, which the webhook reloads), the serving certificate is written
-to files, and ``slimgate serve`` runs under gunicorn over TLS on 127.0.0.1.
+to files, and ``slimgate serve`` runs under uvicorn over TLS on 127.0.0.1.
 Its JSON log is kept so that tests can see which reviews it was sent.
 """
 

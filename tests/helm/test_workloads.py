@@ -71,7 +71,7 @@ def test_a_stopping_webhook_keeps_answering_while_its_endpoint_goes(helm: Helm) 
     deployment = webhook(helm.template())
     hook = container(deployment, "webhook")["lifecycle"]["preStop"]["exec"]["command"]
     assert hook == ["python", "-c", "import time; time.sleep(5)"]
-    # the delay, then gunicorn's graceful shutdown of 20 s, fit in the grace period
+    # the delay, then the server's graceful shutdown of 20 s, fit in the grace period
     assert pod_spec(deployment)["terminationGracePeriodSeconds"] == 35
     off = webhook(helm.template(values={"webhook.shutdownDelaySeconds": 0}))
     assert "lifecycle" not in container(off, "webhook")

@@ -8,9 +8,10 @@ fail, and with ``failurePolicy: Ignore`` every object would then be admitted unc
 uvicorn asks its ``ssl_context_factory`` once per worker process, when it loads its
 configuration, and hands that one context to the event loop's ``create_server``. Left
 alone, it would build it from the files it was started with, for as long as the process
-lives. A :class:`CertificateStore` provides that context instead (``serve.certificate_context``). Every context it hands out
-carries an SNI callback, which OpenSSL runs on each ClientHello whether or not the client
-sent a server name (Go omits it for IP addresses). The callback asks the store for the
+lives. A :class:`CertificateStore` provides that context instead
+(``serve.certificate_context``). Every context it hands out carries an SNI callback, which
+OpenSSL runs on each ClientHello whether or not the client sent a server name (Go omits it
+for IP addresses). The callback asks the store for the
 current context and, when it is a newer one, switches the new connection over to it
 (``SSLObject.context``; see the ``sni_callback`` notes in Python's ``ssl`` docs).
 

@@ -138,6 +138,11 @@ class WebhookConfig(LimitedConfig):
         self.review_threads = review_threads
         self.certificates: CertificateStore | None = None
 
+    def configure_logging(self) -> None:
+        """uvicorn calls this in the parent and again in each worker it starts."""
+        super().configure_logging()
+        _json_server_logs()
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["certificates"] = None  # made again in each process (it holds an SSLContext)
@@ -206,7 +211,6 @@ def _json_server_logs() -> None:
 
 def serve(config: WebhookConfig) -> None:
     """Run uvicorn until it is stopped: in this process, or under its supervisor."""
-    _json_server_logs()
     jsonlog.configure()
     if config.workers > 1:
         sock = config.bind_socket()

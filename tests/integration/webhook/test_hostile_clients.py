@@ -33,6 +33,7 @@ from tests.support import admission
 from tests.support.faults import FaultServer, Reply
 from tests.support.hostile_client import (
     Target,
+    children,
     closed_by_server,
     held,
     read_response,
@@ -336,3 +337,22 @@ def test_sigterm_lets_a_review_in_flight_finish(
     assert answer.status_code == 200
     assert answer.json()["response"]["uid"] == review["request"]["uid"]
     assert "Traceback" not in server.log.read_text()
+
+
+def test_two_workers_share_the_port_and_stop_together(tmp_path: Path, test_ca: trustme.CA) -> None:
+    server = start(tmp_path / "two", test_ca, CONFIG, "--workers", "2")
+    try:
+        workers = children(server.process.pid)
+        with server.client() as client:
+            for _ in range(4):
+                answer = client.post(f"{server.url}/validate", content=body_of(SKIPPED))
+                assert answer.status_code == 200
+    finally:
+        stop(server)
+    deadline = time.monotonic() + 5  # the supervisor's helper processes exit just after it
+    while any(Path(f"/proc/{pid}").exists() for pid in workers):
+        assert time.monotonic() < deadline, "a worker outlived the server"
+        time.sleep(0.1)
+    lines = [json.loads(line) for line in server.log.read_text().splitlines() if line]
+    started = [line for line in lines if line["message"].startswith("Started server process")]
+    assert len(started) == 2  # each worker logs as JSON too
