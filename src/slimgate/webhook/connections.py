@@ -11,12 +11,19 @@ bounds them:
   ``header_timeout`` seconds. A connection that sent part of a head then gets a ``408
   Request Timeout`` and is closed; one that sent nothing is closed without an answer (an
   unasked-for response confuses HTTP clients that reuse connections);
+- **a request head that never stops growing**: a head over ``MAX_HEAD_BYTES`` gets a ``431
+  Request Header Fields Too Large`` and the connection is closed (httptools itself has no
+  limit, so without this a client could send headers for the whole head timeout);
 - **too many connections**: a connection set up while ``max_connections`` others are open
   is closed at once, so memory stays bounded whatever a client opens (each open TLS
   connection costs roughly 30 KB);
 - **a TLS handshake that never finishes**: :func:`new_event_loop` makes uvloop's
   ``create_server`` default to a handshake timeout of ``DEFAULT_HANDSHAKE_TIMEOUT`` seconds
-  (uvloop's own default is 60 s).
+  (uvloop's own default is 60 s), and to ``SHUTDOWN_TIMEOUT`` seconds for the TLS shutdown
+  of a connection the server closes (uvloop waits 30 s for the peer's ``close_notify``, and
+  a connection that does not read would keep its buffers, and its place under the cap, for
+  that long). A connection refused by the cap, or closed because it never sent a byte, is
+  aborted at once instead: there is nothing to flush to it.
 
 The request body's deadline is the ASGI front's (``asgi.read_body``), because it depends on
 the review deadline.
@@ -28,8 +35,10 @@ so that worker processes started by uvicorn's supervisor get them with the rest.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import uvloop
@@ -43,7 +52,9 @@ log = logging.getLogger("slimgate.webhook")
 
 DEFAULT_HEADER_TIMEOUT = 5.0
 DEFAULT_HANDSHAKE_TIMEOUT = 5.0
+SHUTDOWN_TIMEOUT = 2.0  # for the peer's TLS close_notify; uvloop's own default is 30 s
 DEFAULT_MAX_CONNECTIONS = 1000
+MAX_HEAD_BYTES = 64 * 1024  # request line and headers; the apiserver sends a few hundred bytes
 
 _TIMEOUT_TEXT = b"the request head did not arrive in time\n"
 _REQUEST_TIMEOUT = (
@@ -51,6 +62,15 @@ _REQUEST_TIMEOUT = (
     b"content-type: text/plain; charset=utf-8\r\n"
     b"content-length: %d\r\n"
     b"connection: close\r\n\r\n%s" % (len(_TIMEOUT_TEXT), _TIMEOUT_TEXT)
+)
+
+
+_TOO_LARGE_TEXT = b"the request head is larger than %d bytes\n" % MAX_HEAD_BYTES
+_HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\n"
+    b"connection: close\r\n\r\n%s" % (len(_TOO_LARGE_TEXT), _TOO_LARGE_TEXT)
 )
 
 
@@ -92,6 +112,46 @@ class _RefusalLog:
 _refusals = _RefusalLog()
 
 
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+    return trim
+
+
+class _Trimmer:
+    """Gives freed heap back to the system some seconds after many connections closed.
+
+    A burst of connections (a slowloris, a reconnect storm) leaves glibc's heap full of free
+    chunks that it keeps resident; later connections reuse them, but RSS stays at the peak.
+    ``malloc_trim(0)`` returns the free pages; it walks the heap, so it runs at most once per
+    ``delay`` seconds and only after ``closed`` connections went away since the last time.
+    """
+
+    def __init__(self, closed: int = 200, delay: float = 10.0) -> None:
+        self._trim = _malloc_trim()
+        self._closed = closed
+        self._delay = delay
+        self._count = 0
+        self._scheduled = False
+
+    def closed(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._count += 1
+        if self._trim is not None and not self._scheduled and self._count >= self._closed:
+            self._scheduled = True
+            loop.call_later(self._delay, self._run)
+
+    def _run(self) -> None:
+        self._scheduled = False
+        self._count = 0
+        if self._trim is not None:
+            self._trim(0)
+
+
+_trimmer = _Trimmer()
+
+
 class BoundedHttpProtocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol with a request-head deadline and a connection cap."""
 
@@ -107,18 +167,30 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self.max_connections = int(getattr(config, "max_connections", DEFAULT_MAX_CONNECTIONS))
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_begun = False
+        self._head_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
             _refusals.refused(self.max_connections)
-            transport.close()
+            transport.abort()
             return
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
         super().connection_lost(exc)
+        _trimmer.closed(self.loop)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._head_timer is not None and not self.transport.is_closing():
+            # still waiting for the end of a head: these bytes were (part of) it
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._disarm_head_timer()
+                self.transport.write(_HEAD_TOO_LARGE)
+                self.transport.close()
 
     def on_message_begin(self) -> None:
         self._head_begun = True
@@ -128,6 +200,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._disarm_head_timer()
         self._head_begun = False
+        self._head_bytes = 0
         super().on_headers_complete()
 
     def _arm_head_timer(self) -> None:
@@ -145,11 +218,13 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             return
         if self._head_begun:
             self.transport.write(_REQUEST_TIMEOUT)
-        self.transport.close()
+            self.transport.close()
+        else:
+            self.transport.abort()
 
 
 class BoundedLoop(uvloop.Loop):
-    """uvloop with a short default for the TLS handshake of accepted connections."""
+    """uvloop with short defaults for the TLS handshake and shutdown of accepted connections."""
 
     handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT
 
@@ -158,6 +233,7 @@ class BoundedLoop(uvloop.Loop):
     ) -> asyncio.AbstractServer:
         if kwargs.get("ssl") is not None:
             kwargs.setdefault("ssl_handshake_timeout", self.handshake_timeout)
+            kwargs.setdefault("ssl_shutdown_timeout", SHUTDOWN_TIMEOUT)
         return await super().create_server(*args, **kwargs)
 
 

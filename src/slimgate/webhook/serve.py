@@ -242,6 +242,14 @@ def run(args: Namespace) -> int:
     except SlimgateError as exc:
         print(f"slimgate serve: {exc}", file=sys.stderr)
         return 2
+    header_timeout = getattr(args, "header_timeout", None)
+    max_connections = getattr(args, "max_connections", None)
+    if header_timeout is not None and not 0 < header_timeout <= 300:
+        print("slimgate serve: --header-timeout must be above 0 and at most 300", file=sys.stderr)
+        return 2
+    if max_connections is not None and max_connections < 1:
+        print("slimgate serve: --max-connections must be at least 1", file=sys.stderr)
+        return 2
     dev = bool(getattr(args, "dev", False))
     host = getattr(args, "host", None) or ("127.0.0.1" if dev else "0.0.0.0")  # noqa: S104
     port = int(getattr(args, "port", None) or DEFAULT_PORT)
@@ -272,8 +280,8 @@ def run(args: Namespace) -> int:
             config_path=config_path,
             workers=getattr(args, "workers", None),
             threads=threads,
-            header_timeout=getattr(args, "header_timeout", None) or DEFAULT_HEADER_TIMEOUT,
-            max_connections=getattr(args, "max_connections", None) or DEFAULT_MAX_CONNECTIONS,
+            header_timeout=header_timeout or DEFAULT_HEADER_TIMEOUT,
+            max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
         )
     )
     return 0

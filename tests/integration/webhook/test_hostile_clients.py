@@ -25,7 +25,7 @@ import httpx
 import pytest
 import trustme
 
-from slimgate.webhook.connections import DEFAULT_HANDSHAKE_TIMEOUT
+from slimgate.webhook.connections import DEFAULT_HANDSHAKE_TIMEOUT, MAX_HEAD_BYTES
 from slimgate.webhook.settings import MIB
 from tests.integration.webhook.conftest import Images
 from tests.integration.webhook.test_served import serve_command
@@ -152,6 +152,24 @@ def test_half_sent_headers_get_a_408_and_the_connection_closes(served: Served) -
         assert headers["connection"] == "close"
         assert closed_by_server(sock, 2) is not None
     assert time.monotonic() - started < HEADER_TIMEOUT + 1
+
+
+def test_a_head_over_the_limit_gets_a_431_and_the_connection_closes(served: Served) -> None:
+    padding = "".join(f"X-Pad-{i}: {'x' * 1000}\r\n" for i in range(MAX_HEAD_BYTES // 1000 + 2))
+    with served.target.tls() as sock:
+        sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: localhost\r\n{padding}".encode())
+        status, headers, _ = read_response(sock)
+        assert status == 431
+        assert headers["connection"] == "close"
+        assert closed_by_server(sock, 2) is not None
+    assert served.answers()
+
+
+def test_a_head_just_under_the_limit_is_served(served: Served) -> None:
+    padding = "".join(f"X-Pad-{i}: {'x' * 1000}\r\n" for i in range(MAX_HEAD_BYTES // 1000 - 4))
+    with served.target.tls() as sock:
+        sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: localhost\r\n{padding}\r\n".encode())
+        assert read_response(sock)[0] == 200
 
 
 def test_a_tls_connection_that_sends_nothing_is_closed_without_an_answer(

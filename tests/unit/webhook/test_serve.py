@@ -36,6 +36,21 @@ def test_an_invalid_configuration_is_refused(
     assert "config.yaml" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("header_timeout", 0.0, "--header-timeout must be above 0"),
+        ("header_timeout", 301.0, "--header-timeout must be above 0"),
+        ("max_connections", 0, "--max-connections must be at least 1"),
+    ],
+)
+def test_limits_out_of_range_are_refused(
+    option: str, value: float, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(args(**{option: value}, dev=True)) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_dev_certificates_chain_to_their_ca(tmp_path: Path) -> None:
     certs = write_dev_certificates(tmp_path)
     leaf = x509.load_pem_x509_certificate(certs.cert.read_bytes())
