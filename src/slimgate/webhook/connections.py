@@ -11,9 +11,10 @@ bounds them:
   ``header_timeout`` seconds. A connection that sent part of a head then gets a ``408
   Request Timeout`` and is closed; one that sent nothing is closed without an answer (an
   unasked-for response confuses HTTP clients that reuse connections);
-- **a request head that never stops growing**: a head over ``MAX_HEAD_BYTES`` gets a ``431
-  Request Header Fields Too Large`` and the connection is closed (httptools itself has no
-  limit, so without this a client could send headers for the whole head timeout);
+- **a request head that never stops growing**: a head that goes on for more than
+  ``MAX_HEAD_BYTES`` after the read in which it began gets a ``431 Request Header Fields Too
+  Large`` and the connection is closed (httptools itself has no limit, so without this a
+  client could send headers for the whole head timeout);
 - **too many connections**: a connection set up while ``max_connections`` others are open
   is closed at once, so memory stays bounded whatever a client opens (each open TLS
   connection costs roughly 30 KB);
@@ -183,9 +184,14 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         _trimmer.closed(self.loop)
 
     def data_received(self, data: bytes) -> None:
+        continued = self._head_begun  # this read continues a head begun in an earlier one
         super().data_received(data)
-        if self._head_timer is not None and not self.transport.is_closing():
-            # still waiting for the end of a head: these bytes were (part of) it
+        if not self._head_begun or self.transport.is_closing():
+            return  # no head left incomplete: the usual case, a whole request in one read
+        self._arm_head_timer()  # a later request on a kept-alive connection
+        if continued:
+            # every byte of this read was head (the first read of a head may also hold the
+            # end of a pipelined request before it, so it is not counted)
             self._head_bytes += len(data)
             if self._head_bytes > MAX_HEAD_BYTES:
                 self._disarm_head_timer()
@@ -194,7 +200,6 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         self._head_begun = True
-        self._arm_head_timer()  # a later request on a kept-alive connection
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
