@@ -17,7 +17,7 @@ bounds them:
   client could send headers for the whole head timeout);
 - **too many connections**: a connection set up while ``max_connections`` others are open
   is closed at once, so memory stays bounded whatever a client opens (each open TLS
-  connection costs roughly 30 KB);
+  connection costs roughly 60 KB);
 - **a TLS handshake that never finishes**: :func:`new_event_loop` makes uvloop's
   ``create_server`` default to a handshake timeout of ``DEFAULT_HANDSHAKE_TIMEOUT`` seconds
   (uvloop's own default is 60 s), and to ``SHUTDOWN_TIMEOUT`` seconds for the TLS shutdown
