@@ -1,0 +1,279 @@
+"""Large valid-shaped reviews: what one huge Pod costs the webhook, and whether it stays live.
+
+Run from the repository root: ``python bench/bench_large_reviews.py``. Results go to
+``bench/results/large_reviews.json``. Three AdmissionReviews, each under the 3 MiB body cap:
+
+* ``named``: a Pod whose containers all have a name and a distinct image (as many as fit
+  in 3 MiB: about 90,000);
+* ``unnamed``: the same without names (about 160,000 containers; the API server would
+  refuse it, but anyone who can reach the webhook's port can send it);
+* ``baseline``: the ordinary 3-container Pod of ``tests.support.admission``.
+
+Every image is a short Docker Hub name (``i123``) and the configuration denies
+``docker.io``, so the registry client refuses each lookup without connecting and what is
+measured is the webhook's own work; short names make the most containers fit.
+
+1. **Handler**: each review is answered by ``AdmissionHandler`` (the real engine and
+   registry client, the default configuration) in a fresh process: wall and CPU seconds,
+   peak RSS, the answer's size and the decision-log line's size. Ratios are against the
+   baseline review measured the same way in the same run.
+2. **Served**: ``slimgate serve`` over TLS (one worker). While each large review is being
+   answered, ``GET /healthz`` is asked every 50 ms on another connection: its worst and
+   median latency, against the same probe on an idle server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import admission  # noqa: E402
+from tests.support.registry_server import free_port  # noqa: E402
+
+from slimgate.webhook.devcert import write_dev_certificates  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "large_reviews.json"
+CONFIG = "registry:\n  deny: [docker.io]\n"
+MIB = 1024 * 1024
+BODY_LIMIT = 3 * MIB
+
+
+def large_review(named: bool) -> bytes:
+    """A Pod review with as many distinct-image containers as fit under the body cap."""
+
+    def body(count: int) -> bytes:
+        pod = admission.pod([])
+        pod["spec"]["containers"] = [
+            {"name": f"c{i}", "image": f"i{i}"} if named else {"image": f"i{i}"}
+            for i in range(count)
+        ]
+        return json.dumps(admission.review(pod, uid="large"), separators=(",", ":")).encode()
+
+    per = len(body(1001)) - len(body(1000))
+    count = (BODY_LIMIT - len(body(0)) - 64) // per
+    data = body(count)
+    while len(data) > BODY_LIMIT:
+        count -= 100
+        data = body(count)
+    return data
+
+
+def baseline_review() -> bytes:
+    pod = admission.pod(["api:1", "web:1", "db:1"])
+    return json.dumps(admission.review(pod, uid="baseline")).encode()
+
+
+def case_body(case: str) -> bytes:
+    if case == "baseline":
+        return baseline_review()
+    return large_review(named=case == "named")
+
+
+def run_handler(case: str, config: Path) -> dict[str, Any]:
+    """In this (fresh) process: answer one review with the real engine, measure it."""
+    import io
+    import logging
+
+    from slimgate.config import load_config
+    from slimgate.webhook import jsonlog
+    from slimgate.webhook.app import create_app
+    from slimgate.webhook.metrics import WebhookMetrics
+    from slimgate.webhook.wiring import Composer
+
+    data = case_body(case)
+    containers = data.count(b'"image":')
+    stream = io.StringIO()
+    jsonlog.configure(stream=stream)
+    metrics = WebhookMetrics()
+    composer = Composer(metrics)
+    wiring = composer.build(load_config(config))
+    app = create_app(wiring.settings, wiring.engine, metrics=metrics)
+    handler = app.extensions["slimgate"]["handler"]
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cpu = time.process_time()
+    start = time.perf_counter()
+    status, answer = handler(data)
+    wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    logging.shutdown()
+    lines = [line for line in stream.getvalue().splitlines() if '"admission decision"' in line]
+    response = json.loads(answer)["response"]
+    composer.close()
+    app.extensions["slimgate"]["pool"].shutdown(wait=True)
+    return {
+        "case": case,
+        "body_bytes": len(data),
+        "containers": containers,
+        "status": status,
+        "allowed": response.get("allowed"),
+        "warnings": len(response.get("warnings", [])),
+        "answer_bytes": len(answer),
+        "decision_log_line_bytes": max((len(line) for line in lines), default=0),
+        "wall_seconds": round(wall, 4),
+        "cpu_seconds": round(cpu, 4),
+        "peak_rss_mb_before": round(rss_before, 1),
+        "peak_rss_mb_after": round(rss_after, 1),
+    }
+
+
+def handler_in_subprocess(case: str, config: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--handler", case, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+class Served:
+    """``slimgate serve`` over TLS on 127.0.0.1 with ``config``."""
+
+    def __init__(self, root: Path, config: Path) -> None:
+        certs = write_dev_certificates(root)
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.log = (root / "webhook.log").open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "slimgate.webhook.serve",
+                "--config",
+                str(config),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--tls-cert",
+                str(certs.cert),
+                "--tls-key",
+                str(certs.key),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "SLIMGATE_WEBHOOK_WORKERS": "1"},
+            cwd=root,
+        )
+        self.context = ssl.create_default_context(cafile=str(certs.ca))
+        deadline = time.monotonic() + 30
+        with httpx.Client(verify=self.context, timeout=5, trust_env=False) as client:
+            while True:
+                try:
+                    if client.get(f"{self.url}/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+
+    def probe_while(self, data: bytes | None, seconds: float = 2.0) -> dict[str, Any]:
+        """``/healthz`` every 50 ms while ``data`` is reviewed (or for ``seconds`` idle)."""
+        latencies: list[float] = []
+        done = threading.Event()
+        review: dict[str, Any] = {}
+
+        def post() -> None:
+            with httpx.Client(verify=self.context, timeout=60, trust_env=False) as client:
+                start = time.perf_counter()
+                answer = client.post(
+                    f"{self.url}/validate",
+                    content=data,
+                    headers={"content-type": "application/json"},
+                )
+                review["seconds"] = round(time.perf_counter() - start, 3)
+                review["status"] = answer.status_code
+            done.set()
+
+        with httpx.Client(verify=self.context, timeout=60, trust_env=False) as probe:
+            probe.get(f"{self.url}/healthz")  # connect first: measure answers, not handshakes
+            if data is None:
+                threading.Timer(seconds, done.set).start()
+            else:
+                threading.Thread(target=post, daemon=True).start()
+            while not done.is_set():
+                start = time.perf_counter()
+                status = probe.get(f"{self.url}/healthz").status_code
+                latencies.append(time.perf_counter() - start)
+                assert status == 200
+                time.sleep(0.05)
+        ms = sorted(x * 1000 for x in latencies)
+        return {
+            **({"review": review} if review else {}),
+            "healthz_probes": len(ms),
+            "healthz_median_ms": round(statistics.median(ms), 2),
+            "healthz_max_ms": round(ms[-1], 2),
+        }
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--handler", help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    if args.handler:
+        print(json.dumps(run_handler(args.handler, args.config)))
+        return 0
+    tmp = Path(tempfile.mkdtemp(prefix="slimgate-bench-"))
+    config = tmp / "config.yaml"
+    config.write_text(CONFIG)
+    handler = {
+        case: handler_in_subprocess(case, config) for case in ("baseline", "named", "unnamed")
+    }
+    base = handler["baseline"]
+    for case in ("named", "unnamed"):
+        handler[case]["cpu_ratio_to_baseline"] = round(
+            handler[case]["cpu_seconds"] / max(base["cpu_seconds"], 1e-6), 1
+        )
+    served = Served(tmp, config)
+    try:
+        idle = served.probe_while(None)
+        during = {case: served.probe_while(case_body(case)) for case in ("named", "unnamed")}
+    finally:
+        served.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    result = {
+        "what": "one huge Pod review (distinct images on a refused address): handler cost, "
+        "and /healthz latency while it is answered over TLS",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "handler": handler,
+        "served": {"idle": idle, **during},
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
