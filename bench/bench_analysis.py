@@ -35,7 +35,7 @@ from tests.support import corpus  # noqa: E402
 
 from slimgate.analysis.engine import analyse  # noqa: E402
 from slimgate.analysis.knowledge import Knowledge  # noqa: E402
-from slimgate.analysis.shell import commands  # noqa: E402
+from slimgate.analysis.shell import clear_memo  # noqa: E402
 from slimgate.model import ImageMetadata  # noqa: E402
 
 MB = 1_000_000
@@ -111,7 +111,7 @@ def main() -> None:
         history = image.config.history
 
         def cold(i: ImageMetadata = image) -> None:
-            commands.cache_clear()
+            clear_memo()
             analyse(i, knowledge)
 
         analyse_us = median_us(cold, args.repeat, args.budget)

@@ -71,9 +71,9 @@ def _reference(text: str) -> str:
 
 
 def _known_rule(rule: str) -> str:
-    if rule not in rules.RULE_IDS or rule == rules.REGISTRY_ERROR:
-        known = ", ".join(r for r in rules.RULE_IDS if r != rules.REGISTRY_ERROR)
-        hint = " (set policy.onRegistryError instead)" if rule == rules.REGISTRY_ERROR else ""
+    if rule not in rules.RULE_IDS or rule in rules.UNEVALUATED:
+        known = ", ".join(r for r in rules.RULE_IDS if r not in rules.UNEVALUATED)
+        hint = " (set policy.onRegistryError instead)" if rule in rules.UNEVALUATED else ""
         raise ValueError(f"unknown rule {rule!r}{hint}; rules are: {known}")
     return rule
 

@@ -5,6 +5,7 @@
     │   ├── InvalidReference          an image reference that the grammar rejects
     │   ├── InvalidPlatform
     │   └── ConfigError               a configuration file that does not validate
+    ├── TooComplex                    an image or Dockerfile past the analysis limits
     └── RegistryError                 anything that stopped us reading an image
         ├── RegistryUnavailable       connection refused/reset, DNS, 5xx
         │   ├── TimedOut              no answer within the lookup deadline
@@ -41,6 +42,11 @@ class InvalidPlatform(UsageError):
 
 class ConfigError(UsageError):
     """A configuration file that does not validate; the message names key and line."""
+
+
+class TooComplex(SlimgateError):
+    """An image history or Dockerfile past one of the analysis limits (entries, text, words,
+    nesting, CPU time); the message names the limit. The analysis turns it into a finding."""
 
 
 class RegistryError(SlimgateError):

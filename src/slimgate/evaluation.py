@@ -6,7 +6,9 @@ root passes the real registry client, an OCI layout reader, or a fake in unit te
 
 fetch (ImageSource) -> analyse (slimgate.analysis) -> decide (slimgate.policy), per
 platform; with several platforms the worst decision is reported. An image that cannot be
-read gets the policy's ``onRegistryError`` decision and its ``error`` says why.
+read gets the policy's ``onRegistryError`` decision and its ``error`` says why; one past
+the analysis limits gets the same decision through its ``too-complex`` finding, and that
+analysis is memoised like any other.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Protocol
 from slimgate.analysis.engine import analyse
 from slimgate.analysis.findings import Analysis
 from slimgate.analysis.knowledge import Knowledge
+from slimgate.analysis.limits import Clock
 from slimgate.analysis.lineage import Lineage
 from slimgate.analysis.memo import AnalysisMemo
 from slimgate.errors import InvalidReference, RegistryError
@@ -69,15 +72,24 @@ class ImageResult:
         return self.metadata.compressed_size if self.metadata is not None else None
 
     @property
+    def unevaluated(self) -> str | None:
+        """Why this image was not judged on its merits: unreadable or too complex."""
+        if self.error is not None:
+            return self.error
+        if self.analysis is not None and self.analysis.too_complex is not None:
+            return f"too complex to analyse: {self.analysis.too_complex}"
+        return None
+
+    @property
     def errors(self) -> tuple[str, ...]:
-        """Why any of the evaluated platforms could not be read."""
+        """Why any of the evaluated platforms could not be read or analysed."""
         results = self.per_platform or (self,)
-        return tuple(r.error for r in results if r.error is not None)
+        return tuple(r.unevaluated for r in results if r.unevaluated is not None)
 
 
 def _severity(result: ImageResult) -> tuple[int, int, int]:
     decision = result.decision
-    return (decision.verdict.rank, decision.enforced.rank, result.error is not None)
+    return (decision.verdict.rank, decision.enforced.rank, result.unevaluated is not None)
 
 
 def worst(results: Sequence[ImageResult]) -> ImageResult:
@@ -96,9 +108,10 @@ class Evaluator:
     The oversize thresholds are the policy's (``policy.thresholds`` replaces
     ``knowledge.thresholds``). ``lineage``, when given, is asked for the known toolchain
     bases of a platform only after an image for that platform has been read.
-    ``today`` is the clock exemptions expire by. ``analyses`` is the memo of analyses;
-    engines that differ only in their registry credentials share one (an analysis depends
-    on the image's digests, not on who fetched it).
+    ``today`` is the clock exemptions expire by; ``clock``, when given, the one an analysis
+    spends its CPU budget by (``time.thread_time`` in the drivers). ``analyses`` is the memo
+    of analyses; engines that differ only in their registry credentials share one (an
+    analysis depends on the image's digests, not on who fetched it).
     """
 
     def __init__(
@@ -110,11 +123,13 @@ class Evaluator:
         today: Callable[[], date],
         lineage: LineageProvider | None = None,
         analyses: AnalysisMemo | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.source = source
         self.policy = policy
         self.knowledge = replace(knowledge, thresholds=policy.thresholds)
         self._today = today
+        self._clock = clock
         self._lineage = lineage
         self.analyses = analyses if analyses is not None else AnalysisMemo()
 
@@ -128,6 +143,7 @@ class Evaluator:
             today=self._today,
             lineage=self._lineage,
             analyses=self.analyses,
+            clock=self._clock,
         )
 
     def evaluate(
@@ -159,9 +175,9 @@ class Evaluator:
     def _analysis(self, metadata: ImageMetadata, knowledge: Knowledge) -> Analysis:
         """Analyse once per (manifest, config, platform, lineage): the rest is pure."""
         if metadata.digest is None:  # nothing names this content reliably
-            return analyse(metadata, knowledge)
+            return analyse(metadata, knowledge, self._clock)
         key = (metadata.digest, metadata.config_digest, metadata.platform, knowledge.lineage)
-        return self.analyses.get_or_compute(key, lambda: analyse(metadata, knowledge))
+        return self.analyses.get_or_compute(key, lambda: analyse(metadata, knowledge, self._clock))
 
     def judge(
         self,

@@ -4,7 +4,8 @@ Before an image exists, its Dockerfile says the same things its history will: th
 image (``FROM``), and the RUN/COPY/ADD steps of the final stage. The final stage includes
 the stages it is built ``FROM`` (``FROM build AS final`` ships everything ``build``
 installed); stages only referred to by ``COPY --from`` do not ship. Sizes are unknown, so
-findings carry no saving.
+findings carry no saving. The analysis limits apply as to an image's history, with the
+instructions of the final stage's chain in place of history entries.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from __future__ import annotations
 import shlex
 
 from slimgate.analysis.base import Recognition, classify_reference
+from slimgate.analysis.complexity import capped, too_complex
 from slimgate.analysis.dockerfile_model import Dockerfile, Stage
 from slimgate.analysis.engine import analyse_facts, ordered
 from slimgate.analysis.facts import Facts, facts_of_steps
 from slimgate.analysis.findings import Analysis, BaseImage, Method
+from slimgate.analysis.limits import DEFAULT_LIMITS, Clock, Limits, Meter
 from slimgate.analysis.steps import steps_from_instructions
+from slimgate.errors import TooComplex
 from slimgate.model import DEFAULT_PLATFORM, SOURCE_ANNOTATION, Platform
 
 
@@ -68,29 +72,43 @@ def recognise_from(reference: str) -> Recognition | None:
     return Recognition(base, rule, signature.ecosystem, -1, signature)
 
 
-def lint(dockerfile: Dockerfile, platform: Platform = DEFAULT_PLATFORM) -> Analysis:
-    """Findings for the image the Dockerfile's final stage would build."""
+def lint(
+    dockerfile: Dockerfile,
+    platform: Platform = DEFAULT_PLATFORM,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    clock: Clock | None = None,
+) -> Analysis:
+    """Findings for the image the Dockerfile's final stage would build; a Dockerfile past
+    ``limits`` (or the CPU budget on ``clock``) gets one ``too-complex`` finding."""
     final = dockerfile.final
     if final is None:
         return Analysis(findings=(), base=None, compressed_size=0)
+    meter = Meter(limits, clock)
     chain, root = dockerfile.chain(final)
-    steps = steps_from_instructions(
-        (instruction.keyword, instruction.value, instruction.line)
-        for stage in chain
-        for instruction in stage.instructions
-    )
-    env = _env_of(chain)
-    labels = _labels_of(chain)
-    facts = Facts(
-        steps=facts_of_steps(steps, env, platform),
-        env=env,
-        labels=labels,
-        source=labels.get(SOURCE_ANNOTATION) or None,
-    )
-    recognition = recognise_from(root)
-    findings = analyse_facts(facts, recognition)
+    instructions = [instruction for stage in chain for instruction in stage.instructions]
+    try:
+        meter.entries(len(instructions), "instructions in the final stage")
+        for instruction in instructions:
+            meter.text(instruction.value, f"the {instruction.keyword} on line {instruction.line}")
+        steps = steps_from_instructions(
+            (instruction.keyword, instruction.value, instruction.line)
+            for instruction in instructions
+        )
+        env = _env_of(chain)
+        labels = _labels_of(chain)
+        facts = Facts(
+            steps=facts_of_steps(steps, env, platform, meter),
+            env=env,
+            labels=labels,
+            source=labels.get(SOURCE_ANNOTATION) or None,
+        )
+        recognition = recognise_from(root)
+        findings = analyse_facts(facts, recognition, meter)
+    except TooComplex as exc:
+        return too_complex(str(exc), 0)
     return Analysis(
-        findings=ordered(findings),
+        findings=capped(ordered(findings), limits.findings_per_rule),
         base=recognition.base if recognition is not None else None,
         compressed_size=0,
     )

@@ -1,7 +1,9 @@
 """What every rule reads, computed once per image: steps, their commands and kept packages.
 
 Parsing shell scripts is the expensive part of the analysis, so it happens here, once,
-for the platform being analysed (branches for other architectures are dropped).
+for the platform being analysed (branches for other architectures are dropped), and here
+the :class:`~slimgate.analysis.limits.Meter` counts entries, text, words and CPU time:
+past a limit, :class:`~slimgate.errors.TooComplex` stops the analysis.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from slimgate.analysis.limits import Meter
 from slimgate.analysis.packages import Kept, toolchain_kept
 from slimgate.analysis.shell import Command, commands
 from slimgate.analysis.signatures.architectures import aliases
@@ -42,25 +45,38 @@ class Facts:
 
 
 def facts_of_steps(
-    steps: Sequence[Step], env: Mapping[str, str], platform: Platform | None
+    steps: Sequence[Step],
+    env: Mapping[str, str],
+    platform: Platform | None,
+    meter: Meter | None = None,
 ) -> tuple[StepFacts, ...]:
+    """The facts of each step; raises :class:`~slimgate.errors.TooComplex` past a limit."""
+    meter = meter if meter is not None else Meter()
     arch = aliases(platform) if platform is not None else None
     result = []
     for step in steps:
+        meter.check()
         text = f"{step.instruction} {step.body}"
         if step.instruction != "RUN":
             result.append(StepFacts(step, text))
             continue
         parsed = commands(step.body, arch)
+        meter.words(sum(len(c.argv) + len(c.assignments) for c in parsed) + len(step.args))
         variables = {**env, **dict(step.args)}
-        result.append(StepFacts(step, text, parsed, toolchain_kept(parsed, variables)))
+        result.append(StepFacts(step, text, parsed, toolchain_kept(parsed, variables, meter)))
     return tuple(result)
 
 
-def gather(image: ImageMetadata) -> Facts:
+def gather(image: ImageMetadata, meter: Meter | None = None) -> Facts:
+    """The facts of ``image``; raises :class:`~slimgate.errors.TooComplex` past a limit."""
+    meter = meter if meter is not None else Meter()
+    history = image.config.history
+    meter.entries(len(history))
+    for position, entry in enumerate(history):
+        meter.text(entry.created_by, f"history entry {position}")
     env = image.config.env_map()
     return Facts(
-        steps=facts_of_steps(steps_of(image), env, image.platform),
+        steps=facts_of_steps(steps_of(image), env, image.platform, meter),
         env=env,
         labels=dict(image.config.labels),
         source=image.labels_and_annotations().get(SOURCE_ANNOTATION) or None,

@@ -67,8 +67,13 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """The findings for one image, and the base it was built on when we recognised it."""
+    """The findings for one image, and the base it was built on when we recognised it.
+
+    ``too_complex`` says which analysis limit the image passed, when it did: the analysis
+    stopped there and ``findings`` holds the one ``too-complex`` finding.
+    """
 
     findings: tuple[Finding, ...]
     base: BaseImage | None
     compressed_size: int
+    too_complex: str | None = None

@@ -1,15 +1,17 @@
 """Everything the analysis is told rather than works out: thresholds and known bases.
 
-A :class:`Knowledge` is built once by a composition root (from configuration and the
-resolved lineage) and passed to :func:`slimgate.analysis.engine.analyse`. Sizes are
-compressed bytes as the manifest reports them; a megabyte here is 10**6 bytes, the unit
-registries and ``docker`` use when they print compressed sizes.
+A :class:`Knowledge` is built once by a composition root (from configuration, the
+resolved lineage and the analysis limits) and passed to
+:func:`slimgate.analysis.engine.analyse`. Sizes are compressed bytes as the manifest
+reports them; a megabyte here is 10**6 bytes, the unit registries and ``docker`` use when
+they print compressed sizes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from slimgate.analysis.limits import Limits
 from slimgate.analysis.lineage import Lineage
 
 MEGABYTE = 1_000_000
@@ -35,6 +37,7 @@ class Knowledge:
 
     thresholds: Thresholds = field(default_factory=Thresholds)
     lineage: Lineage = field(default_factory=Lineage)
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def layer_bytes(self) -> int:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from slimgate.analysis.limits import Meter
 from slimgate.analysis.shell import Command, expand
 from slimgate.analysis.signatures.packages import PACKAGE_CLASSES, PackageClass
 
@@ -53,17 +54,29 @@ class _Installed:
     group: str | None = None
 
 
-@functools.lru_cache(maxsize=4096)
-def classify(package: str) -> PackageClass | None:
-    """The toolchain class of a package name, or None for an ordinary package."""
+def _classify(package: str) -> PackageClass | None:
     for klass in PACKAGE_CLASSES:
         if any(fnmatch.fnmatchcase(package, pattern) for pattern in klass.patterns):
             return klass
     return None
 
 
-def _split_args(manager: str, args: Iterable[str], variables: Mapping[str, str]) -> list[str]:
-    """Positional arguments after expanding variables; option values skipped."""
+_memoised_class = functools.lru_cache(maxsize=4096)(_classify)
+
+
+def classify(package: str) -> PackageClass | None:
+    """The toolchain class of a package name, or None for an ordinary package.
+
+    Memoised for names of real length (Debian's longest are under 100 characters), so a
+    hostile step's long words cannot fill the memo."""
+    return _memoised_class(package) if len(package) <= 128 else _classify(package)
+
+
+def _split_args(
+    manager: str, args: Iterable[str], variables: Mapping[str, str], meter: Meter
+) -> list[str]:
+    """Positional arguments after expanding variables; option values skipped. The words a
+    variable expands to count against the meter's word limit."""
     positional: list[str] = []
     skip = False
     takes_value = _VALUE_OPTIONS[manager]
@@ -76,7 +89,9 @@ def _split_args(manager: str, args: Iterable[str], variables: Mapping[str, str])
             continue
         if raw.startswith("-"):
             continue
-        for word in expand(raw, variables).split():
+        words = expand(raw, variables).split()
+        meter.words(len(words) - 1)  # the word itself was counted when the script was read
+        for word in words:
             if word.startswith("-") or "$(" in word:
                 continue
             positional.append(_VERSION_SUFFIX.sub("", word))
@@ -92,8 +107,14 @@ def _virtual_name(args: tuple[str, ...]) -> str | None:
     return None
 
 
-def kept_packages(commands: Iterable[Command], variables: Mapping[str, str]) -> tuple[str, ...]:
-    """Every package the commands install and leave installed, in install order."""
+def kept_packages(
+    commands: Iterable[Command], variables: Mapping[str, str], meter: Meter | None = None
+) -> tuple[str, ...]:
+    """Every package the commands install and leave installed, in install order.
+
+    Raises :class:`~slimgate.errors.TooComplex` when variables expand past the limits.
+    """
+    meter = meter if meter is not None else Meter()
     state: dict[str, _Installed] = {}
     scope = dict(variables)
     for command in commands:
@@ -104,13 +125,13 @@ def kept_packages(commands: Iterable[Command], variables: Mapping[str, str]) -> 
         if len(argv) < 2:
             continue
         if program in _APT:
-            _apt(argv[1:], scope, state)
+            _apt(argv[1:], scope, state, meter)
         elif program == "apt-mark":
-            _apt_mark(argv[1:], scope, state)
+            _apt_mark(argv[1:], scope, state, meter)
         elif program == "apk":
-            _apk(argv[1:], scope, state)
+            _apk(argv[1:], scope, state, meter)
         elif program in _RPM:
-            _rpm(argv[1:], scope, state)
+            _rpm(argv[1:], scope, state, meter)
     return tuple(state)
 
 
@@ -129,9 +150,11 @@ def _subcommand(args: tuple[str, ...], manager: str) -> tuple[str, tuple[str, ..
     return "", args
 
 
-def _apt(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed]) -> None:
+def _apt(
+    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed], meter: Meter
+) -> None:
     sub, rest = _subcommand(args, "apt")
-    names = _split_args("apt", rest, scope)
+    names = _split_args("apt", rest, scope, meter)
     autoremove = sub == "autoremove" or any(a in ("--auto-remove", "--autoremove") for a in rest)
     if sub == "install":
         for name in names:
@@ -145,31 +168,58 @@ def _apt(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Inst
 
 
 def _apt_mark(
-    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed]
+    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed], meter: Meter
 ) -> None:
     sub, rest = _subcommand(args, "apt")
-    patterns = _split_args("apt", rest, scope)
+    patterns = _split_args("apt", rest, scope, meter)
     if sub not in ("auto", "manual"):
         return
+    globs = [g for g in (_as_glob(p) for p in patterns) if g is not None]
     for name, installed in state.items():
-        if any(fnmatch.fnmatchcase(name, p) or re.fullmatch(p, name) for p in _safe(patterns)):
+        if any(fnmatch.fnmatchcase(name, glob) for glob in globs):
             installed.manual = sub == "manual"
 
 
-def _safe(patterns: list[str]) -> list[str]:
-    out = []
-    for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error:
-            continue
-        out.append(pattern)
-    return out
+_PACKAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9+.:~_-]*")
+_REGEX_AS_GLOB = {"\\.": "[.]", ".*": "*", ".+": "?*", ".": "?"}
+_LITERAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:~")
 
 
-def _apk(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed]) -> None:
+def _as_glob(pattern: str) -> str | None:
+    """An ``apt-mark`` argument as a glob, or None when it is neither a package name nor a
+    simple pattern.
+
+    apt takes an argument that names a package as that package, and one with regular
+    expression characters as a regular expression. The scripts that matter use ``'.*'``
+    (the ``savedAptMark`` idiom) or names. Only the dot forms are translated; anything with
+    groups, alternatives or repetition of its own is ignored rather than run, since a
+    regular expression taken from an image could backtrack for hours (``(a+)+b``).
+    """
+    if len(pattern) > 128:
+        return None
+    if _PACKAGE_NAME.fullmatch(pattern):
+        return pattern.replace(".", "[.]").replace("+", "[+]")  # no glob characters left
+    body = pattern.removeprefix("^").removesuffix("$")
+    glob: list[str] = []
+    i = 0
+    while i < len(body):
+        two = body[i : i + 2]
+        if two in _REGEX_AS_GLOB:
+            glob.append(_REGEX_AS_GLOB[two])
+            i += 2
+        elif body[i] in _REGEX_AS_GLOB or body[i] in _LITERAL:
+            glob.append(_REGEX_AS_GLOB.get(body[i], body[i]))
+            i += 1
+        else:
+            return None
+    return "".join(glob)
+
+
+def _apk(
+    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed], meter: Meter
+) -> None:
     sub, rest = _subcommand(args, "apk")
-    names = _split_args("apk", rest, scope)
+    names = _split_args("apk", rest, scope, meter)
     if sub == "add":
         group = _virtual_name(rest)
         if group is not None:
@@ -183,12 +233,14 @@ def _apk(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Inst
                 del state[member]
 
 
-def _rpm(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed]) -> None:
+def _rpm(
+    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed], meter: Meter
+) -> None:
     sub, rest = _subcommand(args, "rpm")
     if sub in ("group", "groups"):
         sub, rest = _subcommand(rest, "rpm")
         sub = "group" + sub
-    names = _split_args("rpm", rest, scope)
+    names = _split_args("rpm", rest, scope, meter)
     if sub in ("install", "in", "groupinstall"):
         if sub == "groupinstall":
             names = ["@" + "-".join(n.lower().split()) for n in rest if not n.startswith("-")]
@@ -199,10 +251,12 @@ def _rpm(args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Inst
             state.pop(name, None)
 
 
-def toolchain_kept(commands: Iterable[Command], variables: Mapping[str, str]) -> tuple[Kept, ...]:
+def toolchain_kept(
+    commands: Iterable[Command], variables: Mapping[str, str], meter: Meter | None = None
+) -> tuple[Kept, ...]:
     """The kept packages of a step that belong to a toolchain class."""
     result = []
-    for package in kept_packages(commands, variables):
+    for package in kept_packages(commands, variables, meter):
         klass = classify(package)
         if klass is not None:
             result.append(Kept(package, klass))

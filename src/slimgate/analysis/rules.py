@@ -3,8 +3,9 @@
 Rule ids are the keys of the ``policy.rules`` section of the configuration; the policy
 engine maps each to ``deny``, ``warn`` or ``off``. ``default_action`` here is the value the
 policy uses when the configuration does not name the rule: clear toolchain findings deny,
-borderline bases and sizes warn. Actions are plain strings so the analysis does not import
-the policy package (the policy depends on the analysis, never the reverse).
+borderline bases and sizes warn. The :data:`UNEVALUATED` rules are not configured by rule:
+their action is the policy's ``onRegistryError``. Actions are plain strings so the analysis
+does not import the policy package (the policy depends on the analysis, never the reverse).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ DEV_DEPENDENCIES = "dev-dependencies"
 OVERSIZE_LAYER = "oversize-layer"
 OVERSIZE_IMAGE = "oversize-image"
 REGISTRY_ERROR = "registry-error"
+TOO_COMPLEX = "too-complex"
+# Rules whose action is ``onRegistryError``: the image was not judged on its merits.
+UNEVALUATED: frozenset[str] = frozenset({REGISTRY_ERROR, TOO_COMPLEX})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,12 @@ RULES: tuple[Rule, ...] = (
         Severity.MEDIUM,
         "warn",
         "the image's manifest or config could not be read (action from onRegistryError)",
+    ),
+    Rule(
+        TOO_COMPLEX,
+        Severity.MEDIUM,
+        "warn",
+        "the image's history is past the analysis limits (action from onRegistryError)",
     ),
 )
 

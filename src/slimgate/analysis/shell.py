@@ -7,6 +7,11 @@ skip the branches written for another architecture. A scanner splits the script 
 unquoted operators (it knows quotes and nested ``$(...)``); :mod:`shlex` splits each piece
 into words (both in :mod:`slimgate.analysis.shell_tokens`). Anything we cannot parse
 degrades to "every branch ran", which over-reports installs rather than hiding them.
+
+The parser and the evaluation recurse into nested constructs (and into ``sh -c`` scripts):
+nesting deeper than ``nesting`` levels raises :class:`~slimgate.errors.TooComplex` rather
+than exhausting Python's stack, and :func:`expand` refuses to build a word longer than its
+limit (``A=xx; B=$A$A; C=$B$B...`` doubles with every assignment).
 """
 
 from __future__ import annotations
@@ -19,12 +24,17 @@ from functools import lru_cache
 
 from slimgate.analysis.shell_tokens import tokens
 from slimgate.analysis.signatures.architectures import KNOWN_NAMES
+from slimgate.errors import TooComplex
+
+NESTING = 64  # levels of subshells, blocks, if/case/loops, $(...) and sh -c
+EXPANSION_CHARS = 4096  # one word after variable substitution (PATH is ~100)
 
 _SEPARATORS = frozenset({";", "&&", "||", "|", "&", "\n"})
 _CASE_END = frozenset({";;", ";&", ";;&"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _REDIRECT = re.compile(r"^\d*(?:>>?|<<?|>&|<&|&>)(.*)$")
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+# ``[^}]`` is bounded: unbounded, every unclosed ``${A`` would scan to the end of the word.
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)[^}]{0,256}\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _WRAPPERS = frozenset({"sudo", "env", "nice", "nohup", "time", "command", "exec", "eatmydata"})
 _SHELLS = frozenset({"sh", "bash", "ash", "dash", "/bin/sh", "/bin/bash", "/bin/ash"})
 
@@ -53,9 +63,10 @@ class _Node:
 
 
 class _Parser:
-    def __init__(self, toks: list[tuple[bool, str]]) -> None:
+    def __init__(self, toks: list[tuple[bool, str]], nesting: int) -> None:
         self.toks = toks
         self.pos = 0
+        self.depth = nesting  # levels of nesting still allowed
 
     def peek(self) -> tuple[bool, str] | None:
         return self.toks[self.pos] if self.pos < len(self.toks) else None
@@ -72,6 +83,15 @@ class _Parser:
             self.pos += 1
 
     def parse_list(self, stop: frozenset[str]) -> list[_Node]:
+        if self.depth <= 0:
+            raise TooComplex("shell constructs nested too deeply")
+        self.depth -= 1
+        try:
+            return self._parse_list(stop)
+        finally:
+            self.depth += 1
+
+    def _parse_list(self, stop: frozenset[str]) -> list[_Node]:
         nodes: list[_Node] = []
         while True:
             self.skip_separators()
@@ -97,7 +117,8 @@ class _Parser:
                 return _Node("block", [], [([], body)], [])
             return None
         if text == "!":
-            self.pos += 1
+            while (tok := self.peek()) is not None and tok == (False, "!"):
+                self.pos += 1  # ``! ! cmd``: one loop, not one call per ``!``
             return self.parse_command() if self.peek() is not None else None
         if text == "if":
             return self.parse_if()
@@ -192,9 +213,20 @@ def _arch_test(cond: list[_Node], arch: frozenset[str]) -> bool | None:
     return None
 
 
+def _arch_pattern(pattern: str) -> bool:
+    """Short enough to be about architectures: longer patterns are never matched with
+    fnmatch, whose cache of compiled patterns would otherwise keep them."""
+    return len(pattern) <= 64
+
+
+def _arch_matches(arch: frozenset[str], pattern: str) -> bool:
+    return pattern in arch or (_arch_pattern(pattern) and bool(fnmatch.filter(arch, pattern)))
+
+
 def _is_arch_case(patterns: list[list[str]]) -> bool:
     return any(
-        p not in ("*", "?*") and (p in KNOWN_NAMES or fnmatch.filter(KNOWN_NAMES, p))
+        p not in ("*", "?*")
+        and (p in KNOWN_NAMES or (_arch_pattern(p) and fnmatch.filter(KNOWN_NAMES, p)))
         for group in patterns
         for p in group
     )
@@ -235,7 +267,13 @@ def _is_c_flag(word: str) -> bool:
     return word.startswith("-") and word.endswith("c")
 
 
-def _evaluate(nodes: list[_Node], arch: frozenset[str] | None, out: list[Command]) -> None:
+def _evaluate(
+    nodes: list[_Node], arch: frozenset[str] | None, out: list[Command], left: int
+) -> None:
+    """Append the commands of ``nodes`` to ``out``; ``left`` levels of nesting remain."""
+    if left <= 0:
+        raise TooComplex("shell constructs nested too deeply")
+    inner = left - 1
     for node in nodes:
         if node.kind == "simple":
             command = _simple(node.words)
@@ -243,53 +281,98 @@ def _evaluate(nodes: list[_Node], arch: frozenset[str] | None, out: list[Command
                 continue
             argv = command.argv
             if argv[:1] and argv[0] in _SHELLS and len(argv) > 2 and _is_c_flag(argv[1]):
-                out.extend(commands(argv[2], arch))
+                out.extend(commands(argv[2], arch, inner))
                 continue
             out.append(command)
         elif node.kind == "if":
             for i, (label, body) in enumerate(node.parts):
                 if label == ["else"]:
-                    _evaluate(body, arch, out)
+                    _evaluate(body, arch, out, inner)
                     break
                 cond = node.conds[i]
-                _evaluate(cond, arch, out)
+                _evaluate(cond, arch, out, inner)
                 verdict = None if arch is None else _arch_test(cond, arch)
                 if verdict is False:
                     continue
-                _evaluate(body, arch, out)
+                _evaluate(body, arch, out, inner)
                 if verdict is True:
                     break
         elif node.kind == "case":
             if arch is not None and _is_arch_case([p for p, _ in node.parts]):
                 for patterns, body in node.parts:
-                    if any(fnmatch.filter(arch, p) or p in arch for p in patterns):
-                        _evaluate(body, arch, out)
+                    if any(
+                        p in arch or (_arch_pattern(p) and fnmatch.filter(arch, p))
+                        for p in patterns
+                    ):
+                        _evaluate(body, arch, out, inner)
                         break
             else:
                 for _, body in node.parts:
-                    _evaluate(body, arch, out)
+                    _evaluate(body, arch, out, inner)
         else:
             for cond in node.conds:
-                _evaluate(cond, arch, out)
+                _evaluate(cond, arch, out, inner)
             for _, body in node.parts:
-                _evaluate(body, arch, out)
+                _evaluate(body, arch, out, inner)
 
 
-@lru_cache(maxsize=4096)
-def commands(script: str, arch: frozenset[str] | None = None) -> tuple[Command, ...]:
-    """The simple commands ``script`` runs on ``arch`` (every branch when arch is None).
+# Scripts up to this length are memoised (the official images' longest step is 4.8 kB);
+# longer ones are parsed every time, so the memo's memory stays bounded.
+MEMO_SCRIPT_CHARS = 16 * 1024
 
-    Memoised: the steps of a popular base image recur in every image built on it, and the
-    result is an immutable tuple of frozen commands.
-    """
-    tree = _Parser(tokens(script)).parse_list(frozenset())
+
+def _commands(script: str, arch: frozenset[str] | None, nesting: int) -> tuple[Command, ...]:
+    tree = _Parser(tokens(script, nesting), nesting).parse_list(frozenset())
     out: list[Command] = []
-    _evaluate(tree, arch, out)
+    _evaluate(tree, arch, out, nesting)
     return tuple(out)
 
 
-def expand(word: str, variables: Mapping[str, str]) -> str:
-    """Substitute ``$NAME`` and ``${NAME...}`` from ``variables``; unknown names are empty."""
+_memoised = lru_cache(maxsize=4096)(_commands)
+
+
+def commands(
+    script: str, arch: frozenset[str] | None = None, nesting: int = NESTING
+) -> tuple[Command, ...]:
+    """The simple commands ``script`` runs on ``arch`` (every branch when arch is None).
+
+    Raises :class:`~slimgate.errors.TooComplex` when its constructs nest deeper than
+    ``nesting`` levels. Memoised up to :data:`MEMO_SCRIPT_CHARS`: the steps of a popular
+    base image recur in every image built on it, and the result is an immutable tuple of
+    frozen commands.
+    """
+    if len(script) > MEMO_SCRIPT_CHARS:
+        return _commands(script, arch, nesting)
+    return _memoised(script, arch, nesting)
+
+
+def clear_memo() -> None:
+    """Forget every memoised script (benchmarks measure a cold parse with it)."""
+    _memoised.cache_clear()
+
+
+def expand(word: str, variables: Mapping[str, str], limit: int = EXPANSION_CHARS) -> str:
+    """Substitute ``$NAME`` and ``${NAME...}`` from ``variables``; unknown names are empty.
+
+    Raises :class:`~slimgate.errors.TooComplex` rather than build a word longer than
+    ``limit`` characters (or than ``word`` itself); the length is added up before the word
+    is.
+    """
     if "$" not in word:
         return word
-    return _VARIABLE.sub(lambda m: variables.get(m.group(1) or m.group(2), ""), word)
+    limit = max(limit, len(word))
+    parts: list[str] = []
+    size = 0
+    end = 0
+    for match in _VARIABLE.finditer(word):
+        value = variables.get(match.group(1) or match.group(2), "")
+        size += match.start() - end + len(value)
+        if size > limit:
+            raise TooComplex(f"a variable expands to more than {limit:,} characters")
+        parts.append(word[end : match.start()])
+        parts.append(value)
+        end = match.end()
+    if size + len(word) - end > limit:
+        raise TooComplex(f"a variable expands to more than {limit:,} characters")
+    parts.append(word[end:])
+    return "".join(parts)

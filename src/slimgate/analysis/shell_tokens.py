@@ -5,6 +5,10 @@ comments, operators) and splits the script at unquoted ``&&``, ``||``, ``;``, ``
 ``&``, parentheses and newlines; :mod:`shlex` then splits each piece into words (plain
 pieces without quotes are split on whitespace, which is what shlex would return).
 Used by :mod:`slimgate.analysis.shell`.
+
+Every pass is linear in the script's length except the nesting of quotes inside ``$(...)``
+inside quotes, which is followed by recursion: deeper than ``nesting`` levels is
+:class:`~slimgate.errors.TooComplex`, never a ``RecursionError``.
 """
 
 from __future__ import annotations
@@ -13,11 +17,16 @@ import re
 import shlex
 from collections.abc import Iterator
 
+from slimgate.errors import TooComplex
+
 _OPERATORS = (";;&", ";;", ";&", "&&", "||", ";", "|", "&", "(", ")", "\n")
 
 
-def _skip_quoted(text: str, i: int) -> int:
-    """Index just past the quoted string or ``$(...)`` starting at ``text[i]``."""
+def _skip_quoted(text: str, i: int, depth: int) -> int:
+    """Index just past the quoted string or ``$(...)`` starting at ``text[i]``; ``depth``
+    more levels of nesting are allowed inside it."""
+    if depth < 0:
+        raise TooComplex("quotes and $(...) nested too deeply")
     quote = text[i]
     if quote == "'":
         end = text.find("'", i + 1)
@@ -28,25 +37,25 @@ def _skip_quoted(text: str, i: int) -> int:
             if text[j] == "\\":
                 j += 2
             elif text.startswith("$(", j):
-                j = _skip_quoted(text, j)
+                j = _skip_quoted(text, j, depth - 1)
             else:
                 j += 1
         return j + 1
     # "$(": find the matching parenthesis, minding quotes and nesting
-    depth, j = 0, i + 1
+    parens, j = 0, i + 1
     while j < len(text):
         char = text[j]
         if char in "'\"":
-            j = _skip_quoted(text, j)
+            j = _skip_quoted(text, j, depth - 1)
             continue
         if char == "\\":
             j += 2
             continue
         if char == "(":
-            depth += 1
+            parens += 1
         elif char == ")":
-            depth -= 1
-            if depth == 0:
+            parens -= 1
+            if parens == 0:
                 return j + 1
         j += 1
     return j
@@ -55,7 +64,7 @@ def _skip_quoted(text: str, i: int) -> int:
 _SPECIAL = re.compile(r"[\'\"`\\#<>&;|()\n$]")
 
 
-def _scan(text: str) -> Iterator[tuple[bool, str]]:
+def _scan(text: str, nesting: int) -> Iterator[tuple[bool, str]]:
     """Yield ``(is_operator, text)`` pieces: word runs and unquoted operators."""
     i, start, n = 0, 0, len(text)
     while True:
@@ -66,12 +75,12 @@ def _scan(text: str) -> Iterator[tuple[bool, str]]:
         char = text[i]
         if char == "$":
             if text.startswith("$(", i):
-                i = _skip_quoted(text, i)
+                i = _skip_quoted(text, i, nesting)
             else:
                 i += 1
             continue
         if char in "'\"":
-            i = _skip_quoted(text, i)
+            i = _skip_quoted(text, i, nesting)
             continue
         if char == "`":
             end = text.find("`", i + 1)
@@ -117,11 +126,15 @@ def _words(piece: str) -> list[str]:
         return piece.replace('"', " ").replace("'", " ").split()
 
 
-def tokens(script: str) -> list[tuple[bool, str]]:
-    """The script as ``(is_operator, token)`` pairs, words already unquoted."""
+def tokens(script: str, nesting: int = 64) -> list[tuple[bool, str]]:
+    """The script as ``(is_operator, token)`` pairs, words already unquoted.
+
+    Raises :class:`~slimgate.errors.TooComplex` when quotes and ``$(...)`` nest deeper
+    than ``nesting`` levels.
+    """
     text = re.sub(r"\\\r?\n", " ", script)
     result: list[tuple[bool, str]] = []
-    for is_op, piece in _scan(text):
+    for is_op, piece in _scan(text, nesting):
         if is_op:
             result.append((True, piece))
         else:

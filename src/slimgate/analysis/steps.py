@@ -45,7 +45,6 @@ INSTRUCTIONS = frozenset(
 )
 METADATA = INSTRUCTIONS - {"ADD", "COPY", "RUN"}
 
-_BUILDKIT_TRAILER = re.compile(r"\s*#\s*buildkit\s*$")
 _NOP = re.compile(r"^/bin/(?:ba)?sh\s+-c\s+#\(nop\)\s*")
 _SHELL = re.compile(r"^(?:/bin/(?:ba)?sh|sh|bash)\s+-(?:[a-z]*c)\s+")
 _ARGS = re.compile(r"^\|(\d+)\s+")
@@ -80,16 +79,19 @@ def _strip_args(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     if match is None:
         return text, ()
     count = int(match.group(1))
-    rest = text[match.end() :]
+    pos = match.end()
     args: list[tuple[str, str]] = []
-    for _ in range(count):
-        word, _, rest = rest.partition(" ")
+    for _ in range(count):  # by position: slicing off each word would copy the rest each time
+        end = text.find(" ", pos)
+        word = text[pos:] if end < 0 else text[pos:end]
         name, eq, value = word.partition("=")
         if not eq:
             break
         args.append((name, value))
-        rest = rest.lstrip()
-    return rest, tuple(args)
+        pos = len(text) if end < 0 else end + 1
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return text[pos:], tuple(args)
 
 
 def _unheredoc(script: str) -> str:
@@ -106,9 +108,18 @@ def _unheredoc(script: str) -> str:
     return "\n".join(lines)
 
 
+def _without_trailer(text: str) -> str:
+    """``text`` without BuildKit's ``# buildkit`` trailer. (The regular expression this
+    replaces, ``\\s*#\\s*buildkit\\s*$``, took time quadratic in a run of spaces.)"""
+    if not text.endswith("buildkit"):
+        return text
+    head = text[: -len("buildkit")].rstrip()
+    return head[:-1].rstrip() if head.endswith("#") else text
+
+
 def parse_created_by(created_by: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
     """``(instruction, body, build_args)`` for one ``created_by`` text."""
-    text = _BUILDKIT_TRAILER.sub("", created_by.strip())
+    text = _without_trailer(created_by.strip())
     nop = _NOP.match(text)
     if nop is not None:
         word, _, rest = text[nop.end() :].partition(" ")

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from slimgate.cli.outcome import ERROR, exit_code
-from slimgate.errors import UsageError
+from slimgate.cli.outcome import ERROR, exit_code, report_errors
+from slimgate.errors import TooComplex, UsageError
+
+if TYPE_CHECKING:
+    from slimgate.analysis.dockerfile_model import Dockerfile
+    from slimgate.analysis.findings import Analysis
+    from slimgate.model import Platform
 
 PROG = "slimgate lint"
 
@@ -32,34 +39,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def read_dockerfile(path: Path, limit: int) -> str:
+    """The text of ``path``; :class:`TooComplex` past ``limit`` characters (only that much
+    is read), :class:`UsageError` when it cannot be read."""
+    try:
+        with path.open(encoding="utf-8") as file:
+            text = file.read(limit + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    if len(text) > limit:
+        raise TooComplex(f"the Dockerfile is longer than {limit:,} characters")
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
+    from slimgate.analysis.complexity import too_complex
     from slimgate.analysis.dockerfile_lint import lint
     from slimgate.cli.check import render
     from slimgate.cli.wiring import build_evaluator, parse_pairs, parse_platforms
-    from slimgate.dockerfile import parse_dockerfile
+    from slimgate.dockerfile import MAX_CHARS, parse_dockerfile
     from slimgate.evaluation import worst
     from slimgate.model import Subject
     from slimgate.settings import load_settings
 
     path = Path(args.dockerfile)
+    dockerfile: Dockerfile | None = None
+    unreadable: str | None = None  # why the Dockerfile is too complex to read
     try:
         settings = load_settings(args.config)
         platforms = parse_platforms(args.platform, settings)
         subject = Subject(namespace=args.namespace, labels=parse_pairs(args.label, "--label"))
         build_args = parse_pairs(args.build_arg, "--build-arg")
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {path}: {exc}") from exc
-        dockerfile = parse_dockerfile(text, build_args)
+            dockerfile = parse_dockerfile(read_dockerfile(path, MAX_CHARS), build_args)
+        except TooComplex as exc:
+            unreadable = str(exc)
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return ERROR
     evaluator, router = build_evaluator(settings, lineage=False)
     router.close()
     name = str(args.dockerfile)
+    limits = evaluator.knowledge.limits
+
+    def analysis(platform: Platform) -> Analysis:
+        if dockerfile is None:
+            return too_complex(unreadable or "unreadable", 0)
+        return lint(dockerfile, platform, limits=limits, clock=time.thread_time)
+
     per_platform = [
-        evaluator.judge(name, subject, lint(dockerfile, platform), platform=platform)
+        evaluator.judge(name, subject, analysis(platform), platform=platform)
         for platform in platforms
     ]
     result = worst(per_platform)
@@ -68,4 +97,5 @@ def run(args: argparse.Namespace) -> int:
 
         result = replace(result, per_platform=tuple(per_platform))
     render([result], args.output)
+    report_errors([result], PROG, sys.stderr)
     return exit_code([result])

@@ -1,7 +1,8 @@
 """Exit codes and error lines shared by ``check`` and ``lint``.
 
 0: every image allowed (warnings included); 1: any image denied; 2: any image could not be
-evaluated (its decision still follows ``onRegistryError``) or the usage was wrong.
+evaluated, because it could not be read or was too complex to analyse (its decision still
+follows ``onRegistryError``), or the usage was wrong.
 """
 
 from __future__ import annotations
@@ -29,5 +30,5 @@ def report_errors(results: Sequence[ImageResult], prog: str, stream: TextIO) -> 
     """One line on ``stream`` per image (and platform) that could not be evaluated."""
     for result in results:
         for each in result.per_platform or (result,):
-            if each.error is not None:
-                print(f"{prog}: {each.image} ({each.platform}): {each.error}", file=stream)
+            if each.unevaluated is not None:
+                print(f"{prog}: {each.image} ({each.platform}): {each.unevaluated}", file=stream)

@@ -8,6 +8,7 @@ reference is fetched), the local image sources, the lazy lineage resolver and th
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -59,7 +60,12 @@ def build_evaluator(
             router, settings.toolchain_images, wait_seconds=settings.lookup_seconds
         )
     evaluator = Evaluator(
-        router, settings.policy, settings.knowledge(), today=today, lineage=provider
+        router,
+        settings.policy,
+        settings.knowledge(),
+        today=today,
+        lineage=provider,
+        clock=time.thread_time,
     )
     return evaluator, router
 

@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -156,6 +157,7 @@ def build_engine(config: Config, insecure: Sequence[str]) -> Engines:
         config.knowledge(),
         today=datetime.date.today,
         lineage=lineage,
+        clock=time.thread_time,
     )
     return Engines(evaluator, client)
 

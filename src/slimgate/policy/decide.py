@@ -5,6 +5,8 @@ the webhook, the operator and the CLI (which all call it through
 :class:`slimgate.evaluation.Evaluator`) agree and tests need no clock.
 
 1. Each finding gets its rule's action; findings of rules that are ``off`` are dropped.
+   A ``too-complex`` finding (the image passed an analysis limit) gets the
+   ``onRegistryError`` action and is kept even when that is ``allow`` (recorded as ``off``).
 2. ``enforced`` is the worst action left: deny, else warn, else allow.
 3. The mode (the namespace's, else the policy's) turns it into the verdict: ``enforce``
    keeps it, ``warn`` turns deny into warn, ``audit`` allows and only records.
@@ -22,17 +24,16 @@ from datetime import date
 
 from slimgate.analysis.findings import MAX_MESSAGE, Analysis, Finding
 from slimgate.analysis.messages import shorten
-from slimgate.analysis.rules import severity_of
+from slimgate.analysis.rules import UNEVALUATED, severity_of
 from slimgate.model import Subject
 from slimgate.policy.decision import DecidedFinding, Decision, Mode, RuleAction, Verdict
 from slimgate.policy.exemptions import find_exemption
 from slimgate.policy.model import REGISTRY_ERROR, Policy
 
-_VERDICT_OF_ACTION = {RuleAction.DENY: Verdict.DENY, RuleAction.WARN: Verdict.WARN}
-_ACTION_OF_VERDICT = {
-    Verdict.DENY: RuleAction.DENY,
-    Verdict.WARN: RuleAction.WARN,
-    Verdict.ALLOW: RuleAction.OFF,
+_VERDICT_OF_ACTION = {
+    RuleAction.DENY: Verdict.DENY,
+    RuleAction.WARN: Verdict.WARN,
+    RuleAction.OFF: Verdict.ALLOW,
 }
 
 
@@ -65,7 +66,7 @@ def _decided(findings: Iterable[Finding], policy: Policy) -> tuple[DecidedFindin
     decided = []
     for finding in findings:
         action = policy.action_for(finding.rule)
-        if action is not RuleAction.OFF:
+        if action is not RuleAction.OFF or finding.rule in UNEVALUATED:
             decided.append(DecidedFinding(finding=finding, action=action))
     return tuple(decided)
 
@@ -100,6 +101,6 @@ def decide_unreadable(
     enforced = policy.on_registry_error
     finding = DecidedFinding(
         finding=registry_error_finding(image_reference, reason),
-        action=_ACTION_OF_VERDICT[enforced],
+        action=policy.action_for(REGISTRY_ERROR),
     )
     return _conclude((finding,), enforced, image_reference, subject, policy, today)

@@ -55,9 +55,9 @@ class Exemption:
 @dataclass(frozen=True, slots=True)
 class DecidedFinding:
     finding: Finding
-    # The rule's configured action. Findings of rules that are OFF are dropped; the one
-    # exception is the registry-error finding under ``onRegistryError: allow``, recorded
-    # with OFF (seen, not acted on).
+    # The rule's configured action. Findings of rules that are OFF are dropped; the
+    # exception is the registry-error or too-complex finding under ``onRegistryError:
+    # allow``, recorded with OFF (seen, not acted on).
     action: RuleAction
 
 

@@ -17,6 +17,12 @@ from slimgate.policy.decision import Exemption, Mode, RuleAction, Verdict
 # The rule id of the finding recorded when an image cannot be read (``onRegistryError``).
 REGISTRY_ERROR = rules.REGISTRY_ERROR
 
+_ACTION_OF_VERDICT = {
+    Verdict.DENY: RuleAction.DENY,
+    Verdict.WARN: RuleAction.WARN,
+    Verdict.ALLOW: RuleAction.OFF,
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:
@@ -26,7 +32,8 @@ class Policy:
     analysis's default for that rule (:data:`slimgate.analysis.rules.DEFAULT_ACTIONS`), and a
     rule unknown to both gets ``default_action``. ``namespace_modes`` overrides ``mode`` for
     the namespaces it names. ``on_registry_error`` is the verdict, before the mode, for an
-    image that cannot be read.
+    image that cannot be read or is too complex to analyse (the ``UNEVALUATED`` rules, whose
+    action it sets; ``off`` stands for ``allow``).
     """
 
     rules: Mapping[str, RuleAction] = field(default_factory=dict)
@@ -38,6 +45,8 @@ class Policy:
     default_action: RuleAction = RuleAction.WARN
 
     def action_for(self, rule: str) -> RuleAction:
+        if rule in rules.UNEVALUATED:
+            return _ACTION_OF_VERDICT[self.on_registry_error]
         action = self.rules.get(rule)
         if action is not None:
             return action

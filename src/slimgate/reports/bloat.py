@@ -21,8 +21,8 @@ from slimgate.reports.results import Evaluated, WorkloadAudit
 from slimgate.reports.workloads import WorkloadRef
 
 # Every finding whose layers a slim build would not ship. A whole image over the size
-# threshold is not bloat by itself, and an unreadable image has no layers to count.
-BLOAT_RULES = frozenset(rules.RULE_IDS) - {rules.OVERSIZE_IMAGE, rules.REGISTRY_ERROR}
+# threshold is not bloat by itself, and an image that was not evaluated has none to count.
+BLOAT_RULES = frozenset(rules.RULE_IDS) - {rules.OVERSIZE_IMAGE} - rules.UNEVALUATED
 
 MEGABYTE = 1_000_000
 

@@ -6,7 +6,8 @@ openreports.io/v1alpha1):
 * a finding whose rule is configured ``deny`` → ``fail``; configured ``warn`` → ``warn``;
 * an enabled rule with no finding → ``pass``;
 * an image that could not be read → one ``error`` result (rule ``registry-error``) with the
-  reason, never a silent gap;
+  reason, never a silent gap; one too complex to analyse → one ``error`` result (rule
+  ``too-complex``) naming the limit it passed;
 * an exempted image → ``skip`` for each rule, the exemption's reason as message.
 
 Results describe what the policy says in ``enforce`` mode: a namespace in ``warn`` or
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from slimgate.analysis.findings import Finding, Severity
-from slimgate.analysis.rules import REGISTRY_ERROR, RULE_IDS
+from slimgate.analysis.rules import REGISTRY_ERROR, RULE_IDS, TOO_COMPLEX, UNEVALUATED
 from slimgate.policy.decision import DecidedFinding, RuleAction
 from slimgate.reports.results import ContainerAudit, WorkloadAudit
 from slimgate.reports.workloads import WorkloadRef
@@ -29,7 +30,7 @@ from slimgate.reports.workloads import WorkloadRef
 POLICY = "slimgate"
 SOURCE = "slimgate"
 # The rules an evaluation can report on, in the order reports list them.
-DEFAULT_RULES: tuple[str, ...] = tuple(r for r in RULE_IDS if r != REGISTRY_ERROR)
+DEFAULT_RULES: tuple[str, ...] = tuple(r for r in RULE_IDS if r not in UNEVALUATED)
 
 CATEGORIES: Mapping[str, str] = {
     "toolchain-base": "Toolchain base image",
@@ -43,6 +44,7 @@ CATEGORIES: Mapping[str, str] = {
     "oversize-layer": "Image size",
     "oversize-image": "Image size",
     REGISTRY_ERROR: "Registry",
+    TOO_COMPLEX: "Analysis limits",
 }
 DEFAULT_CATEGORY = "Image hygiene"
 
@@ -179,6 +181,17 @@ def container_results(
                 f"cannot evaluate {result.image}: {result.error}",
                 Severity.MEDIUM,
                 {"reason": result.error},
+            ),
+        )
+    if result.analysis is not None and result.analysis.too_complex is not None:
+        return (
+            make(
+                TOO_COMPLEX,
+                Outcome.ERROR,
+                f"cannot evaluate {result.image}: too complex to analyse: "
+                f"{result.analysis.too_complex}",
+                Severity.MEDIUM,
+                {"reason": result.analysis.too_complex},
             ),
         )
     exemption = result.decision.exemption

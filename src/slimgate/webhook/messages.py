@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slimgate.analysis.rules import REGISTRY_ERROR
+from slimgate.analysis.rules import REGISTRY_ERROR, UNEVALUATED
 from slimgate.kube.workloads import ContainerImage
 from slimgate.policy.decision import DecidedFinding, Mode, RuleAction, Verdict
 from slimgate.webhook.engine import Result
@@ -42,8 +42,8 @@ def warnings(checked: Sequence[Checked]) -> list[str]:
     """Warning lines for every finding that did not deny its container.
 
     A container allowed outright (no findings, an exemption, ``audit`` mode) adds nothing,
-    except that an image that could not be read is always named (``onRegistryError: allow``
-    still says so).
+    except that an image that could not be read or was too complex to analyse is always
+    named (``onRegistryError: allow`` still says so).
     """
     lines: list[str] = []
     for item in checked:
@@ -53,7 +53,7 @@ def warnings(checked: Sequence[Checked]) -> list[str]:
         for finding in decision.findings:
             if item.verdict is Verdict.DENY and finding.action is RuleAction.DENY:
                 continue  # part of the denial message
-            if item.verdict is Verdict.ALLOW and finding.finding.rule != REGISTRY_ERROR:
+            if item.verdict is Verdict.ALLOW and finding.finding.rule not in UNEVALUATED:
                 continue
             lines.append(_line(item, finding))
     return lines

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -54,7 +55,12 @@ def make_engine(
 ) -> Evaluator:
     """The shared Evaluator over ``source``: the same engine ``slimgate check`` runs."""
     return Evaluator(
-        source, config.policy_value(), config.knowledge(), today=today, lineage=lineage
+        source,
+        config.policy_value(),
+        config.knowledge(),
+        today=today,
+        lineage=lineage,
+        clock=time.thread_time,
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from tests.integration.cli.command import slimgate
 from tests.integration.cli.images import GOLANG_APP, SMALL_APP
 from tests.support.archives import write_docker_archive, write_oci_archive
+from tests.support.complex_images import repeated_step_image
 from tests.support.images import ImageSpec, build_image, build_index, write_oci_layout
 
 RESULT_KEYS = {"image", "digest", "platform", "decision", "compressed_size", "findings", "error"}
@@ -231,3 +232,18 @@ def test_a_credentials_file_that_cannot_be_read_is_a_usage_error(tmp_path: Path)
     assert run.returncode == 2  # not 1 ("denied"), and no traceback
     assert "missing.json" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_reported_59871_step_config_is_too_complex_with_bounded_output(
+    tmp_path: Path,
+) -> None:
+    """4 MB of ``apt-get install gcc`` steps printed 59,871 findings and 35 MB of JSON."""
+    layout = write_oci_layout(tmp_path / "gcc", repeated_step_image(), omit_layers=True)
+    run = slimgate("check", "--output", "json", f"oci:{layout}")
+    assert run.returncode == 2, run.stderr  # not evaluated, as an unreadable image
+    assert "too complex to analyse: 59,871 history entries (limit 1,000)" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert len(run.stdout) < 5_000
+    (result,) = run.json()["results"]
+    assert result["decision"] == "warn"  # onRegistryError: warn, the default
+    assert [f["rule"] for f in result["findings"]] == ["too-complex"]

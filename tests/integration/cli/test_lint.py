@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.integration.cli.command import slimgate
+from tests.support.complex_images import repeated_step_dockerfile
 
 SINGLE_STAGE = """\
 FROM golang:1.23
@@ -103,3 +104,30 @@ def test_dockerfile_without_from_exits_2(tmp_path: Path) -> None:
     run = slimgate("lint", write(tmp_path, "RUN echo hi\n"))
     assert run.returncode == 2
     assert run.stderr.strip()
+
+
+def test_a_dockerfile_past_the_limits_is_too_complex_with_bounded_output(tmp_path: Path) -> None:
+    run = slimgate("lint", "-o", "json", write(tmp_path, repeated_step_dockerfile()))
+    assert run.returncode == 2, run.stderr
+    assert "too complex to analyse: 59,871 instructions in the final stage" in run.stderr
+    assert len(run.stdout) < 5_000
+    (result,) = run.json()["results"]
+    assert [f["rule"] for f in result["findings"]] == ["too-complex"]
+
+
+def test_a_long_dockerfile_under_the_limits_reports_ten_findings_per_rule(tmp_path: Path) -> None:
+    run = slimgate("lint", "-o", "json", write(tmp_path, repeated_step_dockerfile(count=500)))
+    assert run.returncode == 1, run.stderr
+    (result,) = run.json()["results"]
+    messages = [f["message"] for f in result["findings"] if f["rule"] == "toolchain-installed"]
+    assert len(messages) == 11
+    assert messages[-1] == "and 490 more toolchain-installed findings"
+
+
+def test_a_dockerfile_over_the_size_cap_is_not_read_whole(tmp_path: Path) -> None:
+    path = write(tmp_path, "FROM debian\n" + "# padding\n" * 450_000)
+    run = slimgate("lint", "-o", "json", path)
+    assert run.returncode == 2, run.stderr
+    assert "the Dockerfile is longer than 4,194,304 characters" in run.stderr
+    (result,) = run.json()["results"]
+    assert [f["rule"] for f in result["findings"]] == ["too-complex"]

@@ -254,9 +254,10 @@ def test_unknown_rule_id() -> None:
     assert "slimgate.yaml:3: policy.rules.toolchian-base: unknown rule 'toolchian-base'" in message
 
 
-def test_registry_error_is_not_a_rule_setting() -> None:
-    message = error_of("policy:\n  rules:\n    registry-error: deny\n")
-    assert "policy.onRegistryError" in message
+@pytest.mark.parametrize("rule", ["registry-error", "too-complex"])
+def test_the_rules_of_images_not_evaluated_are_not_rule_settings(rule: str) -> None:
+    message = error_of(f"policy:\n  rules:\n    {rule}: deny\n")
+    assert f"unknown rule '{rule}' (set policy.onRegistryError instead)" in message
 
 
 def test_bad_date_names_path_and_line() -> None:

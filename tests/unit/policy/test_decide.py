@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from slimgate.analysis.complexity import too_complex
 from slimgate.analysis.findings import Analysis, Finding, Severity
 from slimgate.model import Subject
 from slimgate.policy.decide import decide, decide_unreadable
@@ -146,3 +147,45 @@ def test_rule_the_policy_does_not_name_gets_the_analysis_default() -> None:
     assert empty.action_for("full-language-base") is RuleAction.WARN
     verdict = decide(analysis("build-in-final-image"), Subject(), IMAGE, empty, TODAY).verdict
     assert verdict is Verdict.DENY
+
+
+@pytest.mark.parametrize(
+    ("on_error", "verdict", "action"),
+    [
+        (Verdict.ALLOW, Verdict.ALLOW, RuleAction.OFF),
+        (Verdict.WARN, Verdict.WARN, RuleAction.WARN),
+        (Verdict.DENY, Verdict.DENY, RuleAction.DENY),
+    ],
+)
+def test_a_too_complex_image_is_decided_by_on_registry_error(
+    on_error: Verdict, verdict: Verdict, action: RuleAction
+) -> None:
+    """Also under ``allow`` the finding is recorded, as a registry error is."""
+    complex_image = too_complex("59,871 history entries (limit 1,000)", 1)
+    p = Policy(rules={"too-complex": RuleAction.DENY}, on_registry_error=on_error)
+    decision = decide(complex_image, Subject(), IMAGE, p, TODAY)
+    assert decision.verdict is verdict
+    assert decision.enforced is on_error
+    (recorded,) = decision.findings
+    assert recorded.action is action
+    assert recorded.finding.message.startswith("too complex to analyse: 59,871 history entries")
+
+
+def test_a_too_complex_image_is_softened_by_warn_mode_and_allowed_by_audit_mode() -> None:
+    complex_image = too_complex("more than 0.5 s of CPU time", 1)
+    warned = decide(
+        complex_image,
+        Subject(),
+        IMAGE,
+        policy(on_registry_error=Verdict.DENY, mode=Mode.WARN),
+        TODAY,
+    )
+    assert (warned.verdict, warned.enforced) == (Verdict.WARN, Verdict.DENY)
+    audited = decide(
+        complex_image,
+        Subject(),
+        IMAGE,
+        policy(on_registry_error=Verdict.DENY, mode=Mode.AUDIT),
+        TODAY,
+    )
+    assert (audited.verdict, audited.enforced) == (Verdict.ALLOW, Verdict.DENY)

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from slimgate.analysis.knowledge import Knowledge, Thresholds
+from slimgate.analysis.limits import Clock
 from slimgate.analysis.lineage import KnownBase, Lineage
 from slimgate.errors import InvalidReference, NotFound, RegistryError, RegistryUnavailable
 from slimgate.evaluation import Evaluator, ImageResult
@@ -15,6 +16,7 @@ from slimgate.model import ImageMetadata, Platform, Subject
 from slimgate.policy.decision import Exemption, Mode, Verdict
 from slimgate.policy.model import Policy
 from tests.support import corpus
+from tests.support.complex_images import repeated_step_metadata
 
 AMD64 = Platform("linux", "amd64")
 ARM64 = Platform("linux", "arm64")
@@ -60,9 +62,9 @@ def analysed(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     seen: list[str | None] = []
     real = evaluation.analyse
 
-    def counting(image: ImageMetadata, knowledge: Knowledge) -> object:
+    def counting(image: ImageMetadata, knowledge: Knowledge, clock: Clock | None) -> object:
         seen.append(image.digest)
-        return real(image, knowledge)
+        return real(image, knowledge, clock)
 
     monkeypatch.setattr(evaluation, "analyse", counting)
     return seen
@@ -268,3 +270,27 @@ def test_a_new_lineage_is_a_new_analysis() -> None:
     assert before.analysis.base is None or before.analysis.base.method != "lineage"
     assert after.analysis.base is not None
     assert after.analysis.base.method == "lineage"
+
+
+def test_a_too_complex_image_is_analysed_once_and_decided_by_on_registry_error(
+    analysed: list[str | None],
+) -> None:
+    hostile = repeated_step_metadata(count=1_001)
+    engine = evaluator(
+        FakeSource({("gcc:1", AMD64): hostile}), Policy(on_registry_error=Verdict.DENY)
+    )
+    first = engine.evaluate("gcc:1", Subject(namespace="a"))
+    again = engine.evaluate("gcc:1", Subject(namespace="b"))
+    assert analysed == [hostile.digest]  # memoised like any other analysis
+    assert first.analysis is again.analysis
+    assert first.decision.verdict is Verdict.DENY
+    assert first.error is None  # it was read; it was not judged on its merits
+    assert first.unevaluated == "too complex to analyse: 1,001 history entries (limit 1,000)"
+    assert first.errors == (first.unevaluated,)
+
+
+def test_the_engine_spends_the_cpu_budget_on_its_clock() -> None:
+    ticks = iter(range(0, 1_000_000))
+    engine = evaluator(FakeSource({("app:1", AMD64): GOLANG_APP}), clock=lambda: float(next(ticks)))
+    result = engine.evaluate("app:1", Subject())
+    assert result.unevaluated == "too complex to analyse: more than 0.5 s of CPU time"

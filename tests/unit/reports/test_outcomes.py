@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 
+from slimgate.analysis.complexity import too_complex
 from slimgate.analysis.findings import Severity
-from slimgate.policy.decision import Exemption, RuleAction
+from slimgate.policy.decision import DecidedFinding, Exemption, RuleAction
 from slimgate.reports.outcomes import DEFAULT_RULES, Outcome, RuleResult, workload_results
 
-from .builders import MB, oversize_layer, result, toolchain, unreadable, workload
+from .builders import (
+    MB,
+    Result,
+    decision,
+    metadata,
+    oversize_layer,
+    result,
+    toolchain,
+    unreadable,
+    workload,
+)
 
 
 def _by_rule(
@@ -68,6 +79,23 @@ def test_an_unreadable_image_is_one_error_result_with_its_reason() -> None:
     assert (error.rule, error.outcome) == ("registry-error", Outcome.ERROR)
     assert "timed out" in error.message
     assert error.properties["reason"] == "timed out"
+
+
+def test_a_too_complex_image_is_one_error_result_naming_the_limit() -> None:
+    analysis = too_complex("59,871 history entries (limit 1,000)", 0)
+    (finding,) = analysis.findings
+    res = Result(
+        "reg/gcc:1",
+        decision(DecidedFinding(finding, RuleAction.WARN)),
+        metadata("reg/gcc:1", (MB,)),
+        analysis,
+    )
+    [error] = workload_results(workload("shop", "Deployment", "gcc").run("app", res).build())
+    assert (error.rule, error.outcome) == ("too-complex", Outcome.ERROR)
+    assert error.message == (
+        "cannot evaluate reg/gcc:1: too complex to analyse: 59,871 history entries (limit 1,000)"
+    )
+    assert error.category == "Analysis limits"
 
 
 def test_an_exempted_image_skips_every_rule_with_the_reason() -> None:
