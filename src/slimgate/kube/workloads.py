@@ -9,6 +9,10 @@ runs, each with the field path Kubernetes uses in its messages
 
 Objects are raw JSON (Kubernetes API reference, core/v1 PodSpec); an object of an unexpected
 shape raises :class:`ObjectShapeError` naming the field. Pure: no Kubernetes client here.
+
+A ``limit`` bounds how many containers are read: the API server sets no maximum number of
+containers (only the 3 MiB request body), so a Pod can carry some 90,000 of them. The
+containers past the limit are not looked at, only counted (:attr:`PodTemplate.unread`).
 """
 
 from __future__ import annotations
@@ -83,6 +87,7 @@ class PodTemplate:
     service_account: str = "default"
     pull_secrets: tuple[str, ...] = ()
     images: tuple[ContainerImage, ...] = ()
+    unread: int = 0  # containers past the limit the template was read with
 
     @property
     def is_mirror_pod(self) -> bool:
@@ -107,8 +112,11 @@ def template_path(group: str, kind: str) -> tuple[str, ...] | None:
     return TEMPLATE_PATHS.get((group, kind))
 
 
-def read_template(obj: Mapping[str, Any], group: str, kind: str) -> PodTemplate | None:
-    """The pod template of ``obj``, or None when ``kind`` has none (unsupported kind).
+def read_template(
+    obj: Mapping[str, Any], group: str, kind: str, limit: int | None = None
+) -> PodTemplate | None:
+    """The pod template of ``obj``, or None when ``kind`` has none (unsupported kind); with
+    ``limit``, at most that many containers are read and the rest only counted.
 
     Raises :class:`ObjectShapeError` when a field on the way has the wrong type.
     """
@@ -127,6 +135,7 @@ def read_template(obj: Mapping[str, Any], group: str, kind: str) -> PodTemplate 
     if not isinstance(name, str) or not isinstance(namespace, str):
         raise ObjectShapeError("metadata.name and metadata.namespace must be strings")
     access = pull_access(spec, namespace, spec_path)
+    images, unread = read_containers(spec, spec_path, limit)
     return PodTemplate(
         kind=kind,
         namespace=namespace,
@@ -135,20 +144,22 @@ def read_template(obj: Mapping[str, Any], group: str, kind: str) -> PodTemplate 
         annotations=_strings(metadata.get("annotations"), "metadata.annotations"),
         service_account=access.service_account,
         pull_secrets=access.pull_secrets,
-        images=container_images(spec, spec_path),
+        images=images,
+        unread=unread,
     )
 
 
 def template_images(
-    obj: Mapping[str, Any], group: str, kind: str
+    obj: Mapping[str, Any], group: str, kind: str, limit: int | None = None
 ) -> tuple[ContainerImage, ...] | None:
     """Only the container images of ``obj``'s pod template (what an UPDATE's old object is
-    compared by); None when ``kind`` has none. Raises :class:`ObjectShapeError`."""
+    compared by), at most ``limit`` of them; None when ``kind`` has none. Raises
+    :class:`ObjectShapeError`."""
     path = template_path(group, kind)
     if path is None:
         return None
     _, spec, spec_path = _walk(obj, path)
-    return container_images(spec, spec_path)
+    return read_containers(spec, spec_path, limit)[0]
 
 
 def _walk(
@@ -181,13 +192,27 @@ def container_images(
     spec: Mapping[str, Any], spec_path: str = "spec"
 ) -> tuple[ContainerImage, ...]:
     """Every container of a PodSpec with its image and field path."""
+    return read_containers(spec, spec_path, None)[0]
+
+
+def read_containers(
+    spec: Mapping[str, Any], spec_path: str = "spec", limit: int | None = None
+) -> tuple[tuple[ContainerImage, ...], int]:
+    """The containers of a PodSpec with an image, in the order Kubernetes starts them, at
+    most ``limit`` list entries read; and how many entries were left unread."""
     found: list[ContainerImage] = []
+    read = 0
+    unread = 0
     for section in CONTAINER_LISTS:
         items = spec.get(section)
         if items is None:
             continue
         if not isinstance(items, list):
             raise ObjectShapeError(f"{spec_path}.{section} is not a list")
+        if limit is not None and read + len(items) > limit:
+            unread += read + len(items) - limit
+            items = items[: limit - read]
+        read += len(items)
         for index, container in enumerate(items):
             where = f"{spec_path}.{section}[{index}]"
             if not isinstance(container, dict):
@@ -200,7 +225,7 @@ def container_images(
                 raise ObjectShapeError(f"{where}.image and {where}.name must be strings")
             if image.strip():
                 found.append(ContainerImage(f"{where}.image", section, index, name, image))
-    return tuple(found)
+    return tuple(found), unread
 
 
 def changed_images(

@@ -5,6 +5,9 @@ A warning names the container by its field path in the object as submitted
 newline (``kube.responses.warning_line`` enforces it). A denial lists, per denied
 container, the image, the base it was built on, the finding and the remediation: enough for
 a developer to fix the Dockerfile without opening a dashboard.
+
+Containers past the review's limits (:class:`Excess`) share one decision and one line,
+however many there are.
 """
 
 from __future__ import annotations
@@ -30,6 +33,26 @@ class Checked:
         return self.result.decision.verdict
 
 
+@dataclass(frozen=True, slots=True)
+class Excess:
+    """The containers of a review past its limits: never looked up, decided together by
+    ``onRegistryError`` (``result``), named in one line."""
+
+    count: int  # containers
+    where: str  # the pod spec's field path: "spec", "spec.template.spec"
+    reason: str  # "the object has more than 1,000 containers"
+    result: Result
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.result.decision.verdict
+
+    @property
+    def line(self) -> str:
+        noun = "container" if self.count == 1 else "containers"
+        return f"{self.where}: {self.count:,} {noun} not checked: {self.reason}"
+
+
 def _line(checked: Checked, finding: DecidedFinding) -> str:
     path = checked.container.path
     if finding.finding.rule == REGISTRY_ERROR:
@@ -38,14 +61,20 @@ def _line(checked: Checked, finding: DecidedFinding) -> str:
     return f"{path}: {finding.finding.message}"
 
 
-def warnings(checked: Sequence[Checked]) -> list[str]:
+def warnings(checked: Sequence[Checked], excess: Excess | None = None) -> list[str]:
     """Warning lines for every finding that did not deny its container.
 
     A container allowed outright (no findings, an exemption, ``audit`` mode) adds nothing,
     except that an image that could not be read or was too complex to analyse is always
-    named (``onRegistryError: allow`` still says so).
+    named (``onRegistryError: allow`` still says so), and so are the containers past the
+    review's limits (first, so that the cap on warnings never hides them).
     """
     lines: list[str] = []
+    if excess is not None:
+        decision = excess.result.decision
+        shown = decision.mode is not Mode.AUDIT and decision.exemption is None
+        if shown and excess.verdict is not Verdict.DENY:  # a denial says it itself
+            lines.append(excess.line)
     for item in checked:
         decision = item.result.decision
         if decision.mode is Mode.AUDIT or decision.exemption is not None:
@@ -59,11 +88,17 @@ def warnings(checked: Sequence[Checked]) -> list[str]:
     return lines
 
 
-def denial(checked: Sequence[Checked]) -> str:
-    """The ``status.message`` of a denial: one paragraph per denied container."""
+def denial(checked: Sequence[Checked], excess: Excess | None = None) -> str:
+    """The ``status.message`` of a denial: one paragraph per denied container, and one for
+    the containers past the review's limits when their decision denies."""
     denied = [item for item in checked if item.verdict is Verdict.DENY]
-    noun = "container" if len(denied) == 1 else "containers"
-    parts = [f"slimgate: {len(denied)} {noun} denied by the image hygiene policy"]
+    rest = excess if excess is not None and excess.verdict is Verdict.DENY else None
+    count = len(denied) + (rest.count if rest is not None else 0)
+    noun = "container" if count == 1 else "containers"
+    parts = [f"slimgate: {count:,} {noun} denied by the image hygiene policy"]
+    if rest is not None:
+        parts.append(f"{rest.line}:")
+        parts.append(f"  - [{REGISTRY_ERROR}] could not be checked: {rest.reason}")
     for item in denied:
         c = item.container
         head = f'{c.container_path} ("{c.name}") image {c.image}'

@@ -31,6 +31,10 @@ class WebhookSettings:
     pull_secret_ttl_seconds: float = 30.0
     memo_seconds: float = 5.0  # identical reviews within this window reuse the decision
     lookups_per_registry: int = 8  # registry.limits.lookupsPerRegistry
+    # Past these, containers are not looked up but share one onRegistryError decision. The
+    # API server sets no maximum number of containers, only the 3 MiB body (some 90,000).
+    max_containers: int = 1_000  # read per review (init, regular and ephemeral together)
+    max_images: int = 256  # distinct images looked up per review
 
     @property
     def deadline(self) -> float:

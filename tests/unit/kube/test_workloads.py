@@ -154,3 +154,27 @@ def test_container_without_image_is_ignored() -> None:
     obj = admission.pod(["app:1", "x"])
     del obj["spec"]["containers"][1]["image"]
     assert paths(obj, "", "Pod") == [("spec.containers[0].image", "app:1")]
+
+
+def test_a_limit_reads_containers_in_start_order_and_counts_the_rest() -> None:
+    obj = admission.pod(["app:1", "side:2", "x:3"], init=["init:1", "migrate:3"], ephemeral=["b"])
+    template = read_template(obj, "", "Pod", limit=3)
+    assert template is not None
+    assert [c.path for c in template.images] == [
+        "spec.initContainers[0].image",
+        "spec.initContainers[1].image",
+        "spec.containers[0].image",
+    ]
+    assert template.unread == 3
+    unlimited = read_template(obj, "", "Pod")
+    assert unlimited is not None
+    assert (len(unlimited.images), unlimited.unread) == (6, 0)
+
+
+def test_entries_past_the_limit_are_counted_not_read() -> None:
+    obj = admission.pod(["app:1"])
+    obj["spec"]["containers"].extend(["not a container"] * 5)  # never looked at
+    template = read_template(obj, "", "Pod", limit=1)
+    assert template is not None
+    assert [c.image for c in template.images] == ["app:1"]
+    assert template.unread == 5
