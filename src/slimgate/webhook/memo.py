@@ -13,12 +13,18 @@ already makes the concurrent ones share one set of requests).
 
 It keeps a successful result for ``ttl`` seconds (well below the registry's tag TTL) keyed
 by everything the decision depends on: image, platforms, namespace, labels and workload.
+The part that depends on who runs the image is computed once per review
+(:func:`subject_key`), with the labels folded into one SHA-256 digest: a Pod can carry
+megabytes of labels, and sorting and hashing them again for each of its images made one
+review cost seconds.
 Failures are never kept (the registry client has its own negative cache), and each
 configuration generation has its own memo.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -30,9 +36,16 @@ from slimgate.webhook.engine import Result
 Key = tuple[Hashable, ...]
 
 
-def memo_key(image: str, subject: Subject, platforms: Sequence[Platform]) -> Key:
-    labels = tuple(sorted(subject.labels.items()))
-    return (image, tuple(platforms), subject.namespace, labels, subject.workload)
+def subject_key(subject: Subject, platforms: Sequence[Platform]) -> Key:
+    """What a decision depends on besides the image; compute it once per review."""
+    labels = json.dumps(sorted(subject.labels.items()), separators=(",", ":"))
+    digest = hashlib.sha256(labels.encode()).hexdigest()
+    return (tuple(platforms), subject.namespace, digest, subject.workload)
+
+
+def memo_key(image: str, subject: Key) -> Key:
+    """The key of ``image`` run by the subject whose :func:`subject_key` is ``subject``."""
+    return (image, *subject)
 
 
 class DecisionMemo:

@@ -51,7 +51,7 @@ from slimgate.model import Subject
 from slimgate.policy.decision import Verdict
 from slimgate.webhook.engine import Engine, Result
 from slimgate.webhook.lookups import LookupPool, registry_of
-from slimgate.webhook.memo import DecisionMemo, Key, memo_key
+from slimgate.webhook.memo import DecisionMemo, Key, memo_key, subject_key
 from slimgate.webhook.messages import Checked, Excess, denial, warnings
 from slimgate.webhook.settings import WebhookSettings
 
@@ -152,7 +152,8 @@ class Reviewer:
         subject = _subject(template, review)
         containers, images, over = self._within_image_limit(containers)
         excess = self._over_limits(review, subject, template.unread, over)
-        keys = {image: memo_key(image, subject, self.settings.platforms) for image in images}
+        who = subject_key(subject, self.settings.platforms)
+        keys = {image: memo_key(image, who) for image in images}
         results: dict[str, Result] = {}
         for image, key in keys.items():
             hit = self.memo.get(key)

@@ -55,20 +55,26 @@ def test_the_seeds_themselves_are_answered_as_reviews(handler: AdmissionHandler)
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "reason"),
     [
-        b"[" * 1_000_000 + b"]" * 1_000_000,
-        b'{"a":' * 1_000_000 + b"1" + b"}" * 1_000_000,
-        b"[" * 1_000_000,
-        b"\xff\xfe\x00",
-        json.dumps(admission.review(admission.pod([GO]))).encode().replace(b"/api", b"/\xc3("),
+        (b"[" * 150_000 + b"]" * 150_000, "not JSON: RecursionError"),
+        (b'{"a":' * 150_000 + b"1" + b"}" * 150_000, "not JSON: RecursionError"),
+        (b"[" * 1_000_000 + b"]" * 1_000_000, "more than 200,000 JSON objects and arrays"),
+        (b"[" * 1_000_000, "more than 200,000 JSON objects and arrays"),
+        (b"\xff\xfe\x00", "not JSON"),
+        (
+            json.dumps(admission.review(admission.pod([GO]))).encode().replace(b"/api", b"/\xc3("),
+            "not JSON: UnicodeDecodeError",
+        ),
     ],
-    ids=["lists", "objects", "unclosed", "utf16-bom", "invalid-utf8"],
+    ids=["lists", "objects", "lists-1M", "unclosed-1M", "utf16-bom", "invalid-utf8"],
 )
-def test_deep_nesting_and_invalid_utf8_are_400s(handler: AdmissionHandler, data: bytes) -> None:
+def test_deep_nesting_and_invalid_utf8_are_400s(
+    handler: AdmissionHandler, data: bytes, reason: str
+) -> None:
     status, body = handler(data)
     assert status == 400
-    assert "not JSON" in json.loads(body)["reason"]
+    assert reason in json.loads(body)["reason"]
 
 
 def test_duplicate_keys_are_read_as_json_says_the_last_one_wins(

@@ -19,7 +19,7 @@ from slimgate.analysis.complexity import too_complex
 from slimgate.policy.decision import Mode, Verdict
 from slimgate.policy.model import Policy
 from slimgate.webhook.app import create_app
-from slimgate.webhook.handler import LOGGED_IMAGES
+from slimgate.webhook.handler import LOGGED_IMAGES, MAX_JSON_CONTAINERS
 from slimgate.webhook.jsonlog import JsonFormatter
 from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission
@@ -200,3 +200,35 @@ def test_a_too_complex_image_is_named_even_when_on_registry_error_allows() -> No
     assert response["warnings"] == [
         "spec.containers[0].image: too complex to analyse: 59,871 history entries (limit 1,000)"
     ]
+
+
+def test_megabytes_of_labels_are_read_once_per_review_not_once_per_image() -> None:
+    """Sorting 150,000 labels again for each of 256 images took seconds per review."""
+    engine = FakeEngine()
+    app = create_app(WebhookSettings(), engine)
+    labels = {f"l{i}": "v" for i in range(150_000)}
+    body = pod_of([f"registry.example/app{i}:1" for i in range(256)], labels=labels)
+    data = json.dumps(body, separators=(",", ":"))
+    assert len(data) < 3 * 1024 * 1024
+    client = app.test_client()
+    started = time.monotonic()
+    for _ in range(2):  # the second review finds every image in the memo
+        answer = client.post("/validate", data=data, content_type="application/json")
+        assert answer.status_code == 200
+    assert time.monotonic() - started < 10.0
+    assert len(engine.calls) == 256
+
+
+def test_a_body_of_too_many_json_objects_is_refused_before_it_is_parsed() -> None:
+    """3 MiB of tiny objects took most of a second to parse, on the loop that answers
+    /healthz."""
+    app = create_app(WebhookSettings(), FakeEngine())
+    client = app.test_client()
+    dense = b'{"a":[' + b",".join([b"[]"] * (MAX_JSON_CONTAINERS + 1)) + b"]}"
+    answer = client.post("/validate", data=dense, content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.get_json()["reason"] == "body has more than 200,000 JSON objects and arrays"
+    pod = admission.pod([])
+    pod["spec"]["containers"] = [{"image": "i"} for i in range(150_000)]
+    answer = client.post("/validate", json=admission.review(pod, uid="u-ok"))
+    assert answer.status_code == 200  # 150,000 containers: dense, but under the limit
