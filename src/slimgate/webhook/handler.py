@@ -13,13 +13,14 @@ not understood gets a valid AdmissionReview answer (the apiserver needs one).
 The decision log line names at most :data:`LOGGED_IMAGES` containers and says how many
 there were: one line for a Pod of 90,000 containers was 61 MB.
 
-Parsing is the one cost that grows with the body, and ``begin`` runs on the event loop
-that also answers ``/healthz``. A 3 MiB body of tiny objects and arrays took 0.6 to 0.9 s to
-parse in a serving worker, three quarters of it in garbage collections that the new
-objects set off over the whole heap. So a body with more than :data:`MAX_JSON_CONTAINERS`
-``{`` and ``[`` (counted in the bytes, strings included: cheap, and an upper bound) is
-refused before parsing, and the collector is paused while a body is parsed (the parse
-makes no cycles to collect).
+Parsing is the one cost that grows with the body, and ``json.loads`` holds the interpreter
+for the whole parse, on whichever thread it runs (the ASGI front parses large bodies on a
+review thread, but the loop that answers ``/healthz`` still waits for the interpreter). A
+3 MiB body of tiny objects and arrays took 0.6 to 0.9 s to parse in a serving worker, three
+quarters of it in garbage collections that the new objects set off over the whole heap. So
+a body with more than :data:`MAX_JSON_CONTAINERS` ``{`` and ``[`` (counted in the bytes,
+strings included: cheap, and an upper bound) is refused before parsing, and the collector
+is paused while a body is parsed (the parse makes no cycles to collect).
 """
 
 from __future__ import annotations
