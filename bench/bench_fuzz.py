@@ -55,10 +55,11 @@ RESULTS = ROOT / "bench" / "results" / "fuzz.json"
 
 
 def worker_status(parent: int) -> dict[str, float]:
-    """RSS (MB) and threads of the serving worker (gunicorn's child of ``parent``)."""
+    """RSS (MB) and threads of the serving worker: ``parent`` itself, or its one child when
+    the server runs its worker in a process of its own."""
     children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
     status: dict[str, float] = {}
-    for pid in children:
+    for pid in children or [str(parent)]:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 status["rss_mb"] = round(int(line.split()[1]) / 1024, 1)
