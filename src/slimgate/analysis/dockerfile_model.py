@@ -44,7 +44,7 @@ class Dockerfile:
         for stage in self.stages:
             if stage.name is not None and stage.name.lower() == name.lower():
                 return stage
-        if name.isdigit() and int(name) < len(self.stages):
+        if name.isascii() and name.isdigit() and int(name) < len(self.stages):  # not "²"
             return self.stages[int(name)]
         return None
 

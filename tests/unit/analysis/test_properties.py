@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from slimgate.analysis.dockerfile_lint import lint
@@ -160,6 +160,7 @@ DOCKERFILE_LINES = st.lists(
 
 @BOUNDED
 @given(DOCKERFILE_LINES)
+@example("FROM ²\n")  # a digit that int() refuses, read as a stage index
 def test_any_dockerfile_is_linted_or_refused_with_our_errors(text: str) -> None:
     try:
         dockerfile = parse_dockerfile(text)
