@@ -263,7 +263,8 @@ def token_from(body: bytes, host: str) -> tuple[str, float]:
     expires_in = data.get("expires_in")
     lifetime = DEFAULT_EXPIRES_IN
     if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
-        seconds = float(min(expires_in, MAX_TOKEN_SECONDS))
+        # clamped before float(): an integer of hundreds of digits does not fit in one
+        seconds = float(max(min(expires_in, MAX_TOKEN_SECONDS), 0))
         if seconds > 0 and math.isfinite(seconds):
             lifetime = seconds
     return token, lifetime
