@@ -10,7 +10,8 @@ interact"). The text is parsed in memory; nothing is written to disk.
 reference, "Here-Documents"): it would read every line of the script as an instruction.
 Their bodies are therefore taken out of the text first (blank lines keep the line numbers)
 and put back into the value of the instruction that opened them, where the analysis reads
-a heredoc RUN as its script.
+a heredoc RUN as its script; the instruction's ``end_line`` then covers the body. A byte
+order mark before the first line is ignored, as BuildKit ignores it.
 
 Bounds: ``dockerfile-parse`` joins continuation lines in time that grows with the square of
 their number (40,000 continuation lines of one instruction took 0.12 s, 80,000 took
@@ -78,15 +79,17 @@ class _Terminators:
         return found[position] if position < len(found) else None
 
 
-def _take_heredocs(text: str) -> tuple[str, dict[int, str]]:
+def _take_heredocs(text: str) -> tuple[str, dict[int, tuple[str, int]]]:
     """``text`` with heredoc bodies blanked, and by the (0-based) first line of each
-    instruction that opens heredocs, the bodies and terminators to append to its value.
+    instruction that opens heredocs, the bodies and terminators to append to its value
+    and the (0-based) line of its last terminator.
 
     Linear in the length of ``text``: blanked lines lie before the line being read, so the
     terminator positions found up front stay valid."""
     lines = text.split("\n")
     terminators: _Terminators | None = None
     bodies: dict[int, list[str]] = {}
+    ends: dict[int, int] = {}
     start = 0
     opens = False
     continued = False
@@ -119,7 +122,8 @@ def _take_heredocs(text: str) -> tuple[str, dict[int, str]]:
             lines[index : end + 1] = [""] * len(taken)
             index = end + 1
             bodies.setdefault(start, []).append("\n" + "\n".join(taken))
-    return "\n".join(lines), {at: "".join(parts) for at, parts in bodies.items()}
+            ends[start] = end
+    return "\n".join(lines), {at: ("".join(parts), ends[at]) for at, parts in bodies.items()}
 
 
 def _check_continuations(text: str) -> None:
@@ -149,7 +153,7 @@ def _parse_from(value: str) -> tuple[str, str | None, str | None]:
 def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> Dockerfile:
     """The stages of a Dockerfile; raises UsageError when it has no FROM, and TooComplex
     when an instruction is continued over more than :data:`MAX_CONTINUED_LINES` lines."""
-    text, heredocs = _take_heredocs(text)
+    text, heredocs = _take_heredocs(text.removeprefix("\ufeff"))
     _check_continuations(text)
     try:
         parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")), env_replace=False)
@@ -161,6 +165,8 @@ def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
     stages: list[Stage] = []
     pending: list[Instruction] = []
     current: dict[str, object] | None = None
+    preamble: list[Instruction] = []
+    comments: list[Instruction] = []
 
     def close() -> None:
         if current is not None:
@@ -168,8 +174,13 @@ def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
 
     for item in structure:
         keyword = str(item["instruction"]).upper()
-        value = str(item["value"]) + heredocs.get(int(item["startline"]), "")
+        body, heredoc_end = heredocs.get(int(item["startline"]), ("", -1))
+        value = str(item["value"]) + body
         line = int(item["startline"]) + 1
+        end_line = max(int(item["endline"]), heredoc_end) + 1
+        if keyword == "COMMENT":
+            comments.append(Instruction(keyword, value.rstrip("\r"), line, end_line))
+            continue
         if keyword == "FROM":
             close()
             pending = []
@@ -186,15 +197,17 @@ def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
             }
             continue
         if current is None:
+            preamble.append(Instruction(keyword, value, line, end_line))
             if keyword == "ARG":
                 name, has_default, default = value.strip().partition("=")
                 declared.add(name.strip())
                 if has_default:  # `ARG X` alone declares X but leaves it unset
                     args[name.strip()] = default.strip().strip("\"'")
             continue
-        if keyword not in ("COMMENT",):
-            pending.append(Instruction(keyword, value, line))
+        pending.append(Instruction(keyword, value, line, end_line))
     close()
     if not stages:
         raise UsageError("the Dockerfile has no FROM instruction")
-    return Dockerfile(stages=tuple(stages), args=args)
+    return Dockerfile(
+        stages=tuple(stages), args=args, preamble=tuple(preamble), comments=tuple(comments)
+    )

@@ -17,6 +17,11 @@ class Instruction:
     keyword: str  # upper case: "RUN", "COPY", ...
     value: str  # arguments, line continuations joined
     line: int  # 1-based line of the instruction in the file
+    end_line: int = 0  # its last line (continuations, heredoc bodies); 0: same as ``line``
+
+    @property
+    def last_line(self) -> int:
+        return max(self.line, self.end_line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,8 @@ class Stage:
 class Dockerfile:
     stages: tuple[Stage, ...]
     args: Mapping[str, str] = field(default_factory=dict)  # global ARGs before the first FROM
+    preamble: tuple[Instruction, ...] = ()  # the instructions before the first FROM (ARGs)
+    comments: tuple[Instruction, ...] = ()  # "COMMENT" lines, value without the ``#``
 
     @property
     def final(self) -> Stage | None:

@@ -141,3 +141,27 @@ def test_a_build_arg_reaches_from_only_through_a_global_arg() -> None:
     text = "FROM ${BASE:-golang:1.22}\nCOPY app /app\n"
     # Docker ignores --build-arg BASE here: FROM sees only ARGs declared before it.
     assert parse_dockerfile(text, {"BASE": "alpine:3.20"}).stages[0].base == "golang:1.22"
+
+
+def test_spans_preamble_and_comments_are_kept_for_rewriting() -> None:
+    text = (
+        "\ufeff# syntax=docker/dockerfile:1\r\n"
+        "ARG GO=1.23\r\n"
+        "FROM golang:${GO}\r\n"
+        "RUN apt-get update \\\r\n"
+        "    # inside the continuation\r\n"
+        "    && apt-get install -y gcc\r\n"
+        "RUN <<EOF\r\n"
+        "echo hi\r\n"
+        "EOF\r\n"
+        "COPY . .\r\n"
+    )
+    dockerfile = parse_dockerfile(text)
+    assert dockerfile.stages[0].base == "golang:1.23"  # the BOM is not part of a keyword
+    assert [(i.keyword, i.line) for i in dockerfile.preamble] == [("ARG", 2)]
+    assert [(c.value, c.line) for c in dockerfile.comments] == [
+        ("syntax=docker/dockerfile:1", 1),
+        ("inside the continuation", 5),
+    ]
+    spans = [(i.keyword, i.line, i.last_line) for i in dockerfile.stages[0].instructions]
+    assert spans == [("RUN", 4, 6), ("RUN", 7, 9), ("COPY", 10, 10)]
