@@ -29,34 +29,14 @@ from collections.abc import Mapping
 
 from dockerfile_parse import DockerfileParser
 
-from slimgate.analysis.dockerfile_model import Dockerfile, Instruction, Stage
+from slimgate.analysis.dockerfile_model import Dockerfile, Instruction, Stage, substitute
 from slimgate.errors import TooComplex, UsageError
 
 MAX_CHARS = 4 * 1024 * 1024  # as large as an image config may be; a long Dockerfile is a few kB
 MAX_CONTINUED_LINES = 10_000
 
-_VARIABLE = re.compile(
-    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
-)
 _HEREDOC = re.compile(r"(?<![<\w])<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _HEREDOC_KEYWORDS = {"RUN", "COPY", "ADD"}
-
-
-def _substitute(text: str, args: Mapping[str, str]) -> str:
-    """``$NAME``, ``${NAME}``, ``${NAME:-word}``, ``${NAME:+word}`` (and without ``:``)."""
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(5)
-        value = args.get(name)
-        colon, operator, word = match.group(2), match.group(3), match.group(4)
-        is_set = bool(value) if colon else value is not None
-        if operator == "-":
-            return value if is_set and value is not None else _substitute(word, args)
-        if operator == "+":
-            return _substitute(word, args) if is_set else ""
-        return value or ""
-
-    return _VARIABLE.sub(replace, text)
 
 
 class _Terminators:
@@ -189,7 +169,7 @@ def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
             scope = {**args, **given}
             current = {
                 "index": len(stages),
-                "base": _substitute(raw, scope),
+                "base": substitute(raw, scope),
                 "raw_base": raw,
                 "name": name,
                 "platform": platform,

@@ -8,8 +8,13 @@ name]``, build stages referred to by name or index in ``FROM`` and ``COPY --from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+_VARIABLE = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +73,20 @@ class Dockerfile:
             seen.add(parent.index)
             chain.insert(0, parent)
         return tuple(chain), chain[0].base
+
+
+def substitute(text: str, args: Mapping[str, str]) -> str:
+    """``$NAME``, ``${NAME}``, ``${NAME:-word}``, ``${NAME:+word}`` (and without ``:``)."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(5)
+        value = args.get(name)
+        colon, operator, word = match.group(2), match.group(3), match.group(4)
+        is_set = bool(value) if colon else value is not None
+        if operator == "-":
+            return value if is_set and value is not None else substitute(word, args)
+        if operator == "+":
+            return substitute(word, args) if is_set else ""
+        return value or ""
+
+    return _VARIABLE.sub(replace, text)

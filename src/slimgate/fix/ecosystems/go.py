@@ -1,0 +1,215 @@
+"""Go: ``CGO_ENABLED=0 go build`` in the Go image, the binary alone on distroless/static.
+
+Shape of the Go and distroless documentation: a static binary needs no C library, so it
+runs on ``gcr.io/distroless/static-debian12`` (CA certificates, tzdata, a ``nonroot`` user,
+no shell). A program that uses cgo (``CGO_ENABLED=1``, ``-linkmode external``, C headers
+installed for the build, a ``.go`` file that imports ``C``) links glibc and maybe more:
+``distroless/base`` when only libc is needed, ``debian:*-slim`` with the libraries when
+headers of other libraries were installed, ``alpine`` when it was built on musl.
+"""
+
+from __future__ import annotations
+
+import re
+
+from slimgate.fix import bases, entry, packages
+from slimgate.fix.context import Context, binary_start, given_start
+from slimgate.fix.model import Missing
+from slimgate.fix.shape import Runtime, Shape, Start
+
+BUILD_ENV = frozenset(
+    {
+        "CGO_ENABLED",
+        "GOOS",
+        "GOARCH",
+        "GOARM",
+        "GOAMD64",
+        "GOPATH",
+        "GOCACHE",
+        "GOMODCACHE",
+        "GOFLAGS",
+        "GOPROXY",
+        "GOPRIVATE",
+        "GONOSUMDB",
+        "GONOSUMCHECK",
+        "GOSUMDB",
+        "GO111MODULE",
+        "GOTOOLCHAIN",
+        "GOINSECURE",
+        "GOWORK",
+    }
+)
+STATIC = "gcr.io/distroless/static-debian12:nonroot"
+BASE = "gcr.io/distroless/base-debian12:nonroot"
+_IMPORT_C = re.compile(r'^\s*import\s+(?:"C"|\([^)]*"C")', re.MULTILINE)
+_COMPILERS = frozenset({"gcc", "g++", "build-essential", "build-base", "musl-dev", "clang"})
+_LIBC = frozenset(
+    {
+        "libc-dev",
+        "libc6-dev",
+        "musl-dev",
+        "gcc",
+        "g++",
+        "build-essential",
+        "build-base",
+        "make",
+        "pkg-config",
+        "pkgconf",
+        "git",
+    }
+)
+
+
+def _output(argv: tuple[str, ...]) -> str | None:
+    for i, word in enumerate(argv):
+        if word == "-o" and i + 1 < len(argv):
+            return argv[i + 1]
+        if word.startswith("-o="):
+            return word[3:]
+    return None
+
+
+def _uses_cgo(context: Context, argv_words: list[str], assigned: dict[str, str]) -> str | None:
+    """Why the build needs cgo, or None."""
+    original = context.original
+    setting = assigned.get("CGO_ENABLED", original.env.get("CGO_ENABLED"))
+    if setting == "0":
+        return None
+    if setting == "1":
+        return "CGO_ENABLED=1"
+    if any("linkmode external" in w or "linkmode=external" in w for w in argv_words):
+        return "-linkmode external"
+    headers = [p for p in original.packages if p.endswith(("-dev", "-devel")) and p not in _LIBC]
+    if headers:
+        return f"C headers installed ({', '.join(headers)})"
+    compilers = [p for p in original.packages if p in _COMPILERS]
+    if compilers:
+        return f"a C compiler installed for the build ({', '.join(compilers)})"
+    for name in context.files.names(".go")[:200]:
+        text = context.files.read(name)
+        if text is not None and _IMPORT_C.search(text):
+            return f'{name} imports "C"'
+    return None
+
+
+def plan(context: Context) -> Shape:
+    original = context.original
+    builds = [
+        (run, command)
+        for run, command in original.all_commands()
+        if command.program == "go" and command.argv[1:2] in (("build",), ("install",))
+    ]
+    notes: list[str] = []
+    after_from: tuple[str, ...] = ()
+    before: dict[int, tuple[str, ...]] = {}
+    if builds:
+        run, command = builds[-1]
+        workdir = run.workdir
+        output = _output(command.argv)
+        artifact: str | None = None
+        if context.options.artifact:
+            artifact = entry.resolve(context.options.artifact, workdir)
+        elif output is not None and not output.endswith("/"):
+            artifact = entry.resolve(output, workdir)
+        else:
+            program = original.program()
+            gobin = "/go/bin" if command.argv[1] == "install" else workdir
+            if program and "$" not in program:
+                candidate = entry.resolve(program, gobin if "/" not in program else workdir)
+                if "/" not in program or candidate.startswith(gobin + "/"):
+                    artifact = candidate
+        cgo = _uses_cgo(context, list(command.argv), dict(command.assignments))
+    else:
+        starts = original.start()
+        if starts[:2] != ("go", "run") or context.options.artifact:
+            return _missing_binary("there is no go build or go install in the Dockerfile")
+        target = next((w for w in starts[2:] if not w.startswith("-")), ".")
+        artifact = "/usr/local/bin/app"
+        before[len(original.blocks)] = (
+            "# the original ran the program with go run; build it once here instead",
+            f"RUN go build -o {artifact} {target}",
+        )
+        notes.append(f"the build stage now runs `go build -o {artifact} {target}` (was go run)")
+        cgo = _uses_cgo(context, [], {})
+    if artifact is None:
+        return _missing_binary("go build has no -o and the start command does not name the binary")
+    if cgo is None:
+        if original.env.get("CGO_ENABLED") != "0":
+            after_from = (
+                "# a static binary: it needs no C library at run time",
+                "ENV CGO_ENABLED=0",
+            )
+        runtime_base = STATIC
+        reason = "the static binary alone, on distroless/static (no shell, no package manager)"
+    else:
+        notes.append(f"cgo is used ({cgo}): the binary links the C library")
+        runtime_base, reason = "", ""
+    split = packages.split(
+        original.packages, "apk" if original.is_alpine() else "apt", bases.codename(original.tag)
+    )
+    runtime_packages = tuple(p for p in split.runtime if p not in ("ca-certificates", "tzdata"))
+    run_lines: tuple[str, ...] = ()
+    if cgo is not None or runtime_packages:
+        if original.is_alpine():
+            runtime_base = "alpine:3"
+            manager = "apk"
+        elif (
+            split.unknown
+            or runtime_packages
+            or any(p.endswith("-dev") and p not in _LIBC for p in original.packages)
+        ):
+            runtime_base = f"debian:{bases.codename(original.tag) or 'bookworm'}-slim"
+            manager = "apt"
+        else:
+            runtime_base, manager = BASE, ""
+        reason = f"the binary and the libraries it links, on {runtime_base.split(':')[0]}"
+        if manager:
+            libs = tuple(p for p in split.runtime if p not in ("ca-certificates", "tzdata"))
+            extra = ("ca-certificates", "tzdata") if manager == "apt" else ("ca-certificates",)
+            run_lines = packages.install_lines(manager, (*libs, *extra)) + packages.todo_lines(
+                split.unknown, artifact
+            )
+    family = bases.family_of(runtime_base)
+    start = given_start(context.options) or binary_start(
+        original, artifact, (("go", "run"),), family.shell
+    )
+    if isinstance(start, Missing):
+        return Shape("go", None, None, missing=(start,))
+    assert isinstance(start, Start)
+    return Shape(
+        "go",
+        None,
+        Runtime(
+            base=runtime_base,
+            comment=f"runtime: {reason}",
+            copies=(f"COPY --from={context.builder} {artifact} {artifact}",),
+            start=start,
+            run=run_lines,
+            user=family.add_user,
+            shell=family.shell,
+            drop_env=BUILD_ENV,
+            users=family.users,
+            tools=family.tools,
+        ),
+        purpose="build: compiles the Go program; nothing of this stage ships but the binary",
+        after_from=after_from,
+        before=before,
+        notes=tuple(notes),
+        not_counted=(f"the binary ({artifact})",),
+    )
+
+
+def _missing_binary(why: str) -> Shape:
+    return Shape(
+        "go",
+        None,
+        None,
+        missing=(
+            Missing(
+                "the path of the binary the build writes",
+                "--artifact",
+                why,
+                example="--artifact /src/app",
+            ),
+        ),
+    )
