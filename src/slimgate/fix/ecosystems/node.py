@@ -186,6 +186,8 @@ def plan(context: Context) -> Shape:
     framework = _framework(build, package)
     workdir = original.workdir
     output_dir = context.options.output_dir
+    if output_dir == ".output":  # Nitro's output (Nuxt 3, and any Nitro-built server)
+        return _nitro(context, workdir, framework or "nitro")
     if framework == "next" and (_standalone(context) or output_dir):
         return _next(context, workdir)
     if framework == "nuxt":
@@ -201,7 +203,7 @@ def plan(context: Context) -> Shape:
             nuxt is not None and nuxt < 3 and not output_dir
         ):
             return _server(context, framework)
-        return _nitro(context, workdir)
+        return _nitro(context, workdir, "nuxt")
     if framework in ("vite", "cra", "vue", "angular", "nuxt-static") and _static_start(
         context, package
     ):
@@ -287,12 +289,12 @@ def _next(context: Context, workdir: str) -> Shape:
     )
 
 
-def _nitro(context: Context, workdir: str) -> Shape:
+def _nitro(context: Context, workdir: str, framework: str) -> Shape:
     output = f"{workdir.rstrip('/')}/.output"
     start = given_start(context.options) or Start(cmd=("node", f"{output}/server/index.mjs"))
     return Shape(
         "node",
-        "nuxt",
+        framework,
         _node_runtime(
             context,
             "runtime: only the Nitro server in .output, which bundles what it needs: no "
