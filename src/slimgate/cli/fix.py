@@ -145,6 +145,18 @@ def header(result: Any) -> list[str]:
     return lines
 
 
+def render_diff(name: str, text: str, result: Any) -> str:
+    """The header and the unified diff from ``text`` to the fixed text (``patch -p0`` applies
+    it from the directory the name is relative to)."""
+    diff = difflib.unified_diff(
+        text.removeprefix("\ufeff").splitlines(keepends=True),
+        result.text.removeprefix("\ufeff").splitlines(keepends=True),
+        fromfile=name,
+        tofile=name,
+    )
+    return "\n".join(header(result)) + "\n" + "".join(diff)
+
+
 def run(args: argparse.Namespace) -> int:
     from slimgate.cli.fix_files import DirectoryFiles
     from slimgate.cli.wiring import parse_pairs
@@ -177,15 +189,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG}: {path}: {result.message}", file=sys.stderr)
         return OK
     if args.output == "diff" and not args.write:
-        name = str(path)
-        diff = difflib.unified_diff(
-            text.removeprefix("\ufeff").splitlines(keepends=True),
-            result.text.removeprefix("\ufeff").splitlines(keepends=True),
-            fromfile=name,
-            tofile=name,
-        )
-        sys.stdout.write("\n".join(header(result)) + "\n")
-        sys.stdout.writelines(diff)
+        sys.stdout.write(render_diff(str(path), text, result))
     if args.write:
         try:
             if not args.no_backup:

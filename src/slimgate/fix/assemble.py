@@ -31,6 +31,7 @@ RUNTIME_ONLY = frozenset(
         "ONBUILD",
     }
 )
+_LAYERS = frozenset({"RUN", "COPY", "ADD"})
 _AS = re.compile(r"\s+[Aa][Ss]\s+(\S+)\s*$")
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 _USER_TOOLS = frozenset({"useradd", "adduser", "groupadd", "addgroup"})
@@ -66,10 +67,13 @@ def _builder(original: Original, shape: Shape, name: str) -> list[str]:
     out.extend(original.source.stage_from.comments)
     out.extend(_from_lines(original.source.stage_from, name))
     out.extend(shape.after_from)
+    steps = [i for i, b in enumerate(original.blocks) if b.instruction.keyword in _LAYERS]
+    last_step = steps[-1] if steps else -1
     for index, block in enumerate(original.blocks):
         out.extend(shape.before.get(index, ()))
-        if block.instruction.keyword in RUNTIME_ONLY:
-            continue
+        keyword = block.instruction.keyword
+        if keyword in RUNTIME_ONLY or (keyword == "USER" and index > last_step):
+            continue  # a USER after the last build step only matters at run time
         _emit(out, block, shape.replace.get(index))
     out.extend(shape.before.get(len(original.blocks), ()))
     return out

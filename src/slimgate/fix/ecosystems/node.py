@@ -302,7 +302,7 @@ def _nitro(context: Context, workdir: str, framework: str) -> Shape:
             (f"COPY --from={context.builder} {output} {output}",),
             start,
         ),
-        purpose="build: installs every dependency and runs the Nuxt build (writes .output)",
+        purpose="build: installs every dependency and builds the server into .output",
         not_counted=("the .output directory nuxt build writes",),
     )
 
