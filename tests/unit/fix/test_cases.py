@@ -36,8 +36,18 @@ def test_there_is_a_case_for_every_ecosystem_and_framework() -> None:
     ecosystems = {e for e, _ in seen}
     assert ecosystems >= {"go", "node", "python", "rust", "java", "dotnet", "c", "ruby", "php"}
     frameworks = {f for _, f in seen}
-    assert frameworks >= {"next", "nuxt", "vite", "cra", "angular", "pip", "poetry", "uv",
-                          "spring-boot", "aspnet"}
+    assert frameworks >= {
+        "next",
+        "nuxt",
+        "vite",
+        "cra",
+        "angular",
+        "pip",
+        "poetry",
+        "uv",
+        "spring-boot",
+        "aspnet",
+    }
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
