@@ -1,9 +1,9 @@
-"""``slimgate fix [Dockerfile]``: write the multi-stage Dockerfile the analysis asks for.
+"""``slimgate fix [Dockerfile...]``: write the multi-stage Dockerfile the analysis asks for.
 
 Prints a unified diff from today's Dockerfile to the fixed one (the estimate in its
 header), or with ``--write`` replaces the file, keeping the original as ``Dockerfile.orig``
-unless ``--no-backup``. ``--output json`` prints the new text, the stages and the estimate.
-The file is replaced by writing a temporary file next to it and renaming it over the
+unless ``--no-backup``. ``--output json`` prints the new text, the stages and the
+estimate (an array of such objects for several Dockerfiles). The file is replaced by writing a temporary file next to it and renaming it over the
 original, so an interrupted write never leaves half a Dockerfile.
 
 Exit codes: 0 a fix was written or printed, or nothing needed fixing (the message says
@@ -32,7 +32,10 @@ ERROR = 2
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "dockerfile", nargs="?", default="Dockerfile", help="the Dockerfile (default: ./Dockerfile)"
+        "dockerfile",
+        nargs="*",
+        default=["Dockerfile"],
+        help="the Dockerfiles (default: ./Dockerfile)",
     )
     parser.add_argument(
         "--write", action="store_true", help="rewrite the Dockerfile in place (keeps .orig)"
@@ -158,12 +161,19 @@ def render_diff(name: str, text: str, result: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    documents: list[dict[str, Any]] = []
+    codes = [fix_one(Path(name), args, documents) for name in args.dockerfile]
+    if args.output == "json":
+        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+    return max(codes, default=OK)
+
+
+def fix_one(path: Path, args: argparse.Namespace, documents: list[dict[str, Any]]) -> int:
     from slimgate.cli.fix_files import DirectoryFiles
     from slimgate.cli.wiring import parse_pairs
     from slimgate.dockerfile import parse_dockerfile
     from slimgate.fix import FixOptions, Status, plan_fix
 
-    path = Path(args.dockerfile)
     try:
         build_args = parse_pairs(args.build_arg, "--build-arg")
         if path.is_dir():
@@ -181,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     options = FixOptions(artifact=args.artifact, output_dir=args.output_dir, start=args.start)
     result = plan_fix(dockerfile, text, DirectoryFiles(context), options)
     if args.output == "json":
-        print(json.dumps(_as_json(path, result), indent=2))
+        documents.append(_as_json(path, result))
     if result.status is Status.CANNOT:
         print(f"{PROG}: {path}: {result.message}", file=sys.stderr)
         return ERROR

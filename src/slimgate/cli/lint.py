@@ -1,4 +1,4 @@
-"""``slimgate lint [Dockerfile]``: the same signatures, on the final stage, before a build.
+"""``slimgate lint [Dockerfile...]``: the same signatures, on the final stage, before a build.
 
 The Dockerfile is read by :func:`slimgate.dockerfile.parse_dockerfile` and linted by
 :func:`slimgate.analysis.dockerfile_lint.lint`; the decision goes through the same policy
@@ -28,7 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from slimgate.cli.check import add_common_arguments
 
     parser.add_argument(
-        "dockerfile", nargs="?", default="Dockerfile", help="the Dockerfile (default: ./Dockerfile)"
+        "dockerfile",
+        nargs="*",
+        default=["Dockerfile"],
+        help="the Dockerfiles (default: ./Dockerfile)",
     )
     add_common_arguments(parser)
     parser.add_argument(
@@ -62,40 +65,49 @@ def run(args: argparse.Namespace) -> int:
     from slimgate.model import Subject
     from slimgate.settings import load_settings
 
-    path = Path(args.dockerfile)
-    dockerfile: Dockerfile | None = None
-    unreadable: str | None = None  # why the Dockerfile is too complex to read
+    paths = [Path(name) for name in args.dockerfile]
+    # per file: the parsed Dockerfile, or why it is too complex to read
+    read: list[tuple[Path, Dockerfile | None, str | None]] = []
     try:
         settings = load_settings(args.config)
         platforms = parse_platforms(args.platform, settings)
         subject = Subject(namespace=args.namespace, labels=parse_pairs(args.label, "--label"))
         build_args = parse_pairs(args.build_arg, "--build-arg")
-        try:
-            dockerfile = parse_dockerfile(read_dockerfile(path, MAX_CHARS), build_args)
-        except TooComplex as exc:
-            unreadable = str(exc)
+        for path in paths:
+            try:
+                read.append(
+                    (path, parse_dockerfile(read_dockerfile(path, MAX_CHARS), build_args), None)
+                )
+            except TooComplex as exc:
+                read.append((path, None, str(exc)))
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return ERROR
     evaluator, router = build_evaluator(settings, lineage=False)
     router.close()
-    name = str(args.dockerfile)
     limits = evaluator.knowledge.limits
 
-    def analysis(platform: Platform) -> Analysis:
+    def analysis(
+        dockerfile: Dockerfile | None, unreadable: str | None, platform: Platform
+    ) -> Analysis:
         if dockerfile is None:
             return too_complex(unreadable or "unreadable", 0)
         return lint(dockerfile, platform, limits=limits, clock=time.thread_time)
 
-    per_platform = [
-        evaluator.judge(name, subject, analysis(platform), platform=platform)
-        for platform in platforms
-    ]
-    result = worst(per_platform)
-    if len(per_platform) > 1:
-        from dataclasses import replace
+    results = []
+    for path, dockerfile, unreadable in read:
+        per_platform = [
+            evaluator.judge(
+                str(path), subject, analysis(dockerfile, unreadable, platform), platform=platform
+            )
+            for platform in platforms
+        ]
+        result = worst(per_platform)
+        if len(per_platform) > 1:
+            from dataclasses import replace
 
-        result = replace(result, per_platform=tuple(per_platform))
-    render([result], args.output)
-    report_errors([result], PROG, sys.stderr)
-    return exit_code([result])
+            result = replace(result, per_platform=tuple(per_platform))
+        results.append(result)
+    render(results, args.output)
+    report_errors(results, PROG, sys.stderr)
+    return exit_code(results)

@@ -41,7 +41,8 @@ def test_build_stage_produces_what_the_runtime_copies_and_it_runs(
     case: Case, tmp_path: Path
 ) -> None:
     result = case.fix()
-    assert result.text is not None and result.ecosystem is not None
+    assert result.text is not None
+    assert result.ecosystem is not None
     _tools(result.ecosystem)
     context = tmp_path / "context"
     shutil.copytree(case.directory, context)

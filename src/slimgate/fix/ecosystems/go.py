@@ -112,12 +112,10 @@ def plan(context: Context) -> Shape:
         elif output is not None and not output.endswith("/"):
             artifact = entry.resolve(output, workdir)
         else:
-            program = original.program()
-            gobin = "/go/bin" if command.argv[1] == "install" else workdir
-            if program and "$" not in program:
-                candidate = entry.resolve(program, gobin if "/" not in program else workdir)
-                if "/" not in program or candidate.startswith(gobin + "/"):
-                    artifact = candidate
+            name = _default_name(context, command.argv)
+            if name is not None:
+                directory = "/go/bin" if command.argv[1] == "install" else workdir
+                artifact = f"{directory.rstrip('/')}/{name}"
         cgo = _uses_cgo(context, list(command.argv), dict(command.assignments))
     else:
         starts = original.start()
@@ -132,7 +130,10 @@ def plan(context: Context) -> Shape:
         notes.append(f"the build stage now runs `go build -o {artifact} {target}` (was go run)")
         cgo = _uses_cgo(context, [], {})
     if artifact is None:
-        return _missing_binary("go build has no -o and the start command does not name the binary")
+        return _missing_binary(
+            "go build has no -o, and slimgate cannot tell the name go gives the binary "
+            "(a go.mod module path and one main package at its root would say it)"
+        )
     if cgo is None:
         if original.env.get("CGO_ENABLED") != "0":
             after_from = (
@@ -197,6 +198,48 @@ def plan(context: Context) -> Shape:
         notes=tuple(notes),
         not_counted=(f"the binary ({artifact})",),
     )
+
+
+_VALUE_FLAGS = frozenset(
+    {
+        "-o",
+        "-ldflags",
+        "-gcflags",
+        "-asmflags",
+        "-tags",
+        "-p",
+        "-mod",
+        "-modfile",
+        "-overlay",
+        "-pkgdir",
+        "-toolexec",
+        "-C",
+    }
+)
+
+
+def _default_name(context: Context, argv: tuple[str, ...]) -> str | None:
+    """The name go build gives the binary of the main package at the module root: the
+    module path's last element (``example.com/app/v2`` -> ``app``); None for anything else."""
+    packages: list[str] = []
+    skip = False
+    for word in argv[2:]:
+        if skip:
+            skip = False
+        elif word in _VALUE_FLAGS:
+            skip = True
+        elif not word.startswith("-"):
+            packages.append(word)
+    if packages not in ([], ["."]):
+        return None
+    text = context.files.read("go.mod") or ""
+    match = re.search(r"^module\s+(\S+)", text, re.MULTILINE)
+    if match is None:
+        return None
+    elements = match.group(1).strip('"').split("/")
+    if len(elements) > 1 and re.fullmatch(r"v[2-9]\d*", elements[-1]):
+        elements.pop()
+    return elements[-1]
 
 
 def _missing_binary(why: str) -> Shape:
