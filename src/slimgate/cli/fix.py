@@ -3,8 +3,9 @@
 Prints a unified diff from today's Dockerfile to the fixed one (the estimate in its
 header), or with ``--write`` replaces the file, keeping the original as ``Dockerfile.orig``
 unless ``--no-backup``. ``--output json`` prints the new text, the stages and the
-estimate (an array of such objects for several Dockerfiles). The file is replaced by writing a temporary file next to it and renaming it over the
-original, so an interrupted write never leaves half a Dockerfile.
+estimate (an array of such objects for several Dockerfiles). The file is replaced by
+writing a temporary file next to it and renaming it over the original, so an interrupted
+write never leaves half a Dockerfile.
 
 Exit codes: 0 a fix was written or printed, or nothing needed fixing (the message says
 which); 2 no safe fix (what is missing and which flag passes it are on stderr), or the
