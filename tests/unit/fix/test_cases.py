@@ -125,3 +125,14 @@ def test_the_start_command_runs_what_the_build_stage_made(case: Case) -> None:
         path,
         copied,
     )
+
+
+@pytest.mark.parametrize("name", ["go-api", "node-nuxt"])
+def test_the_readme_shows_the_fix_as_slimgate_writes_it(name: str) -> None:
+    readme = (GOLDEN.parents[2] / "README.md").read_text(encoding="utf-8")
+    (case,) = [c for c in CASES if c.name == name]
+    result = case.fix()
+    assert result.text is not None
+    assert result.estimate is not None
+    assert result.text.rstrip() in readme
+    assert f"**{result.estimate.text}**" in readme
