@@ -110,4 +110,12 @@ def run(args: argparse.Namespace) -> int:
         results.append(result)
     render(results, args.output)
     report_errors(results, PROG, sys.stderr)
+    from slimgate.policy.decision import Verdict
+
+    for (path, dockerfile, _), result in zip(read, results, strict=True):
+        if dockerfile is not None and result.decision.verdict is not Verdict.ALLOW:
+            print(
+                f"{PROG}: {path}: `slimgate fix {path}` writes the multi-stage build",
+                file=sys.stderr,
+            )
     return exit_code(results)

@@ -131,3 +131,12 @@ def test_a_dockerfile_over_the_size_cap_is_not_read_whole(tmp_path: Path) -> Non
     assert "the Dockerfile is longer than 4,194,304 characters" in run.stderr
     (result,) = run.json()["results"]
     assert [f["rule"] for f in result["findings"]] == ["too-complex"]
+
+
+def test_a_denied_dockerfile_points_at_slimgate_fix(tmp_path: Path) -> None:
+    path = write(tmp_path, SINGLE_STAGE)
+    run = slimgate("lint", path)
+    assert run.returncode == 1
+    assert f"`slimgate fix {path}` writes the multi-stage build" in run.stderr
+    clean = slimgate("lint", write(tmp_path, MULTI_STAGE, "clean.Dockerfile"))
+    assert "slimgate fix" not in clean.stderr
