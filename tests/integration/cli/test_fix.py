@@ -222,7 +222,8 @@ def test_the_pre_commit_hooks_run_under_pre_commit(tmp_path: Path) -> None:
     assert denied.returncode == 1, denied.stdout
     assert "slimgate lint" in denied.stdout
     assert "Failed" in denied.stdout
-    assert "slimgate fix" not in denied.stdout  # manual stage: not run on commit
+    assert "AS build" not in (repo / "Dockerfile").read_text()  # manual stage: not on commit
+    assert "`slimgate fix Dockerfile` writes the multi-stage build" in denied.stdout
     fixed = _run(
         [str(pre_commit), "run", "--hook-stage", "manual", "slimgate-fix", "--all-files"], repo, env
     )
