@@ -221,6 +221,28 @@ def test_identical_reviews_within_the_memo_window_evaluate_once(
     assert evaluated(engine) == [GO, GO]  # another subject is another decision
 
 
+def test_pods_that_differ_only_in_name_share_the_decision_but_not_across_credentials(
+    client: FlaskClient, engine: FakeEngine
+) -> None:
+    """Bare pods and Jobs' pods each have a name of their own: the decision does not depend
+    on it, so the second is answered from the memo. Labels (exemptions match them) and the
+    credentials the pod pulls with are part of what was decided, so they are not shared."""
+    engine.analyses[GO] = BLOATED
+    post(client, admission.review(admission.pod([GO], name="job-1", labels={"app": "x"})))
+    post(client, admission.review(admission.pod([GO], name="job-2", labels={"app": "x"})))
+    assert evaluated(engine) == [GO]
+    post(client, admission.review(admission.pod([GO], name="job-3", labels={"app": "y"})))
+    assert evaluated(engine) == [GO, GO]
+    with_secret = admission.pod([GO], name="job-4", labels={"app": "x"})
+    with_secret["spec"]["imagePullSecrets"] = [{"name": "team-registry"}]
+    post(client, admission.review(with_secret))
+    assert evaluated(engine) == [GO, GO, GO]
+    other_account = admission.pod([GO], name="job-5", labels={"app": "x"})
+    other_account["spec"]["serviceAccountName"] = "builder"
+    post(client, admission.review(other_account))
+    assert evaluated(engine) == [GO, GO, GO, GO]
+
+
 def test_reviews_queued_behind_the_first_of_a_burst_use_its_answer(
     app: Flask, engine: FakeEngine
 ) -> None:
