@@ -6,7 +6,10 @@ The API server and kine are the e2e harness's (tests/e2e/cluster.py); pods are c
 
 * ``none``: no webhook registered;
 * ``noop``: ``bench/apiload/noopwebhook`` (Go: decode the review, echo the uid, allow),
-  the floor any validating webhook pays;
+  the floor any validating webhook pays; it speaks HTTP/2, so the API server sends every
+  review over one connection;
+* ``noop-http1``: the same program kept to HTTP/1.1, as slimgate's server is: the API
+  server then opens a connection per concurrent call and keeps only some of them idle;
 * ``slimgate``: ``slimgate serve`` (1 worker, enforce mode) with the pods' three images
   already looked up;
 * ``slimgate-cold``: the same server, the pods' containers drawn from ten images of which
@@ -61,7 +64,7 @@ policy:
 webhook:
   timeoutSeconds: 10
 """
-SETUPS = ("none", "noop", "slimgate", "slimgate-cold")
+SETUPS = ("none", "noop", "noop-http1", "slimgate", "slimgate-cold")
 LOADS = ((50, 500), (300, 1500))  # concurrent clients, pods
 
 
@@ -118,8 +121,11 @@ def pid_of(binary_name: str, after: float) -> int | None:
 
 
 class NoopWebhook:
-    def __init__(self, binary: Path, cert: Path, key: Path) -> None:
+    def __init__(self, binary: Path, cert: Path, key: Path, *, http2: bool = True) -> None:
         self.port = free_port()
+        # Go's server speaks HTTP/2 to the API server when offered (ALPN); http2server=0
+        # keeps it to HTTP/1.1 keep-alive, as slimgate's server speaks.
+        env = {**os.environ, "GODEBUG": "http2server=0"} if not http2 else None
         self.process = subprocess.Popen(
             [
                 str(binary),
@@ -131,6 +137,7 @@ class NoopWebhook:
                 str(key),
             ],
             stdin=subprocess.DEVNULL,
+            env=env,
         )
         time.sleep(0.5)
 
@@ -320,11 +327,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         cluster = KubeCluster(tools, work / "cluster")
         cluster.start()
         noop = NoopWebhook(noop_binary, cert, key)
+        noop_http1 = NoopWebhook(noop_binary, cert, key, http2=False)
         webhook = WebhookProcess(work, work / "config", cert, key, ca_file)
         pids = {
             "kube-apiserver": pid_of("kube-apiserver", started),
             "kine": pid_of("kine", started),
             "noop": noop.process.pid,
+            "noop-http1": noop_http1.process.pid,
             "slimgate": webhook._process.pid,
         }
         try:
@@ -341,7 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for round_number in range(args.rounds):
                     order = SETUPS if round_number % 2 == 0 else tuple(reversed(SETUPS))
                     for setup in order:
-                        url = {"none": None, "noop": noop.url}.get(setup, webhook.validate_url)
+                        url = {"none": None, "noop": noop.url, "noop-http1": noop_http1.url}.get(
+                            setup, webhook.validate_url
+                        )
                         register(api, url, ca_pem)
                         images = cold_images(registry, warm) if setup == "slimgate-cold" else warm
                         with namespace(api) as ns:
@@ -366,13 +377,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             webhook.stop()
             noop.stop()
+            noop_http1.stop()
             cluster.stop()
             registry.stop()
     table: dict[str, Any] = {}
     for key_name, by_setup in results.items():
         summary = {setup: summarise(runs) for setup, runs in by_setup.items()}
         floor = summary["noop"]
-        for setup in ("slimgate", "slimgate-cold"):
+        for setup in ("noop-http1", "slimgate", "slimgate-cold"):
             summary[setup]["vs_noop"] = {
                 "throughput": round(
                     summary[setup]["pods_per_second"] / floor["pods_per_second"], 2
