@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import platform
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -97,27 +99,22 @@ def build_go(name: str) -> Path:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` and its reaped children, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(fields[i]) for i in (11, 12))  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def pid_of(binary_name: str, after: float) -> int | None:
-    """The newest process whose command line starts with ``binary_name``."""
-    best: tuple[float, int] | None = None
-    for entry in Path("/proc").iterdir():
+    """User + system CPU of ``pid`` and of the processes it started, from /proc."""
+    ticks = 0
+    parents = {pid}
+    for entry in sorted(
+        Path("/proc").iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else 0
+    ):
         if not entry.name.isdigit():
             continue
         try:
-            argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0].decode()
-            started = entry.stat().st_mtime
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        newer = best is None or started > best[0]
-        if Path(argv0).name == binary_name and started >= after - 1 and newer:
-            best = (started, int(entry.name))
-    return best[1] if best else None
+        if int(entry.name) in parents or int(fields[1]) in parents:  # fields[1]: ppid
+            parents.add(int(entry.name))
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class NoopWebhook:
@@ -173,6 +170,56 @@ def start_profile(pid: int, output: Path) -> subprocess.Popen[bytes]:
     )
     time.sleep(1.0)
     return spy
+
+
+class AlternativeServer:
+    """slimgate's webhook app (bench/webhook_factory.py) under another ASGI server, speaking
+    HTTP/2 when the API server offers it: an experiment, not how slimgate serves."""
+
+    def __init__(self, server: str, config: Path, cert: Path, key: Path) -> None:
+        self.port = free_port()
+        py = sys.executable
+        bench = str(ROOT / "bench")
+        if server == "granian-h2":
+            command = [
+                *(py, "-m", "granian", "--working-dir", bench, "--interface", "asgi"),
+                *("--host", "127.0.0.1", "--port", str(self.port), "--loop", "uvloop"),
+                *("--http", "auto", "--no-ws", "--log-level", "warning", "--factory"),
+                *("--ssl-certificate", str(cert), "--ssl-keyfile", str(key)),
+                "webhook_factory:app",
+            ]
+        elif server == "hypercorn-h2":
+            command = [
+                *(py, "-m", "hypercorn", "--bind", f"127.0.0.1:{self.port}"),
+                *("--certfile", str(cert), "--keyfile", str(key), "--worker-class", "uvloop"),
+                *("--keep-alive", "75", "--log-level", "warning", "--root-path", ""),
+                "webhook_factory:app()",
+            ]
+        else:
+            raise ValueError(server)
+        self.process = subprocess.Popen(
+            command,
+            cwd=bench,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "SLIMGATE_BENCH_CONFIG": str(config)},
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1),
+            ):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{server} did not start")
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}/validate"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
 
 
 # -- the cluster side -----------------------------------------------------------------------
@@ -299,6 +346,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
+        "--also",
+        default="",
+        help="comma-separated: granian-h2, hypercorn-h2 (slimgate's app under that server)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="record slimgate's warm runs with py-spy into this collapsed-stacks file",
@@ -323,18 +375,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         (work / "config").mkdir()
         (work / "config" / "config.yaml").write_text(CONFIG)
         registry = start_registry(work / "registry")
-        started = time.time()
         cluster = KubeCluster(tools, work / "cluster")
         cluster.start()
         noop = NoopWebhook(noop_binary, cert, key)
         noop_http1 = NoopWebhook(noop_binary, cert, key, http2=False)
         webhook = WebhookProcess(work, work / "config", cert, key, ca_file)
+        others = {
+            name: AlternativeServer(name, work / "config" / "config.yaml", cert, key)
+            for name in filter(None, args.also.split(","))
+        }
+        setups = (*SETUPS, *others)
         pids = {
-            "kube-apiserver": pid_of("kube-apiserver", started),
-            "kine": pid_of("kine", started),
+            "kube-apiserver": cluster._apiserver.pid if cluster._apiserver else None,
+            "kine": cluster._kine.pid if cluster._kine else None,
             "noop": noop.process.pid,
             "noop-http1": noop_http1.process.pid,
             "slimgate": webhook._process.pid,
+            **{name: server.process.pid for name, server in others.items()},
         }
         try:
             api = cluster.api_client()
@@ -342,17 +399,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             results: dict[str, dict[str, list[dict[str, Any]]]] = {}
             for concurrency, count in loads:
                 key_name = f"{concurrency} concurrent, {count} pods"
-                results[key_name] = {setup: [] for setup in SETUPS}
+                results[key_name] = {setup: [] for setup in setups}
                 # warm-up: the API server's caches, the webhook's three images
-                register(api, webhook.validate_url, ca_pem)
-                with namespace(api) as ns:
-                    run_load(podload, cluster, ns, warm, concurrency, min(count, 200))
+                for url in (webhook.validate_url, *(o.url for o in others.values())):
+                    register(api, url, ca_pem)
+                    with namespace(api) as ns:
+                        run_load(podload, cluster, ns, warm, concurrency, min(count, 200))
                 for round_number in range(args.rounds):
-                    order = SETUPS if round_number % 2 == 0 else tuple(reversed(SETUPS))
+                    order = setups if round_number % 2 == 0 else tuple(reversed(setups))
                     for setup in order:
-                        url = {"none": None, "noop": noop.url, "noop-http1": noop_http1.url}.get(
-                            setup, webhook.validate_url
-                        )
+                        urls = {"none": None, "noop": noop.url, "noop-http1": noop_http1.url}
+                        urls |= {name: server.url for name, server in others.items()}
+                        url = urls.get(setup, webhook.validate_url)
                         register(api, url, ca_pem)
                         images = cold_images(registry, warm) if setup == "slimgate-cold" else warm
                         with namespace(api) as ns:
@@ -378,13 +436,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             webhook.stop()
             noop.stop()
             noop_http1.stop()
+            for server in others.values():
+                server.stop()
             cluster.stop()
             registry.stop()
     table: dict[str, Any] = {}
     for key_name, by_setup in results.items():
         summary = {setup: summarise(runs) for setup, runs in by_setup.items()}
         floor = summary["noop"]
-        for setup in ("noop-http1", "slimgate", "slimgate-cold"):
+        for setup in summary:
+            if setup in ("none", "noop"):
+                continue
             summary[setup]["vs_noop"] = {
                 "throughput": round(
                     summary[setup]["pods_per_second"] / floor["pods_per_second"], 2
