@@ -353,7 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         type=Path,
-        help="record slimgate's warm runs with py-spy into this collapsed-stacks file",
+        help="after the measured rounds, record one more warm slimgate run per load with "
+        "py-spy (raw stacks, one file per load, named after this path)",
     )
     parser.add_argument(
         "--loads", default=",".join(f"{c}x{n}" for c, n in LOADS), help="CONCURRENCYxPODS,..."
@@ -415,13 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         images = cold_images(registry, warm) if setup == "slimgate-cold" else warm
                         with namespace(api) as ns:
                             before = {n: cpu_seconds(p) for n, p in pids.items() if p}
-                            spy = None
-                            if args.profile and setup == "slimgate":
-                                spy = start_profile(webhook._process.pid, args.profile)
                             result = run_load(podload, cluster, ns, images, concurrency, count)
-                            if spy is not None:
-                                spy.send_signal(signal.SIGINT)
-                                spy.wait(30)
                             result["cpu"] = {
                                 n: cpu_seconds(p) - before[n] for n, p in pids.items() if p
                             }
@@ -431,6 +426,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                             f"  p99 {result['latency_ms']['p99']:7.1f} ms  {result['statuses']}",
                             flush=True,
                         )
+                if args.profile:  # an extra run, not measured: py-spy takes CPU of its own
+                    register(api, webhook.validate_url, ca_pem)
+                    with namespace(api) as ns:
+                        spy = start_profile(webhook._process.pid, args.profile)
+                        run_load(podload, cluster, ns, warm, concurrency, count)
+                        spy.send_signal(signal.SIGINT)
+                        spy.wait(30)
             register(api, None, ca_pem)
         finally:
             webhook.stop()
