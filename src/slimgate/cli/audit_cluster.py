@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slimgate.kube.api import KubeApi, KubeError
+from slimgate.errors import KubeError
+from slimgate.kube.api import KubeApi
 from slimgate.reports.owners import READABLE_KINDS, OwnedObject
 from slimgate.reports.pods import owned_object, pod_record
 from slimgate.reports.workloads import OwnerReference, PodRecord

@@ -21,17 +21,9 @@ import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from slimgate.errors import SlimgateError
+from slimgate.errors import KubeError
 
 Json = dict[str, Any]
-
-
-class KubeError(SlimgateError):
-    """A Kubernetes API request that failed; ``status`` is 0 when no response came back."""
-
-    def __init__(self, message: str, status: int = 0) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class Api(Protocol):

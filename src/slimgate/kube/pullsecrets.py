@@ -32,7 +32,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 from typing import Any, Protocol, cast
 
-from slimgate.errors import ConfigError
+from slimgate.errors import ConfigError, SecretsUnavailable, SecretUnreadable
 from slimgate.kube.workloads import PullAccess
 from slimgate.registry.credentials import CredentialStore
 
@@ -41,20 +41,6 @@ log = logging.getLogger("slimgate.pullsecrets")
 DOCKERCONFIGJSON = "kubernetes.io/dockerconfigjson"
 DOCKERCFG = "kubernetes.io/dockercfg"
 _KEYS = {DOCKERCONFIGJSON: ".dockerconfigjson", DOCKERCFG: ".dockercfg"}
-
-
-class SecretUnreadable(Exception):
-    """A secret or service account that could not be read; the message has no secret data.
-
-    The answer is remembered for the TTL like a secret that was read.
-    """
-
-
-class SecretsUnavailable(SecretUnreadable):
-    """The Kubernetes API did not answer (refused, timed out, broken connection).
-
-    Not remembered, and the other reads of the same review are not attempted.
-    """
 
 
 class SecretSource(Protocol):

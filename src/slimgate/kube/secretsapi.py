@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slimgate.kube.pullsecrets import SecretsUnavailable, SecretUnreadable
+from slimgate.errors import SecretsUnavailable, SecretUnreadable
 
 
 class KubernetesSecrets:

@@ -18,10 +18,12 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
-from slimgate.kube.api import Api, KubeError
-from slimgate.kube.workloads import ObjectShapeError, PullAccess
+from slimgate.errors import KubeError, ObjectShapeError
+from slimgate.kube.api import Api
+from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
 from slimgate.operator.events import EventRecorder
 from slimgate.operator.metrics import AuditMetrics
@@ -36,6 +38,14 @@ from slimgate.reports.policyreport import summary_counts
 from slimgate.reports.results import Evaluated
 
 log = logging.getLogger(__name__)
+
+
+class ScanTrigger(StrEnum):
+    """Why a namespace is audited (the ``trigger`` label of ``slimgate_audit_scans``)."""
+
+    INTERVAL = "interval"  # the full re-scan
+    CHANGE = "change"  # its pods changed (debounced)
+    RETRY = "retry"  # its last pass had unreadable images
 
 
 class Leader(Protocol):
@@ -160,17 +170,17 @@ class Auditor:
             self._next_rescan = None
             return []
         now = self._monotonic()
-        triggers: dict[str, str] = {}
+        triggers: dict[str, ScanTrigger] = {}
         if self._next_rescan is None or now >= self._next_rescan:
             for namespace in self.rescan():
-                triggers[namespace] = "interval"
+                triggers[namespace] = ScanTrigger.INTERVAL
             self._next_rescan = now + self.settings.interval
         with self._lock:
             for namespace in self._debouncer.due(now):
-                triggers.setdefault(namespace, "change")
+                triggers.setdefault(namespace, ScanTrigger.CHANGE)
         for namespace, when in list(self._retry.items()):
             if now >= when:
-                triggers.setdefault(namespace, "retry")
+                triggers.setdefault(namespace, ScanTrigger.RETRY)
                 del self._retry[namespace]
         for namespace in sorted(triggers):
             self.audit_namespace(namespace, triggers[namespace])
@@ -201,7 +211,9 @@ class Auditor:
         reported = {ns for ns in self.writer.namespaces_with_reports() if self.settings.watches(ns)}
         return namespaces | reported
 
-    def audit_namespace(self, namespace: str, trigger: str = "change") -> list[RuleResult]:
+    def audit_namespace(
+        self, namespace: str, trigger: ScanTrigger = ScanTrigger.CHANGE
+    ) -> list[RuleResult]:
         started = time.perf_counter()
         with self._lock:
             pods = self._inventory.pods(namespace)

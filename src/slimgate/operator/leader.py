@@ -21,7 +21,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from slimgate.kube.api import Api, KubeError
+from slimgate.errors import KubeError
+from slimgate.kube.api import Api
 
 log = logging.getLogger(__name__)
 

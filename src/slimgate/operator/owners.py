@@ -12,7 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from slimgate.kube.api import Api, KubeError
+from slimgate.errors import KubeError
+from slimgate.kube.api import Api
 from slimgate.reports.owners import READABLE_KINDS, OwnedObject
 from slimgate.reports.pods import owned_object
 from slimgate.reports.workloads import OwnerReference

@@ -38,6 +38,7 @@ from typing import Protocol
 
 from cryptography import x509
 
+from slimgate.errors import CertificateError
 from slimgate.webhook.reload import Signature, file_signature
 
 log = logging.getLogger("slimgate.webhook")
@@ -50,10 +51,6 @@ class CertificateObserver(Protocol):
 
     def reloaded(self) -> None: ...
     def rejected(self) -> None: ...
-
-
-class CertificateError(Exception):
-    """The certificate and key could not be loaded as a pair."""
 
 
 def default_factory(cert: Path, key: Path) -> ContextFactory:

@@ -34,13 +34,14 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import wait
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
+from slimgate.errors import ObjectShapeError
 from slimgate.kube import responses
-from slimgate.kube.admission import AdmissionReviewResponse, Review
+from slimgate.kube.admission import AdmissionReviewResponse, Operation, Review
 from slimgate.kube.workloads import (
     ContainerImage,
-    ObjectShapeError,
     PodTemplate,
     changed_images,
     read_template,
@@ -64,17 +65,27 @@ PULL_SECRET_SHARE = 0.5  # of the time left when a review starts evaluating
 EngineFor = Callable[[PodTemplate, float], Engine]
 
 
+class AdmissionAnswer(StrEnum):
+    """What a review was answered with, as the decision log and the metrics label it."""
+
+    ALLOW = "allow"
+    WARN = "warn"
+    DENY = "deny"
+    SKIP = "skip"  # nothing was evaluated (excluded namespace, kind, operation...)
+    ERROR = "error"  # the object could not be understood at all
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """The answer and what the logs and metrics record about it."""
 
     response: AdmissionReviewResponse
-    decision: str  # allow | warn | deny | skip
-    enforced: str  # what enforce mode would have answered (audit/warn modes record it)
+    decision: AdmissionAnswer
+    enforced: AdmissionAnswer  # what enforce mode would have answered (audit/warn modes)
     kind: str
     namespace: str
     name: str
-    operation: str
+    operation: Operation
     dry_run: bool
     checked: tuple[Checked, ...] = ()
     skipped: str | None = None  # why nothing was evaluated
@@ -134,7 +145,7 @@ class Reviewer:
             template = read_template(review.object, review.group, review.kind, most)
             old = (
                 template_images(review.old_object, review.group, review.kind, most)
-                if review.operation == "UPDATE" and review.old_object is not None
+                if review.operation is Operation.UPDATE and review.old_object is not None
                 else None
             )
         except ObjectShapeError as exc:
@@ -215,7 +226,7 @@ class Reviewer:
         return Excess(count, ".".join((*path, "spec")), reason, result)
 
     def _skip_reason(self, review: Review) -> str | None:
-        if review.operation not in ("CREATE", "UPDATE"):
+        if review.operation not in (Operation.CREATE, Operation.UPDATE):
             return f"operation {review.operation}"
         if review.namespace and self.settings.skips_namespace(review.namespace):
             return f"namespace {review.namespace} is excluded"
@@ -236,11 +247,11 @@ class Reviewer:
         response: AdmissionReviewResponse | None = None,
     ) -> Outcome:
         answer = response or responses.allow(review.uid)
-        decision = "allow" if answer["response"]["allowed"] else "deny"
+        decision = AdmissionAnswer.SKIP if answer["response"]["allowed"] else AdmissionAnswer.DENY
         return Outcome(
             response=answer,
-            decision="skip" if decision == "allow" else "deny",
-            enforced="skip" if decision == "allow" else "deny",
+            decision=decision,
+            enforced=decision,
             kind=review.kind,
             namespace=review.namespace,
             name=_name(review),
@@ -333,8 +344,8 @@ class Reviewer:
             response = responses.allow(review.uid, lines)
         return Outcome(
             response=response,
-            decision=str(verdict),
-            enforced=str(enforced),
+            decision=AdmissionAnswer(verdict),
+            enforced=AdmissionAnswer(enforced),
             kind=review.kind,
             namespace=review.namespace or template.namespace,
             name=_name(review) or template.name,

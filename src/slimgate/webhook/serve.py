@@ -62,11 +62,11 @@ from uvicorn import Server
 from uvicorn.supervisors import Multiprocess
 
 from slimgate.config import Config, load_config
-from slimgate.errors import SlimgateError
+from slimgate.errors import CertificateError, SlimgateError
 from slimgate.webhook import jsonlog
 from slimgate.webhook.app import create_app
 from slimgate.webhook.asgi import WebhookAsgi
-from slimgate.webhook.certificates import CertificateError, CertificateStore
+from slimgate.webhook.certificates import CertificateStore
 from slimgate.webhook.connections import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,

@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from kubernetes import client as k8s
 
-from slimgate.kube.api import KubeApi, KubeError
+from slimgate.errors import KubeError
+from slimgate.kube.api import KubeApi
 
 
 class _Answers(BaseHTTPRequestHandler):

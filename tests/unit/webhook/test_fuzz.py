@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slimgate.kube.admission import InvalidReview, parse_review
+from slimgate.errors import InvalidReview
+from slimgate.kube.admission import parse_review
 from slimgate.webhook.app import create_app
 from slimgate.webhook.handler import AdmissionHandler
 from slimgate.webhook.settings import WebhookSettings
