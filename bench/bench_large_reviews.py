@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support import admission  # noqa: E402
 from tests.support.registry_server import free_port  # noqa: E402
 
-from slimgate.webhook.devcert import write_dev_certificates  # noqa: E402
+from slimgate.runtime.devcert import write_dev_certificates  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "large_reviews.json"
 CONFIG = "registry:\n  deny: [docker.io]\n"
@@ -104,7 +104,7 @@ def run_handler(case: str, config: Path, body: Path) -> dict[str, Any]:
     import logging
 
     from slimgate.config import load_config
-    from slimgate.webhook import jsonlog
+    from slimgate.runtime import jsonlog
     from slimgate.webhook.app import create_app
     from slimgate.webhook.metrics import WebhookMetrics
     from slimgate.webhook.wiring import Composer

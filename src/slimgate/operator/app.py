@@ -45,9 +45,10 @@ from slimgate.operator.leader import AlwaysLeader, LeaseElector
 from slimgate.operator.metrics import AuditMetrics
 from slimgate.operator.owners import CachedOwners
 from slimgate.operator.writer import ReportWriter
-from slimgate.registry import CredentialStore, RegistryClient
+from slimgate.registry import CredentialStore, RegistryClient, RegistryObserver
 from slimgate.reports.policyreport import Flavour
 from slimgate.reports.results import Evaluated
+from slimgate.runtime import jsonlog
 
 log = logging.getLogger("slimgate.operator")
 
@@ -136,7 +137,9 @@ class Engines:
         return self.shared.with_source(self.client.with_credentials(store))
 
 
-def build_engine(config: Config, insecure: Sequence[str]) -> Engines:
+def build_engine(
+    config: Config, insecure: Sequence[str], observer: RegistryObserver | None = None
+) -> Engines:
     """The webhook's engine: the same registry options, credentials, policy and analysis."""
     static = (
         CredentialStore.from_file(config.registry.docker_config)
@@ -144,7 +147,7 @@ def build_engine(config: Config, insecure: Sequence[str]) -> Engines:
         else None
     )
     client = RegistryClient.from_options(
-        config.registry_options(insecure=tuple(insecure)), credentials=static
+        config.registry_options(insecure=tuple(insecure)), credentials=static, observer=observer
     )
     lineage = None
     if config.toolchain_images():
@@ -196,20 +199,17 @@ def parse(argv: Sequence[str] | argparse.Namespace) -> argparse.Namespace:
 
 def run(argv: Sequence[str] | argparse.Namespace) -> int:
     args = parse(argv)
-    logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    jsonlog.configure(str(args.log_level), loggers=("slimgate", "kopf"))
+    metrics = AuditMetrics()
     try:
         config = load_config(args.config)
         configuration, _ = kube_configuration(args.kubeconfig, args.context)
-        engines = build_engine(config, args.insecure_registry)
+        engines = build_engine(config, args.insecure_registry, metrics.lookups)
     except SlimgateError as exc:
         log.error("%s", exc)
         return 2
     engine, client = engines.shared, engines.client
     platforms = config.platforms()
-    metrics = AuditMetrics()
     reader: PullSecrets | None = None
     engine_for = None
     if config.registry.pull_secrets:

@@ -63,17 +63,17 @@ from uvicorn.supervisors import Multiprocess
 
 from slimgate.config import Config, load_config
 from slimgate.errors import CertificateError, SlimgateError
-from slimgate.webhook import jsonlog
+from slimgate.runtime import jsonlog
+from slimgate.runtime.certificates import CertificateStore
+from slimgate.runtime.devcert import write_dev_certificates
 from slimgate.webhook.app import create_app
 from slimgate.webhook.asgi import WebhookAsgi
-from slimgate.webhook.certificates import CertificateStore
 from slimgate.webhook.connections import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
     BoundedHttpProtocol,
     LimitedConfig,
 )
-from slimgate.webhook.devcert import write_dev_certificates
 from slimgate.webhook.metrics import TlsCounters, WebhookMetrics
 from slimgate.webhook.sample import sample_review
 from slimgate.webhook.wiring import Composer

@@ -31,7 +31,7 @@ from slimgate.lineage_resolver import LineageResolver
 from slimgate.registry import CredentialStore, RegistryClient, RegistryOptions
 from slimgate.webhook.app import Wiring
 from slimgate.webhook.engine import Engine
-from slimgate.webhook.metrics import RegistryCounters, WebhookMetrics
+from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.webhook.settings import WebhookSettings
 
 RETIRE_SECONDS = 60.0
@@ -97,7 +97,7 @@ class Composer:
                 else None
             )
             self._client = RegistryClient.from_options(
-                options, credentials=static, observer=RegistryCounters(self.metrics)
+                options, credentials=static, observer=self.metrics.lookups
             )
             self._client_key = key
         return self._client

@@ -9,7 +9,7 @@ import pytest
 import trustme
 
 from slimgate.errors import CertificateError
-from slimgate.webhook.certificates import CertificateStore
+from slimgate.runtime.certificates import CertificateStore
 from tests.support.tls import handshake_serial, mount_secret, pair, serial_of
 
 

@@ -15,10 +15,10 @@ for IP addresses). The callback asks the store for the
 current context and, when it is a newer one, switches the new connection over to it
 (``SSLObject.context``; see the ``sni_callback`` notes in Python's ``ssl`` docs).
 
-The store keeps one context and compares the resolved path, device, inode, size and mtime
-of both files (``reload.file_signature``, as the config watcher does). When they change it
-loads the pair into a new context (``SSLContext.load_cert_chain`` checks that the key
-matches the certificate) and swaps it in only if that succeeds; otherwise it keeps serving
+The store keeps one context and compares the signatures of both files
+(:mod:`slimgate.runtime.files`, as the config watcher does). When they change it loads
+the pair into a new context (``SSLContext.load_cert_chain`` checks that the key matches
+the certificate) and swaps it in only if that succeeds; otherwise it keeps serving
 the last good pair and logs why. A half-written or mismatched pair therefore never fails a
 handshake. Connections already open keep their session, so in-flight and keep-alive
 reviews are not disturbed and no worker is restarted.
@@ -39,7 +39,7 @@ from typing import Protocol
 from cryptography import x509
 
 from slimgate.errors import CertificateError
-from slimgate.webhook.reload import Signature, file_signature
+from slimgate.runtime.files import Signature, file_signature
 
 log = logging.getLogger("slimgate.webhook")
 

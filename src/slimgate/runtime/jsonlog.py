@@ -1,4 +1,5 @@
-"""Structured JSON log lines, one object per line, for the webhook and its server.
+"""Structured JSON log lines, one object per line, for the webhook, its server and the
+operator.
 
 A decision is logged with its uid, kind, namespace, name, images, decision and duration;
 never credentials, tokens or whole object specs: callers pass only those fields as
@@ -114,10 +115,18 @@ class QueuedLineHandler(logging.Handler):
 
 
 def configure(
-    level: str = "info", stream: TextIO | None = None, *, background: bool = False
+    level: str = "info",
+    stream: TextIO | None = None,
+    *,
+    background: bool = False,
+    loggers: tuple[str, ...] = ("slimgate",),
 ) -> None:
-    """Send slimgate's logs to ``stream`` (stderr) as JSON lines; with ``background``
-    written by a writer thread of this process (call it after ``fork``)."""
+    """Send the logs of ``loggers`` (slimgate's; the operator adds kopf's) to ``stream``
+    (stderr) as JSON lines; with ``background`` written by a writer thread of this process
+    (call it after ``fork``). An unknown ``level`` name is ``INFO``."""
+    level = level.upper()
+    if level not in logging.getLevelNamesMapping():
+        level = "INFO"
     out = stream or sys.stderr
     handler: logging.Handler
     if background:
@@ -128,10 +137,10 @@ def configure(
     else:
         handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter())
-    for name in ("slimgate",):
+    for name in loggers:
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
-        logger.setLevel(level.upper())
+        logger.setLevel(level)
         logger.propagate = False
 
 
