@@ -42,7 +42,7 @@ from tests.support.images import ImageSpec, build_image, push  # noqa: E402
 from tests.support.registry_server import start_registry  # noqa: E402
 
 from slimgate.cli.audit import audit_pods  # noqa: E402
-from slimgate.config import parse_config  # noqa: E402
+from slimgate.config import parse_settings  # noqa: E402
 from slimgate.evaluation import Evaluator  # noqa: E402
 from slimgate.model import Subject  # noqa: E402
 from slimgate.registry import RegistryClient  # noqa: E402
@@ -128,7 +128,7 @@ def listing(host: str, pods: int, images: int) -> tuple[list[PodRecord], Owners]
 
 
 def _config(host: str) -> Any:
-    return parse_config(
+    return parse_settings(
         f"registry: {{insecure: ['{host}'], knownToolchainImages: []}}\n", "bench-config.yaml"
     )
 
@@ -140,21 +140,21 @@ def gets_per_image(host: str) -> int:
     tag instead, so GETs, not all requests, count fetch sets exactly.)
     """
     config = _config(host)
-    with RegistryClient.from_options(config.registry_options()) as client:
-        client.fetch(f"{host}/bench/app1:1.0", config.platforms()[0])
+    with RegistryClient.from_options(config.registry.options) as client:
+        client.fetch(f"{host}/bench/app1:1.0", config.registry.platforms[0])
         return client.counters.requests(method="GET")
 
 
 def audit_case(host: str, pods: int, images: int, per_image: int) -> dict[str, Any]:
     config = _config(host)
-    client = RegistryClient.from_options(config.registry_options())
+    client = RegistryClient.from_options(config.registry.options)
     evaluator = Evaluator(
         client,
-        config.policy_value(),
-        config.knowledge(),
+        config.policy,
+        config.knowledge,
         today=lambda: datetime(2025, 1, 1, tzinfo=UTC).date(),
     )
-    platforms = config.platforms()
+    platforms = config.registry.platforms
     records, owners = listing(host, pods, images)
 
     def evaluate(image: str, subject: Subject, access: object) -> Any:

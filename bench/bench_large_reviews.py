@@ -103,7 +103,7 @@ def run_handler(case: str, config: Path, body: Path) -> dict[str, Any]:
     import io
     import logging
 
-    from slimgate.config import load_config
+    from slimgate.config import load_settings
     from slimgate.runtime import jsonlog
     from slimgate.webhook.app import create_app
     from slimgate.webhook.metrics import WebhookMetrics
@@ -115,7 +115,7 @@ def run_handler(case: str, config: Path, body: Path) -> dict[str, Any]:
     jsonlog.configure(stream=stream)
     metrics = WebhookMetrics()
     composer = Composer(metrics)
-    wiring = composer.build(load_config(config))
+    wiring = composer.build(load_settings(config))
     app = create_app(wiring.settings, wiring.engine, metrics=metrics)
     handler = app.extensions["slimgate"]["handler"]
     rss_before = peak_rss_mb()

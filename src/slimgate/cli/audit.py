@@ -179,19 +179,19 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
 
     from slimgate.cli.audit_cluster import read_cluster
     from slimgate.cli.wiring import build_evaluator
-    from slimgate.config import load_config
+    from slimgate.config import load_settings
     from slimgate.kube.api import KubeApi, kube_configuration
 
     try:
-        config = load_config(args.config)
+        settings = load_settings(args.config)
         configuration, cluster = kube_configuration(args.kubeconfig, args.context)
-        evaluator, router = build_evaluator(config, insecure=args.insecure_registry)
+        evaluator, router = build_evaluator(settings, insecure=args.insecure_registry)
         with k8s.ApiClient(configuration) as api_client:
             pods, owners = read_cluster(KubeApi(api_client, timeout=60.0), args.namespace)
     except SlimgateError as exc:
         print(f"slimgate audit: {exc}", file=sys.stderr)
         return 2
-    platforms = config.platforms()
+    platforms = settings.registry.platforms
     reader = None
     if args.pull_secrets:  # read with the caller's kubeconfig
         from slimgate.kube.pullsecrets import PullSecrets
@@ -199,7 +199,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
 
         reader = PullSecrets(KubernetesSecrets(configuration=configuration), ttl=3600.0)
     evaluate = evaluate_with(evaluator, router, platforms, reader)
-    excluded = () if args.namespace else tuple(config.operator.excluded_namespaces)
+    excluded = () if args.namespace else tuple(settings.operator.excluded_namespaces)
     show = not args.no_progress and sys.stderr.isatty()
     with _progress_bar(show) as bar:
 
@@ -215,7 +215,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
                 generated=datetime.now(UTC),
                 cluster=cluster,
                 excluded=excluded,
-                workers=config.operator.workers,
+                workers=settings.operator.workers,
                 top=args.top,
                 progress=progress,
             )

@@ -71,8 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from slimgate.cli.wiring import build_evaluator, parse_pairs, parse_platforms
+    from slimgate.config import load_settings
     from slimgate.model import Subject
-    from slimgate.settings import load_settings
     from slimgate.sources.transport import is_local
 
     lineage = args.lineage == "on" or (

@@ -60,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from slimgate.analysis.dockerfile_lint import lint
     from slimgate.cli.check import render
     from slimgate.cli.wiring import build_evaluator, parse_pairs, parse_platforms
+    from slimgate.config import load_settings
     from slimgate.dockerfile import MAX_CHARS, parse_dockerfile
     from slimgate.evaluation import worst
     from slimgate.model import Subject
-    from slimgate.settings import load_settings
 
     paths = [Path(name) for name in args.dockerfile]
     # per file: the parsed Dockerfile, or why it is too complex to read

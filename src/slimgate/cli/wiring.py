@@ -10,15 +10,11 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
+from slimgate.config import Settings
 from slimgate.evaluation import Evaluator, ImageSource
 from slimgate.model import Platform
-from slimgate.settings import Settings
 from slimgate.sources.router import SourceRouter
-
-if TYPE_CHECKING:
-    from slimgate.config import Config
 
 
 def _registry_client(settings: Settings, insecure: Sequence[str]) -> Callable[[], ImageSource]:
@@ -26,21 +22,20 @@ def _registry_client(settings: Settings, insecure: Sequence[str]) -> Callable[[]
     bad ``registry.dockerConfig`` is a usage error before anything is looked up."""
     from slimgate.registry.credentials import CredentialStore
 
-    docker_config = settings.docker_config
+    docker_config = settings.registry.docker_config
     credentials = CredentialStore.from_file(docker_config) if docker_config else None
+    options = settings.registry.options.with_insecure(insecure)
 
     def make() -> ImageSource:
         from slimgate.registry import RegistryClient
 
-        return RegistryClient.from_options(
-            settings.registry_options(insecure=insecure), credentials=credentials
-        )
+        return RegistryClient.from_options(options, credentials=credentials)
 
     return make
 
 
 def build_evaluator(
-    config: Settings | Config,
+    settings: Settings,
     *,
     insecure: Sequence[str] = (),
     lineage: bool = True,
@@ -50,19 +45,21 @@ def build_evaluator(
 
     Raises :class:`~slimgate.errors.ConfigError` when the credentials file cannot be read.
     """
-    settings = config if isinstance(config, Settings) else config.settings()
-    router = SourceRouter(_registry_client(settings, insecure), settings.limits())
+    registry = settings.registry
+    router = SourceRouter(_registry_client(settings, insecure), registry.options.limits)
     provider = None
-    if lineage and settings.toolchain_images:
+    if lineage and registry.toolchain_images:
         from slimgate.lineage_resolver import LineageResolver
 
         provider = LineageResolver(
-            router, settings.toolchain_images, wait_seconds=settings.lookup_seconds
+            router,
+            registry.toolchain_images,
+            wait_seconds=registry.options.limits.lookup_seconds,
         )
     evaluator = Evaluator(
         router,
         settings.policy,
-        settings.knowledge(),
+        settings.knowledge,
         today=today,
         lineage=provider,
         clock=time.thread_time,
@@ -73,7 +70,7 @@ def build_evaluator(
 def parse_platforms(texts: Sequence[str] | None, settings: Settings) -> tuple[Platform, ...]:
     """``--platform`` values (deduplicated, in order), else the configured platforms."""
     if not texts:
-        return settings.platforms
+        return settings.registry.platforms
     return tuple(dict.fromkeys(Platform.parse(text) for text in texts))
 
 

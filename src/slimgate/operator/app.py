@@ -29,7 +29,7 @@ import kopf
 from kubernetes import client as k8s
 from prometheus_client import start_http_server
 
-from slimgate.config import Config, load_config
+from slimgate.config import Settings, load_settings
 from slimgate.errors import SlimgateError
 from slimgate.evaluation import Evaluator
 from slimgate.kube.api import KubeApi, kube_configuration
@@ -138,26 +138,22 @@ class Engines:
 
 
 def build_engine(
-    config: Config, insecure: Sequence[str], observer: RegistryObserver | None = None
+    settings: Settings, insecure: Sequence[str], observer: RegistryObserver | None = None
 ) -> Engines:
     """The webhook's engine: the same registry options, credentials, policy and analysis."""
-    static = (
-        CredentialStore.from_file(config.registry.docker_config)
-        if config.registry.docker_config
-        else None
-    )
-    client = RegistryClient.from_options(
-        config.registry_options(insecure=tuple(insecure)), credentials=static, observer=observer
-    )
+    registry = settings.registry
+    static = CredentialStore.from_file(registry.docker_config) if registry.docker_config else None
+    options = registry.options.with_insecure(insecure)
+    client = RegistryClient.from_options(options, credentials=static, observer=observer)
     lineage = None
-    if config.toolchain_images():
+    if registry.toolchain_images:
         lineage = LineageResolver(
-            client, config.toolchain_images(), wait_seconds=config.registry.limits.lookup_seconds
+            client, registry.toolchain_images, wait_seconds=options.limits.lookup_seconds
         )
     evaluator = Evaluator(
         client,
-        config.policy_value(),
-        config.knowledge(),
+        settings.policy,
+        settings.knowledge,
         today=datetime.date.today,
         lineage=lineage,
         clock=time.thread_time,
@@ -177,14 +173,14 @@ def engine_for_access(
     return engine_for
 
 
-def settings_from(config: Config, args: argparse.Namespace) -> AuditSettings:
-    section = config.operator
+def settings_from(settings: Settings, args: argparse.Namespace) -> AuditSettings:
+    section = settings.operator
     return AuditSettings(
         interval=args.interval if args.interval is not None else section.interval_seconds,
         quiet=args.debounce,
         longest=max(30.0, args.debounce * 10),
-        namespaces=tuple(section.namespaces),
-        excluded=tuple(section.excluded_namespaces),
+        namespaces=section.namespaces,
+        excluded=section.excluded_namespaces,
         workers=section.workers,
     )
 
@@ -202,17 +198,17 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     jsonlog.configure(str(args.log_level), loggers=("slimgate", "kopf"))
     metrics = AuditMetrics()
     try:
-        config = load_config(args.config)
+        settings = load_settings(args.config)
         configuration, _ = kube_configuration(args.kubeconfig, args.context)
-        engines = build_engine(config, args.insecure_registry, metrics.lookups)
+        engines = build_engine(settings, args.insecure_registry, metrics.lookups)
     except SlimgateError as exc:
         log.error("%s", exc)
         return 2
     engine, client = engines.shared, engines.client
-    platforms = config.platforms()
+    platforms = settings.registry.platforms
     reader: PullSecrets | None = None
     engine_for = None
-    if config.registry.pull_secrets:
+    if settings.registry.pull_secrets:
         # The pods' imagePullSecrets and their ServiceAccounts', as the kubelet pulls; the
         # chart grants the reads only when registry.pullSecrets is on.
         reader = PullSecrets(
@@ -235,7 +231,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         else AlwaysLeader()
     )
     auditor = Auditor(
-        settings_from(config, args),
+        settings_from(settings, args),
         api=api,
         evaluate=evaluate_with(engine, platforms, unreadable, engine_for),
         owners=CachedOwners(api),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 MIB = 1024 * 1024
 
@@ -115,6 +115,10 @@ class RegistryOptions:
                 for k, v in dict(self.token_realms).items()
             },
         )
+
+    def with_insecure(self, hosts: Sequence[str]) -> RegistryOptions:
+        """These options with ``hosts`` also spoken to over plain HTTP (``--insecure-registry``)."""
+        return replace(self, insecure=frozenset((*self.insecure, *hosts))) if hosts else self
 
     def is_insecure(self, host: str) -> bool:
         return host_in(host, self.insecure)

@@ -22,6 +22,7 @@ from flask import Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from slimgate.config import WebhookSettings
 from slimgate.webhook.engine import Engine
 from slimgate.webhook.handler import AdmissionHandler
 from slimgate.webhook.lookups import LookupPool
@@ -29,7 +30,6 @@ from slimgate.webhook.memo import DecisionMemo
 from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.webhook.reload import ConfigWatcher
 from slimgate.webhook.review import EngineFor, Reviewer
-from slimgate.webhook.settings import WebhookSettings
 
 log = logging.getLogger("slimgate.webhook")
 

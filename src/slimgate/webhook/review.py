@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from slimgate.config import WebhookSettings
 from slimgate.errors import ObjectShapeError
 from slimgate.kube import responses
 from slimgate.kube.admission import AdmissionReviewResponse, Operation, Review
@@ -54,7 +55,6 @@ from slimgate.webhook.engine import Engine, Result
 from slimgate.webhook.lookups import LookupPool, registry_of
 from slimgate.webhook.memo import DecisionMemo, Key, memo_key, subject_key
 from slimgate.webhook.messages import Checked, Excess, denial, warnings
-from slimgate.webhook.settings import WebhookSettings
 
 log = logging.getLogger("slimgate.webhook")
 

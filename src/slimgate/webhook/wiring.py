@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from slimgate.config import Config, load_config
+from slimgate.config import Settings, load_settings
 from slimgate.evaluation import Evaluator, ImageSource, LineageProvider
 from slimgate.kube.pullsecrets import PullSecrets, SecretSource
 from slimgate.kube.secretsapi import KubernetesSecrets
@@ -32,7 +32,6 @@ from slimgate.registry import CredentialStore, RegistryClient, RegistryOptions
 from slimgate.webhook.app import Wiring
 from slimgate.webhook.engine import Engine
 from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.webhook.settings import WebhookSettings
 
 RETIRE_SECONDS = 60.0
 
@@ -49,15 +48,15 @@ def later(seconds: float, action: Callable[[], None]) -> None:
 
 def make_engine(
     source: ImageSource,
-    config: Config,
+    settings: Settings,
     today: Callable[[], datetime.date],
     lineage: LineageProvider | None = None,
 ) -> Evaluator:
     """The shared Evaluator over ``source``: the same engine ``slimgate check`` runs."""
     return Evaluator(
         source,
-        config.policy_value(),
-        config.knowledge(),
+        settings.policy,
+        settings.knowledge,
         today=today,
         lineage=lineage,
         clock=time.thread_time,
@@ -87,36 +86,32 @@ class Composer:
         self._client_key: tuple[RegistryOptions, str | None] | None = None
         self._resolver: tuple[tuple[RegistryClient, Any], LineageResolver] | None = None
 
-    def client(self, config: Config) -> RegistryClient:
-        options = config.registry_options()
-        key = (options, config.registry.docker_config)
+    def client(self, settings: Settings) -> RegistryClient:
+        options, docker_config = settings.registry.options, settings.registry.docker_config
+        key = (options, docker_config)
         if self._client is None or key != self._client_key:
-            static = (
-                CredentialStore.from_file(config.registry.docker_config)
-                if config.registry.docker_config
-                else None
-            )
+            static = CredentialStore.from_file(docker_config) if docker_config else None
             self._client = RegistryClient.from_options(
                 options, credentials=static, observer=self.metrics.lookups
             )
             self._client_key = key
         return self._client
 
-    def build(self, config: Config) -> Wiring:
+    def build(self, settings: Settings) -> Wiring:
         previous = self._client
-        wiring = self._build(config)
+        wiring = self._build(settings)
         # Only once the new generation exists: a failed build leaves the old one serving.
         if previous is not None and previous is not self._client:
             self._schedule(self._retire_seconds, previous.close)
         return wiring
 
-    def _build(self, config: Config) -> Wiring:
-        settings = WebhookSettings.from_config(config)
-        client = self.client(config)
-        lineage = self._lineage(config, client)
-        engine = make_engine(client, config, self._today, lineage)
-        if not config.registry.pull_secrets:
-            return Wiring(settings, engine)
+    def _build(self, settings: Settings) -> Wiring:
+        hook = settings.webhook
+        client = self.client(settings)
+        lineage = self._lineage(settings, client)
+        engine = make_engine(client, settings, self._today, lineage)
+        if not settings.registry.pull_secrets:
+            return Wiring(hook, engine)
         if self._secrets is None:
             self._secrets = self._secrets_factory()
         if self._secret_reads is None:
@@ -126,7 +121,7 @@ class Composer:
         reader = PullSecrets(
             self._secrets,
             self.metrics.pull_secret_errors.inc,
-            ttl=settings.pull_secret_ttl_seconds,
+            ttl=hook.pull_secret_ttl_seconds,
             executor=self._secret_reads,
         )
 
@@ -136,10 +131,10 @@ class Composer:
                 return engine
             return engine.with_source(client.with_credentials(store))
 
-        return Wiring(settings, engine, engine_for)
+        return Wiring(hook, engine, engine_for)
 
-    def _lineage(self, config: Config, client: RegistryClient) -> LineageProvider | None:
-        images = config.toolchain_images()
+    def _lineage(self, settings: Settings, client: RegistryClient) -> LineageProvider | None:
+        images = settings.registry.toolchain_images
         if not images:
             return None
         if self._resolver is None or self._resolver[0] != (client, images):
@@ -157,4 +152,4 @@ class Composer:
             self._secret_reads = None
 
     def build_from(self, path: Path) -> Wiring:
-        return self.build(load_config(path))
+        return self.build(load_settings(path))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from slimgate.cli.audit import audit_pods
-from slimgate.config import parse_config
+from slimgate.config import parse_settings
 from slimgate.evaluation import Evaluator
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
@@ -65,10 +65,10 @@ def _pods(owners: Owners, namespace: str, name: str, image: str, count: int) -> 
 def test_every_image_is_fetched_once_for_all_pods_and_namespaces(
     images: Images, plain_registry: RegistryServer
 ) -> None:
-    config = parse_config(config_text(plain_registry.host), "test.yaml")
-    client = RegistryClient.from_options(config.registry_options())
+    config = parse_settings(config_text(plain_registry.host), "test.yaml")
+    client = RegistryClient.from_options(config.registry.options)
     evaluator = Evaluator(
-        client, config.policy_value(), config.knowledge(), today=lambda: datetime(2025, 1, 1).date()
+        client, config.policy, config.knowledge, today=lambda: datetime(2025, 1, 1).date()
     )
     owners = Owners()
     pods = [
@@ -84,7 +84,7 @@ def test_every_image_is_fetched_once_for_all_pods_and_namespaces(
         return lambda: ticks.append(-1)
 
     def evaluate(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
-        return evaluator.evaluate(image, subject, config.platforms())
+        return evaluator.evaluate(image, subject, config.registry.platforms)
 
     with client:
         client.counters.reset()
@@ -98,7 +98,7 @@ def test_every_image_is_fetched_once_for_all_pods_and_namespaces(
         )
         requests_for_two_images = client.counters.requests()
         client.counters.reset()
-        client.fetch(images.big, config.platforms()[0])
+        client.fetch(images.big, config.registry.platforms[0])
         requests_for_one_image = client.counters.requests()
     assert requests_for_two_images == 2 * requests_for_one_image
     assert [n.namespace for n in summary.namespaces] == ["a", "b"]

@@ -25,8 +25,8 @@ import httpx
 import pytest
 import trustme
 
+from slimgate.config.settings import MIB
 from slimgate.webhook.connections import DEFAULT_HANDSHAKE_TIMEOUT, MAX_HEAD_BYTES
-from slimgate.webhook.settings import MIB
 from tests.integration.webhook.conftest import Images
 from tests.integration.webhook.test_served import serve_command
 from tests.support import admission

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from slimgate.config import parse_config
+from slimgate.config import parse_settings
 from slimgate.kube.secretsapi import KubernetesSecrets
 from slimgate.webhook.app import create_app
 from slimgate.webhook.metrics import WebhookMetrics
@@ -73,7 +73,7 @@ current-context: test
 
 
 def answer(config_path: str, registry_port: int) -> tuple[dict, float, WebhookMetrics]:  # type: ignore[type-arg]
-    config = parse_config(
+    config = parse_settings(
         f"""
 registry:
   insecure: ["127.0.0.1"]

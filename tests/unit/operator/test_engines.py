@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from slimgate.config import parse_config
+from slimgate.config import parse_settings
 from slimgate.operator.app import build_engine
 from slimgate.registry import Credential, CredentialStore
 from slimgate.registry.client import CredentialedSource
 
 
 def test_an_engine_with_credentials_shares_the_client_caches_and_analyses() -> None:
-    engines = build_engine(parse_config("registry: {}\n", "c.yaml"), ["localhost:5000"])
+    engines = build_engine(parse_settings("registry: {}\n", "c.yaml"), ["localhost:5000"])
     try:
         store = CredentialStore({"registry.example": Credential("bob", "s3cret")})
         private = engines.with_credentials(store)

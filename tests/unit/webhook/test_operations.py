@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from slimgate.config import WebhookSettings
 from slimgate.errors import ConfigError
 from slimgate.policy.decision import Mode
 from slimgate.policy.model import Policy
 from slimgate.runtime.jsonlog import JsonFormatter
 from slimgate.webhook.app import Wiring, create_app
-from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission
 from tests.support.volumes import project
 from tests.unit.webhook.conftest import post

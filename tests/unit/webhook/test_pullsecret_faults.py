@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from urllib3.exceptions import MaxRetryError
 
+from slimgate.config import WebhookSettings
 from slimgate.kube.pullsecrets import PullSecrets
 from slimgate.kube.workloads import PodTemplate
 from slimgate.model import DEFAULT_PLATFORM, Platform, Subject
@@ -20,7 +21,6 @@ from slimgate.policy.model import Policy
 from slimgate.webhook.app import create_app
 from slimgate.webhook.engine import Engine
 from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission
 from tests.unit.kube.test_pullsecrets import FakeSecrets, Hanging, Raising
 from tests.unit.webhook.conftest import post

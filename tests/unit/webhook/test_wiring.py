@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from slimgate.config import parse_config
+from slimgate.config import parse_settings
 from slimgate.evaluation import Evaluator
 from slimgate.kube.workloads import read_template
 from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.webhook.settings import WebhookSettings
 from slimgate.webhook.wiring import RETIRE_SECONDS, Composer
 from tests.support import admission
 from tests.unit.kube.test_pullsecrets import FakeSecrets
@@ -32,19 +31,19 @@ def test_a_replaced_registry_client_is_closed_after_the_grace_period() -> None:
     recorder = Recorder()
     composer = Composer(WebhookMetrics(), schedule=recorder)
     try:
-        composer.build(parse_config(FIRST, "first.yaml"))
-        first = composer.client(parse_config(FIRST, "first.yaml"))
-        composer.build(parse_config(POLICY_ONLY, "policy.yaml"))
+        composer.build(parse_settings(FIRST, "first.yaml"))
+        first = composer.client(parse_settings(FIRST, "first.yaml"))
+        composer.build(parse_settings(POLICY_ONLY, "policy.yaml"))
         assert recorder.scheduled == []  # same registry options: same client, caches kept
-        assert composer.client(parse_config(POLICY_ONLY, "policy.yaml")) is first
-        composer.build(parse_config(NEW_REGISTRY, "registry.yaml"))
+        assert composer.client(parse_settings(POLICY_ONLY, "policy.yaml")) is first
+        composer.build(parse_settings(NEW_REGISTRY, "registry.yaml"))
         assert len(recorder.scheduled) == 1
         seconds, close = recorder.scheduled[0]
         assert seconds == RETIRE_SECONDS
         assert not first._http.is_closed  # still usable by reviews in flight
         close()
         assert first._http.is_closed
-        current = composer.client(parse_config(NEW_REGISTRY, "registry.yaml"))
+        current = composer.client(parse_settings(NEW_REGISTRY, "registry.yaml"))
         assert current is not first
         assert not current._http.is_closed
     finally:
@@ -55,7 +54,7 @@ def test_engines_with_pull_secrets_share_the_analyses_of_the_shared_engine() -> 
     """An analysis depends on the image's digests, not on whose login fetched them."""
     composer = Composer(WebhookMetrics(), secrets=FakeSecrets)
     try:
-        config = parse_config(FIRST.replace("registry:", "registry:\n  pullSecrets: true"), "c")
+        config = parse_settings(FIRST.replace("registry:", "registry:\n  pullSecrets: true"), "c")
         wiring = composer.build(config)
         assert wiring.engine_for is not None
         obj = admission.workload("Deployment", ["registry.example/a:1"], namespace="shop")
@@ -72,12 +71,12 @@ def test_engines_with_pull_secrets_share_the_analyses_of_the_shared_engine() -> 
 
 
 def test_webhook_settings_come_from_the_webhook_section_and_the_platforms() -> None:
-    config = parse_config(
+    config = parse_settings(
         "registry:\n  platforms: [linux/arm64]\n"
         "webhook:\n  timeoutSeconds: 10\n  excludedNamespaces: [ops]\n  namespace: gate\n",
         "c.yaml",
     )
-    settings = WebhookSettings.from_config(config)
+    settings = config.webhook
     assert (settings.timeout_seconds, settings.deadline) == (10.0, 8.0)
     assert settings.skips_namespace("ops")
     assert settings.skips_namespace("gate")

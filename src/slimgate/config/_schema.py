@@ -1,17 +1,12 @@
-"""The configuration file: YAML in, validated values out, errors that name key and line.
+"""The configuration schema: pydantic models, private to :mod:`slimgate.config`.
 
-One file (``--config``) configures every driver; its sections are ``registry``, ``policy``,
-``webhook`` and ``operator``. It is laid over the built-in file
-(``slimgate/defaults/config.yaml``): mappings merge key by key, lists and scalars replace.
-Validation is pydantic's, with ``extra="forbid"`` everywhere, and every error is reported as
-``FILE:LINE: key.path[0].name: what is wrong`` — the loader records the line of every
-mapping key and sequence item while parsing, and pydantic's error location is mapped back
-onto it.
-
-The YAML reading (line marks, YAML 1.2 booleans, dates left as strings) is
-:mod:`slimgate.config_yaml`; the engine's values are built from the validated document by
-:mod:`slimgate.settings` (:meth:`Config.settings`, :meth:`Config.policy_value`,
-:meth:`Config.registry_options` and friends), so the rest of slimgate never sees pydantic.
+The user's file is laid over the built-in one (``slimgate/defaults/config.yaml``): mappings
+merge key by key, lists and scalars replace. Validation is pydantic's, with
+``extra="forbid"`` everywhere, and every error is reported as ``FILE:LINE: key.path[0].name:
+what is wrong`` — the reader records the line of every mapping key and sequence item, and
+pydantic's error location is mapped back onto it. :func:`validate` hands back the complete
+document (the models' dump); :mod:`slimgate.config.document` makes the typed settings of it,
+so nothing outside this package sees pydantic.
 """
 
 from __future__ import annotations
@@ -19,8 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -34,18 +28,11 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from slimgate.analysis import rules
-from slimgate.analysis.knowledge import Knowledge
-from slimgate.analysis.lineage import ToolchainImage
-from slimgate.config_yaml import KeyPath, format_path, load_yaml
+from slimgate.config.reader import DEFAULT_SOURCE, KeyPath, default_text, format_path, load_yaml
 from slimgate.errors import ConfigError, InvalidPlatform, InvalidReference
 from slimgate.model import Platform
 from slimgate.policy.decision import Mode, RuleAction
-from slimgate.policy.model import Policy
 from slimgate.reference import ImageReference
-from slimgate.settings import DEFAULT_SOURCE, Settings, default_text
-
-if TYPE_CHECKING:
-    from slimgate.registry.options import RegistryOptions
 
 # --- the schema ------------------------------------------------------------------------------
 
@@ -193,13 +180,6 @@ class WebhookConfig(_Section):
             raise ValueError("deadlineSeconds must be less than timeoutSeconds")
         return self
 
-    @property
-    def deadline(self) -> float:
-        """Seconds the webhook may spend on one review: ``deadlineSeconds`` or 0.8 x timeout."""
-        if self.deadline_seconds is not None:
-            return self.deadline_seconds
-        return 0.8 * self.timeout_seconds
-
 
 class OperatorConfig(_Section):
     interval_seconds: PositiveFloat
@@ -209,36 +189,12 @@ class OperatorConfig(_Section):
 
 
 class Config(_Section):
-    """The whole validated configuration; build the engine's values with the methods."""
+    """The whole validated configuration."""
 
     registry: RegistryConfig
     policy: PolicyConfig
     webhook: WebhookConfig
     operator: OperatorConfig
-
-    def settings(self) -> Settings:
-        """The engine's values (policy, platforms, lineage images, registry options)."""
-        return Settings.from_document(self.model_dump(by_alias=True))
-
-    def platforms(self) -> tuple[Platform, ...]:
-        return self.settings().platforms
-
-    def policy_value(self) -> Policy:
-        """The policy as the frozen value :func:`slimgate.policy.decide.decide` takes."""
-        return self.settings().policy
-
-    def knowledge(self) -> Knowledge:
-        """The analysis inputs: the policy's thresholds, no lineage yet (see
-        :class:`slimgate.lineage_resolver.LineageResolver` for that)."""
-        return self.settings().knowledge()
-
-    def registry_options(self, *, insecure: tuple[str, ...] = ()) -> RegistryOptions:
-        """The registry client's options; ``insecure`` adds hosts (``--insecure-registry``)."""
-        return self.settings().registry_options(insecure=insecure)
-
-    def toolchain_images(self) -> tuple[ToolchainImage, ...]:
-        """The images resolved for layer-digest lineage (the built-in list when unset)."""
-        return self.settings().toolchain_images
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -280,8 +236,9 @@ def _explain(exc: ValidationError, source: str, lines: Mapping[KeyPath, int]) ->
     return ConfigError("invalid configuration:\n  " + "\n  ".join(dict.fromkeys(problems)))
 
 
-def parse_config(text: str | None = None, source: str = "<config>") -> Config:
-    """Validate configuration text laid over the defaults; None means the defaults alone."""
+def validate(text: str | None, source: str) -> dict[str, Any]:
+    """The complete document of configuration text laid over the defaults (None: the
+    defaults alone), validated; :class:`ConfigError` naming file, line and key otherwise."""
     default_data, default_lines = load_yaml(default_text(), DEFAULT_SOURCE)
     data, lines = default_data, default_lines
     if text is not None:
@@ -290,17 +247,7 @@ def parse_config(text: str | None = None, source: str = "<config>") -> Config:
             raise ConfigError(f"{source}:1: the configuration must be a mapping of sections")
         data = _merge(default_data, user or {})
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         raise _explain(exc, source, lines) from exc
-
-
-def load_config(path: str | Path | None) -> Config:
-    """Read and validate the file at ``path`` (None: the built-in configuration)."""
-    if path is None:
-        return parse_config()
-    try:
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read configuration {path}: {exc}") from exc
-    return parse_config(text, str(path))
+    return config.model_dump(by_alias=True)

@@ -13,6 +13,7 @@ stay strings, for the validator to check with a proper message.
 from __future__ import annotations
 
 import re
+from importlib import resources
 from typing import Any
 
 import yaml
@@ -20,6 +21,12 @@ import yaml
 from slimgate.errors import ConfigError
 
 KeyPath = tuple[str | int, ...]
+DEFAULT_SOURCE = "slimgate/defaults/config.yaml"
+
+
+def default_text() -> str:
+    """The built-in configuration file shipped in the package."""
+    return (resources.files("slimgate") / "defaults" / "config.yaml").read_text("utf-8")
 
 
 class ConfigLoader(yaml.SafeLoader):
