@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from slimgate.cli.wiring import build_evaluator, parse_pairs, parse_platforms
     from slimgate.config import load_settings
     from slimgate.model import Subject
-    from slimgate.sources.transport import is_local
+    from slimgate.sources.references import is_local
 
     lineage = args.lineage == "on" or (
         args.lineage == "auto" and not all(is_local(image) for image in args.images)

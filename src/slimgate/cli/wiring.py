@@ -46,7 +46,7 @@ def build_evaluator(
     Raises :class:`~slimgate.errors.ConfigError` when the credentials file cannot be read.
     """
     registry = settings.registry
-    router = SourceRouter(_registry_client(settings, insecure), registry.options.limits)
+    router = SourceRouter(_registry_client(settings, insecure), registry.options.limits.documents)
     provider = None
     if lineage and registry.toolchain_images:
         from slimgate.lineage_resolver import LineageResolver

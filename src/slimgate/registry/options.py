@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
+from slimgate.oci.documents import DocumentLimits
+
 MIB = 1024 * 1024
 
 DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -60,6 +62,11 @@ class Limits:
     lookup_seconds: float = 4.0
     breaker_timeouts: int = 3
     breaker_seconds: float = 30.0
+
+    @property
+    def documents(self) -> DocumentLimits:
+        """The caps every reader of image documents applies, local or remote."""
+        return DocumentLimits(self.manifest_bytes, self.config_bytes, self.index_entries)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,35 +8,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 
 from slimgate.errors import Unsupported
 from slimgate.evaluation import ImageSource
 from slimgate.model import ImageMetadata, Platform
-from slimgate.registry.options import Limits
-from slimgate.sources.docker_archive import read_docker_archive
-from slimgate.sources.layout import read_layout
-from slimgate.sources.store import DirectoryStore, Store, TarStore
-from slimgate.sources.transport import LocalReference, Transport, parse_local
-
-
-def read_local(
-    local: LocalReference, platform: Platform, written: str, limits: Limits
-) -> ImageMetadata:
-    """Read the image a local reference names."""
-    label = f"{local.transport}:{local.path}"
-    store: Store
-    context: AbstractContextManager[object]
-    if local.transport is Transport.OCI:
-        store = DirectoryStore(local.path, label)
-        context = nullcontext()
-    else:
-        tar = TarStore(local.path, label)
-        store, context = tar, tar
-    with context:
-        if local.transport is Transport.DOCKER_ARCHIVE:
-            return read_docker_archive(store, local.ref, platform, written, limits)
-        return read_layout(store, local.ref, platform, written, limits)
+from slimgate.oci.documents import DocumentLimits
+from slimgate.sources.local import read_local
+from slimgate.sources.references import parse_local
 
 
 class SourceRouter:
@@ -49,12 +27,12 @@ class SourceRouter:
     def __init__(
         self,
         remote: Callable[[], ImageSource] | None = None,
-        limits: Limits | None = None,
+        limits: DocumentLimits | None = None,
     ) -> None:
         self._make_remote = remote
         self._remote: ImageSource | None = None
         self._lock = threading.Lock()
-        self.limits = limits or Limits()
+        self.limits = limits or DocumentLimits()
 
     def remote(self) -> ImageSource:
         """The registry source, created on first call."""

@@ -8,8 +8,8 @@ import pytest
 
 from slimgate.errors import InvalidReference, Unsupported
 from slimgate.model import ImageConfig, ImageMetadata, Platform
+from slimgate.sources.references import LocalReference, Transport, is_local, parse_local
 from slimgate.sources.router import SourceRouter
-from slimgate.sources.transport import LocalReference, Transport, is_local, parse_local
 from tests.support.images import build_image, write_oci_layout
 
 AMD64 = Platform("linux", "amd64")

@@ -10,7 +10,7 @@ import pytest
 
 from slimgate.errors import DigestMismatch, TooLarge, Unsupported
 from slimgate.model import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Platform
-from slimgate.registry.manifests import (
+from slimgate.oci.documents import (
     Index,
     Manifest,
     choose_platform,

@@ -1,5 +1,8 @@
 """Manifest, index and config documents: media types, parsing, platform choice, digests.
 
+Pure OCI image-spec code, no I/O (go-containerregistry keeps its ``v1`` apart from
+``remote`` the same way): the registry client and the local readers hand bytes in.
+
 Follows the OCI image spec (manifest.md, image-index.md, config.md, descriptor.md) and
 Docker's image manifest v2 schema 2 / manifest list, which share the same JSON shape. Schema
 1 manifests and anything that is not a container image are refused with
@@ -43,6 +46,16 @@ SCHEMA1_TYPES = frozenset(
 )
 CONFIG_TYPES = frozenset({OCI_CONFIG, DOCKER_CONFIG})
 ATTESTATION_ANNOTATION = "vnd.docker.reference.type"
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLimits:
+    """Caps on the documents of one image (``registry.limits``), whoever reads them."""
+
+    manifest_bytes: int = 4 * MIB
+    config_bytes: int = 4 * MIB
+    index_entries: int = 256
 
 
 @dataclass(frozen=True, slots=True)
