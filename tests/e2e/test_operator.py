@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import pytest
 
-from slimgate.kube.api import Json, KubeApi
+from slimgate.cluster.api import Json, KubeApi
 from tests.integration.audit.scenario import (
     Images,
     config_text,

@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from slimgate.cluster.pullsecrets import PullSecrets
 from slimgate.errors import SlimgateError
 from slimgate.evaluation import Evaluator
-from slimgate.kube.pullsecrets import PullSecrets
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Platform, Subject
 from slimgate.reports.auditing import Evaluate, audit_workloads, plan
@@ -177,10 +177,10 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         args = parser.parse_args(list(argv))
     from kubernetes import client as k8s
 
-    from slimgate.cli.audit_cluster import read_cluster
     from slimgate.cli.wiring import build_evaluator
+    from slimgate.cluster.api import KubeApi, kube_configuration
+    from slimgate.cluster.owners import read_cluster
     from slimgate.config import load_settings
-    from slimgate.kube.api import KubeApi, kube_configuration
 
     try:
         settings = load_settings(args.config)
@@ -194,8 +194,8 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     platforms = settings.registry.platforms
     reader = None
     if args.pull_secrets:  # read with the caller's kubeconfig
-        from slimgate.kube.pullsecrets import PullSecrets
-        from slimgate.kube.secretsapi import KubernetesSecrets
+        from slimgate.cluster.pullsecrets import PullSecrets
+        from slimgate.cluster.secrets import KubernetesSecrets
 
         reader = PullSecrets(KubernetesSecrets(configuration=configuration), ttl=3600.0)
     evaluate = evaluate_with(evaluator, router, platforms, reader)

@@ -5,7 +5,7 @@ client, policy and analysis as the webhook), a Kubernetes client, the auditor wi
 report writer, event recorder and leader election, the Prometheus endpoint, and the kopf
 registry; then runs kopf in the main thread (it owns the signals) and the audit loop in a
 thread of its own. With ``registry.pullSecrets`` each workload's images are looked up with
-its pods' pull secrets (``slimgate.kube.pullsecrets``), read with the operator's own
+its pods' pull secrets (``slimgate.cluster.pullsecrets``), read with the operator's own
 Kubernetes configuration.
 
 Two replicas are safe: they elect one writer through a ``coordination.k8s.io/v1`` Lease
@@ -29,12 +29,13 @@ import kopf
 from kubernetes import client as k8s
 from prometheus_client import start_http_server
 
+from slimgate.cluster.api import KubeApi, kube_configuration
+from slimgate.cluster.owners import CachedOwners
+from slimgate.cluster.pullsecrets import PullSecrets
+from slimgate.cluster.secrets import KubernetesSecrets
 from slimgate.config import Settings, load_settings
 from slimgate.errors import SlimgateError
 from slimgate.evaluation import Evaluator
-from slimgate.kube.api import KubeApi, kube_configuration
-from slimgate.kube.pullsecrets import PullSecrets
-from slimgate.kube.secretsapi import KubernetesSecrets
 from slimgate.kube.workloads import PullAccess
 from slimgate.lineage_resolver import LineageResolver
 from slimgate.model import Subject
@@ -43,7 +44,6 @@ from slimgate.operator.events import EventRecorder
 from slimgate.operator.handlers import build_registry, connection_info
 from slimgate.operator.leader import AlwaysLeader, LeaseElector
 from slimgate.operator.metrics import AuditMetrics
-from slimgate.operator.owners import CachedOwners
 from slimgate.operator.writer import ReportWriter
 from slimgate.registry import CredentialStore, RegistryClient, RegistryObserver
 from slimgate.reports.policyreport import Flavour

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from slimgate.cluster.api import Api
 from slimgate.errors import KubeError, ObjectShapeError
-from slimgate.kube.api import Api
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
 from slimgate.operator.events import EventRecorder

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from slimgate.cluster.api import Api
 from slimgate.errors import KubeError
-from slimgate.kube.api import Api
 from slimgate.operator.timing import RateLimiter
 from slimgate.policy.decision import RuleAction, Verdict
 from slimgate.reports.results import ContainerAudit, WorkloadAudit

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from slimgate.cluster.api import Api
 from slimgate.errors import KubeError
-from slimgate.kube.api import Api
 
 log = logging.getLogger(__name__)
 

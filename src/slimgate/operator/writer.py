@@ -18,8 +18,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from slimgate.cluster.api import Api, Json
 from slimgate.errors import KubeError
-from slimgate.kube.api import Api, Json
 from slimgate.reports.outcomes import Outcome, RuleResult
 from slimgate.reports.policyreport import (
     MANAGED_BY,

@@ -22,10 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from slimgate.cluster.pullsecrets import PullSecrets, SecretSource
+from slimgate.cluster.secrets import KubernetesSecrets
 from slimgate.config import Settings, load_settings
 from slimgate.evaluation import Evaluator, ImageSource, LineageProvider
-from slimgate.kube.pullsecrets import PullSecrets, SecretSource
-from slimgate.kube.secretsapi import KubernetesSecrets
 from slimgate.kube.workloads import PodTemplate
 from slimgate.lineage_resolver import LineageResolver
 from slimgate.registry import CredentialStore, RegistryClient, RegistryOptions

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from slimgate.cluster.secrets import KubernetesSecrets
 from slimgate.config import parse_settings
-from slimgate.kube.secretsapi import KubernetesSecrets
 from slimgate.webhook.app import create_app
 from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.webhook.wiring import Composer

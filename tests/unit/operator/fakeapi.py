@@ -8,8 +8,8 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+from slimgate.cluster.api import Json
 from slimgate.errors import KubeError
-from slimgate.kube.api import Json
 
 
 class FakeApi:

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from slimgate.cluster.owners import CachedOwners
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
 from slimgate.operator.auditor import Auditor, AuditSettings, evaluate_with
 from slimgate.operator.events import EventRecorder
 from slimgate.operator.leader import AlwaysLeader
 from slimgate.operator.metrics import AuditMetrics
-from slimgate.operator.owners import CachedOwners
 from slimgate.operator.writer import ReportWriter
 from slimgate.reports.outcomes import workload_results
 from slimgate.reports.results import Evaluated

@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from urllib3.exceptions import MaxRetryError
 
+from slimgate.cluster.pullsecrets import PullSecrets
 from slimgate.config import WebhookSettings
-from slimgate.kube.pullsecrets import PullSecrets
 from slimgate.kube.workloads import PodTemplate
 from slimgate.model import DEFAULT_PLATFORM, Platform, Subject
 from slimgate.policy.decision import Verdict
@@ -22,7 +22,7 @@ from slimgate.webhook.app import create_app
 from slimgate.webhook.engine import Engine
 from slimgate.webhook.metrics import WebhookMetrics
 from tests.support import admission
-from tests.unit.kube.test_pullsecrets import FakeSecrets, Hanging, Raising
+from tests.unit.cluster.test_pullsecrets import FakeSecrets, Hanging, Raising
 from tests.unit.webhook.conftest import post
 from tests.unit.webhook.fakes import DEFAULT_RULES, FakeEngine, FakeResult
 

@@ -12,7 +12,7 @@ from slimgate.kube.workloads import read_template
 from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.webhook.wiring import RETIRE_SECONDS, Composer
 from tests.support import admission
-from tests.unit.kube.test_pullsecrets import FakeSecrets
+from tests.unit.cluster.test_pullsecrets import FakeSecrets
 
 FIRST = 'registry:\n  insecure: ["localhost:5000"]\npolicy: {mode: enforce}\n'
 POLICY_ONLY = 'registry:\n  insecure: ["localhost:5000"]\npolicy: {mode: audit}\n'

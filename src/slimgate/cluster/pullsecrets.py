@@ -9,7 +9,7 @@ is one the pod can pull. Reading them needs RBAC: ``get`` on ``secrets`` and
 Secrets are cached for a short TTL (per namespace and name), so a burst of pods from one
 Deployment costs one read. A secret that cannot be read (missing, forbidden, malformed) is
 skipped and counted (``on_skip``); its content never reaches a log. The Kubernetes API
-reader is in ``secretsapi``.
+reader is in ``slimgate.cluster.secrets``.
 
 All the reads for one pod (one review, or one workload of an audit) share one budget:
 each request gets what is left of it as its timeout, the client never retries, reading

@@ -10,8 +10,8 @@ import threading
 import pytest
 from urllib3.exceptions import MaxRetryError
 
+from slimgate.cluster.pullsecrets import DOCKERCONFIGJSON, PullSecrets
 from slimgate.errors import SecretsUnavailable, SecretUnreadable
-from slimgate.kube.pullsecrets import DOCKERCONFIGJSON, PullSecrets
 from slimgate.kube.workloads import PullAccess, read_template
 from slimgate.webhook.metrics import WebhookMetrics
 from tests.support import admission

@@ -22,14 +22,14 @@ class KubernetesSecrets:
 
     def __init__(self, kubeconfig: str | None = None, configuration: Any = None) -> None:
         """``configuration``: a ``kubernetes.client.Configuration`` to copy (the operator's
-        or the CLI's own); else :func:`~slimgate.kube.api.kube_configuration` of
+        or the CLI's own); else :func:`~slimgate.cluster.api.kube_configuration` of
         ``kubeconfig`` (in-cluster when none is named)."""
         import copy
 
         import urllib3  # lazy, like the client below
         from kubernetes import client  # lazy: only when pull secrets are enabled
 
-        from slimgate.kube.api import kube_configuration
+        from slimgate.cluster.api import kube_configuration
 
         if configuration is not None:
             configuration = copy.deepcopy(configuration)
