@@ -41,18 +41,18 @@ sys.path.insert(0, str(ROOT))
 from tests.support.images import ImageSpec, build_image, push  # noqa: E402
 from tests.support.registry_server import start_registry  # noqa: E402
 
-from slimgate.cli.audit import audit_pods  # noqa: E402
-from slimgate.config import parse_settings  # noqa: E402
-from slimgate.evaluation import Evaluator  # noqa: E402
-from slimgate.model import Subject  # noqa: E402
-from slimgate.registry import RegistryClient  # noqa: E402
-from slimgate.reports.owners import OwnedObject  # noqa: E402
-from slimgate.reports.workloads import (  # noqa: E402
+from slimgate.audit.owners import OwnedObject  # noqa: E402
+from slimgate.audit.workloads import (  # noqa: E402
     ContainerImage,
     OwnerReference,
     PodRecord,
     WorkloadRef,
 )
+from slimgate.cli.audit import audit_pods  # noqa: E402
+from slimgate.config import parse_settings  # noqa: E402
+from slimgate.evaluation import Evaluator  # noqa: E402
+from slimgate.model import Subject  # noqa: E402
+from slimgate.registry import RegistryClient  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "audit.json"
 TARGET_CPU_SECONDS = 10.0

@@ -23,17 +23,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from slimgate.audit.auditing import Evaluate, audit_workloads, plan
+from slimgate.audit.inventory import group_workloads
+from slimgate.audit.owners import OwnerLookup, top_owner
+from slimgate.audit.results import Evaluated
+from slimgate.audit.summary import AuditSummary, summarize
+from slimgate.audit.workloads import PodRecord
 from slimgate.cluster.pullsecrets import PullSecrets
 from slimgate.errors import SlimgateError
 from slimgate.evaluation import Evaluator
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Platform, Subject
-from slimgate.reports.auditing import Evaluate, audit_workloads, plan
-from slimgate.reports.inventory import group_workloads
-from slimgate.reports.owners import OwnerLookup, top_owner
-from slimgate.reports.results import Evaluated
-from slimgate.reports.summary import AuditSummary, summarize
-from slimgate.reports.workloads import PodRecord
 from slimgate.sources.router import SourceRouter
 
 T = TypeVar("T")

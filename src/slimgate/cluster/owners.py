@@ -1,6 +1,6 @@
 """Pods and the owners above them, read through the Kubernetes API, two ways.
 
-Both implement :class:`slimgate.reports.owners.OwnerLookup`:
+Both implement :class:`slimgate.audit.owners.OwnerLookup`:
 
 - :class:`CachedOwners` (the operator, which watches pods): an owner is read when a pod
   names it and cached, so a Deployment is read once, not once per pod. Entries live ``ttl``
@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from slimgate.audit.owners import READABLE_KINDS, OwnedObject
+from slimgate.audit.pods import owned_object, pod_record
+from slimgate.audit.workloads import OwnerReference, PodRecord
 from slimgate.cluster.api import Api
 from slimgate.errors import KubeError
-from slimgate.reports.owners import READABLE_KINDS, OwnedObject
-from slimgate.reports.pods import owned_object, pod_record
-from slimgate.reports.workloads import OwnerReference, PodRecord
 
 log = logging.getLogger(__name__)
 

@@ -29,6 +29,7 @@ import kopf
 from kubernetes import client as k8s
 from prometheus_client import start_http_server
 
+from slimgate.audit.results import Evaluated
 from slimgate.cluster.api import KubeApi, kube_configuration
 from slimgate.cluster.owners import CachedOwners
 from slimgate.cluster.pullsecrets import PullSecrets
@@ -47,7 +48,6 @@ from slimgate.operator.metrics import AuditMetrics
 from slimgate.operator.writer import ReportWriter
 from slimgate.registry import CredentialStore, RegistryClient, RegistryObserver
 from slimgate.reports.policyreport import Flavour
-from slimgate.reports.results import Evaluated
 from slimgate.runtime import jsonlog
 
 log = logging.getLogger("slimgate.operator")

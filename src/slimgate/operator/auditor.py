@@ -21,6 +21,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from slimgate.audit.auditing import Evaluate, Key, audit_workloads, evaluation_keys
+from slimgate.audit.inventory import Inventory, group_workloads
+from slimgate.audit.outcomes import DEFAULT_RULES, RuleResult, summary_counts, workload_results
+from slimgate.audit.owners import OwnerLookup, top_owner
+from slimgate.audit.pods import pod_record
+from slimgate.audit.results import Evaluated
 from slimgate.cluster.api import Api
 from slimgate.errors import KubeError, ObjectShapeError
 from slimgate.kube.workloads import PullAccess
@@ -29,13 +35,6 @@ from slimgate.operator.events import EventRecorder
 from slimgate.operator.metrics import AuditMetrics
 from slimgate.operator.timing import Debouncer
 from slimgate.operator.writer import ReportWriter
-from slimgate.reports.auditing import Evaluate, Key, audit_workloads, evaluation_keys
-from slimgate.reports.inventory import Inventory, group_workloads
-from slimgate.reports.outcomes import DEFAULT_RULES, RuleResult, workload_results
-from slimgate.reports.owners import OwnerLookup, top_owner
-from slimgate.reports.pods import pod_record
-from slimgate.reports.policyreport import summary_counts
-from slimgate.reports.results import Evaluated
 
 log = logging.getLogger(__name__)
 

@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from slimgate.audit.owners import OwnedObject
+from slimgate.audit.results import Evaluated
+from slimgate.audit.workloads import ContainerImage, OwnerReference, PodRecord, WorkloadRef
 from slimgate.cli.audit import audit_pods
 from slimgate.config import parse_settings
 from slimgate.evaluation import Evaluator
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
 from slimgate.registry import RegistryClient
-from slimgate.reports.owners import OwnedObject
-from slimgate.reports.results import Evaluated
-from slimgate.reports.workloads import ContainerImage, OwnerReference, PodRecord, WorkloadRef
 from tests.support.registry_server import RegistryServer
 
 from .scenario import Images, config_text, push_images

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from slimgate.audit.outcomes import workload_results
+from slimgate.audit.results import Evaluated
 from slimgate.cluster.owners import CachedOwners
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
@@ -16,9 +18,7 @@ from slimgate.operator.events import EventRecorder
 from slimgate.operator.leader import AlwaysLeader
 from slimgate.operator.metrics import AuditMetrics
 from slimgate.operator.writer import ReportWriter
-from slimgate.reports.outcomes import workload_results
-from slimgate.reports.results import Evaluated
-from tests.unit.reports.builders import Result, result, toolchain, unreadable, workload
+from tests.support.audits import Result, result, toolchain, unreadable, workload
 
 from .fakeapi import FakeApi
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from slimgate.reports.owners import OwnedObject, top_owner
-from slimgate.reports.workloads import OwnerReference, PodRecord, WorkloadRef
+from slimgate.audit.owners import OwnedObject, top_owner
+from slimgate.audit.workloads import OwnerReference, PodRecord, WorkloadRef
 
 
 def _ref(kind: str, name: str, api: str = "apps/v1", controller: bool = True) -> OwnerReference:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from slimgate.reports.inventory import Inventory, group_workloads
-from slimgate.reports.owners import pod_reference
-from slimgate.reports.workloads import ContainerImage, PodRecord, WorkloadRef
+from slimgate.audit.inventory import Inventory, group_workloads
+from slimgate.audit.owners import pod_reference
+from slimgate.audit.workloads import ContainerImage, PodRecord, WorkloadRef
 
 WEB = WorkloadRef("shop", "Deployment", "web", "apps/v1", "uid-web")
 

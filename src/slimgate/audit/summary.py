@@ -1,7 +1,8 @@
 """The audit's answer for a whole cluster: per-namespace results, totals, offenders, cost.
 
-:func:`summarize` is the one place where workload audits become numbers; the table, JSON
-and HTML renderers only lay out an :class:`AuditSummary`.
+:func:`summarize` is the one place where workload audits become numbers, and where each
+container's results, worst outcome and bloat are picked out of its workload's; the table,
+JSON and HTML renderers (:mod:`slimgate.reports`) only lay out an :class:`AuditSummary`.
 """
 
 from __future__ import annotations
@@ -10,23 +11,68 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from slimgate.reports.bloat import Offender, offenders, workload_cost
-from slimgate.reports.outcomes import DEFAULT_RULES, Outcome, RuleResult, workload_results
-from slimgate.reports.policyreport import summary_counts
-from slimgate.reports.results import WorkloadAudit
+from slimgate.audit.bloat import Offender, bloat_bytes, offenders, workload_cost
+from slimgate.audit.outcomes import (
+    DEFAULT_RULES,
+    Outcome,
+    RuleResult,
+    summary_counts,
+    workload_results,
+)
+from slimgate.audit.results import ContainerAudit, WorkloadAudit
+
+
+def _worst(results: Iterable[RuleResult]) -> Outcome:
+    return max((r.outcome for r in results), key=lambda o: o.rank, default=Outcome.PASS)
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerRow:
+    """One container of a workload: its own results, worst outcome and bloat per replica."""
+
+    audit: ContainerAudit
+    results: tuple[RuleResult, ...]
+    bloat: int
+
+    @property
+    def outcome(self) -> Outcome:
+        return _worst(self.results)
+
+    @property
+    def cost(self) -> int:
+        return self.bloat * self.audit.replicas
 
 
 @dataclass(frozen=True, slots=True)
 class WorkloadRow:
-    """A workload with its results, worst outcome and bloat cost."""
+    """A workload with its results, worst outcome and bloat cost, and its containers'."""
 
     audit: WorkloadAudit
     results: tuple[RuleResult, ...]
     cost: int
+    containers: tuple[ContainerRow, ...] = ()
 
     @property
     def outcome(self) -> Outcome:
-        return max((r.outcome for r in self.results), key=lambda o: o.rank, default=Outcome.PASS)
+        return _worst(self.results)
+
+
+def _row(audit: WorkloadAudit, rules: Sequence[str]) -> WorkloadRow:
+    results = workload_results(audit, rules)
+    containers = tuple(
+        ContainerRow(
+            container,
+            tuple(
+                r
+                for r in results
+                if r.container == container.container.container
+                and r.image == container.result.image
+            ),
+            bloat_bytes(container.result),
+        )
+        for container in audit.containers
+    )
+    return WorkloadRow(audit, results, workload_cost(audit), containers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +115,7 @@ def summarize(
     ordered = sorted(audits, key=lambda a: a.workload.ref)
     by_namespace: dict[str, list[WorkloadRow]] = {}
     for audit in ordered:
-        row = WorkloadRow(audit, workload_results(audit, rules), workload_cost(audit))
-        by_namespace.setdefault(audit.namespace, []).append(row)
+        by_namespace.setdefault(audit.namespace, []).append(_row(audit, rules))
     namespaces = tuple(
         NamespaceSummary(
             namespace=name,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from slimgate.analysis.findings import Finding, Severity
+from slimgate.audit.bloat import bloat_bytes, offenders, workload_cost
+from slimgate.audit.summary import summarize
 from slimgate.policy.decision import DecidedFinding, Exemption, RuleAction
-from slimgate.reports.bloat import bloat_bytes, offenders, workload_cost
-from slimgate.reports.summary import summarize
-
-from .builders import MB, oversize_layer, result, toolchain, unreadable, workload
+from tests.support.audits import MB, oversize_layer, result, toolchain, unreadable, workload
 
 
 def test_a_clean_image_has_no_bloat() -> None:

@@ -6,10 +6,9 @@ from datetime import date
 
 from slimgate.analysis.complexity import too_complex
 from slimgate.analysis.findings import Severity
+from slimgate.audit.outcomes import DEFAULT_RULES, Outcome, RuleResult, workload_results
 from slimgate.policy.decision import DecidedFinding, Exemption, RuleAction
-from slimgate.reports.outcomes import DEFAULT_RULES, Outcome, RuleResult, workload_results
-
-from .builders import (
+from tests.support.audits import (
     MB,
     Result,
     decision,

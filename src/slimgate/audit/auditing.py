@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from slimgate.audit.results import ContainerAudit, Evaluated, WorkloadAudit
+from slimgate.audit.workloads import Workload
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
-from slimgate.reports.results import ContainerAudit, Evaluated, WorkloadAudit
-from slimgate.reports.workloads import Workload
 
 Evaluate = Callable[[str, Subject, PullAccess | None], Evaluated]
 Key = tuple[str, str | None, tuple[tuple[str, str], ...], PullAccess | None]

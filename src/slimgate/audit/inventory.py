@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
+from slimgate.audit.workloads import ContainerImage, PodRecord, Workload, WorkloadRef
 from slimgate.kube.workloads import PullAccess
-from slimgate.reports.workloads import ContainerImage, PodRecord, Workload, WorkloadRef
 
 
 class Inventory:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from slimgate.reports.workloads import OwnerReference, PodRecord, WorkloadRef, controller_of
+from slimgate.audit.workloads import OwnerReference, PodRecord, WorkloadRef, controller_of
 
 MAX_DEPTH = 8
 

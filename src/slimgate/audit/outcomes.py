@@ -17,15 +17,16 @@ that was applied).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from slimgate.analysis.findings import Finding, Severity
 from slimgate.analysis.rules import REGISTRY_ERROR, RULE_IDS, TOO_COMPLEX, UNEVALUATED
+from slimgate.audit.results import ContainerAudit, WorkloadAudit
+from slimgate.audit.workloads import WorkloadRef
 from slimgate.policy.decision import DecidedFinding, RuleAction
-from slimgate.reports.results import ContainerAudit, WorkloadAudit
-from slimgate.reports.workloads import WorkloadRef
 
 POLICY = "slimgate"
 SOURCE = "slimgate"
@@ -243,3 +244,9 @@ def workload_results(
 
 def worst_outcome(results: Iterable[RuleResult]) -> Outcome:
     return max((r.outcome for r in results), key=lambda o: o.rank, default=Outcome.PASS)
+
+
+def summary_counts(outcomes: Iterable[Outcome | str]) -> dict[str, int]:
+    """How many results of each outcome, every outcome named (a report's ``summary``)."""
+    counts = Counter(str(o) for o in outcomes)
+    return {o.value: counts.get(o.value, 0) for o in Outcome}

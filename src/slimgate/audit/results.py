@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from slimgate.analysis.findings import Analysis
+from slimgate.audit.workloads import ContainerImage, Workload
 from slimgate.model import ImageMetadata
 from slimgate.policy.decision import Decision
-from slimgate.reports.workloads import ContainerImage, Workload
 
 
 class Evaluated(Protocol):

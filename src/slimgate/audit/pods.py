@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from slimgate.audit.owners import OwnedObject
+from slimgate.audit.workloads import ContainerImage, OwnerReference, PodRecord, WorkloadRef
 from slimgate.kube.workloads import container_images, pull_access
-from slimgate.reports.owners import OwnedObject
-from slimgate.reports.workloads import ContainerImage, OwnerReference, PodRecord, WorkloadRef
 
 
 def owner_references(metadata: Mapping[str, Any]) -> tuple[OwnerReference, ...]:

@@ -1,8 +1,8 @@
 """Workloads as the audit sees them: a top-level owner, the images it runs, its live pods.
 
 A Deployment's fifty pods are one subject. A pod is reduced to a :class:`PodRecord` at the
-edge (the operator's watch, the audit's listing); :mod:`slimgate.reports.owners` finds its
-top-level owner and :mod:`slimgate.reports.inventory` groups the records into
+edge (the operator's watch, the audit's listing); :mod:`slimgate.audit.owners` finds its
+top-level owner and :mod:`slimgate.audit.inventory` groups the records into
 :class:`Workload` values.
 """
 

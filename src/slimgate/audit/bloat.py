@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from slimgate.analysis import rules
-from slimgate.reports.results import Evaluated, WorkloadAudit
-from slimgate.reports.workloads import WorkloadRef
+from slimgate.audit.results import Evaluated, WorkloadAudit
+from slimgate.audit.workloads import WorkloadRef
 
 # Every finding whose layers a slim build would not ship. A whole image over the size
 # threshold is not bloat by itself, and an image that was not evaluated has none to count.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from slimgate.audit.inventory import group_workloads
+from slimgate.audit.pods import owned_object, pod_record
+from slimgate.audit.workloads import ContainerImage, OwnerReference, WorkloadRef
 from slimgate.kube.workloads import PullAccess
-from slimgate.reports.inventory import group_workloads
-from slimgate.reports.pods import owned_object, pod_record
-from slimgate.reports.workloads import ContainerImage, OwnerReference, WorkloadRef
 
 POD = {
     "apiVersion": "v1",

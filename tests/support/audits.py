@@ -1,6 +1,6 @@
-"""Small builders of evaluated images and workloads for the reports and operator tests.
+"""Small builders of evaluated images and workloads for the audit, reports and operator tests.
 
-``Result`` stands in for the engine's ImageResult through the reports' ``Evaluated``
+``Result`` stands in for the engine's ImageResult through the audit model's ``Evaluated``
 protocol (our own seam); findings, decisions and metadata are the real value types.
 """
 
@@ -10,6 +10,8 @@ import hashlib
 from dataclasses import dataclass, field
 
 from slimgate.analysis.findings import Analysis, BaseImage, Finding, Method, Severity
+from slimgate.audit.results import ContainerAudit, WorkloadAudit
+from slimgate.audit.workloads import ContainerImage, Workload, WorkloadRef
 from slimgate.model import DOCKER_MANIFEST, Descriptor, ImageConfig, ImageMetadata, Platform
 from slimgate.policy.decision import (
     DecidedFinding,
@@ -19,8 +21,6 @@ from slimgate.policy.decision import (
     RuleAction,
     Verdict,
 )
-from slimgate.reports.results import ContainerAudit, WorkloadAudit
-from slimgate.reports.workloads import ContainerImage, Workload, WorkloadRef
 
 MB = 1_000_000
 GOLANG = BaseImage(
