@@ -48,11 +48,10 @@ from slimgate.audit.workloads import (  # noqa: E402
     PodRecord,
     WorkloadRef,
 )
-from slimgate.cli.audit import audit_pods  # noqa: E402
+from slimgate.cli.audit import PULL_SECRET_BUDGET_SECONDS, audit_pods  # noqa: E402
 from slimgate.config import parse_settings  # noqa: E402
-from slimgate.evaluation import Evaluator  # noqa: E402
-from slimgate.model import Subject  # noqa: E402
 from slimgate.registry import RegistryClient  # noqa: E402
+from slimgate.wiring import build_engines  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "audit.json"
 TARGET_CPU_SECONDS = 10.0
@@ -147,18 +146,17 @@ def gets_per_image(host: str) -> int:
 
 def audit_case(host: str, pods: int, images: int, per_image: int) -> dict[str, Any]:
     config = _config(host)
-    client = RegistryClient.from_options(config.registry.options)
-    evaluator = Evaluator(
-        client,
-        config.policy,
-        config.knowledge,
+    # The engines slimgate audit builds, with its arguments.
+    engines = build_engines(
+        config,
+        observer=None,
+        lineage="bounded",
         today=lambda: datetime(2025, 1, 1, tzinfo=UTC).date(),
     )
-    platforms = config.registry.platforms
+    client = engines.client
+    assert isinstance(client, RegistryClient)
+    evaluate = engines.evaluate_audit(config.registry.platforms, PULL_SECRET_BUDGET_SECONDS)
     records, owners = listing(host, pods, images)
-
-    def evaluate(image: str, subject: Subject, access: object) -> Any:
-        return evaluator.evaluate(image, subject, platforms)
 
     runs: dict[str, Any] = {}
     for phase in ("cold", "warm"):
@@ -180,7 +178,7 @@ def audit_case(host: str, pods: int, images: int, per_image: int) -> dict[str, A
             "fail_results": summary.counts["fail"],
             "bloat_cost_bytes": summary.cost,
         }
-    client.close()
+    engines.close()
     return {"pods": pods, "images": images, **runs}
 
 

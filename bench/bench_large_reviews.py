@@ -106,8 +106,8 @@ def run_handler(case: str, config: Path, body: Path) -> dict[str, Any]:
     from slimgate.config import load_settings
     from slimgate.runtime import jsonlog
     from slimgate.webhook.app import create_app
+    from slimgate.webhook.generations import Composer
     from slimgate.webhook.metrics import WebhookMetrics
-    from slimgate.webhook.wiring import Composer
 
     data = body.read_bytes()
     containers = data.count(b'"image":')

@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
 
 def fix_one(path: Path, args: argparse.Namespace, documents: list[dict[str, Any]]) -> int:
     from slimgate.cli.fix_files import DirectoryFiles
-    from slimgate.cli.wiring import parse_pairs
+    from slimgate.cli.options import parse_pairs
     from slimgate.dockerfile import parse_dockerfile
     from slimgate.fix import FixOptions, Status, plan_fix
 

@@ -1,9 +1,9 @@
 """``slimgate operator``: the composition root of the audit operator.
 
-Builds, from the command line and the configuration file: the engine (the same registry
-client, policy and analysis as the webhook), a Kubernetes client, the auditor with its
-report writer, event recorder and leader election, the Prometheus endpoint, and the kopf
-registry; then runs kopf in the main thread (it owns the signals) and the audit loop in a
+Builds, from the command line and the configuration file: the engines
+(:func:`slimgate.wiring.build_engines`, as every driver), a Kubernetes client, the auditor
+with its report writer, event recorder and leader election, the Prometheus endpoint, and
+the kopf registry; then runs kopf in the main thread (it owns the signals) and the audit loop in a
 thread of its own. With ``registry.pullSecrets`` each workload's images are looked up with
 its pods' pull secrets (``slimgate.cluster.pullsecrets``), read with the operator's own
 Kubernetes configuration.
@@ -16,39 +16,31 @@ over when the lease expires. ``--no-leader-election`` is for a single replica.
 from __future__ import annotations
 
 import argparse
-import datetime
 import logging
 import os
 import socket
 import threading
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import kopf
 from kubernetes import client as k8s
 from prometheus_client import start_http_server
 
-from slimgate.audit.results import Evaluated
 from slimgate.cluster.api import KubeApi, kube_configuration
 from slimgate.cluster.owners import CachedOwners
 from slimgate.cluster.pullsecrets import PullSecrets
 from slimgate.cluster.secrets import KubernetesSecrets
 from slimgate.config import Settings, load_settings
 from slimgate.errors import SlimgateError
-from slimgate.evaluation import Evaluator
-from slimgate.kube.workloads import PullAccess
-from slimgate.lineage_resolver import LineageResolver
-from slimgate.model import Subject
-from slimgate.operator.auditor import Auditor, AuditSettings, Leader, evaluate_with
+from slimgate.operator.auditor import Auditor, AuditSettings, Leader
 from slimgate.operator.events import EventRecorder
 from slimgate.operator.handlers import build_registry, connection_info
 from slimgate.operator.leader import AlwaysLeader, LeaseElector
 from slimgate.operator.metrics import AuditMetrics
 from slimgate.operator.writer import ReportWriter
-from slimgate.registry import CredentialStore, RegistryClient, RegistryObserver
 from slimgate.reports.policyreport import Flavour
 from slimgate.runtime import jsonlog
+from slimgate.wiring import build_engines
 
 log = logging.getLogger("slimgate.operator")
 
@@ -124,55 +116,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="INFO")
 
 
-@dataclass(frozen=True, slots=True)
-class Engines:
-    """The shared engine, its registry client, and engines that also know pull secrets."""
-
-    shared: Evaluator
-    client: RegistryClient
-
-    def with_credentials(self, store: CredentialStore) -> Evaluator:
-        """An engine over the same client, caches and analyses that also sends ``store``'s
-        logins."""
-        return self.shared.with_source(self.client.with_credentials(store))
-
-
-def build_engine(
-    settings: Settings, insecure: Sequence[str], observer: RegistryObserver | None = None
-) -> Engines:
-    """The webhook's engine: the same registry options, credentials, policy and analysis."""
-    registry = settings.registry
-    static = CredentialStore.from_file(registry.docker_config) if registry.docker_config else None
-    options = registry.options.with_insecure(insecure)
-    client = RegistryClient.from_options(options, credentials=static, observer=observer)
-    lineage = None
-    if registry.toolchain_images:
-        lineage = LineageResolver(
-            client, registry.toolchain_images, wait_seconds=options.limits.lookup_seconds
-        )
-    evaluator = Evaluator(
-        client,
-        settings.policy,
-        settings.knowledge,
-        today=datetime.date.today,
-        lineage=lineage,
-        clock=time.thread_time,
-    )
-    return Engines(evaluator, client)
-
-
-def engine_for_access(
-    engines: Engines, reader: PullSecrets, budget: float
-) -> Callable[[PullAccess], Evaluator]:
-    """The engine for a workload: with its pull secrets when it has readable ones."""
-
-    def engine_for(access: PullAccess) -> Evaluator:
-        store = reader.store_for(access, budget)
-        return engines.shared if store is None else engines.with_credentials(store)
-
-    return engine_for
-
-
 def settings_from(settings: Settings, args: argparse.Namespace) -> AuditSettings:
     section = settings.operator
     return AuditSettings(
@@ -197,30 +140,31 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     args = parse(argv)
     jsonlog.configure(str(args.log_level), loggers=("slimgate", "kopf"))
     metrics = AuditMetrics()
+    reader: PullSecrets | None = None
     try:
         settings = load_settings(args.config)
         configuration, _ = kube_configuration(args.kubeconfig, args.context)
-        engines = build_engine(settings, args.insecure_registry, metrics.lookups)
+        if settings.registry.pull_secrets:
+            # The pods' imagePullSecrets and their ServiceAccounts', as the kubelet pulls;
+            # the chart grants the reads only when registry.pullSecrets is on.
+            reader = PullSecrets(
+                KubernetesSecrets(configuration=configuration),
+                metrics.pull_secret_errors.inc,
+                ttl=PULL_SECRET_TTL_SECONDS,
+            )
+        engines = build_engines(
+            settings,
+            observer=metrics.lookups,
+            lineage="bounded",
+            insecure=args.insecure_registry,
+            pull_secrets=reader,
+        )
     except SlimgateError as exc:
+        if reader is not None:
+            reader.close()
         log.error("%s", exc)
         return 2
-    engine, client = engines.shared, engines.client
     platforms = settings.registry.platforms
-    reader: PullSecrets | None = None
-    engine_for = None
-    if settings.registry.pull_secrets:
-        # The pods' imagePullSecrets and their ServiceAccounts', as the kubelet pulls; the
-        # chart grants the reads only when registry.pullSecrets is on.
-        reader = PullSecrets(
-            KubernetesSecrets(configuration=configuration),
-            metrics.pull_secret_errors.inc,
-            ttl=PULL_SECRET_TTL_SECONDS,
-        )
-        engine_for = engine_for_access(engines, reader, PULL_SECRET_BUDGET_SECONDS)
-
-    def unreadable(image: str, subject: Subject, reason: str) -> Evaluated:
-        return engine.unreadable(image, subject, reason, platforms[0])
-
     api = KubeApi(k8s.ApiClient(configuration))
     identity = args.identity or f"{socket.gethostname()}-{os.getpid()}"
     leader: Leader = (
@@ -233,7 +177,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     auditor = Auditor(
         settings_from(settings, args),
         api=api,
-        evaluate=evaluate_with(engine, platforms, unreadable, engine_for),
+        evaluate=engines.evaluate_audit(platforms, PULL_SECRET_BUDGET_SECONDS),
         owners=CachedOwners(api),
         writer=ReportWriter(api, REPORT_CHOICES[args.reports], max_results=args.max_results),
         events=EventRecorder(api, period=args.event_period, identity=identity),
@@ -260,7 +204,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     finally:
         stop.set()
         loop.join(timeout=10)
-        client.close()
+        engines.close()
         if reader is not None:
             reader.close()
         if server is not None:

@@ -14,7 +14,7 @@ import fnmatch
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,8 +29,6 @@ from slimgate.audit.pods import pod_record
 from slimgate.audit.results import Evaluated
 from slimgate.cluster.api import Api
 from slimgate.errors import KubeError, ObjectShapeError
-from slimgate.kube.workloads import PullAccess
-from slimgate.model import Subject
 from slimgate.operator.events import EventRecorder
 from slimgate.operator.metrics import AuditMetrics
 from slimgate.operator.timing import Debouncer
@@ -255,27 +253,3 @@ class Auditor:
             ",".join(f"{f.kind}={w.value}" for f, w in outcome.items()),
         )
         return results
-
-
-def evaluate_with(
-    engine: Any,
-    platforms: Sequence[Any],
-    on_failure: Callable[[str, Subject, str], Evaluated],
-    engine_for: Callable[[PullAccess], Any] | None = None,
-) -> Evaluate:
-    """``engine.evaluate`` bound to ``platforms``; an unexpected failure becomes an error result.
-
-    With ``engine_for`` a workload's image is looked up by the engine that also knows the
-    workload's pull secrets (``engine_for`` falls back to ``engine`` when it has none).
-    """
-
-    def evaluate(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
-        try:
-            chosen = engine_for(access) if engine_for is not None and access else engine
-            result: Evaluated = chosen.evaluate(image, subject, tuple(platforms))
-        except Exception as exc:  # a failed evaluation is a result, not a gap
-            log.exception("evaluating %s failed", image)
-            return on_failure(image, subject, f"evaluation failed: {type(exc).__name__}: {exc}")
-        return result
-
-    return evaluate

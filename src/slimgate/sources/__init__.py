@@ -1,7 +1,7 @@
 """Image sources on the local disk: OCI image layouts, their tar archives, ``docker save``.
 
 They implement :class:`slimgate.evaluation.ImageSource` like the registry client and read
-the same two documents, manifest and config, never a layer. :class:`~slimgate.sources.router.
+the same two documents, manifest and config, never a layer. :class:`~slimgate.wiring.router.
 SourceRouter` picks one by the reference's transport prefix (``oci:``, ``oci-archive:``,
 ``docker-archive:``), the names containers/image (skopeo, podman) gives them, and hands
 anything else to the registry client.

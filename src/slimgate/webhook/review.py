@@ -11,7 +11,7 @@ Never checked: its own namespace and the excluded ones, mirror pods, other subre
 The images of one request are evaluated in parallel on the app's lookup pool
 (:mod:`slimgate.webhook.lookups`: at most a few lookups per registry at once, each ending by
 the review's deadline) under one deadline; an image still pending when it expires gets the
-``onRegistryError`` decision through ``Engine.unreadable`` with a message that names the
+``onRegistryError`` decision through ``Evaluator.unreadable`` with a message that names the
 image and the reason.
 
 Pull secrets are read first, with at most ``PULL_SECRET_SHARE`` of the time left, so a
@@ -39,6 +39,7 @@ from typing import Any
 
 from slimgate.config import WebhookSettings
 from slimgate.errors import ObjectShapeError
+from slimgate.evaluation import Evaluator, ImageResult
 from slimgate.kube import responses
 from slimgate.kube.admission import AdmissionReviewResponse, Operation, Review
 from slimgate.kube.workloads import (
@@ -51,7 +52,6 @@ from slimgate.kube.workloads import (
 )
 from slimgate.model import Subject
 from slimgate.policy.decision import Verdict
-from slimgate.webhook.engine import Engine, Result
 from slimgate.webhook.lookups import LookupPool, registry_of
 from slimgate.webhook.memo import DecisionMemo, Key, memo_key, subject_key
 from slimgate.webhook.messages import Checked, Excess, denial, warnings
@@ -62,7 +62,7 @@ PULL_SECRET_SHARE = 0.5  # of the time left when a review starts evaluating
 
 # The engine to use for one pod template: the shared one, or a view of it that also knows
 # the pod's pull secrets. Given the template and the seconds left before the deadline.
-EngineFor = Callable[[PodTemplate, float], Engine]
+EngineFor = Callable[[PodTemplate, float], Evaluator]
 
 
 class AdmissionAnswer(StrEnum):
@@ -102,7 +102,7 @@ class Pending:
     containers: tuple[ContainerImage, ...]
     subject: Subject
     keys: dict[str, Key]  # image -> memo key, one per distinct image
-    results: dict[str, Result]  # image -> result, the memoised ones so far
+    results: dict[str, ImageResult]  # image -> result, the memoised ones so far
     start: float
     excess: Excess | None = None
 
@@ -116,7 +116,7 @@ class Reviewer:
     def __init__(
         self,
         settings: WebhookSettings,
-        engine: Engine,
+        engine: Evaluator,
         lookups: LookupPool,
         *,
         engine_for: EngineFor | None = None,
@@ -165,7 +165,7 @@ class Reviewer:
         excess = self._over_limits(review, subject, template.unread, over)
         who = subject_key(subject, self.settings.platforms)
         keys = {image: memo_key(image, who) for image in images}
-        results: dict[str, Result] = {}
+        results: dict[str, ImageResult] = {}
         for image, key in keys.items():
             hit = self.memo.get(key)
             if hit is not None:
@@ -302,7 +302,7 @@ class Reviewer:
             results[image] = engine.unreadable(image, subject, why, platforms[0])
         return tuple(late)
 
-    def _engine_for(self, template: PodTemplate, left: float) -> Engine:
+    def _engine_for(self, template: PodTemplate, left: float) -> Evaluator:
         assert self.engine_for is not None
         try:
             return self.engine_for(template, PULL_SECRET_SHARE * left)

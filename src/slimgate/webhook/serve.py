@@ -74,9 +74,9 @@ from slimgate.webhook.connections import (
     BoundedHttpProtocol,
     LimitedConfig,
 )
+from slimgate.webhook.generations import Composer
 from slimgate.webhook.metrics import TlsCounters, WebhookMetrics
 from slimgate.webhook.sample import sample_review
-from slimgate.webhook.wiring import Composer
 
 log = logging.getLogger("slimgate.webhook")
 

@@ -10,8 +10,8 @@ from flask import Flask
 
 from slimgate.config import parse_settings
 from slimgate.webhook.app import create_app
+from slimgate.webhook.generations import Composer
 from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.webhook.wiring import Composer
 from tests.support.images import ImageSpec, build_image, push
 from tests.support.registry_server import RegistryServer
 

@@ -15,8 +15,8 @@ import pytest
 from slimgate.cluster.secrets import KubernetesSecrets
 from slimgate.config import parse_settings
 from slimgate.webhook.app import create_app
+from slimgate.webhook.generations import Composer
 from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.webhook.wiring import Composer
 from tests.support import admission
 from tests.support.registry_server import free_port
 from tests.unit.webhook.conftest import post

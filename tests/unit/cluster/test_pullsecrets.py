@@ -3,54 +3,17 @@ reading them takes at most the review's budget and never fails the review."""
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 
 import pytest
 from urllib3.exceptions import MaxRetryError
 
-from slimgate.cluster.pullsecrets import DOCKERCONFIGJSON, PullSecrets
-from slimgate.errors import SecretsUnavailable, SecretUnreadable
+from slimgate.cluster.pullsecrets import PullSecrets
+from slimgate.errors import SecretsUnavailable
 from slimgate.kube.workloads import PullAccess, read_template
 from slimgate.webhook.metrics import WebhookMetrics
 from tests.support import admission
-
-
-def dockerconfig(host: str, user: str, password: str) -> str:
-    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
-    document = json.dumps({"auths": {host: {"auth": auth}}}).encode()
-    return base64.b64encode(document).decode()
-
-
-class FakeSecrets:
-    def __init__(self) -> None:
-        self.secrets = {
-            ("shop", "pod-cred"): (
-                DOCKERCONFIGJSON,
-                {".dockerconfigjson": dockerconfig("registry.example", "pod", "p1")},
-            ),
-            ("shop", "sa-cred"): (
-                DOCKERCONFIGJSON,
-                {".dockerconfigjson": dockerconfig("other.example:5000", "sa", "p2")},
-            ),
-            ("shop", "opaque"): ("Opaque", {"token": "c2VjcmV0"}),
-        }
-        self.accounts = {("shop", "builder"): ("sa-cred", "missing", "opaque")}
-        self.reads = 0
-
-    def secret(self, namespace: str, name: str, timeout: float) -> tuple[str, dict[str, str]]:
-        self.reads += 1
-        try:
-            return self.secrets[(namespace, name)]
-        except KeyError:
-            raise SecretUnreadable(f"cannot read secret {namespace}/{name}: 404") from None
-
-    def service_account_pull_secrets(
-        self, namespace: str, name: str, timeout: float
-    ) -> tuple[str, ...]:
-        self.reads += 1
-        return self.accounts.get((namespace, name), ())
+from tests.support.fakes import FakeSecrets
 
 
 class Clock:

@@ -13,7 +13,8 @@ import pytest
 from slimgate.errors import DigestMismatch, NotFound, TooLarge, Unsupported
 from slimgate.model import OCI_MANIFEST, ImageMetadata, Platform
 from slimgate.oci.documents import DocumentLimits
-from slimgate.sources.router import SourceRouter
+from slimgate.sources.local import read_local
+from slimgate.sources.references import parse_local
 from tests.support.archives import tar_layout, write_oci_archive
 from tests.support.images import (
     BuiltImage,
@@ -39,7 +40,9 @@ GOLANG = ImageSpec(
 def fetch(
     reference: str, platform: Platform = AMD64, limits: DocumentLimits | None = None
 ) -> ImageMetadata:
-    return SourceRouter(limits=limits).fetch(reference, platform)
+    local = parse_local(reference)
+    assert local is not None
+    return read_local(local, platform, reference, limits or DocumentLimits())
 
 
 def test_reads_manifest_and_config_without_layer_blobs(tmp_path: Path) -> None:

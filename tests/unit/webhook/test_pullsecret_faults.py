@@ -19,7 +19,6 @@ from slimgate.model import DEFAULT_PLATFORM, Platform, Subject
 from slimgate.policy.decision import Verdict
 from slimgate.policy.model import Policy
 from slimgate.webhook.app import create_app
-from slimgate.webhook.engine import Engine
 from slimgate.webhook.metrics import WebhookMetrics
 from tests.support import admission
 from tests.unit.cluster.test_pullsecrets import FakeSecrets, Hanging, Raising
@@ -52,7 +51,9 @@ def webhook(source: FakeSecrets, on_error: Verdict) -> Iterator[tuple[Flask, Web
     reads = ThreadPoolExecutor(max_workers=1)
     reader = PullSecrets(source, metrics.pull_secret_errors.inc, executor=reads)
 
-    def engine_for(template: PodTemplate, budget: float) -> Engine:  # as wiring.Composer does
+    def engine_for(
+        template: PodTemplate, budget: float
+    ) -> FakeEngine:  # as Engines.for_access does
         return anonymous if reader.store_for(template.access, budget) is None else authenticated
 
     settings = WebhookSettings(timeout_seconds=2, deadline_seconds=0.3)

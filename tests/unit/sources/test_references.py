@@ -1,4 +1,4 @@
-"""Transport prefixes, and the router that sends everything else to the registry."""
+"""Transport-prefixed references: oci:, oci-archive:, docker-archive:."""
 
 from __future__ import annotations
 
@@ -6,30 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from slimgate.errors import InvalidReference, Unsupported
-from slimgate.model import ImageConfig, ImageMetadata, Platform
+from slimgate.errors import InvalidReference
 from slimgate.sources.references import LocalReference, Transport, is_local, parse_local
-from slimgate.sources.router import SourceRouter
-from tests.support.images import build_image, write_oci_layout
-
-AMD64 = Platform("linux", "amd64")
-
-
-class FakeRegistry:
-    def __init__(self) -> None:
-        self.fetched: list[str] = []
-
-    def fetch(self, reference: str, platform: Platform) -> ImageMetadata:
-        self.fetched.append(reference)
-        return ImageMetadata(
-            reference=reference,
-            digest="sha256:" + "0" * 64,
-            platform=platform,
-            media_type="m",
-            config_digest="sha256:" + "1" * 64,
-            layers=(),
-            config=ImageConfig(),
-        )
 
 
 def test_parse_local_references() -> None:
@@ -67,25 +45,3 @@ def test_existing_path_with_a_colon_can_still_name_an_image(tmp_path: Path) -> N
 def test_missing_path_is_a_usage_error(text: str) -> None:
     with pytest.raises(InvalidReference, match="path is missing"):
         parse_local(text)
-
-
-def test_registry_client_is_made_only_for_registry_references(tmp_path: Path) -> None:
-    made: list[FakeRegistry] = []
-
-    def make() -> FakeRegistry:
-        made.append(FakeRegistry())
-        return made[-1]
-
-    router = SourceRouter(make)
-    layout = write_oci_layout(tmp_path / "layout", build_image())
-    router.fetch(f"oci:{layout}", AMD64)
-    assert made == []
-    router.fetch("nginx:1", AMD64)
-    router.fetch("ghcr.io/org/app:2", AMD64)
-    assert len(made) == 1
-    assert made[0].fetched == ["nginx:1", "ghcr.io/org/app:2"]
-
-
-def test_router_without_a_registry_refuses_registry_references() -> None:
-    with pytest.raises(Unsupported, match="registry references are not available"):
-        SourceRouter().fetch("nginx:1", AMD64)

@@ -9,10 +9,11 @@ from dataclasses import replace
 from slimgate.config import parse_settings
 from slimgate.evaluation import Evaluator
 from slimgate.kube.workloads import read_template
+from slimgate.registry.client import RegistryClient
+from slimgate.webhook.generations import RETIRE_SECONDS, Composer
 from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.webhook.wiring import RETIRE_SECONDS, Composer
 from tests.support import admission
-from tests.unit.cluster.test_pullsecrets import FakeSecrets
+from tests.support.fakes import FakeSecrets
 
 FIRST = 'registry:\n  insecure: ["localhost:5000"]\npolicy: {mode: enforce}\n'
 POLICY_ONLY = 'registry:\n  insecure: ["localhost:5000"]\npolicy: {mode: audit}\n'
@@ -32,10 +33,12 @@ def test_a_replaced_registry_client_is_closed_after_the_grace_period() -> None:
     composer = Composer(WebhookMetrics(), schedule=recorder)
     try:
         composer.build(parse_settings(FIRST, "first.yaml"))
-        first = composer.client(parse_settings(FIRST, "first.yaml"))
+        assert composer.engines is not None
+        first = composer.engines.client
+        assert isinstance(first, RegistryClient)
         composer.build(parse_settings(POLICY_ONLY, "policy.yaml"))
         assert recorder.scheduled == []  # same registry options: same client, caches kept
-        assert composer.client(parse_settings(POLICY_ONLY, "policy.yaml")) is first
+        assert composer.engines.client is first
         composer.build(parse_settings(NEW_REGISTRY, "registry.yaml"))
         assert len(recorder.scheduled) == 1
         seconds, close = recorder.scheduled[0]
@@ -43,7 +46,8 @@ def test_a_replaced_registry_client_is_closed_after_the_grace_period() -> None:
         assert not first._http.is_closed  # still usable by reviews in flight
         close()
         assert first._http.is_closed
-        current = composer.client(parse_settings(NEW_REGISTRY, "registry.yaml"))
+        current = composer.engines.client
+        assert isinstance(current, RegistryClient)
         assert current is not first
         assert not current._http.is_closed
     finally:

@@ -10,8 +10,8 @@ import pytest
 
 from slimgate.analysis.lineage import ToolchainImage
 from slimgate.errors import RegistryUnavailable
-from slimgate.lineage_resolver import LineageResolver
 from slimgate.model import Descriptor, ImageConfig, ImageMetadata, Platform
+from slimgate.wiring.lineage import LineageResolver
 from tests.support.fixtures import ManualClock
 
 AMD64 = Platform("linux", "amd64")
