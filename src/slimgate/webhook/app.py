@@ -69,7 +69,7 @@ def create_app(
     hook = settings
     metrics = metrics or WebhookMetrics()
     pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="slimgate-image")
-    lookups = LookupPool(pool, hook.lookups_per_registry)
+    lookups = LookupPool(pool, hook.lookups_per_registry, pool_size)
 
     def reviewer_for(wiring: Wiring) -> Reviewer:
         lookups.resize(wiring.settings.lookups_per_registry)

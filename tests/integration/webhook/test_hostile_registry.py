@@ -9,6 +9,7 @@ registry's images unreadable.
 
 from __future__ import annotations
 
+import dataclasses
 import resource
 import sys
 import threading
@@ -24,7 +25,8 @@ from slimgate.webhook.metrics import WebhookMetrics
 from tests.integration.webhook.conftest import GOLANG_APP, Images, webhook_app
 from tests.support import admission
 from tests.support.faults import FaultServer, Reply, deep_json, gzip_bomb
-from tests.support.images import Blob, ImageSpec, build_image
+from tests.support.images import Blob, ImageSpec, build_image, push
+from tests.support.registry_server import RegistryServer
 from tests.unit.webhook.conftest import post
 
 pytestmark = pytest.mark.registry
@@ -144,6 +146,53 @@ def test_a_healthy_toolchain_image_is_denied_while_a_registry_drips_forty_images
     left = last_attack + DEADLINE + 1 - time.monotonic()
     assert eventually(lambda: lookups_in_progress() == 0, left), lookups_in_progress()
     assert eventually(lambda: fault_server.dripping == 0, 1.0)  # every connection was closed
+
+
+def test_forty_dripping_registries_do_not_keep_a_healthy_one_waiting(
+    plain_registry: RegistryServer,
+) -> None:
+    """Waves of pods spread over forty dripping registries, eight lookups each, ask for ten
+    times the lookup threads there are. Healthy images arriving meanwhile get the next free
+    thread, not the end of the queue: each is decided on its own evidence within its 4 s
+    deadline, and once the first wave's lookups have given up, in well under a second."""
+    servers = [FaultServer("127.0.0.1") for _ in range(40)]
+    healthy = []
+    for n in range(6):  # six distinct images: no decision or analysis is remembered
+        built = build_image(dataclasses.replace(GOLANG_APP, labels={"build": str(n)}))
+        push(plain_registry.url, "fair/app", str(n), built)
+        healthy.append(f"{plain_registry.host}/fair/app:{n}")
+    waves: list[threading.Thread] = []
+    try:
+        for server in servers:
+            server.default = Reply(200, headers=PADDING, header_drip=0.05)
+        long_deadline = config().replace("timeoutSeconds: 2", "timeoutSeconds: 5")
+        long_deadline = long_deadline.replace(f"deadlineSeconds: {DEADLINE}", "deadlineSeconds: 4")
+        for app, _ in webhook_app(long_deadline):
+            first_wave = time.monotonic()
+            for wave in range(10):  # 32 images on 4 registries each, a new wave every 0.2 s
+                hosts = [s.host for s in servers[4 * wave : 4 * wave + 4]]
+                attack = [f"{hosts[n % 4]}/drip/app{n}:1" for n in range(32)]
+                waves.append(threading.Thread(target=_review, args=(app, attack)))
+                waves[-1].start()
+                time.sleep(0.2)
+            took, answered = [], []
+            for image in healthy:
+                sent = time.monotonic()
+                answer = _review(app, [image])
+                answered.append(time.monotonic())
+                took.append(answered[-1] - sent)
+                assert answer["allowed"] is False, answer
+                assert "toolchain-base" in answer["status"]["message"]
+            # The first healthy image came while every thread was held: it ran on the
+            # first thread freed when the first wave's lookups met their deadline (4 s),
+            # ahead of the nine waves queued before it.
+            assert answered[0] < first_wave + 4 + 1.0, took
+            assert max(took[1:]) < 1.0, took
+            for thread in waves:
+                thread.join(6)
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def test_a_document_that_does_not_parse_gets_the_registry_error_decision_and_is_remembered(

@@ -56,7 +56,7 @@ def test_registry_of_names_the_host_and_tolerates_garbage() -> None:
 def test_at_most_the_limit_runs_per_registry_and_the_rest_follow(
     executor: ThreadPoolExecutor,
 ) -> None:
-    pool = LookupPool(executor, per_registry=2)
+    pool = LookupPool(executor, per_registry=2, threads=8)
     gate = Gate()
     deadline = time.monotonic() + 10
     futures = [pool.submit("slow.test", deadline, gate, f"img{n}") for n in range(5)]
@@ -69,7 +69,7 @@ def test_at_most_the_limit_runs_per_registry_and_the_rest_follow(
 
 
 def test_a_saturated_registry_does_not_hold_up_another(executor: ThreadPoolExecutor) -> None:
-    pool = LookupPool(executor, per_registry=2)
+    pool = LookupPool(executor, per_registry=2, threads=8)
     gate = Gate()
     deadline = time.monotonic() + 10
     for n in range(20):
@@ -79,8 +79,60 @@ def test_a_saturated_registry_does_not_hold_up_another(executor: ThreadPoolExecu
     gate.release.set()
 
 
+def test_many_slow_registries_cannot_take_every_thread_from_a_quiet_one(
+    executor: ThreadPoolExecutor,
+) -> None:
+    # Eight threads; eight slow registries may run two lookups each, so sixteen could start
+    # but only eight threads exist. The quiet registry's lookup takes the first free thread
+    # instead of queueing behind the slow lookups that were submitted before it.
+    pool = LookupPool(executor, per_registry=2, threads=8)
+    one_ends = threading.Semaphore(0)
+    ran: list[str] = []
+
+    def slow(name: str) -> str:
+        one_ends.acquire(timeout=10)
+        ran.append(name)
+        return name
+
+    deadline = time.monotonic() + 10
+    slow_lookups = [pool.submit(f"slow{n % 8}.test", deadline, slow, f"slow{n}") for n in range(24)]
+    quiet = pool.submit("quiet.test", deadline, str.upper, "quiet")
+    time.sleep(0.2)
+    assert not quiet.done()  # every thread is held by a slow registry
+    one_ends.release()
+    assert quiet.result(2) == "QUIET"
+    assert len(ran) == 1  # it did not wait for the sixteen submitted before it
+    for _ in range(23):
+        one_ends.release()
+    assert sorted(f.result(5) for f in slow_lookups) == sorted(f"slow{n}" for n in range(24))
+
+
+def test_the_next_thread_goes_to_the_registry_with_the_fewest_running(
+    executor: ThreadPoolExecutor,
+) -> None:
+    pool = LookupPool(executor, per_registry=4, threads=2)
+    order: list[str] = []
+    hold = threading.Event()
+
+    def record(name: str) -> None:
+        hold.wait(5)
+        order.append(name)
+
+    deadline = time.monotonic() + 10
+    first = [pool.submit("busy.test", deadline, record, f"busy{n}") for n in range(2)]
+    later = [pool.submit("busy.test", deadline, record, f"busy{n}") for n in range(2, 5)]
+    other = pool.submit("other.test", deadline, record, "other")
+    hold.set()
+    for future in [*first, *later, other]:
+        future.result(5)
+    # busy0 and busy1 took both threads; when the first of them ended, other.test (none
+    # running) went ahead of the three busy lookups submitted before it.
+    assert order.index("other") < order.index("busy3")
+    assert order.index("other") <= 2
+
+
 def test_a_cancelled_waiting_lookup_never_runs(executor: ThreadPoolExecutor) -> None:
-    pool = LookupPool(executor, per_registry=1)
+    pool = LookupPool(executor, per_registry=1, threads=8)
     gate = Gate()
     deadline = time.monotonic() + 10
     first = pool.submit("slow.test", deadline, gate, "first")
@@ -93,7 +145,7 @@ def test_a_cancelled_waiting_lookup_never_runs(executor: ThreadPoolExecutor) -> 
 
 
 def test_each_lookup_runs_with_its_deadline_as_the_ceiling(executor: ThreadPoolExecutor) -> None:
-    pool = LookupPool(executor, per_registry=1)
+    pool = LookupPool(executor, per_registry=1, threads=8)
     deadline = time.monotonic() + 3
     assert pool.submit("r", deadline, ceiling).result(5) == deadline
     assert ceiling() is None  # not set here
@@ -102,7 +154,7 @@ def test_each_lookup_runs_with_its_deadline_as_the_ceiling(executor: ThreadPoolE
 def test_an_exception_reaches_the_future_and_frees_the_slot(
     executor: ThreadPoolExecutor,
 ) -> None:
-    pool = LookupPool(executor, per_registry=1)
+    pool = LookupPool(executor, per_registry=1, threads=8)
     deadline = time.monotonic() + 3
     failed = pool.submit("r", deadline, int, "not a number")
     with pytest.raises(ValueError, match="invalid literal"):
@@ -113,7 +165,7 @@ def test_an_exception_reaches_the_future_and_frees_the_slot(
 def test_after_shutdown_lookups_fail_instead_of_hanging() -> None:
     executor = ThreadPoolExecutor(1)
     executor.shutdown()
-    pool = LookupPool(executor, per_registry=1)
+    pool = LookupPool(executor, per_registry=1, threads=8)
     future = pool.submit("r", time.monotonic() + 1, str, "x")
     with pytest.raises(RuntimeError):
         future.result(1)
