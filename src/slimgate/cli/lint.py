@@ -1,6 +1,6 @@
 """``slimgate lint [Dockerfile...]``: the same signatures, on the final stage, before a build.
 
-The Dockerfile is read by :func:`slimgate.dockerfile.parse_dockerfile` and linted by
+The Dockerfile is read by :func:`slimgate.sources.dockerfile.parse_dockerfile` and linted by
 :func:`slimgate.analysis.dockerfile_lint.lint`; the decision goes through the same policy
 as ``check``, so the outputs and exit codes are the same. Sizes are unknown before a build.
 """
@@ -61,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
     from slimgate.cli.check import render
     from slimgate.cli.options import parse_pairs, parse_platforms
     from slimgate.config import load_settings
-    from slimgate.dockerfile import MAX_CHARS, parse_dockerfile
     from slimgate.evaluation import worst
     from slimgate.model import Subject
+    from slimgate.sources.dockerfile import MAX_CHARS, parse_dockerfile
     from slimgate.wiring import build_engines
 
     paths = [Path(name) for name in args.dockerfile]
