@@ -242,10 +242,6 @@ def workload_results(
     return tuple(sorted(results, key=lambda r: r.sort_key))
 
 
-def worst_outcome(results: Iterable[RuleResult]) -> Outcome:
-    return max((r.outcome for r in results), key=lambda o: o.rank, default=Outcome.PASS)
-
-
 def summary_counts(outcomes: Iterable[Outcome | str]) -> dict[str, int]:
     """How many results of each outcome, every outcome named (a report's ``summary``)."""
     counts = Counter(str(o) for o in outcomes)

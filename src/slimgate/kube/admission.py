@@ -67,12 +67,6 @@ class AdmissionRequest(TypedDict):
     options: NotRequired[dict[str, Any] | None]
 
 
-class AdmissionReviewRequest(TypedDict):
-    apiVersion: str
-    kind: str
-    request: AdmissionRequest
-
-
 class Status(TypedDict, total=False):
     code: int
     reason: str
