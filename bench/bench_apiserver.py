@@ -51,9 +51,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.cluster import KubeCluster, ensure_tools  # noqa: E402
-from tests.e2e.webhook_process import WebhookProcess  # noqa: E402
 from tests.support.images import ImageSpec, build_image, push  # noqa: E402
 from tests.support.registry_server import RegistryServer, free_port, start_registry  # noqa: E402
+from tests.support.served import ServedWebhook  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "apiserver.json"
 APILOAD = ROOT / "bench" / "apiload"
@@ -380,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cluster.start()
         noop = NoopWebhook(noop_binary, cert, key)
         noop_http1 = NoopWebhook(noop_binary, cert, key, http2=False)
-        webhook = WebhookProcess(work, work / "config", cert, key, ca_file)
+        webhook = ServedWebhook(work, work / "config" / "config.yaml", cert, key, ca_file)
         others = {
             name: AlternativeServer(name, work / "config" / "config.yaml", cert, key)
             for name in filter(None, args.also.split(","))
@@ -391,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "kine": cluster._kine.pid if cluster._kine else None,
             "noop": noop.process.pid,
             "noop-http1": noop_http1.process.pid,
-            "slimgate": webhook._process.pid,
+            "slimgate": webhook.process.pid,
             **{name: server.process.pid for name, server in others.items()},
         }
         try:
@@ -402,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 key_name = f"{concurrency} concurrent, {count} pods"
                 results[key_name] = {setup: [] for setup in setups}
                 # warm-up: the API server's caches, the webhook's three images
-                for url in (webhook.validate_url, *(o.url for o in others.values())):
+                for url in (f"{webhook.url}/validate", *(o.url for o in others.values())):
                     register(api, url, ca_pem)
                     with namespace(api) as ns:
                         run_load(podload, cluster, ns, warm, concurrency, min(count, 200))
@@ -411,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for setup in order:
                         urls = {"none": None, "noop": noop.url, "noop-http1": noop_http1.url}
                         urls |= {name: server.url for name, server in others.items()}
-                        url = urls.get(setup, webhook.validate_url)
+                        url = urls.get(setup, f"{webhook.url}/validate")
                         register(api, url, ca_pem)
                         images = cold_images(registry, warm) if setup == "slimgate-cold" else warm
                         with namespace(api) as ns:
@@ -427,9 +427,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                             flush=True,
                         )
                 if args.profile:  # an extra run, not measured: py-spy takes CPU of its own
-                    register(api, webhook.validate_url, ca_pem)
+                    register(api, f"{webhook.url}/validate", ca_pem)
                     with namespace(api) as ns:
-                        spy = start_profile(webhook._process.pid, args.profile)
+                        spy = start_profile(webhook.process.pid, args.profile)
                         run_load(podload, cluster, ns, warm, concurrency, count)
                         spy.send_signal(signal.SIGINT)
                         spy.wait(30)
@@ -469,8 +469,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(output, indent=2) + "\n")
-    print(json.dumps(table, indent=2))
+    print(markdown(table))
     return 0
+
+
+def markdown(table: dict[str, Any]) -> str:
+    """The README's table: throughput and p99 against the no-op, CPU per pod by process."""
+    lines = [
+        "| load | set-up | pods/s (runs) | × no-op | p99 ms | × no-op | CPU µs per pod: "
+        "API server / kine / webhook |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for load, summary in table.items():
+        for setup, row in summary.items():
+            ratio = row.get("vs_noop", {})
+            cpu = row["cpu_seconds_per_pod"]
+            webhook = cpu.get(setup, 0.0) if setup not in ("none",) else 0.0
+            if setup == "slimgate-cold":
+                webhook = cpu.get("slimgate", 0.0)
+            runs = ", ".join(f"{x:.0f}" for x in row["pods_per_second_runs"])
+            lines.append(
+                f"| {load} | {setup} | {row['pods_per_second']:.0f} ({runs}) "
+                f"| {ratio.get('throughput', '')} | {row['p99_ms']:.0f} | {ratio.get('p99', '')} "
+                f"| {cpu.get('kube-apiserver', 0) * 1e6:.0f} / {cpu.get('kine', 0) * 1e6:.0f} / "
+                f"{webhook * 1e6:.0f} |"
+            )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
