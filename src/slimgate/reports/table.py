@@ -6,9 +6,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from slimgate.reports.bloat import bloat_bytes, megabytes
-from slimgate.reports.outcomes import Outcome
-from slimgate.reports.summary import AuditSummary, NamespaceSummary
+from slimgate.audit.bloat import megabytes
+from slimgate.audit.outcomes import Outcome
+from slimgate.audit.summary import AuditSummary, NamespaceSummary
 
 STYLES = {
     Outcome.PASS: "green",
@@ -46,18 +46,15 @@ def namespace_table(item: NamespaceSummary) -> Table:
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in item.rows:
-        for container in row.audit.containers:
-            mine = [
-                r
-                for r in row.results
-                if r.container == container.container.container
-                and r.image == container.result.image
-            ]
-            outcome = max((r.outcome for r in mine), key=lambda o: o.rank, default=Outcome.PASS)
+        for line in row.containers:
+            container, bloat, outcome = line.audit, line.bloat, line.outcome
             rules = sorted(
-                {r.rule for r in mine if r.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR)}
+                {
+                    r.rule
+                    for r in line.results
+                    if r.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR)
+                }
             )
-            bloat = bloat_bytes(container.result)
             table.add_row(
                 str(row.audit.workload.ref),
                 str(container.replicas),

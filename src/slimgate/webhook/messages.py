@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slimgate.analysis.rules import REGISTRY_ERROR, UNEVALUATED
+from slimgate.evaluation import ImageResult
 from slimgate.kube.workloads import ContainerImage
 from slimgate.policy.decision import DecidedFinding, Mode, RuleAction, Verdict
-from slimgate.webhook.engine import Result
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class Checked:
     """One container and the engine's result for its image."""
 
     container: ContainerImage
-    result: Result
+    result: ImageResult
 
     @property
     def verdict(self) -> Verdict:
@@ -41,7 +41,7 @@ class Excess:
     count: int  # containers
     where: str  # the pod spec's field path: "spec", "spec.template.spec"
     reason: str  # "the object has more than 1,000 containers"
-    result: Result
+    result: ImageResult
 
     @property
     def verdict(self) -> Verdict:

@@ -9,13 +9,12 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
+from slimgate.audit.summary import AuditSummary, summarize
 from slimgate.reports.html import render_html
 from slimgate.reports.jsonreport import audit_document
-from slimgate.reports.summary import AuditSummary, summarize
 from slimgate.reports.svg import bar_chart
 from slimgate.reports.table import print_tables
-
-from .builders import MB, oversize_layer, result, toolchain, unreadable, workload
+from tests.support.audits import MB, oversize_layer, result, toolchain, unreadable, workload
 
 
 def _summary() -> AuditSummary:
