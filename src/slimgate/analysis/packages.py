@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from slimgate.analysis.limits import Meter
 from slimgate.analysis.shell import Command, expand
-from slimgate.analysis.signatures.packages import PACKAGE_CLASSES, PackageClass
+from slimgate.analysis.signatures.packages import APT_DEPENDENCIES, PACKAGE_CLASSES, PackageClass
 
 # Options that take a value, per manager (so the value is not read as a package).
 _VALUE_OPTIONS = {
@@ -158,6 +158,8 @@ def _apt(
     autoremove = sub == "autoremove" or any(a in ("--auto-remove", "--autoremove") for a in rest)
     if sub == "install":
         for name in names:
+            for dependency in APT_DEPENDENCIES.get(name, ()):
+                state.setdefault(dependency, _Installed(manual=False))
             state[name] = _Installed(manual=True)
     elif sub in ("purge", "remove"):
         for name in names:
