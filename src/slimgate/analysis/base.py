@@ -16,28 +16,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import BaseImage, Method
 from slimgate.analysis.lineage import KnownBase, Lineage
 from slimgate.analysis.patterns import search
+from slimgate.analysis.provenance import by_builder, by_program
+from slimgate.analysis.recognition import Recognition
 from slimgate.analysis.signatures.bases import BASE_SIGNATURES, BaseSignature, Condition
 from slimgate.analysis.steps import METADATA
 from slimgate.model import BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION
 
 _DOCKER_HUB = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
-
-
-@dataclass(frozen=True, slots=True)
-class Recognition:
-    """A recognised base, the rule it earns (None when clean) and its last step."""
-
-    base: BaseImage
-    rule: str | None
-    ecosystem: str
-    end: int | None  # index of the base's last step; None when unknown
-    signature: BaseSignature | None = None
 
 
 def split_reference(reference: str) -> tuple[str, str]:
@@ -174,7 +164,9 @@ def _by_reference(
 
 
 def recognise(facts: Facts, annotations: dict[str, str], lineage: Lineage) -> Recognition | None:
-    """The base image of ``facts``, or None when nothing identifies it."""
+    """The base image of ``facts``, or None when nothing identifies it: by annotation or
+    label, by lineage, by what a builder wrote into the config (buildpacks, apko, s2i), by
+    the official images' environment and history, and last by the program it runs."""
     known = lineage.match(facts.layer_digests)
     digest = annotations.get(BASE_DIGEST_ANNOTATION) or facts.labels.get(BASE_DIGEST_ANNOTATION)
     if known is None and digest:
@@ -197,4 +189,4 @@ def recognise(facts: Facts, annotations: dict[str, str], lineage: Lineage) -> Re
         classified = classify_reference(known.reference)
         signature = classified[0] if classified is not None else None
         return Recognition(base, known.rule, known.ecosystem, lineage_end, signature)
-    return _by_signature(facts)
+    return by_builder(facts) or _by_signature(facts) or by_program(facts)

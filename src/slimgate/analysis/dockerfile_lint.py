@@ -11,14 +11,16 @@ instructions of the final stage's chain in place of history entries.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 
-from slimgate.analysis.base import Recognition, classify_reference
+from slimgate.analysis.base import classify_reference
 from slimgate.analysis.complexity import capped, too_complex
 from slimgate.analysis.dockerfile_model import Dockerfile, Stage
 from slimgate.analysis.engine import analyse_facts, ordered
 from slimgate.analysis.facts import Facts, facts_of_steps
 from slimgate.analysis.findings import Analysis, BaseImage, Method
 from slimgate.analysis.limits import DEFAULT_LIMITS, Clock, Limits, Meter
+from slimgate.analysis.recognition import Recognition
 from slimgate.analysis.steps import steps_from_instructions
 from slimgate.errors import TooComplex
 from slimgate.model import DEFAULT_PLATFORM, SOURCE_ANNOTATION, Platform
@@ -41,6 +43,24 @@ def _env_of(stages: tuple[Stage, ...]) -> dict[str, str]:
                 name, _, value = word.partition("=")
                 env[name] = value
     return env
+
+
+def _args_of(stages: tuple[Stage, ...], global_args: Mapping[str, str]) -> dict[str, str]:
+    """Build args with their defaults as the final stage's RUN lines see them (a global
+    ARG is visible in a stage that declares it again without a value)."""
+    args: dict[str, str] = {}
+    for stage in stages:
+        for instruction in stage.instructions:
+            if instruction.keyword != "ARG":
+                continue
+            try:
+                words = shlex.split(instruction.value)
+            except ValueError:
+                words = instruction.value.split()
+            for word in words:
+                name, eq, value = word.partition("=")
+                args[name] = value if eq else global_args.get(name, "")
+    return args
 
 
 def _labels_of(stages: tuple[Stage, ...]) -> dict[str, str]:
@@ -97,8 +117,9 @@ def lint(
         )
         env = _env_of(chain)
         labels = _labels_of(chain)
+        variables = {**_args_of(chain, dockerfile.args), **env}
         facts = Facts(
-            steps=facts_of_steps(steps, env, platform, meter),
+            steps=facts_of_steps(steps, variables, platform, meter),
             env=env,
             labels=labels,
             source=labels.get(SOURCE_ANNOTATION) or None,

@@ -31,6 +31,7 @@ class Method(StrEnum):
     LINEAGE = "lineage"
     ENVIRONMENT = "environment"
     HISTORY = "history"
+    CONFIG = "config"  # the entrypoint, command or environment of the image config
     DOCKERFILE = "dockerfile"  # named by the FROM line of a Dockerfile being linted
 
 
