@@ -55,7 +55,8 @@ def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding
         sizes = facts.layer_sizes
         indices = [i for i in recognition.layers if i < len(sizes)]
         toolchain_bytes = sum(sizes[i] for i in indices)
-        top = max(indices, key=lambda i: sizes[i]) if indices else None
+        kept = {f.step.layer for f in facts.steps if any(k.klass.triggers for k in f.kept)}
+        top = max(indices, key=lambda i: (sizes[i], i in kept)) if indices else None
         largest = next((f for f in facts.steps if top is not None and f.step.layer == top), None)
         top_layer = top
     else:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from slimgate.analysis.limits import Meter
 from slimgate.analysis.nix import store_path_kept
 from slimgate.analysis.packages import Kept, toolchain_kept
+from slimgate.analysis.pairing import mismatch
 from slimgate.analysis.shell import Command, commands
 from slimgate.analysis.signatures.architectures import aliases
 from slimgate.analysis.steps import Step, steps_of
@@ -52,6 +53,7 @@ class Facts:
     # Which tool built the image when the config says so ("nix", "apko", "buildpacks"...):
     # findings then give that tool's remedy rather than Dockerfile advice.
     builder: str | None = None
+    unpaired: str | None = None  # why steps have no layer (history and layers disagree)
 
 
 def facts_of_steps(
@@ -111,6 +113,7 @@ def gather(image: ImageMetadata, meter: Meter | None = None) -> Facts:
         working_dir=config.working_dir,
         user=config.user,
         builder=builder_of(config.history),
+        unpaired=mismatch(image),
     )
 
 

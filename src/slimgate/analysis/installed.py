@@ -28,6 +28,8 @@ def installed_findings(facts: Facts, scope: Scope) -> list[Finding]:
                 by_rule.setdefault(kept.klass.rule, []).append(kept.package)
         for rule, packages in by_rule.items():
             ecosystem = "jdk" if rule == rules.JDK_RUNTIME else "generic"
+            if facts.builder == "nix" and not step.step.instruction:
+                ecosystem = "nix"  # store paths in the image contents, not a RUN
             remedy = remediation_for(ecosystem)
             where = step.step.where
             saving = step.step.size

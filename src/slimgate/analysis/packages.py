@@ -37,6 +37,7 @@ _VALUE_OPTIONS = {
 }
 _APT = frozenset({"apt-get", "apt", "aptitude"})
 _RPM = frozenset({"yum", "dnf", "microdnf", "tdnf", "zypper"})
+_OTHER = frozenset({"apt-mark", "apk"})
 _VERSION_SUFFIX = re.compile(r"(?:[=<>~]|:[a-z0-9]+$).*$")
 
 
@@ -120,19 +121,38 @@ def kept_packages(
     for command in commands:
         for name, value in command.assignments:
             scope[name] = "" if "$(" in value or "`" in value else expand(value, scope)
-        argv = command.argv
         program = command.program
-        if len(argv) < 2:
+        if len(command.argv) < 2 or not (program in _APT or program in _RPM or program in _OTHER):
             continue
+        args = _expanded(command.argv[1:], scope, meter)
         if program in _APT:
-            _apt(argv[1:], scope, state, meter)
+            _apt(args, scope, state, meter)
         elif program == "apt-mark":
-            _apt_mark(argv[1:], scope, state, meter)
+            _apt_mark(args, scope, state, meter)
         elif program == "apk":
-            _apk(argv[1:], scope, state, meter)
+            _apk(args, scope, state, meter)
         elif program in _RPM:
-            _rpm(argv[1:], scope, state, meter)
+            _rpm(args, scope, state, meter)
     return tuple(state)
+
+
+def _expanded(args: tuple[str, ...], scope: Mapping[str, str], meter: Meter) -> tuple[str, ...]:
+    """The arguments after variable expansion and field splitting, as the shell passes
+    them (``apt-get -y $package_args install $packages``: the options and the subcommand
+    can come from a variable too)."""
+    if not any("$" in arg for arg in args):
+        return args
+    words: list[str] = []
+    for arg in args:
+        if "$" not in arg:
+            words.append(arg)
+            continue
+        if "$(" in arg or "`" in arg:
+            continue
+        split = expand(arg, scope).split()
+        meter.words(len(split) - 1)
+        words.extend(split)
+    return tuple(words)
 
 
 def _subcommand(args: tuple[str, ...], manager: str) -> tuple[str, tuple[str, ...]]:

@@ -48,6 +48,11 @@ def _holds(signature: ImageSignature, facts: Facts, program: str) -> str | None:
         said.append(f"{name}={_quote(facts.env[name])}")
     if any(name in facts.env for name in signature.env_absent):
         return None
+    for name, pattern in signature.env_values:
+        value = facts.env.get(name)
+        if value is None or re.fullmatch(pattern, value) is None:
+            return None
+        said.append(f"{name}={_quote(value)}")
     if signature.program:
         if not program or re.fullmatch(signature.program, program) is None:
             return None
@@ -67,7 +72,7 @@ def _recognition(signature: ImageSignature, evidence: str, facts: Facts) -> Reco
         signature.rule,
         signature.ecosystem,
         len(facts.steps) - 1 if signature.whole_image else None,
-        remedy=signature.remedy,
+        remedy="nix" if facts.builder == "nix" and signature.rule else signature.remedy,
         layers=layers,
         builder=signature.builder,
     )

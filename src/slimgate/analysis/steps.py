@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from slimgate.analysis.pairing import paired
 from slimgate.model import ImageMetadata
 
 INSTRUCTIONS = frozenset(
@@ -203,7 +204,7 @@ def steps_of(image: ImageMetadata) -> tuple[Step, ...]:
     sizes = {i: desc.size for i, desc in enumerate(image.layers)}
     steps = []
     declared: set[str] = set()
-    for index, (entry, layer) in enumerate(image.iter_history()):
+    for index, (entry, layer) in enumerate(paired(image)):
         if not entry.created_by.strip():
             # Nix, buildpacks (before platform API 0.12) and squashing tools leave no
             # command: the step is unrecognisable, its comment is all there is to read.

@@ -43,6 +43,7 @@ class ImageSignature:
     labels: tuple[tuple[str, str], ...] = ()  # (label, regular expression fully matched)
     env: tuple[str, ...] = ()  # names that must be set
     env_absent: tuple[str, ...] = ()  # names that must not be set
+    env_values: tuple[tuple[str, str], ...] = ()  # (name, regular expression fully matched)
     program: str = ""  # regular expression fully matching the entrypoint (or cmd) program
     remedy: str = ""  # remediation key; the ecosystem's when empty
     whole_image: bool = True  # every layer is the toolchain (no history says which)
@@ -125,6 +126,18 @@ IMAGE_SIGNATURES: tuple[ImageSignature, ...] = (
         env=("CNB_USER_ID", "CNB_GROUP_ID"),
         env_absent=("CNB_APP_DIR", "CNB_LAYERS_DIR"),
         remedy="buildpacks",
+    ),
+    # The openjdk:8 images (and their pre-2017 alias java:8) set JAVA_HOME to the JDK's
+    # directory; the -jre tags to its jre/ subdirectory (docker-library/openjdk, 2016-2017).
+    ImageSignature(
+        "openjdk:8 JDK",
+        "java",
+        JDK,
+        "docker-library",
+        env=("JAVA_DEBIAN_VERSION",),
+        env_values=(("JAVA_HOME", r"/usr/lib/jvm/java-8-openjdk-[a-z0-9]+/?"),),
+        remedy="jdk",
+        whole_image=False,
     ),
     # Chainguard images by title (the image's name in chainguard-images/images).
     _cg("jre", "java", None),
