@@ -52,14 +52,40 @@ def split_reference(reference: str) -> tuple[str, str]:
     return name, tag or "latest"
 
 
+def _names(signature: BaseSignature, path: str) -> bool:
+    return path in signature.repositories or any(
+        re.fullmatch(pattern, path) for pattern in signature.repository_patterns
+    )
+
+
 def classify_reference(reference: str) -> tuple[BaseSignature, str | None] | None:
     """The signature a reference names and the rule it earns from its tag (None: clean)."""
     path, tag = split_reference(reference)
     for signature in BASE_SIGNATURES:
-        if path in signature.repositories:
-            clean = any(marker in tag for marker in signature.clean_tags)
+        if _names(signature, path):
+            where = f"{tag} {path.rsplit('/', 1)[-1]}" if signature.repository_patterns else tag
+            clean = any(marker in where for marker in signature.clean_tags)
             return signature, None if clean else signature.rule
     return None
+
+
+def variant_name(signature: BaseSignature, rule: str | None, tag: str) -> str:
+    """The display name: the rule's name, or the clean variant named as it is
+    (``python (alpine)``, not ``python (slim)``)."""
+    if rule is not None:
+        return signature.name
+    if "alpine" in tag and signature.clean_name.endswith("(slim)"):
+        return signature.clean_name.replace("(slim)", "(alpine)")
+    return signature.clean_name
+
+
+def _alpine(steps: Sequence[StepFacts]) -> bool:
+    """Built on Alpine: its root filesystem (alpine-minirootfs) or apk in the history."""
+    return any(
+        "alpine-minirootfs" in facts.step.body or any(c.program == "apk" for c in facts.commands)
+        for facts in steps
+        if facts.step.instruction in ("ADD", "RUN")
+    )
 
 
 def _matches(patterns: tuple[str, ...], text: str) -> bool:
@@ -131,8 +157,10 @@ def _by_signature(facts: Facts) -> Recognition | None:
         else:
             method = Method.HISTORY
             evidence = f"step {anchor} installs the buildpack-deps compiler set"
+        rule = signature.rule if applies else None
+        variant = "alpine" if rule is None and _alpine(region) else ""
         base = BaseImage(
-            name=signature.name if applies else signature.clean_name,
+            name=variant_name(signature, rule, variant),
             ecosystem=signature.ecosystem,
             method=method,
             evidence=evidence,
@@ -154,7 +182,7 @@ def _by_reference(
         anchor = _anchor(facts.steps, signature)
         end = tail(facts.steps, anchor, signature.own) if anchor is not None else None
     base = BaseImage(
-        name=signature.name if rule else signature.clean_name,
+        name=variant_name(signature, rule, split_reference(reference)[1]),
         ecosystem=signature.ecosystem,
         method=method,
         evidence=f"{BASE_NAME_ANNOTATION}={reference}",

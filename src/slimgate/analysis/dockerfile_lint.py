@@ -10,10 +10,11 @@ instructions of the final stage's chain in place of history entries.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 
-from slimgate.analysis.base import classify_reference
+from slimgate.analysis.base import classify_reference, split_reference, variant_name
 from slimgate.analysis.complexity import capped, too_complex
 from slimgate.analysis.dockerfile_model import Dockerfile, Stage
 from slimgate.analysis.engine import analyse_facts, ordered
@@ -21,6 +22,7 @@ from slimgate.analysis.facts import Facts, facts_of_steps
 from slimgate.analysis.findings import Analysis, BaseImage, Method
 from slimgate.analysis.limits import DEFAULT_LIMITS, Clock, Limits, Meter
 from slimgate.analysis.recognition import Recognition
+from slimgate.analysis.signatures.bases import BASE_ENV
 from slimgate.analysis.steps import steps_from_instructions
 from slimgate.errors import TooComplex
 from slimgate.model import DEFAULT_PLATFORM, SOURCE_ANNOTATION, Platform
@@ -76,20 +78,52 @@ def _labels_of(stages: tuple[Stage, ...]) -> dict[str, str]:
     return labels
 
 
-def recognise_from(reference: str) -> Recognition | None:
-    """The base a FROM line names, when it is one the signatures know."""
+def _unset_args(raw: str, args: Mapping[str, str]) -> list[str]:
+    """The build args a FROM line uses that have no value (``golang:${GO_VERSION}``)."""
+    return [
+        name for name in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", raw) if not args.get(name)
+    ]
+
+
+def recognise_from(
+    reference: str, raw: str | None = None, args: Mapping[str, str] | None = None
+) -> Recognition | None:
+    """The base a FROM line names, when it is one the signatures know. ``raw`` is the line
+    as written: a build arg it uses without a value is named in the evidence (the image
+    would be built from whatever ``--build-arg`` gives; the tag is judged as written)."""
     classified = classify_reference(reference)
     if classified is None:
         return None
     signature, rule = classified
+    evidence = f"FROM {reference}"
+    unset = _unset_args(raw, args or {}) if raw and "$" in raw else []
+    if unset and raw is not None:
+        names = ", ".join(unset)
+        verb = "sets" if len(unset) == 1 else "set"
+        evidence = (
+            f"FROM {raw}: ARG {names} {verb} the {'tag' if ':' in raw else 'image'} and has "
+            f"no default, so only {split_reference(reference)[0]} is known"
+        )
+        reference = raw
     base = BaseImage(
-        name=signature.name if rule else signature.clean_name,
+        name=variant_name(signature, rule, split_reference(reference)[1]),
         ecosystem=signature.ecosystem,
         method=Method.DOCKERFILE,
-        evidence=f"FROM {reference}",
+        evidence=evidence,
         reference=reference,
     )
     return Recognition(base, rule, signature.ecosystem, -1, signature)
+
+
+def base_env(reference: str) -> dict[str, str]:
+    """What the base image's environment defines that RUN lines use (``$PHPIZE_DEPS``)."""
+    classified = classify_reference(reference)
+    if classified is None:
+        return {}
+    family = classified[0].family
+    tag = split_reference(reference)[1]
+    variant = next((v for f, v in BASE_ENV if f == family and v and v in tag), "")
+    return dict(BASE_ENV.get((family, variant), ()))
 
 
 def lint(
@@ -115,7 +149,7 @@ def lint(
             (instruction.keyword, instruction.value, instruction.line)
             for instruction in instructions
         )
-        env = _env_of(chain)
+        env = {**base_env(root), **_env_of(chain)}
         labels = _labels_of(chain)
         variables = {**_args_of(chain, dockerfile.args), **env}
         facts = Facts(
@@ -124,7 +158,7 @@ def lint(
             labels=labels,
             source=labels.get(SOURCE_ANNOTATION) or None,
         )
-        recognition = recognise_from(root)
+        recognition = recognise_from(root, chain[0].raw_base, dockerfile.args)
         findings = analyse_facts(facts, recognition, meter)
     except TooComplex as exc:
         return too_complex(str(exc), 0)

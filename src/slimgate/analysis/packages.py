@@ -53,6 +53,7 @@ class Kept:
 class _Installed:
     manual: bool = True
     group: str | None = None
+    implied: bool = False  # pulled in by a metapackage (APT_DEPENDENCIES), not named
 
 
 def _classify(package: str) -> PackageClass | None:
@@ -109,9 +110,15 @@ def _virtual_name(args: tuple[str, ...]) -> str | None:
 
 
 def kept_packages(
-    commands: Iterable[Command], variables: Mapping[str, str], meter: Meter | None = None
+    commands: Iterable[Command],
+    variables: Mapping[str, str],
+    meter: Meter | None = None,
+    *,
+    implied: bool = True,
 ) -> tuple[str, ...]:
-    """Every package the commands install and leave installed, in install order.
+    """Every package the commands install and leave installed, in install order; with
+    ``implied=False``, only the packages the commands name (not a metapackage's
+    dependencies that its removal left behind).
 
     Raises :class:`~slimgate.errors.TooComplex` when variables expand past the limits.
     """
@@ -133,7 +140,7 @@ def kept_packages(
             _apk(args, scope, state, meter)
         elif program in _RPM:
             _rpm(args, scope, state, meter)
-    return tuple(state)
+    return tuple(name for name, installed in state.items() if implied or not installed.implied)
 
 
 def _expanded(args: tuple[str, ...], scope: Mapping[str, str], meter: Meter) -> tuple[str, ...]:
@@ -179,7 +186,7 @@ def _apt(
     if sub == "install":
         for name in names:
             for dependency in APT_DEPENDENCIES.get(name, ()):
-                state.setdefault(dependency, _Installed(manual=False))
+                state.setdefault(dependency, _Installed(manual=False, implied=True))
             state[name] = _Installed(manual=True)
     elif sub in ("purge", "remove"):
         for name in names:

@@ -55,7 +55,8 @@ def test_buildpacks_jdk_launch_layer_is_named_with_its_buildpack_and_fix() -> No
     analysis = analysed("paketo-app-jvm-jdk")
     finding = analysis.findings[0]
     assert finding.layer == 3  # after the run image layer: helper, java-security-properties, jdk
-    assert finding.created_by is not None and "Layer: 'jdk'" in finding.created_by
+    assert finding.created_by is not None
+    assert "Layer: 'jdk'" in finding.created_by
     assert "BP_JVM_TYPE=JRE" in finding.message
     assert analysis.base is not None
     assert "bellsoft-liberica" in analysis.base.evidence
@@ -63,7 +64,8 @@ def test_buildpacks_jdk_launch_layer_is_named_with_its_buildpack_and_fix() -> No
 
 def test_buildpacks_builder_build_and_run_images_are_told_apart() -> None:
     builder = analysed("paketo-builder-jammy-base")
-    assert builder.base is not None and builder.base.name == "buildpacks builder"
+    assert builder.base is not None
+    assert builder.base.name == "buildpacks builder"
     assert "pack build" in (builder.findings[0].remediation or "")
     run = corpus.load("paketo-run-jammy-base", corpus.BUILDERS)
     assert analyse(run, KNOWLEDGE).findings == ()
@@ -78,13 +80,16 @@ def test_buildpacks_builder_build_and_run_images_are_told_apart() -> None:
             env=(*run.config.env, "CNB_USER_ID=1001", "CNB_GROUP_ID=1000", "CNB_STACK_ID=x"),
             labels={
                 **run.config.labels,
-                "io.buildpacks.stack.description": "ubuntu:jammy with compilers and shell utilities",
+                "io.buildpacks.stack.description": (
+                    "ubuntu:jammy with compilers and shell utilities"
+                ),
             },
         ),
     )
     found = analyse(build, KNOWLEDGE)
     assert {f.rule for f in found.findings} == {rules.TOOLCHAIN_BASE}
-    assert found.base is not None and found.base.name == "buildpacks build image"
+    assert found.base is not None
+    assert found.base.name == "buildpacks build image"
 
 
 def test_nix_store_paths_in_comments_are_read_when_created_by_is_empty() -> None:
@@ -116,7 +121,8 @@ def test_unpaired_history_is_said_rather_than_a_wrong_step_quoted() -> None:
     image = corpus.load("apt-remove-without-autoremove", corpus.BUILDERS)
     squashed = replace(image, layers=image.layers[:-1])
     finding = next(f for f in analyse(squashed, KNOWLEDGE).findings)
-    assert finding.layer is None and finding.size is None
+    assert finding.layer is None
+    assert finding.size is None
     assert finding.created_by is not None
     assert finding.created_by.startswith("[history has 7 layer entries for 6 layers")
 
