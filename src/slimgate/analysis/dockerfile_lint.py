@@ -47,9 +47,12 @@ def _env_of(stages: tuple[Stage, ...]) -> dict[str, str]:
     return env
 
 
-def _args_of(stages: tuple[Stage, ...], global_args: Mapping[str, str]) -> dict[str, str]:
-    """Build args with their defaults as the final stage's RUN lines see them (a global
-    ARG is visible in a stage that declares it again without a value)."""
+def _args_of(
+    stages: tuple[Stage, ...], global_args: Mapping[str, str], given: Mapping[str, str]
+) -> dict[str, str]:
+    """Build args as the final stage's RUN lines see them: the value given on the command
+    line, else the stage's default, else the global ARG's (visible in a stage that
+    declares it again without a value)."""
     args: dict[str, str] = {}
     for stage in stages:
         for instruction in stage.instructions:
@@ -61,7 +64,8 @@ def _args_of(stages: tuple[Stage, ...], global_args: Mapping[str, str]) -> dict[
                 words = instruction.value.split()
             for word in words:
                 name, eq, value = word.partition("=")
-                args[name] = value if eq else global_args.get(name, "")
+                default = value if eq else global_args.get(name, "")
+                args[name] = given.get(name, default)
     return args
 
 
@@ -151,7 +155,7 @@ def lint(
         )
         env = {**base_env(root), **_env_of(chain)}
         labels = _labels_of(chain)
-        variables = {**_args_of(chain, dockerfile.args), **env}
+        variables = {**_args_of(chain, dockerfile.args, dockerfile.build_args), **env}
         facts = Facts(
             steps=facts_of_steps(steps, variables, platform, meter),
             env=env,

@@ -51,6 +51,8 @@ def installed_findings(facts: Facts, scope: Scope) -> list[Finding]:
                 by_rule.setdefault(kept.klass.rule, []).append(kept.package)
         for rule, packages in by_rule.items():
             ecosystem = "jdk" if rule == rules.JDK_RUNTIME else "generic"
+            if rule == rules.JDK_RUNTIME and any(p.endswith("-devel") for p in packages):
+                ecosystem = "jdk-rpm"  # UBI/Fedora: the JRE is the -headless package
             if facts.builder == "nix" and not step.step.instruction:
                 ecosystem = "nix"  # store paths in the image contents, not a RUN
             remedy = remediation_for(ecosystem)

@@ -45,6 +45,12 @@ REMEDIATIONS: dict[str, Remediation] = {
         "compile in a separate JDK stage",
         retained_fraction=0.35,
     ),
+    "jdk-rpm": Remediation(
+        "install java-<version>-openjdk-headless, not -devel",
+        "yum/dnf/microdnf install java-<version>-openjdk-headless (the JRE) in the final "
+        "image, or FROM ubi9/openjdk-<version>-runtime; compile in a separate -devel stage",
+        retained_fraction=0.35,
+    ),
     "node": Remediation(
         "build in node, run on node:*-slim",
         "multi-stage: npm ci and npm run build in node:<version>, then FROM node:<version>-slim, "
