@@ -38,6 +38,7 @@ def test_builder_fixture_gets_its_expected_decision(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_every_builder_fixture_records_its_sources(name: str) -> None:
     data = corpus.raw(name, corpus.BUILDERS)
+    assert isinstance(data["source"], list)
     assert data["source"], name
     assert data["why"], name
     assert "assumed" in data
