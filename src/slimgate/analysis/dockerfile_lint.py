@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from slimgate.analysis.base import classify_reference, split_reference, variant_name
 from slimgate.analysis.complexity import capped, too_complex
 from slimgate.analysis.dockerfile_model import Dockerfile, Stage
+from slimgate.analysis.dockerfile_notes import notes
 from slimgate.analysis.engine import analyse_facts, ordered
 from slimgate.analysis.facts import Facts, facts_of_steps
 from slimgate.analysis.findings import Analysis, BaseImage, Method
@@ -170,4 +171,5 @@ def lint(
         findings=capped(ordered(findings), limits.findings_per_rule),
         base=recognition.base if recognition is not None else None,
         compressed_size=0,
+        notes=notes(dockerfile),
     )

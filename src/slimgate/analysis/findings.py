@@ -78,3 +78,6 @@ class Analysis:
     base: BaseImage | None
     compressed_size: int
     too_complex: str | None = None
+    # What the analysis could not judge, for people to read (a Dockerfile that would not
+    # build); notes change no decision.
+    notes: tuple[str, ...] = ()

@@ -153,3 +153,10 @@ def test_variants_are_named_as_they_are(base: str, name: str, rule: str | None) 
     assert analysis.base is not None
     assert analysis.base.name == name
     assert {f.rule for f in analysis.findings} == ({rule} if rule else set())
+
+
+def test_lint_notes_change_no_decision_and_stay_quiet_on_good_files() -> None:
+    assert linted("FROM python:3.12-slim\nARG V=1\nRUN echo $V\n").notes == ()
+    analysis = linted("FROM golang:1.22 AS builder\nRUNN go build .\n")
+    assert analysis.notes == ("line 2: unknown instruction RUNN: the Dockerfile would not build",)
+    assert rules_of(analysis) == {rules.TOOLCHAIN_BASE}
