@@ -143,6 +143,8 @@ def _applies(signature: BaseSignature, region: Sequence[StepFacts]) -> bool:
 
 def _by_signature(facts: Facts) -> Recognition | None:
     for signature in BASE_SIGNATURES:
+        if not (signature.env or signature.history):
+            continue  # named by reference only (a FROM line or an annotation)
         if signature.env and not all(name in facts.env for name in signature.env):
             continue
         anchor = _anchor(facts.steps, signature)

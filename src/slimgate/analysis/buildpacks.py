@@ -31,7 +31,7 @@ from slimgate.analysis.recognition import Recognition
 LIFECYCLE_LABEL = "io.buildpacks.lifecycle.metadata"
 METADATA_CHARS = 1024 * 1024  # a larger label is not parsed (history still is)
 _HISTORY = re.compile(r"^Layer: '(?P<layer>[^']*)', Created by buildpack: (?P<bp>\S+)$")
-_APP_ENV = ("CNB_LAYERS_DIR", "CNB_APP_DIR", "CNB_PLATFORM_API")
+APP_ENV = ("CNB_LAYERS_DIR", "CNB_APP_DIR", "CNB_PLATFORM_API")
 # Launch layer names that put a toolchain in the app image, and the rule each earns.
 TOOLCHAIN_LAYERS: dict[str, str] = {"jdk": rules.JDK_RUNTIME}
 
@@ -91,10 +91,11 @@ def _from_history(facts: Facts) -> list[LaunchLayer]:
 
 
 def is_app_image(facts: Facts) -> bool:
+    env = facts.env
     return (
-        LIFECYCLE_LABEL in facts.labels
-        or all(name in facts.env for name in _APP_ENV[:2])
-        or facts.builder == "buildpacks"
+        facts.builder == "buildpacks"
+        or LIFECYCLE_LABEL in facts.labels
+        or (APP_ENV[0] in env and APP_ENV[1] in env)
     )
 
 

@@ -96,10 +96,14 @@ def gather(image: ImageMetadata, meter: Meter | None = None) -> Facts:
     meter.entries(len(history))
     for position, entry in enumerate(history):
         meter.text(entry.created_by, f"history entry {position}")
-        meter.text(entry.comment or "", f"the comment of history entry {position}")
+        if entry.comment:
+            meter.text(entry.comment, f"the comment of history entry {position}")
     config = image.config
     env = config.env_map()
-    steps = _with_store_paths(facts_of_steps(steps_of(image), env, image.platform, meter))
+    builder = builder_of(config.history)
+    steps = facts_of_steps(steps_of(image), env, image.platform, meter)
+    if builder == "nix":
+        steps = _with_store_paths(steps)
     return Facts(
         steps=steps,
         env=env,
@@ -112,7 +116,7 @@ def gather(image: ImageMetadata, meter: Meter | None = None) -> Facts:
         cmd=config.cmd,
         working_dir=config.working_dir,
         user=config.user,
-        builder=builder_of(config.history),
+        builder=builder,
         unpaired=mismatch(image),
     )
 
@@ -121,10 +125,16 @@ def builder_of(history: Sequence[HistoryEntry]) -> str | None:
     """The tool that wrote the history, when it signs it: Nix ``store paths`` comments,
     an ``apko`` entry, buildpacks' ``Layer: '...', Created by buildpack:`` entries."""
     for entry in history:
-        if not entry.created_by and (entry.comment or "").startswith("store paths: "):
-            return "nix"
-        if entry.created_by == "apko":
+        created_by = entry.created_by
+        if not created_by:
+            if entry.comment and entry.comment.startswith("store paths: "):
+                return "nix"
+        elif created_by == "apko":
             return "apko"
-        if entry.created_by.startswith("Layer: '") and "Created by buildpack: " in entry.created_by:
+        elif (
+            created_by[0] == "L"
+            and created_by.startswith("Layer: '")
+            and "Created by buildpack: " in created_by
+        ):
             return "buildpacks"
     return None

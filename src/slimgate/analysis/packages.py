@@ -147,7 +147,7 @@ def _expanded(args: tuple[str, ...], scope: Mapping[str, str], meter: Meter) -> 
     """The arguments after variable expansion and field splitting, as the shell passes
     them (``apt-get -y $package_args install $packages``: the options and the subcommand
     can come from a variable too)."""
-    if not any("$" in arg for arg in args):
+    if "$" not in "".join(args):
         return args
     words: list[str] = []
     for arg in args:

@@ -14,8 +14,6 @@ real deviations:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from slimgate.model import HistoryEntry, ImageMetadata
 
 _BAZEL = "bazel build"
@@ -31,19 +29,23 @@ def _reordered(history: tuple[HistoryEntry, ...]) -> tuple[HistoryEntry, ...]:
     return rest + tuple(reversed(history[:head]))
 
 
-def paired(image: ImageMetadata) -> Iterator[tuple[HistoryEntry, int | None]]:
+def paired(image: ImageMetadata) -> list[tuple[HistoryEntry, int | None]]:
     """Each history entry (in build order) with the index of the layer it made, or None
     for an empty entry or when the pairing is unknowable."""
-    history = _reordered(image.config.history)
-    owners = sum(1 for entry in history if not entry.empty_layer)
-    aligned = owners == len(image.layers)
+    history = image.config.history
+    if history and history[0].created_by.startswith(_BAZEL):
+        history = _reordered(history)
+    result: list[tuple[HistoryEntry, int | None]] = []
     layer_index = 0
     for entry in history:
         if entry.empty_layer:
-            yield entry, None
-            continue
-        yield entry, (layer_index if aligned else None)
-        layer_index += 1
+            result.append((entry, None))
+        else:
+            result.append((entry, layer_index))
+            layer_index += 1
+    if layer_index != len(image.layers):  # not aligned: no entry owns a known layer
+        return [(entry, None) for entry, _ in result]
+    return result
 
 
 def mismatch(image: ImageMetadata) -> str | None:

@@ -10,16 +10,18 @@ no finding.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
-from slimgate.analysis.buildpacks import app_recognition
+from slimgate.analysis.buildpacks import APP_ENV, app_recognition
 from slimgate.analysis.facts import Facts
 from slimgate.analysis.findings import BaseImage, Method
 from slimgate.analysis.recognition import Recognition
 from slimgate.analysis.signatures.images import IMAGE_SIGNATURES, JAVA_LAUNCHERS, ImageSignature
 
 _EVIDENCE_VALUE = 48  # characters of a label value quoted as evidence
+_pattern = functools.lru_cache(maxsize=256)(re.compile)  # the table's patterns, compiled once
 
 
 def program_of(facts: Facts) -> str:
@@ -39,7 +41,7 @@ def _holds(signature: ImageSignature, facts: Facts, program: str) -> str | None:
     said: list[str] = []
     for label, pattern in signature.labels:
         value = facts.labels.get(label)
-        if value is None or re.fullmatch(pattern, value.strip(), re.DOTALL) is None:
+        if value is None or _pattern(pattern, re.DOTALL).fullmatch(value.strip()) is None:
             return None
         said.append(f"label {label}={_quote(value)}")
     for name in signature.env:
@@ -50,11 +52,11 @@ def _holds(signature: ImageSignature, facts: Facts, program: str) -> str | None:
         return None
     for name, pattern in signature.env_values:
         value = facts.env.get(name)
-        if value is None or re.fullmatch(pattern, value) is None:
+        if value is None or _pattern(pattern).fullmatch(value) is None:
             return None
         said.append(f"{name}={_quote(value)}")
     if signature.program:
-        if not program or re.fullmatch(signature.program, program) is None:
+        if not program or _pattern(signature.program).fullmatch(program) is None:
             return None
         argv = facts.entrypoint or facts.cmd
         said.append(f"{'entrypoint' if facts.entrypoint else 'cmd'} {_quote(' '.join(argv))}")
@@ -78,32 +80,71 @@ def _recognition(signature: ImageSignature, evidence: str, facts: Facts) -> Reco
     )
 
 
-def _first(signatures: Iterable[ImageSignature], facts: Facts) -> Recognition | None:
+def _index(rows: Iterable[ImageSignature]) -> tuple[tuple[str, bool, tuple[int, ...]], ...]:
+    """Row positions by the first label (or, without labels, the first environment
+    variable) they need: an image is only checked against the rows whose key it has, and
+    most images have none of them."""
+    keys: dict[tuple[str, bool], list[int]] = {}
+    for position, row in enumerate(rows):
+        key = (row.labels[0][0], True) if row.labels else (row.env[0], False)
+        keys.setdefault(key, []).append(position)
+    return tuple((name, is_label, tuple(found)) for (name, is_label), found in keys.items())
+
+
+_BUILDER_ROWS = tuple(s for s in IMAGE_SIGNATURES if s.builder != "config")
+_PROGRAM_ROWS = tuple(s for s in IMAGE_SIGNATURES if s.builder == "config")
+_BUILDER_INDEX = _index(_BUILDER_ROWS)
+# Any program a row names: most images run none of them, and are done with one match.
+_ANY_PROGRAM = re.compile("|".join(f"(?:{row.program})" for row in _PROGRAM_ROWS))
+
+
+def _first(
+    rows: tuple[ImageSignature, ...], positions: Iterable[int], facts: Facts
+) -> Recognition | None:
     program = program_of(facts)
-    for signature in signatures:
-        evidence = _holds(signature, facts, program)
+    for position in sorted(positions):
+        evidence = _holds(rows[position], facts, program)
         if evidence is not None:
-            return _recognition(signature, evidence, facts)
+            return _recognition(rows[position], evidence, facts)
     return None
+
+
+# Environment names any builder reading looks at; an image with none of them, no label and
+# no builder signature in its history is done with one set intersection.
+_ENV_KEYS = frozenset(
+    {name for name, is_label, _ in _BUILDER_INDEX if not is_label} | set(APP_ENV) | {"JAVA_HOME"}
+)
 
 
 def by_builder(facts: Facts) -> Recognition | None:
     """What a builder's own labels and history say the image is (before the generic
     environment signatures, which would misread these images)."""
+    if not facts.labels and facts.builder is None and not facts.env.keys() & _ENV_KEYS:
+        return None
     app = app_recognition(facts)
     if app is not None:
         return app
-    found = _first((s for s in IMAGE_SIGNATURES if s.builder != "config"), facts)
+    labels, env = facts.labels, facts.env
+    positions = [
+        position
+        for name, is_label, found in _BUILDER_INDEX
+        if name in (labels if is_label else env)
+        for position in found
+    ]
+    found = _first(_BUILDER_ROWS, positions, facts) if positions else None
     if found is not None:
         return found
-    if facts.builder == "apko" and "JAVA_HOME" in facts.env:
+    if facts.builder == "apko" and "JAVA_HOME" in env:
         return _cannot_tell_java(facts)
     return None
 
 
 def by_program(facts: Facts) -> Recognition | None:
     """An image whose entrypoint or command is a compiler or build tool (the fallback)."""
-    return _first((s for s in IMAGE_SIGNATURES if s.builder == "config"), facts)
+    program = program_of(facts)
+    if not program or _ANY_PROGRAM.fullmatch(program) is None:
+        return None
+    return _first(_PROGRAM_ROWS, range(len(_PROGRAM_ROWS)), facts)
 
 
 def _cannot_tell_java(facts: Facts) -> Recognition:

@@ -18,11 +18,13 @@ from slimgate.model import ImageMetadata
 def size_findings(image: ImageMetadata, knowledge: Knowledge, source: str | None) -> list[Finding]:
     findings: list[Finding] = []
     limit = knowledge.layer_bytes
-    made = {
-        index: entry.created_by or entry.comment or ""
-        for entry, index in paired(image)
-        if index is not None
-    }
+    made: dict[int, str] = {}
+    if any(layer.size > limit for layer in image.layers):
+        made = {
+            index: entry.created_by or entry.comment or ""
+            for entry, index in paired(image)
+            if index is not None
+        }
     for index, layer in enumerate(image.layers):
         if layer.size <= limit:
             continue

@@ -203,17 +203,17 @@ def steps_of(image: ImageMetadata) -> tuple[Step, ...]:
     """The image's history as steps, each with its layer when the pairing is known."""
     sizes = {i: desc.size for i, desc in enumerate(image.layers)}
     steps = []
-    declared: set[str] = set()
+    declared: frozenset[str] = frozenset()
     for index, (entry, layer) in enumerate(paired(image)):
-        if not entry.created_by.strip():
+        if not entry.created_by or entry.created_by.isspace():
             # Nix, buildpacks (before platform API 0.12) and squashing tools leave no
             # command: the step is unrecognisable, its comment is all there is to read.
             instruction, body = "", ""
             args: tuple[tuple[str, str], ...] = ()
         else:
-            instruction, body, args = parse_created_by(entry.created_by, frozenset(declared))
+            instruction, body, args = parse_created_by(entry.created_by, declared)
         if instruction == "ARG":
-            declared.update(_arg_names(body))
+            declared = declared.union(_arg_names(body))
         steps.append(
             Step(
                 index=index,
