@@ -18,7 +18,7 @@ from slimgate.analysis.pairing import mismatch
 from slimgate.analysis.shell import Command, commands
 from slimgate.analysis.signatures.architectures import aliases
 from slimgate.analysis.steps import Step, steps_of
-from slimgate.model import SOURCE_ANNOTATION, HistoryEntry, ImageMetadata, Platform
+from slimgate.model import SOURCE_ANNOTATION, HistoryEntry, ImageConfig, ImageMetadata, Platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,9 @@ class StepFacts:
         return self.step.size or 0
 
 
+_NO_CONFIG = ImageConfig()
+
+
 @dataclass(frozen=True, slots=True)
 class Facts:
     steps: tuple[StepFacts, ...]
@@ -45,15 +48,26 @@ class Facts:
     source: str | None = None
     layer_digests: tuple[str, ...] = ()
     layer_sizes: tuple[int, ...] = ()  # compressed bytes per layer, from the manifest
-    diff_ids: tuple[str, ...] = ()  # the config's rootfs.diff_ids (buildpacks name layers so)
-    entrypoint: tuple[str, ...] = ()
-    cmd: tuple[str, ...] = ()
-    working_dir: str = ""
-    user: str = ""
+    # The config the facts were read from (entrypoint, cmd, diff ids: builders' evidence);
+    # a Dockerfile being linted has an empty one.
+    config: ImageConfig = _NO_CONFIG
     # Which tool built the image when the config says so ("nix", "apko", "buildpacks"...):
     # findings then give that tool's remedy rather than Dockerfile advice.
     builder: str | None = None
     unpaired: str | None = None  # why steps have no layer (history and layers disagree)
+
+    @property
+    def entrypoint(self) -> tuple[str, ...]:
+        return self.config.entrypoint
+
+    @property
+    def cmd(self) -> tuple[str, ...]:
+        return self.config.cmd
+
+    @property
+    def diff_ids(self) -> tuple[str, ...]:
+        """The config's ``rootfs.diff_ids`` (buildpacks name their layers by these)."""
+        return self.config.diff_ids
 
 
 def facts_of_steps(
@@ -111,11 +125,7 @@ def gather(image: ImageMetadata, meter: Meter | None = None) -> Facts:
         source=image.labels_and_annotations().get(SOURCE_ANNOTATION) or None,
         layer_digests=tuple(layer.digest for layer in image.layers),
         layer_sizes=tuple(layer.size for layer in image.layers),
-        diff_ids=config.diff_ids,
-        entrypoint=config.entrypoint,
-        cmd=config.cmd,
-        working_dir=config.working_dir,
-        user=config.user,
+        config=config,
         builder=builder,
         unpaired=mismatch(image),
     )

@@ -140,7 +140,9 @@ def kept_packages(
             _apk(args, scope, state, meter)
         elif program in _RPM:
             _rpm(args, scope, state, meter)
-    return tuple(name for name, installed in state.items() if implied or not installed.implied)
+    if implied:
+        return tuple(state)
+    return tuple(name for name, installed in state.items() if not installed.implied)
 
 
 def _expanded(args: tuple[str, ...], scope: Mapping[str, str], meter: Meter) -> tuple[str, ...]:

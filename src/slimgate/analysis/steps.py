@@ -203,17 +203,21 @@ def steps_of(image: ImageMetadata) -> tuple[Step, ...]:
     """The image's history as steps, each with its layer when the pairing is known."""
     sizes = {i: desc.size for i, desc in enumerate(image.layers)}
     steps = []
-    declared: frozenset[str] = frozenset()
+    arg_bodies: list[str] = []  # ARG entries so far; their names only matter to a |N prefix
     for index, (entry, layer) in enumerate(paired(image)):
-        if not entry.created_by or entry.created_by.isspace():
+        created_by = entry.created_by
+        if not created_by or created_by.isspace():
             # Nix, buildpacks (before platform API 0.12) and squashing tools leave no
             # command: the step is unrecognisable, its comment is all there is to read.
             instruction, body = "", ""
             args: tuple[tuple[str, str], ...] = ()
+        elif arg_bodies and "|" in created_by[:8]:
+            declared = frozenset(name for text in arg_bodies for name in _arg_names(text))
+            instruction, body, args = parse_created_by(created_by, declared)
         else:
-            instruction, body, args = parse_created_by(entry.created_by, declared)
+            instruction, body, args = parse_created_by(created_by)
         if instruction == "ARG":
-            declared = declared.union(_arg_names(body))
+            arg_bodies.append(body)
         steps.append(
             Step(
                 index=index,
