@@ -41,18 +41,17 @@ sys.path.insert(0, str(ROOT))
 from tests.support.images import ImageSpec, build_image, push  # noqa: E402
 from tests.support.registry_server import start_registry  # noqa: E402
 
-from slimgate.cli.audit import audit_pods  # noqa: E402
-from slimgate.config import parse_config  # noqa: E402
-from slimgate.evaluation import Evaluator  # noqa: E402
-from slimgate.model import Subject  # noqa: E402
-from slimgate.registry import RegistryClient  # noqa: E402
-from slimgate.reports.owners import OwnedObject  # noqa: E402
-from slimgate.reports.workloads import (  # noqa: E402
+from slimgate.audit.owners import OwnedObject  # noqa: E402
+from slimgate.audit.workloads import (  # noqa: E402
     ContainerImage,
     OwnerReference,
     PodRecord,
     WorkloadRef,
 )
+from slimgate.cli.audit import PULL_SECRET_BUDGET_SECONDS, audit_pods  # noqa: E402
+from slimgate.config import parse_settings  # noqa: E402
+from slimgate.registry import RegistryClient  # noqa: E402
+from slimgate.wiring import build_engines  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "audit.json"
 TARGET_CPU_SECONDS = 10.0
@@ -128,7 +127,7 @@ def listing(host: str, pods: int, images: int) -> tuple[list[PodRecord], Owners]
 
 
 def _config(host: str) -> Any:
-    return parse_config(
+    return parse_settings(
         f"registry: {{insecure: ['{host}'], knownToolchainImages: []}}\n", "bench-config.yaml"
     )
 
@@ -140,25 +139,24 @@ def gets_per_image(host: str) -> int:
     tag instead, so GETs, not all requests, count fetch sets exactly.)
     """
     config = _config(host)
-    with RegistryClient.from_options(config.registry_options()) as client:
-        client.fetch(f"{host}/bench/app1:1.0", config.platforms()[0])
+    with RegistryClient.from_options(config.registry.options) as client:
+        client.fetch(f"{host}/bench/app1:1.0", config.registry.platforms[0])
         return client.counters.requests(method="GET")
 
 
 def audit_case(host: str, pods: int, images: int, per_image: int) -> dict[str, Any]:
     config = _config(host)
-    client = RegistryClient.from_options(config.registry_options())
-    evaluator = Evaluator(
-        client,
-        config.policy_value(),
-        config.knowledge(),
+    # The engines slimgate audit builds, with its arguments.
+    engines = build_engines(
+        config,
+        observer=None,
+        lineage="bounded",
         today=lambda: datetime(2025, 1, 1, tzinfo=UTC).date(),
     )
-    platforms = config.platforms()
+    client = engines.client
+    assert isinstance(client, RegistryClient)
+    evaluate = engines.evaluate_audit(config.registry.platforms, PULL_SECRET_BUDGET_SECONDS)
     records, owners = listing(host, pods, images)
-
-    def evaluate(image: str, subject: Subject, access: object) -> Any:
-        return evaluator.evaluate(image, subject, platforms)
 
     runs: dict[str, Any] = {}
     for phase in ("cold", "warm"):
@@ -180,7 +178,7 @@ def audit_case(host: str, pods: int, images: int, per_image: int) -> dict[str, A
             "fail_results": summary.counts["fail"],
             "bloat_cost_bytes": summary.cost,
         }
-    client.close()
+    engines.close()
     return {"pods": pods, "images": images, **runs}
 
 

@@ -43,7 +43,7 @@ from tests.support.hostile_client import (  # noqa: E402
 )
 from tests.support.registry_server import free_port  # noqa: E402
 
-from slimgate.webhook.devcert import write_dev_certificates  # noqa: E402
+from slimgate.runtime.devcert import write_dev_certificates  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "connections.json"
 

@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support import admission  # noqa: E402
 from tests.support.registry_server import free_port  # noqa: E402
 
-from slimgate.webhook.devcert import write_dev_certificates  # noqa: E402
+from slimgate.runtime.devcert import write_dev_certificates  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "large_reviews.json"
 CONFIG = "registry:\n  deny: [docker.io]\n"
@@ -103,11 +103,11 @@ def run_handler(case: str, config: Path, body: Path) -> dict[str, Any]:
     import io
     import logging
 
-    from slimgate.config import load_config
-    from slimgate.webhook import jsonlog
+    from slimgate.config import load_settings
+    from slimgate.runtime import jsonlog
     from slimgate.webhook.app import create_app
+    from slimgate.webhook.generations import Composer
     from slimgate.webhook.metrics import WebhookMetrics
-    from slimgate.webhook.wiring import Composer
 
     data = body.read_bytes()
     containers = data.count(b'"image":')
@@ -115,7 +115,7 @@ def run_handler(case: str, config: Path, body: Path) -> dict[str, Any]:
     jsonlog.configure(stream=stream)
     metrics = WebhookMetrics()
     composer = Composer(metrics)
-    wiring = composer.build(load_config(config))
+    wiring = composer.build(load_settings(config))
     app = create_app(wiring.settings, wiring.engine, metrics=metrics)
     handler = app.extensions["slimgate"]["handler"]
     rss_before = peak_rss_mb()

@@ -56,7 +56,7 @@ from tests.support.images import ImageSpec, build_image, push  # noqa: E402
 from tests.support.registry_server import free_port, start_registry  # noqa: E402
 
 from bench_webhook import Nginx, wrk  # noqa: E402
-from slimgate.webhook.devcert import write_dev_certificates  # noqa: E402
+from slimgate.runtime.devcert import write_dev_certificates  # noqa: E402
 
 RESULTS = BENCH / "results" / "servers.json"
 KEEPALIVE = 75

@@ -60,7 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.integration.webhook.conftest import GOLANG_APP  # noqa: E402
-from tests.integration.webhook.test_hostile_clients import Served, start, stop  # noqa: E402
+from tests.integration.webhook.test_hostile_clients import Served, start  # noqa: E402
 from tests.support import admission, fuzz  # noqa: E402
 from tests.support.faults import (  # noqa: E402
     FaultServer,
@@ -546,7 +546,7 @@ def main() -> int:
         )
     finally:
         if served is not None:
-            stop(served)
+            served.stop()
         for fault in faults.values():
             fault.stop()
         registry.stop()

@@ -46,7 +46,7 @@ from tests.support import admission  # noqa: E402
 from tests.support.images import ImageSpec, build_image, push  # noqa: E402
 from tests.support.registry_server import free_port, start_registry  # noqa: E402
 
-from slimgate.webhook.devcert import write_dev_certificates  # noqa: E402
+from slimgate.runtime.devcert import write_dev_certificates  # noqa: E402
 
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results" / "webhook.json"

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from slimgate.config import load_config
+from slimgate.config import load_settings
 from slimgate.webhook.asgi import WebhookAsgi
 from slimgate.webhook.serve import build_app
 
 
 def app() -> WebhookAsgi:
     path = Path(os.environ["SLIMGATE_BENCH_CONFIG"])
-    return build_app(path, load_config(path))
+    return build_app(path, load_settings(path))

@@ -68,7 +68,7 @@ async def app(scope, receive, send):
 
 def certificate(folder: Path) -> tuple[Path, Path]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-    from slimgate.webhook.devcert import write_dev_certificates
+    from slimgate.runtime.devcert import write_dev_certificates
 
     certs = write_dev_certificates(folder)
     return certs.cert, certs.key

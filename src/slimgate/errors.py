@@ -4,8 +4,15 @@
     ├── UsageError
     │   ├── InvalidReference          an image reference that the grammar rejects
     │   ├── InvalidPlatform
-    │   └── ConfigError               a configuration file that does not validate
+    │   ├── ConfigError               a configuration file that does not validate
+    │   ├── InvalidReview             a body that is not an AdmissionReview v1 request
+    │   └── ObjectShapeError          a Kubernetes object whose fields have the wrong types
     ├── TooComplex                    an image or Dockerfile past the analysis limits
+    ├── DriverUnavailable             a subcommand whose module is not installed
+    ├── CertificateError              a serving certificate and key that do not load as a pair
+    ├── KubeError                     a Kubernetes API request that failed
+    ├── SecretUnreadable              a pull secret or ServiceAccount that could not be read
+    │   └── SecretsUnavailable        the Kubernetes API did not answer at all
     └── RegistryError                 anything that stopped us reading an image
         ├── RegistryUnavailable       connection refused/reset, DNS, 5xx
         │   ├── TimedOut              no answer within the lookup deadline
@@ -42,6 +49,51 @@ class InvalidPlatform(UsageError):
 
 class ConfigError(UsageError):
     """A configuration file that does not validate; the message names key and line."""
+
+
+class InvalidReview(UsageError):
+    """A body that is not an AdmissionReview v1 request; the message says why.
+
+    ``uid`` is set when the request carried one, so the answer can still be a review.
+    """
+
+    def __init__(self, message: str, *, uid: str | None = None) -> None:
+        super().__init__(message)
+        self.uid = uid
+
+
+class ObjectShapeError(UsageError):
+    """An object whose fields do not have the types the Kubernetes API gives them."""
+
+
+class DriverUnavailable(SlimgateError):
+    """The module behind a subcommand cannot be imported."""
+
+
+class CertificateError(SlimgateError):
+    """The certificate and key could not be loaded as a pair."""
+
+
+class KubeError(SlimgateError):
+    """A Kubernetes API request that failed; ``status`` is 0 when no response came back."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SecretUnreadable(SlimgateError):
+    """A secret or service account that could not be read; the message has no secret data.
+
+    The answer is remembered for the TTL like a secret that was read.
+    """
+
+
+class SecretsUnavailable(SecretUnreadable):
+    """The Kubernetes API did not answer (refused, timed out, broken connection).
+
+    Not remembered, and the other reads of the same review are not attempted.
+    """
 
 
 class TooComplex(SlimgateError):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from slimgate import __version__
+from slimgate.errors import DriverUnavailable
 
 USAGE_ERROR = 2
 
@@ -32,10 +33,6 @@ DRIVERS: dict[str, tuple[str, str]] = {
     "operator": ("slimgate.operator", "run the audit operator (PolicyReports)"),
     "audit": ("slimgate.cli.audit", "audit the workloads running in a cluster"),
 }
-
-
-class DriverUnavailable(Exception):
-    """The module behind a subcommand cannot be imported."""
 
 
 def _load(module_name: str) -> ModuleType:

@@ -27,6 +27,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
 from tests.support.registry_server import RegistryServer, free_port
+from tests.support.served import ServedWebhook
 from tests.support.volumes import project
 
 from .admission_setup import (
@@ -52,7 +53,6 @@ from .admission_setup import (
 )
 from .cluster import K8sTools, KubeCluster
 from .helm import ensure_namespace
-from .webhook_process import WebhookProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
@@ -71,7 +71,7 @@ class Gate:
     tools: K8sTools
     images: Images
     http: ApiHttp
-    webhook: WebhookProcess
+    webhook: ServedWebhook
     values: dict[str, Any]
     workdir: Path
     namespace: str  # checked by the webhook
@@ -88,7 +88,7 @@ class Gate:
         self.generation += 1
         rendered = render(self.cluster, self.tools, self.values, self.workdir, self.generation)
         config = one(rendered, "ConfigMap", "slimgate-config")["data"]
-        project(self.webhook.config_dir, config, self.generation)
+        project(self.webhook.config.parent, config, self.generation)
         expected = 201 if mode == "warn" else 403
         eventually(
             lambda: self.dry_run_status(self.images.toolchain) == expected,
@@ -170,8 +170,14 @@ def gate(
     )
     config_dir = workdir / "etc-slimgate"
     project(config_dir, one(rendered, "ConfigMap", "slimgate-config")["data"], 1)
-    webhook = WebhookProcess(
-        workdir, config_dir, cert, key, ca, port=port, env={"KUBECONFIG": str(kubeconfig)}
+    webhook = ServedWebhook(
+        workdir,
+        config_dir / "config.yaml",
+        cert,
+        key,
+        ca,
+        port=port,
+        env={"KUBECONFIG": str(kubeconfig)},
     )
     http = ApiHttp(kube_cluster)
     gate = Gate(
@@ -300,16 +306,16 @@ def test_ephemeral_container_is_checked_on_patch_and_put(gate: Gate) -> None:
 
 
 def test_excluded_namespace_and_kube_system_are_never_sent_to_the_webhook(gate: Gate) -> None:
-    before = gate.webhook.reviews_total()
+    before = gate.webhook.metric("slimgate_admission_requests_total")
     for namespace in (gate.excluded, "kube-system"):
         name = fresh("api")
         gate.core.create_namespaced_pod(namespace, pod_model(name, gate.images.toolchain))
         assert gate.http.pod_images(namespace, name) == [gate.images.toolchain]
         assert gate.decisions_in(namespace, count=0) == []
-    assert gate.webhook.reviews_total() == before
+    assert gate.webhook.metric("slimgate_admission_requests_total") == before
     # The same pod in a checked namespace is sent, counted and logged.
     assert gate.dry_run_status(gate.images.toolchain) == 403
-    assert gate.webhook.reviews_total() == before + 1
+    assert gate.webhook.metric("slimgate_admission_requests_total") == before + 1
     assert gate.decisions_in(gate.namespace)
 
 

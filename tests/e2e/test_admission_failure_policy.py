@@ -23,6 +23,7 @@ from kubernetes import client as k8s_client
 
 from tests.support.images import build_image, push
 from tests.support.registry_server import RegistryServer, free_port
+from tests.support.served import ServedWebhook
 from tests.support.volumes import project
 
 from .admission_setup import (
@@ -39,7 +40,6 @@ from .admission_setup import (
 )
 from .cluster import K8sTools, KubeCluster
 from .helm import Manifest, ensure_namespace
-from .webhook_process import WebhookProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
@@ -100,7 +100,7 @@ def downed(
     rendered = render(kube_cluster, k8s_tools, values, workdir, 1, release=RELEASE)
     config_dir = workdir / "etc-slimgate"
     project(config_dir, one(rendered, "ConfigMap", f"{RELEASE}-slimgate-config")["data"], 1)
-    webhook = WebhookProcess(workdir, config_dir, cert, key, ca, port=port)
+    webhook = ServedWebhook(workdir, config_dir / "config.yaml", cert, key, ca, port=port)
     api_client = kube_cluster.api_client()
     http = ApiHttp(kube_cluster)
     downed = Downed(

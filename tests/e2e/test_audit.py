@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from slimgate.cli.audit import run
-from slimgate.kube.api import KubeApi
+from slimgate.cluster.api import KubeApi
 from tests.integration.audit.scenario import (
     Images,
     config_text,

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import pytest
 
-from slimgate.kube.api import Json, KubeApi
+from slimgate.cluster.api import Json, KubeApi
 from tests.integration.audit.scenario import (
     Images,
     config_text,
@@ -315,8 +315,19 @@ def test_metrics_are_served(env: Env) -> None:
         'slimgate_audit_results{outcome="fail"}',
         "slimgate_audit_duration_seconds_count",
         "slimgate_audit_leader 1.0",
+        # the registry client's counters, named as the webhook's
+        'slimgate_registry_requests_total{host="',
+        "slimgate_registry_cache_hits_total{",
     ):
         assert name in text
+
+
+def test_the_operator_logs_json_lines(env: Env) -> None:
+    lines = [line for line in env.operator.log_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line, kopf's too
+    assert any(r["logger"] == "slimgate.operator" and "starting" in r["message"] for r in records)
+    assert any(r["logger"].startswith("kopf") for r in records)
+    assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
 
 
 def test_a_second_replica_waits_and_takes_over_when_the_leader_stops(env: Env) -> None:

@@ -18,7 +18,7 @@ import yaml
 
 from slimgate.analysis.dockerfile_lint import lint
 from slimgate.analysis.dockerfile_model import Dockerfile, Stage
-from slimgate.dockerfile import parse_dockerfile
+from slimgate.sources.dockerfile import parse_dockerfile
 
 from .chart import CHART, REPO_ROOT
 

@@ -24,9 +24,9 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError
 
 from slimgate.analysis.findings import Severity
-from slimgate.reports.outcomes import Outcome, RuleResult
+from slimgate.audit.outcomes import Outcome, RuleResult
+from slimgate.audit.workloads import WorkloadRef
 from slimgate.reports.policyreport import Flavour, report_body
-from slimgate.reports.workloads import WorkloadRef
 from tests.e2e.cluster import KubeCluster
 from tests.e2e.helm import apply_dry_run, ensure_namespace
 

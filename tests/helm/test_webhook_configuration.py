@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from slimgate.config import parse_config
+from slimgate.config import parse_settings
 
 from .chart import Helm, Manifest, Rendering
 
@@ -112,7 +112,7 @@ def test_rendered_configuration_is_valid_for_slimgate(helm: Helm) -> None:
         },
     )
     configmap = rendering.one("ConfigMap", "slimgate-config")
-    config = parse_config(configmap["data"]["config.yaml"], "configmap")
+    config = parse_settings(configmap["data"]["config.yaml"], "configmap")
     assert config.webhook.timeout_seconds == 12
     assert config.webhook.deadline == pytest.approx(9.6)
     assert config.webhook.namespace == "gate"

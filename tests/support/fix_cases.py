@@ -12,8 +12,8 @@ from typing import Any
 
 from slimgate.cli.fix import render_diff
 from slimgate.cli.fix_files import DirectoryFiles
-from slimgate.dockerfile import parse_dockerfile
 from slimgate.fix import FixOptions, FixResult, plan_fix
+from slimgate.sources.dockerfile import parse_dockerfile
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "fix"
 GOLDEN = ROOT.parent / "fix-golden"

@@ -1,7 +1,7 @@
 """A Dockerfile as the analysis needs it: stages, their base and their instructions.
 
-The adapter :mod:`slimgate.dockerfile` fills these from the ``dockerfile-parse`` library;
-the lint (:mod:`slimgate.analysis.dockerfile_lint`) reads them. Syntax follows the
+The adapter :mod:`slimgate.sources.dockerfile` fills these from the ``dockerfile-parse``
+library; the lint (:mod:`slimgate.analysis.dockerfile_lint`) reads them. Syntax follows the
 Dockerfile reference (https://docs.docker.com/reference/dockerfile/): ``FROM image [AS
 name]``, build stages referred to by name or index in ``FROM`` and ``COPY --from``.
 """

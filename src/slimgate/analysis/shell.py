@@ -223,10 +223,6 @@ def _arch_pattern(pattern: str) -> bool:
     return len(pattern) <= 64
 
 
-def _arch_matches(arch: frozenset[str], pattern: str) -> bool:
-    return pattern in arch or (_arch_pattern(pattern) and bool(fnmatch.filter(arch, pattern)))
-
-
 def _is_arch_case(patterns: list[list[str]]) -> bool:
     return any(
         p not in ("*", "?*")

@@ -23,18 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from slimgate.audit.auditing import Evaluate, audit_workloads, plan
+from slimgate.audit.inventory import group_workloads
+from slimgate.audit.owners import OwnerLookup, top_owner
+from slimgate.audit.results import Evaluated
+from slimgate.audit.summary import AuditSummary, summarize
+from slimgate.audit.workloads import PodRecord
 from slimgate.errors import SlimgateError
-from slimgate.evaluation import Evaluator
-from slimgate.kube.pullsecrets import PullSecrets
 from slimgate.kube.workloads import PullAccess
-from slimgate.model import Platform, Subject
-from slimgate.reports.auditing import Evaluate, audit_workloads, plan
-from slimgate.reports.inventory import group_workloads
-from slimgate.reports.owners import OwnerLookup, top_owner
-from slimgate.reports.results import Evaluated
-from slimgate.reports.summary import AuditSummary, summarize
-from slimgate.reports.workloads import PodRecord
-from slimgate.sources.router import SourceRouter
+from slimgate.model import Subject
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -140,32 +137,7 @@ def _progress_bar(enabled: bool) -> Any:
 
 
 PULL_SECRET_BUDGET_SECONDS = 10.0  # per workload: one attempt per secret, no retries
-
-
-def evaluate_with(
-    evaluator: Evaluator,
-    router: SourceRouter,
-    platforms: Sequence[Platform],
-    reader: PullSecrets | None,
-) -> Evaluate:
-    """``evaluator`` for every workload; with a pull-secret ``reader`` a workload whose pull
-    secrets can be read is looked up with them (the same reader as the webhook and the
-    operator). A workload whose secrets cannot be read (missing, forbidden) is looked up
-    with the static credentials only; no secret content is ever logged."""
-    if reader is None:
-        return lambda image, subject, access: evaluator.evaluate(image, subject, platforms)
-    from slimgate.registry import RegistryClient
-
-    def evaluate(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
-        engine = evaluator
-        remote = router.remote()
-        if access is not None and isinstance(remote, RegistryClient):
-            store = reader.store_for(access, PULL_SECRET_BUDGET_SECONDS)
-            if store is not None:
-                engine = evaluator.with_source(remote.with_credentials(store))
-        return engine.evaluate(image, subject, platforms)
-
-    return evaluate
+PULL_SECRET_TTL_SECONDS = 3600.0  # one audit reads each secret once
 
 
 def run(argv: Sequence[str] | argparse.Namespace) -> int:
@@ -177,29 +149,38 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         args = parser.parse_args(list(argv))
     from kubernetes import client as k8s
 
-    from slimgate.cli.audit_cluster import read_cluster
-    from slimgate.cli.wiring import build_evaluator
-    from slimgate.config import load_config
-    from slimgate.kube.api import KubeApi, kube_configuration
+    from slimgate.cluster.api import KubeApi, kube_configuration
+    from slimgate.cluster.owners import read_cluster
+    from slimgate.config import load_settings
+    from slimgate.wiring import build_engines
 
+    reader = None
     try:
-        config = load_config(args.config)
+        settings = load_settings(args.config)
         configuration, cluster = kube_configuration(args.kubeconfig, args.context)
-        evaluator, router = build_evaluator(config, insecure=args.insecure_registry)
         with k8s.ApiClient(configuration) as api_client:
             pods, owners = read_cluster(KubeApi(api_client, timeout=60.0), args.namespace)
+        if args.pull_secrets:  # read with the caller's kubeconfig
+            from slimgate.cluster.pullsecrets import PullSecrets
+            from slimgate.cluster.secrets import KubernetesSecrets
+
+            secrets = KubernetesSecrets(configuration=configuration)
+            reader = PullSecrets(secrets, ttl=PULL_SECRET_TTL_SECONDS)
+        engines = build_engines(
+            settings,
+            observer=None,
+            lineage="bounded",
+            insecure=args.insecure_registry,
+            pull_secrets=reader,
+        )
     except SlimgateError as exc:
+        if reader is not None:
+            reader.close()
         print(f"slimgate audit: {exc}", file=sys.stderr)
         return 2
-    platforms = config.platforms()
-    reader = None
-    if args.pull_secrets:  # read with the caller's kubeconfig
-        from slimgate.kube.pullsecrets import PullSecrets
-        from slimgate.kube.secretsapi import KubernetesSecrets
-
-        reader = PullSecrets(KubernetesSecrets(configuration=configuration), ttl=3600.0)
-    evaluate = evaluate_with(evaluator, router, platforms, reader)
-    excluded = () if args.namespace else tuple(config.operator.excluded_namespaces)
+    platforms = settings.registry.platforms
+    evaluate = engines.evaluate_audit(platforms, PULL_SECRET_BUDGET_SECONDS)
+    excluded = () if args.namespace else tuple(settings.operator.excluded_namespaces)
     show = not args.no_progress and sys.stderr.isatty()
     with _progress_bar(show) as bar:
 
@@ -215,12 +196,12 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
                 generated=datetime.now(UTC),
                 cluster=cluster,
                 excluded=excluded,
-                workers=config.operator.workers,
+                workers=settings.operator.workers,
                 top=args.top,
                 progress=progress,
             )
         finally:
-            router.close()
+            engines.close()
             if reader is not None:
                 reader.close()
     if args.output_file:

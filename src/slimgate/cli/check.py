@@ -70,10 +70,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from slimgate.cli.wiring import build_evaluator, parse_pairs, parse_platforms
+    from slimgate.cli.options import parse_pairs, parse_platforms
+    from slimgate.config import load_settings
     from slimgate.model import Subject
-    from slimgate.settings import load_settings
-    from slimgate.sources.transport import is_local
+    from slimgate.sources.references import is_local
+    from slimgate.wiring import build_engines
 
     lineage = args.lineage == "on" or (
         args.lineage == "auto" and not all(is_local(image) for image in args.images)
@@ -87,20 +88,31 @@ def run(args: argparse.Namespace) -> int:
         settings = load_settings(args.config)
         platforms = parse_platforms(args.platform, settings)
         subject = Subject(namespace=args.namespace, labels=parse_pairs(args.label, "--label"))
-        evaluator, router = build_evaluator(
-            settings, insecure=args.insecure_registry, lineage=lineage
+        engines = build_engines(
+            settings,
+            observer=None,
+            lineage="bounded" if lineage else "off",
+            connect="lazy",
+            local_sources=True,
+            insecure=args.insecure_registry,
         )
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return ERROR
     try:
-        results = evaluate_all(evaluator, args.images, subject, platforms)
+        results = evaluate_all(engines.shared, args.images, subject, platforms)
     finally:
         # Look-ups still running in the background are abandoned with the client.
         lineage_log.disabled = True
-        router.close()
+        engines.close()
     render(results, args.output)
     report_errors(results, PROG, sys.stderr)
+    from slimgate.analysis.rules import FIX_HINT
+    from slimgate.policy.decision import Verdict
+
+    acted_on = [r for r in results if r.decision.verdict is not Verdict.ALLOW]
+    if any(r.decision.multi_stage_fixes for r in acted_on):
+        print(f"{PROG}: {FIX_HINT}", file=sys.stderr)
     return exit_code(results)
 
 

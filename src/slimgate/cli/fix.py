@@ -171,9 +171,9 @@ def run(args: argparse.Namespace) -> int:
 
 def fix_one(path: Path, args: argparse.Namespace, documents: list[dict[str, Any]]) -> int:
     from slimgate.cli.fix_files import DirectoryFiles
-    from slimgate.cli.wiring import parse_pairs
-    from slimgate.dockerfile import parse_dockerfile
+    from slimgate.cli.options import parse_pairs
     from slimgate.fix import FixOptions, Status, plan_fix
+    from slimgate.sources.dockerfile import parse_dockerfile
 
     try:
         build_args = parse_pairs(args.build_arg, "--build-arg")

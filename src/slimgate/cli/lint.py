@@ -1,6 +1,6 @@
 """``slimgate lint [Dockerfile...]``: the same signatures, on the final stage, before a build.
 
-The Dockerfile is read by :func:`slimgate.dockerfile.parse_dockerfile` and linted by
+The Dockerfile is read by :func:`slimgate.sources.dockerfile.parse_dockerfile` and linted by
 :func:`slimgate.analysis.dockerfile_lint.lint`; the decision goes through the same policy
 as ``check``, so the outputs and exit codes are the same. Sizes are unknown before a build.
 """
@@ -59,11 +59,12 @@ def run(args: argparse.Namespace) -> int:
     from slimgate.analysis.complexity import too_complex
     from slimgate.analysis.dockerfile_lint import lint
     from slimgate.cli.check import render
-    from slimgate.cli.wiring import build_evaluator, parse_pairs, parse_platforms
-    from slimgate.dockerfile import MAX_CHARS, parse_dockerfile
+    from slimgate.cli.options import parse_pairs, parse_platforms
+    from slimgate.config import load_settings
     from slimgate.evaluation import worst
     from slimgate.model import Subject
-    from slimgate.settings import load_settings
+    from slimgate.sources.dockerfile import MAX_CHARS, parse_dockerfile
+    from slimgate.wiring import build_engines
 
     paths = [Path(name) for name in args.dockerfile]
     # per file: the parsed Dockerfile, or why it is too complex to read
@@ -83,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return ERROR
-    evaluator, router = build_evaluator(settings, lineage=False)
-    router.close()
+    # The engine check runs, reading nothing: a Dockerfile's analysis is judged by its policy.
+    evaluator = build_engines(settings, observer=None, lineage="off", connect="never").shared
     limits = evaluator.knowledge.limits
 
     def analysis(

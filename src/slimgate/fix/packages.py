@@ -159,13 +159,3 @@ def todo_lines(unknown: tuple[str, ...], artifact: str) -> tuple[str, ...]:
         f"# TODO: install the shared libraries that {', '.join(unknown)} provided headers for",
         f"# (run `ldd {artifact}` in the build stage to list what the program links)",
     )
-
-
-def manager_of(programs: set[str]) -> str | None:
-    if "apk" in programs:
-        return "apk"
-    if programs & {"apt-get", "apt", "aptitude"}:
-        return "apt"
-    if programs & {"yum", "dnf", "microdnf"}:
-        return "rpm"
-    return None

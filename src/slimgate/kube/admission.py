@@ -13,23 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
-from slimgate.errors import UsageError
+from slimgate.errors import InvalidReview
 
 API_VERSION = "admission.k8s.io/v1"
 KIND = "AdmissionReview"
 
 
-class InvalidReview(UsageError):
-    """A body that is not an AdmissionReview v1 request; the message says why.
+class Operation(StrEnum):
+    """``request.operation``: the four operations an admission webhook can be sent."""
 
-    ``uid`` is set when the request carried one, so the answer can still be a review.
-    """
-
-    def __init__(self, message: str, *, uid: str | None = None) -> None:
-        super().__init__(message)
-        self.uid = uid
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+    CONNECT = "CONNECT"
 
 
 class GroupVersionKind(TypedDict):
@@ -54,7 +53,7 @@ class AdmissionRequest(TypedDict):
     uid: str
     kind: GroupVersionKind
     resource: GroupVersionResource
-    operation: str  # CREATE | UPDATE | DELETE | CONNECT
+    operation: str  # an Operation
     subResource: NotRequired[str]
     requestKind: NotRequired[GroupVersionKind]
     requestResource: NotRequired[GroupVersionResource]
@@ -66,12 +65,6 @@ class AdmissionRequest(TypedDict):
     oldObject: NotRequired[dict[str, Any] | None]
     dryRun: NotRequired[bool]
     options: NotRequired[dict[str, Any] | None]
-
-
-class AdmissionReviewRequest(TypedDict):
-    apiVersion: str
-    kind: str
-    request: AdmissionRequest
 
 
 class Status(TypedDict, total=False):
@@ -101,7 +94,7 @@ class Review:
     group: str
     version: str
     kind: str
-    operation: str
+    operation: Operation
     sub_resource: str
     namespace: str
     name: str
@@ -133,6 +126,8 @@ def parse_review(body: object) -> Review:
     operation = request.get("operation")
     if not isinstance(operation, str):
         raise InvalidReview("request.operation is missing or not a string", uid=uid)
+    if operation not in Operation.__members__:
+        raise InvalidReview(f"request.operation {operation[:40]!r} is not an operation", uid=uid)
     obj = _optional_object(request, "object", uid)
     old = _optional_object(request, "oldObject", uid)
     namespace = _optional_str(request, "namespace", uid)
@@ -146,7 +141,7 @@ def parse_review(body: object) -> Review:
         group=str(kind.get("group") or ""),
         version=str(kind.get("version") or ""),
         kind=kind["kind"],
-        operation=operation,
+        operation=Operation(operation),
         sub_resource=sub_resource,
         namespace=namespace,
         name=name,

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from slimgate.errors import UsageError
+from slimgate.errors import ObjectShapeError
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 
@@ -43,10 +43,6 @@ TEMPLATE_PATHS: Mapping[tuple[str, str], tuple[str, ...]] = {
 
 # The container lists of a PodSpec, in the order Kubernetes starts them.
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
-
-
-class ObjectShapeError(UsageError):
-    """An object whose fields do not have the types the Kubernetes API gives them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,11 @@
 """``slimgate operator``: the composition root of the audit operator.
 
-Builds, from the command line and the configuration file: the engine (the same registry
-client, policy and analysis as the webhook), a Kubernetes client, the auditor with its
-report writer, event recorder and leader election, the Prometheus endpoint, and the kopf
-registry; then runs kopf in the main thread (it owns the signals) and the audit loop in a
+Builds, from the command line and the configuration file: the engines
+(:func:`slimgate.wiring.build_engines`, as every driver), a Kubernetes client, the auditor
+with its report writer, event recorder and leader election, the Prometheus endpoint, and
+the kopf registry; then runs kopf in the main thread (it owns the signals) and the audit loop in a
 thread of its own. With ``registry.pullSecrets`` each workload's images are looked up with
-its pods' pull secrets (``slimgate.kube.pullsecrets``), read with the operator's own
+its pods' pull secrets (``slimgate.cluster.pullsecrets``), read with the operator's own
 Kubernetes configuration.
 
 Two replicas are safe: they elect one writer through a ``coordination.k8s.io/v1`` Lease
@@ -16,38 +16,31 @@ over when the lease expires. ``--no-leader-election`` is for a single replica.
 from __future__ import annotations
 
 import argparse
-import datetime
 import logging
 import os
 import socket
 import threading
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import kopf
 from kubernetes import client as k8s
 from prometheus_client import start_http_server
 
-from slimgate.config import Config, load_config
+from slimgate.cluster.api import KubeApi, kube_configuration
+from slimgate.cluster.owners import CachedOwners
+from slimgate.cluster.pullsecrets import PullSecrets
+from slimgate.cluster.secrets import KubernetesSecrets
+from slimgate.config import Settings, load_settings
 from slimgate.errors import SlimgateError
-from slimgate.evaluation import Evaluator
-from slimgate.kube.api import KubeApi, kube_configuration
-from slimgate.kube.pullsecrets import PullSecrets
-from slimgate.kube.secretsapi import KubernetesSecrets
-from slimgate.kube.workloads import PullAccess
-from slimgate.lineage_resolver import LineageResolver
-from slimgate.model import Subject
-from slimgate.operator.auditor import Auditor, AuditSettings, Leader, evaluate_with
+from slimgate.operator.auditor import Auditor, AuditSettings, Leader
 from slimgate.operator.events import EventRecorder
 from slimgate.operator.handlers import build_registry, connection_info
 from slimgate.operator.leader import AlwaysLeader, LeaseElector
 from slimgate.operator.metrics import AuditMetrics
-from slimgate.operator.owners import CachedOwners
 from slimgate.operator.writer import ReportWriter
-from slimgate.registry import CredentialStore, RegistryClient
 from slimgate.reports.policyreport import Flavour
-from slimgate.reports.results import Evaluated
+from slimgate.runtime import jsonlog
+from slimgate.wiring import build_engines
 
 log = logging.getLogger("slimgate.operator")
 
@@ -123,65 +116,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="INFO")
 
 
-@dataclass(frozen=True, slots=True)
-class Engines:
-    """The shared engine, its registry client, and engines that also know pull secrets."""
-
-    shared: Evaluator
-    client: RegistryClient
-
-    def with_credentials(self, store: CredentialStore) -> Evaluator:
-        """An engine over the same client, caches and analyses that also sends ``store``'s
-        logins."""
-        return self.shared.with_source(self.client.with_credentials(store))
-
-
-def build_engine(config: Config, insecure: Sequence[str]) -> Engines:
-    """The webhook's engine: the same registry options, credentials, policy and analysis."""
-    static = (
-        CredentialStore.from_file(config.registry.docker_config)
-        if config.registry.docker_config
-        else None
-    )
-    client = RegistryClient.from_options(
-        config.registry_options(insecure=tuple(insecure)), credentials=static
-    )
-    lineage = None
-    if config.toolchain_images():
-        lineage = LineageResolver(
-            client, config.toolchain_images(), wait_seconds=config.registry.limits.lookup_seconds
-        )
-    evaluator = Evaluator(
-        client,
-        config.policy_value(),
-        config.knowledge(),
-        today=datetime.date.today,
-        lineage=lineage,
-        clock=time.thread_time,
-    )
-    return Engines(evaluator, client)
-
-
-def engine_for_access(
-    engines: Engines, reader: PullSecrets, budget: float
-) -> Callable[[PullAccess], Evaluator]:
-    """The engine for a workload: with its pull secrets when it has readable ones."""
-
-    def engine_for(access: PullAccess) -> Evaluator:
-        store = reader.store_for(access, budget)
-        return engines.shared if store is None else engines.with_credentials(store)
-
-    return engine_for
-
-
-def settings_from(config: Config, args: argparse.Namespace) -> AuditSettings:
-    section = config.operator
+def settings_from(settings: Settings, args: argparse.Namespace) -> AuditSettings:
+    section = settings.operator
     return AuditSettings(
         interval=args.interval if args.interval is not None else section.interval_seconds,
         quiet=args.debounce,
         longest=max(30.0, args.debounce * 10),
-        namespaces=tuple(section.namespaces),
-        excluded=tuple(section.excluded_namespaces),
+        namespaces=section.namespaces,
+        excluded=section.excluded_namespaces,
         workers=section.workers,
     )
 
@@ -196,35 +138,33 @@ def parse(argv: Sequence[str] | argparse.Namespace) -> argparse.Namespace:
 
 def run(argv: Sequence[str] | argparse.Namespace) -> int:
     args = parse(argv)
-    logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        config = load_config(args.config)
-        configuration, _ = kube_configuration(args.kubeconfig, args.context)
-        engines = build_engine(config, args.insecure_registry)
-    except SlimgateError as exc:
-        log.error("%s", exc)
-        return 2
-    engine, client = engines.shared, engines.client
-    platforms = config.platforms()
+    jsonlog.configure(str(args.log_level), loggers=("slimgate", "kopf"))
     metrics = AuditMetrics()
     reader: PullSecrets | None = None
-    engine_for = None
-    if config.registry.pull_secrets:
-        # The pods' imagePullSecrets and their ServiceAccounts', as the kubelet pulls; the
-        # chart grants the reads only when registry.pullSecrets is on.
-        reader = PullSecrets(
-            KubernetesSecrets(configuration=configuration),
-            metrics.pull_secret_errors.inc,
-            ttl=PULL_SECRET_TTL_SECONDS,
+    try:
+        settings = load_settings(args.config)
+        configuration, _ = kube_configuration(args.kubeconfig, args.context)
+        if settings.registry.pull_secrets:
+            # The pods' imagePullSecrets and their ServiceAccounts', as the kubelet pulls;
+            # the chart grants the reads only when registry.pullSecrets is on.
+            reader = PullSecrets(
+                KubernetesSecrets(configuration=configuration),
+                metrics.pull_secret_errors.inc,
+                ttl=PULL_SECRET_TTL_SECONDS,
+            )
+        engines = build_engines(
+            settings,
+            observer=metrics.lookups,
+            lineage="bounded",
+            insecure=args.insecure_registry,
+            pull_secrets=reader,
         )
-        engine_for = engine_for_access(engines, reader, PULL_SECRET_BUDGET_SECONDS)
-
-    def unreadable(image: str, subject: Subject, reason: str) -> Evaluated:
-        return engine.unreadable(image, subject, reason, platforms[0])
-
+    except SlimgateError as exc:
+        if reader is not None:
+            reader.close()
+        log.error("%s", exc)
+        return 2
+    platforms = settings.registry.platforms
     api = KubeApi(k8s.ApiClient(configuration))
     identity = args.identity or f"{socket.gethostname()}-{os.getpid()}"
     leader: Leader = (
@@ -235,9 +175,9 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         else AlwaysLeader()
     )
     auditor = Auditor(
-        settings_from(config, args),
+        settings_from(settings, args),
         api=api,
-        evaluate=evaluate_with(engine, platforms, unreadable, engine_for),
+        evaluate=engines.evaluate_audit(platforms, PULL_SECRET_BUDGET_SECONDS),
         owners=CachedOwners(api),
         writer=ReportWriter(api, REPORT_CHOICES[args.reports], max_results=args.max_results),
         events=EventRecorder(api, period=args.event_period, identity=identity),
@@ -264,7 +204,7 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     finally:
         stop.set()
         loop.join(timeout=10)
-        client.close()
+        engines.close()
         if reader is not None:
             reader.close()
         if server is not None:

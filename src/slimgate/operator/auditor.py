@@ -14,28 +14,35 @@ import fnmatch
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
-from slimgate.kube.api import Api, KubeError
-from slimgate.kube.workloads import ObjectShapeError, PullAccess
-from slimgate.model import Subject
+from slimgate.audit.auditing import Evaluate, Key, audit_workloads, evaluation_keys
+from slimgate.audit.inventory import Inventory, group_workloads
+from slimgate.audit.outcomes import DEFAULT_RULES, RuleResult, summary_counts, workload_results
+from slimgate.audit.owners import OwnerLookup, top_owner
+from slimgate.audit.pods import pod_record
+from slimgate.audit.results import Evaluated
+from slimgate.cluster.api import Api
+from slimgate.errors import KubeError, ObjectShapeError
 from slimgate.operator.events import EventRecorder
 from slimgate.operator.metrics import AuditMetrics
 from slimgate.operator.timing import Debouncer
 from slimgate.operator.writer import ReportWriter
-from slimgate.reports.auditing import Evaluate, Key, audit_workloads, evaluation_keys
-from slimgate.reports.inventory import Inventory, group_workloads
-from slimgate.reports.outcomes import DEFAULT_RULES, RuleResult, workload_results
-from slimgate.reports.owners import OwnerLookup, top_owner
-from slimgate.reports.pods import pod_record
-from slimgate.reports.policyreport import summary_counts
-from slimgate.reports.results import Evaluated
 
 log = logging.getLogger(__name__)
+
+
+class ScanTrigger(StrEnum):
+    """Why a namespace is audited (the ``trigger`` label of ``slimgate_audit_scans``)."""
+
+    INTERVAL = "interval"  # the full re-scan
+    CHANGE = "change"  # its pods changed (debounced)
+    RETRY = "retry"  # its last pass had unreadable images
 
 
 class Leader(Protocol):
@@ -160,17 +167,17 @@ class Auditor:
             self._next_rescan = None
             return []
         now = self._monotonic()
-        triggers: dict[str, str] = {}
+        triggers: dict[str, ScanTrigger] = {}
         if self._next_rescan is None or now >= self._next_rescan:
             for namespace in self.rescan():
-                triggers[namespace] = "interval"
+                triggers[namespace] = ScanTrigger.INTERVAL
             self._next_rescan = now + self.settings.interval
         with self._lock:
             for namespace in self._debouncer.due(now):
-                triggers.setdefault(namespace, "change")
+                triggers.setdefault(namespace, ScanTrigger.CHANGE)
         for namespace, when in list(self._retry.items()):
             if now >= when:
-                triggers.setdefault(namespace, "retry")
+                triggers.setdefault(namespace, ScanTrigger.RETRY)
                 del self._retry[namespace]
         for namespace in sorted(triggers):
             self.audit_namespace(namespace, triggers[namespace])
@@ -201,7 +208,9 @@ class Auditor:
         reported = {ns for ns in self.writer.namespaces_with_reports() if self.settings.watches(ns)}
         return namespaces | reported
 
-    def audit_namespace(self, namespace: str, trigger: str = "change") -> list[RuleResult]:
+    def audit_namespace(
+        self, namespace: str, trigger: ScanTrigger = ScanTrigger.CHANGE
+    ) -> list[RuleResult]:
         started = time.perf_counter()
         with self._lock:
             pods = self._inventory.pods(namespace)
@@ -244,27 +253,3 @@ class Auditor:
             ",".join(f"{f.kind}={w.value}" for f, w in outcome.items()),
         )
         return results
-
-
-def evaluate_with(
-    engine: Any,
-    platforms: Sequence[Any],
-    on_failure: Callable[[str, Subject, str], Evaluated],
-    engine_for: Callable[[PullAccess], Any] | None = None,
-) -> Evaluate:
-    """``engine.evaluate`` bound to ``platforms``; an unexpected failure becomes an error result.
-
-    With ``engine_for`` a workload's image is looked up by the engine that also knows the
-    workload's pull secrets (``engine_for`` falls back to ``engine`` when it has none).
-    """
-
-    def evaluate(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
-        try:
-            chosen = engine_for(access) if engine_for is not None and access else engine
-            result: Evaluated = chosen.evaluate(image, subject, tuple(platforms))
-        except Exception as exc:  # a failed evaluation is a result, not a gap
-            log.exception("evaluating %s failed", image)
-            return on_failure(image, subject, f"evaluation failed: {type(exc).__name__}: {exc}")
-        return result
-
-    return evaluate

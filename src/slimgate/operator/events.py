@@ -13,10 +13,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from slimgate.kube.api import Api, KubeError
+from slimgate.audit.results import ContainerAudit, WorkloadAudit
+from slimgate.cluster.api import Api
+from slimgate.errors import KubeError
 from slimgate.operator.timing import RateLimiter
 from slimgate.policy.decision import RuleAction, Verdict
-from slimgate.reports.results import ContainerAudit, WorkloadAudit
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from slimgate.kube.api import Api, KubeError
+from slimgate.cluster.api import Api
+from slimgate.errors import KubeError
 
 log = logging.getLogger(__name__)
 

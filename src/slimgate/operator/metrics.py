@@ -1,12 +1,15 @@
 """The operator's Prometheus metrics, on a registry of its own (no process-global state).
 
 ``slimgate_audit_*``: passes over namespaces, workloads and images evaluated, current
-results by outcome, pass duration, report writes, events, leadership, watched pods.
+results by outcome, pass duration, report writes, events, leadership, watched pods; and
+the registry client's ``slimgate_registry_*`` (``lookups``), named as the webhook's.
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from slimgate.runtime.metrics import RegistryMetrics
 
 
 class AuditMetrics:
@@ -59,3 +62,4 @@ class AuditMetrics:
             "Pull secrets or ServiceAccounts that could not be read (static credentials used)",
             registry=r,
         )
+        self.lookups = RegistryMetrics(r)

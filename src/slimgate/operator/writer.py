@@ -18,8 +18,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from slimgate.kube.api import Api, Json, KubeError
-from slimgate.reports.outcomes import Outcome, RuleResult
+from slimgate.audit.outcomes import Outcome, RuleResult, summary_counts
+from slimgate.cluster.api import Api, Json
+from slimgate.errors import KubeError
 from slimgate.reports.policyreport import (
     MANAGED_BY,
     REPORT_NAME,
@@ -27,7 +28,6 @@ from slimgate.reports.policyreport import (
     carry_timestamps,
     report_body,
     same_content,
-    summary_counts,
 )
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ against pull limits and the webhook runs on every pod admission:
 4. failures are remembered for ``negativeTtlSeconds``.
 
 Points 1-3 are :class:`slimgate.registry.documents.Documents`; this module is the front:
-the allow/deny lists, the negative cache, mirrors, and assembling :class:`ImageMetadata`.
+the allow/deny lists, the negative cache, mirrors and the deadline. From a tag's digest on,
+the documents are walked by :func:`slimgate.oci.walk.walk`, as the local readers walk theirs.
 
 Mirrors for a registry are tried first, each with its own credentials (matched to the
 mirror's host, never the upstream's), falling back to the registry on any error. One
@@ -33,8 +34,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from slimgate.errors import RateLimited, RegistryError, TimedOut, Unsupported
-from slimgate.model import DEFAULT_PLATFORM, ImageMetadata, Platform
+from slimgate.errors import RateLimited, RegistryError, TimedOut
+from slimgate.model import DEFAULT_PLATFORM, Descriptor, ImageMetadata, Platform
+from slimgate.oci.documents import Index, Manifest
+from slimgate.oci.walk import walk
 from slimgate.reference import ImageReference
 from slimgate.registry.addresses import AddressPolicy, Resolver, system_resolver
 from slimgate.registry.auth import Authenticator
@@ -45,7 +48,6 @@ from slimgate.registry.credentials import CredentialStore
 from slimgate.registry.documents import Documents
 from slimgate.registry.exchange import Endpoint, Exchange
 from slimgate.registry.limits import Deadline
-from slimgate.registry.manifests import CONFIG_TYPES, Index, Manifest, choose_platform, parse_config
 from slimgate.registry.options import RegistryOptions
 from slimgate.registry.transport import GuardedTransport, ssl_context
 
@@ -236,50 +238,32 @@ class RegistryClient:
         deadline: Deadline,
     ) -> ImageMetadata:
         digest = ref.digest or self._documents.resolve_tag(ref, endpoint, deadline)
-        document = self._documents.manifest(endpoint, digest, deadline)
-        index_digest: str | None = None
-        annotations: dict[str, str] = {}
-        chosen: Platform | None = None
-        if isinstance(document, Index):
-            entry = choose_platform(
-                document, platform, what=f"{ref.name}@{digest}", registry=endpoint.registry
-            )
-            index_digest, digest, chosen = digest, entry.digest, entry.platform
-            annotations.update(document.annotations)
-            annotations.update(entry.annotations)
-            document = self._documents.manifest(endpoint, digest, deadline)
-            if isinstance(document, Index):
-                raise Unsupported(
-                    f"{endpoint.registry}: {ref.name}@{digest} is an index inside an index; "
-                    "not supported",
-                    registry=endpoint.registry,
-                )
-        manifest: Manifest = document
-        annotations.update(manifest.annotations)
-        config_descriptor = manifest.config
-        if config_descriptor.media_type not in CONFIG_TYPES:
-            raise Unsupported(
-                f"{endpoint.registry}: {ref.name}@{digest} is not a container image (config "
-                f"media type {config_descriptor.media_type!r})",
-                registry=endpoint.registry,
-            )
-        body = self._documents.config(
-            endpoint, config_descriptor.digest, config_descriptor.size, deadline
-        )
-        what = f"config {config_descriptor.digest} of {ref.name}"
-        config = parse_config(body, what=what, registry=endpoint.registry)
-        if chosen is None:
-            chosen = Platform(config.os, config.architecture, config.variant)
-        return ImageMetadata(
-            reference=written,
-            digest=digest,
-            platform=chosen,
-            media_type=manifest.media_type,
-            config_digest=config_descriptor.digest,
-            layers=manifest.layers,
-            config=config,
-            annotations=annotations,
-            index_digest=index_digest,
+        repository = _Repository(self._documents, endpoint, ref.name, deadline)
+        return walk(repository, Descriptor("", digest, 0), platform, written=written)
+
+
+@dataclass(frozen=True, slots=True)
+class _Repository:
+    """One endpoint's repository, as the documents :func:`walk` reads."""
+
+    documents: Documents
+    endpoint: Endpoint
+    repository: str  # the reference's name, for messages
+    deadline: Deadline
+
+    @property
+    def label(self) -> str:
+        return self.endpoint.registry
+
+    def name(self, digest: str) -> str:
+        return f"{self.repository}@{digest}"
+
+    def manifest(self, descriptor: Descriptor) -> Manifest | Index:
+        return self.documents.manifest(self.endpoint, descriptor.digest, self.deadline)
+
+    def config(self, descriptor: Descriptor) -> bytes:
+        return self.documents.config(
+            self.endpoint, descriptor.digest, descriptor.size, self.deadline
         )
 
 

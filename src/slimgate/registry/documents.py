@@ -13,13 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from slimgate.errors import InvalidReference, TooLarge
-from slimgate.reference import ImageReference, validate_digest
-from slimgate.registry.cache import Content, ContentCache, TTLCache
-from slimgate.registry.counters import RegistryObserver
-from slimgate.registry.exchange import Endpoint, Exchange
-from slimgate.registry.flight import SingleFlight
-from slimgate.registry.limits import Deadline
-from slimgate.registry.manifests import (
+from slimgate.oci.documents import (
     ACCEPT,
     Index,
     Manifest,
@@ -27,6 +21,12 @@ from slimgate.registry.manifests import (
     parse_document,
     verify_digest,
 )
+from slimgate.reference import ImageReference, validate_digest
+from slimgate.registry.cache import Content, ContentCache, TTLCache
+from slimgate.registry.counters import RegistryObserver
+from slimgate.registry.exchange import Endpoint, Exchange
+from slimgate.registry.flight import SingleFlight
+from slimgate.registry.limits import Deadline
 from slimgate.registry.options import RegistryOptions
 
 

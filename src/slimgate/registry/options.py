@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from slimgate.oci.documents import DocumentLimits
 
 MIB = 1024 * 1024
 
@@ -60,6 +62,11 @@ class Limits:
     lookup_seconds: float = 4.0
     breaker_timeouts: int = 3
     breaker_seconds: float = 30.0
+
+    @property
+    def documents(self) -> DocumentLimits:
+        """The caps every reader of image documents applies, local or remote."""
+        return DocumentLimits(self.manifest_bytes, self.config_bytes, self.index_entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +122,10 @@ class RegistryOptions:
                 for k, v in dict(self.token_realms).items()
             },
         )
+
+    def with_insecure(self, hosts: Sequence[str]) -> RegistryOptions:
+        """These options with ``hosts`` also spoken to over plain HTTP (``--insecure-registry``)."""
+        return replace(self, insecure=frozenset((*self.insecure, *hosts))) if hosts else self
 
     def is_insecure(self, host: str) -> bool:
         return host_in(host, self.insecure)

@@ -2,11 +2,11 @@
 
 httpx resolves host names inside httpcore at connect time, so checking a host beforehand
 would leave a window for DNS rebinding (one answer for the check, another for the
-connection). This transport gives httpcore a network backend that resolves the host itself,
-runs the policy over every address, and opens the TCP connection to one of those very
-addresses; TLS still verifies the certificate against the host name (httpcore passes the
-origin host as ``server_hostname``). Every connection, whether to a registry, a mirror, a
-token realm or a redirect target, passes through it.
+connection). This transport (httpx's own, on another pool) gives httpcore a network backend
+that resolves the host itself, runs the policy over every address, and opens the TCP
+connection to one of those very addresses; TLS still verifies the certificate against the
+host name (httpcore passes the origin host as ``server_hostname``). Every connection,
+whether to a registry, a mirror, a token realm or a redirect target, passes through it.
 
 :func:`ssl_context` builds the TLS trust every connection uses: the default CA store plus
 ``registry.caBundle``.
@@ -150,59 +150,26 @@ class GuardedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-_EXCEPTIONS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.ProtocolError, httpx.ProtocolError),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-)
+class _DeadlineBody(httpx.SyncByteStream):
+    """A response body whose every read ends by the request's deadline."""
 
-
-@contextlib.contextmanager
-def _mapped(request: httpx.Request) -> Iterator[None]:
-    try:
-        yield
-    except Exception as exc:
-        for source, target in _EXCEPTIONS:
-            if isinstance(exc, source):
-                raise target(str(exc), request=request) from exc
-        raise
-
-
-class _ResponseStream(httpx.SyncByteStream):
-    """httpcore's body stream, read under the request's deadline, errors mapped to httpx's."""
-
-    def __init__(
-        self, stream: Iterable[bytes], request: httpx.Request, deadline: float | None
-    ) -> None:
-        self._stream = stream
-        self._request = request
+    def __init__(self, inner: httpx.SyncByteStream, deadline: float | None) -> None:
+        self._inner = inner
         self._deadline = deadline
 
     def __iter__(self) -> Iterator[bytes]:
-        chunks = iter(self._stream)
+        chunks = iter(self._inner)
         while True:
             # The deadline is set around each step only, never across a yield.
-            with _until(self._deadline), _mapped(self._request):
+            with _until(self._deadline):
                 chunk = next(chunks, None)
             if chunk is None:
                 return
             yield chunk
 
     def close(self) -> None:
-        close = getattr(self._stream, "close", None)
-        if close is not None:
-            with _until(self._deadline), _mapped(self._request):
-                close()
+        with _until(self._deadline):
+            self._inner.close()
 
 
 def ssl_context(options: RegistryOptions) -> ssl.SSLContext:
@@ -216,10 +183,22 @@ def ssl_context(options: RegistryOptions) -> ssl.SSLContext:
     return context
 
 
-class GuardedTransport(httpx.BaseTransport):
-    """HTTP/1.1 over httpcore, with every TCP connection approved by the policy."""
+class GuardedTransport(httpx.HTTPTransport):
+    """httpx's HTTP/1.1 transport, with every TCP connection approved by the policy.
+
+    httpx takes no network backend, so this replaces the one private attribute
+    ``HTTPTransport._pool`` (the ``httpcore.ConnectionPool`` that every method of the
+    transport goes through; httpx 0.28 and 0.29) with a pool on :class:`GuardedBackend`.
+    If an httpx release keeps its pool elsewhere, construction fails rather than connect
+    unguarded. Mapping httpcore's exceptions to httpx's stays httpx's own code.
+    """
 
     def __init__(self, policy: AddressPolicy, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(verify=ssl_context, trust_env=False)
+        unguarded = getattr(self, "_pool", None)
+        if not isinstance(unguarded, httpcore.ConnectionPool):
+            raise TypeError("httpx.HTTPTransport keeps no _pool: the address guard cannot apply")
+        unguarded.close()
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context,
             max_connections=64,
@@ -230,29 +209,9 @@ class GuardedTransport(httpx.BaseTransport):
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.SyncByteStream)
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
         deadline = request.extensions.get(DEADLINE_EXTENSION)
-        with _until(deadline), _mapped(request):
-            response = self._pool.handle_request(core_request)
-        assert isinstance(response.stream, typing.Iterable)
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_ResponseStream(response.stream, request, deadline),
-            extensions=response.extensions,
-        )
-
-    def close(self) -> None:
-        self._pool.close()
+        with _until(deadline):
+            response = super().handle_request(request)
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        response.stream = _DeadlineBody(response.stream, deadline)
+        return response

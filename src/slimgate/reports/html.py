@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import UTC
 from html import escape
 
-from slimgate.reports.bloat import bloat_bytes, megabytes
-from slimgate.reports.outcomes import Outcome
-from slimgate.reports.summary import AuditSummary, NamespaceSummary
+from slimgate.analysis.rules import FIX_HINT
+from slimgate.audit.bloat import megabytes
+from slimgate.audit.outcomes import Outcome
+from slimgate.audit.summary import AuditSummary, NamespaceSummary
 from slimgate.reports.svg import bar_chart
 
 CSS = """
@@ -118,35 +119,31 @@ def _offenders(summary: AuditSummary) -> str:
             f"bloat × {offender.replicas} replicas — {escape(workloads)}</div>"
             f'<ul class="remedies">{remedies}</ul></li>'
         )
+    hint = ""
+    if any(offender.multi_stage_fix for offender in summary.offenders):
+        hint = f'<p class="hint">Multi-stage builds: {escape(FIX_HINT)}.</p>'
     return (
         '<section id="offenders"><h2>Top offenders</h2>'
-        f'<ol class="offenders">{"".join(items)}</ol></section>'
+        f'<ol class="offenders">{"".join(items)}</ol>{hint}</section>'
     )
 
 
 def _namespace(item: NamespaceSummary) -> str:
     rows = []
     for row in item.rows:
-        for container in row.audit.containers:
-            mine = [
-                r
-                for r in row.results
-                if r.container == container.container.container
-                and r.image == container.result.image
-            ]
-            outcome = max((r.outcome for r in mine), key=lambda o: o.rank, default=Outcome.PASS)
+        for line in row.containers:
+            container, bloat = line.audit, line.bloat
             messages = "<br>".join(
                 escape(r.message)
-                for r in mine
+                for r in line.results
                 if r.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR)
             )
-            bloat = bloat_bytes(container.result)
             rows.append(
                 f"<tr><td>{escape(str(row.audit.workload.ref))}</td>"
                 f'<td class="num">{container.replicas}</td>'
                 f"<td>{escape(container.container.container)}</td>"
                 f"<td><code>{escape(container.result.image)}</code></td>"
-                f"<td>{_pill(outcome)}</td><td>{messages or '-'}</td>"
+                f"<td>{_pill(line.outcome)}</td><td>{messages or '-'}</td>"
                 f'<td class="num">{_mb(bloat * container.replicas) if bloat else "-"}</td></tr>'
             )
     counts = " ".join(_pill(Outcome(k)) + f" {v}" for k, v in item.counts.items() if v)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slimgate.reports.bloat import bloat_bytes, megabytes
-from slimgate.reports.outcomes import Outcome, RuleResult
-from slimgate.reports.summary import AuditSummary, NamespaceSummary, WorkloadRow
+from slimgate.audit.bloat import megabytes
+from slimgate.audit.outcomes import Outcome, RuleResult
+from slimgate.audit.summary import AuditSummary, NamespaceSummary, WorkloadRow
 
 API_VERSION = "slimgate.io/v1alpha1"
 KIND = "AuditReport"
@@ -40,14 +40,8 @@ def _result(result: RuleResult) -> dict[str, Any]:
 def _row(row: WorkloadRow) -> dict[str, Any]:
     ref = row.audit.workload.ref
     containers = []
-    for container in row.audit.containers:
-        mine = [
-            r
-            for r in row.results
-            if r.container == container.container.container and r.image == container.result.image
-        ]
-        outcome = max((r.outcome for r in mine), key=lambda o: o.rank, default=Outcome.PASS)
-        bloat = bloat_bytes(container.result)
+    for line in row.containers:
+        container, bloat = line.audit, line.bloat
         containers.append(
             {
                 "container": container.container.container,
@@ -56,11 +50,11 @@ def _row(row: WorkloadRow) -> dict[str, Any]:
                 "compressedSize": container.compressed_size,
                 "replicas": container.replicas,
                 "verdict": container.result.decision.verdict.value,
-                "result": outcome.value,
+                "result": line.outcome.value,
                 "bloatBytes": bloat,
                 "bloatMegabytes": _mb(bloat),
                 "error": container.result.error,
-                "results": [_result(r) for r in mine if r.outcome is not Outcome.PASS],
+                "results": [_result(r) for r in line.results if r.outcome is not Outcome.PASS],
             }
         )
     return {
@@ -114,6 +108,7 @@ def audit_document(summary: AuditSummary) -> dict[str, Any]:
                 "costBytes": o.cost,
                 "costMegabytes": _mb(o.cost),
                 "exempt": o.exempt,
+                "multiStageFix": o.multi_stage_fix,
                 "workloads": [f"{w.namespace}/{w.kind}/{w.name}" for w in o.workloads],
                 "remediations": [
                     {

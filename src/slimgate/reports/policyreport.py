@@ -17,13 +17,12 @@ body and the writer has nothing to send.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
-from slimgate.reports.outcomes import POLICY, SOURCE, Outcome, RuleResult
+from slimgate.audit.outcomes import POLICY, SOURCE, RuleResult, summary_counts
 
 REPORT_NAME = "slimgate"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "slimgate"}
@@ -91,11 +90,6 @@ def timestamp(moment: datetime) -> Timestamp:
     """``metav1.Timestamp`` for an aware datetime."""
     seconds = int(moment.timestamp())
     return {"seconds": seconds, "nanos": moment.microsecond * 1000}
-
-
-def summary_counts(outcomes: Iterable[Outcome | str]) -> dict[str, int]:
-    counts = Counter(str(o) for o in outcomes)
-    return {o.value: counts.get(o.value, 0) for o in Outcome}
 
 
 def result_body(result: RuleResult, moment: Timestamp) -> ResultBody:

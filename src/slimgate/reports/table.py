@@ -6,9 +6,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from slimgate.reports.bloat import bloat_bytes, megabytes
-from slimgate.reports.outcomes import Outcome
-from slimgate.reports.summary import AuditSummary, NamespaceSummary
+from slimgate.analysis.rules import FIX_HINT
+from slimgate.audit.bloat import megabytes
+from slimgate.audit.outcomes import Outcome
+from slimgate.audit.summary import AuditSummary, NamespaceSummary
 
 STYLES = {
     Outcome.PASS: "green",
@@ -46,18 +47,15 @@ def namespace_table(item: NamespaceSummary) -> Table:
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in item.rows:
-        for container in row.audit.containers:
-            mine = [
-                r
-                for r in row.results
-                if r.container == container.container.container
-                and r.image == container.result.image
-            ]
-            outcome = max((r.outcome for r in mine), key=lambda o: o.rank, default=Outcome.PASS)
+        for line in row.containers:
+            container, bloat, outcome = line.audit, line.bloat, line.outcome
             rules = sorted(
-                {r.rule for r in mine if r.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR)}
+                {
+                    r.rule
+                    for r in line.results
+                    if r.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR)
+                }
             )
-            bloat = bloat_bytes(container.result)
             table.add_row(
                 str(row.audit.workload.ref),
                 str(container.replicas),
@@ -72,7 +70,12 @@ def namespace_table(item: NamespaceSummary) -> Table:
 
 
 def offenders_table(summary: AuditSummary) -> Table:
-    table = Table(title="top offenders", title_justify="left")
+    caption = None
+    if any(offender.multi_stage_fix for offender in summary.offenders):
+        caption = f"multi-stage builds: {FIX_HINT}"
+    table = Table(
+        title="top offenders", title_justify="left", caption=caption, caption_justify="left"
+    )
     table.add_column("Image")
     table.add_column("Bloat", justify="right")
     table.add_column("Replicas", justify="right")

@@ -19,9 +19,9 @@ import re
 from typing import Any
 
 from slimgate.errors import NotFound, Unsupported
-from slimgate.model import DOCKER_MANIFEST, Descriptor, ImageMetadata, Platform
-from slimgate.registry.manifests import parse_config, verify_digest
-from slimgate.registry.options import Limits
+from slimgate.model import DOCKER_CONFIG, DOCKER_MANIFEST, Descriptor, ImageMetadata, Platform
+from slimgate.oci.documents import DocumentLimits, Manifest, parse_config, verify_digest
+from slimgate.oci.walk import image_metadata
 from slimgate.sources.layout import name_forms, read_layout
 from slimgate.sources.store import Store
 
@@ -35,7 +35,7 @@ UNCOMPRESSED_NOTE = (
 MISSING_NOTE = "the archive holds no layer tars: layer sizes are unknown and counted as 0"
 
 
-def _entries(store: Store, limits: Limits) -> list[dict[str, Any]]:
+def _entries(store: Store, limits: DocumentLimits) -> list[dict[str, Any]]:
     body = store.read("manifest.json", limits.manifest_bytes, "manifest.json")
     try:
         data = json.loads(body)
@@ -72,7 +72,7 @@ def _select(entries: list[dict[str, Any]], ref: str | None, label: str) -> dict[
 
 
 def read_docker_archive(
-    store: Store, ref: str | None, platform: Platform, written: str, limits: Limits
+    store: Store, ref: str | None, platform: Platform, written: str, limits: DocumentLimits
 ) -> ImageMetadata:
     """The metadata of the image in a ``docker save`` tar (``ref``: one of its RepoTags)."""
     if store.size("index.json") is not None:
@@ -82,7 +82,7 @@ def read_docker_archive(
 
 
 def _read_legacy(
-    store: Store, entry: dict[str, Any], written: str, limits: Limits
+    store: Store, entry: dict[str, Any], written: str, limits: DocumentLimits
 ) -> ImageMetadata:
     label = store.label
     config_name = entry.get("Config")
@@ -109,13 +109,7 @@ def _read_legacy(
         Descriptor(media_type=DOCKER_LAYER, digest=diff_id, size=size or 0)
         for diff_id, size in zip(config.diff_ids, sizes, strict=True)
     )
-    return ImageMetadata(
-        reference=written,
-        digest=None,
-        platform=Platform(config.os, config.architecture, config.variant),
-        media_type=DOCKER_MANIFEST,
-        config_digest=config_digest,
-        layers=layers,
-        config=config,
-        notes=tuple(notes),
-    )
+    # The legacy form has no manifest; manifest.json's entry stands in for one.
+    config_descriptor = Descriptor(DOCKER_CONFIG, config_digest, len(body))
+    manifest = Manifest(DOCKER_MANIFEST, config_descriptor, layers)
+    return image_metadata(written, None, manifest, config, notes=tuple(notes))

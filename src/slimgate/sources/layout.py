@@ -1,5 +1,8 @@
 """Read an image from an OCI image layout: ``index.json`` -> [index ->] manifest -> config.
 
+This module finds the ``index.json`` entry a reference names and reads blobs; the walk from
+that entry to the image is :func:`slimgate.oci.walk.walk`, the registry client's too.
+
 Follows the OCI image layout spec (image-layout.md): an ``oci-layout`` marker file, an
 ``index.json`` whose entries may carry ``org.opencontainers.image.ref.name``, and blobs at
 ``blobs/<algorithm>/<hex>``. Every document read is capped and checked against its digest
@@ -14,18 +17,17 @@ import json
 
 from slimgate.errors import DigestMismatch, InvalidReference, NotFound, Unsupported
 from slimgate.model import INDEX_TYPES, OCI_INDEX, Descriptor, ImageMetadata, Platform
-from slimgate.reference import ImageReference, validate_digest
-from slimgate.registry.manifests import (
-    CONFIG_TYPES,
+from slimgate.oci.documents import (
+    DocumentLimits,
     Index,
     Manifest,
     choose_platform,
     is_attestation,
-    parse_config,
     parse_document,
     verify_digest,
 )
-from slimgate.registry.options import Limits
+from slimgate.oci.walk import walk
+from slimgate.reference import ImageReference, validate_digest
 from slimgate.sources.store import Store
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -53,7 +55,7 @@ def read_blob(store: Store, descriptor: Descriptor, cap: int, what: str) -> byte
     return body
 
 
-def check_marker(store: Store, limits: Limits) -> None:
+def check_marker(store: Store, limits: DocumentLimits) -> None:
     """The ``oci-layout`` file must exist and name a version we read (1.x)."""
     try:
         marker = json.loads(store.read("oci-layout", limits.manifest_bytes, "the oci-layout file"))
@@ -123,7 +125,7 @@ def read_layout(
     ref: str | None,
     platform: Platform,
     written: str,
-    limits: Limits,
+    limits: DocumentLimits,
     *,
     require_marker: bool = True,
 ) -> ImageMetadata:
@@ -141,53 +143,31 @@ def read_layout(
     if not isinstance(top, Index):
         raise Unsupported(f"{label}: index.json is not an image index")
     entry = _select(top, ref, platform, label)
-    annotations = dict(entry.annotations)
-    index_digest: str | None = None
-    chosen = entry.platform
-    if entry.media_type in INDEX_TYPES:
-        body = read_blob(store, entry, limits.manifest_bytes, "index")
-        nested = parse_document(
+    blobs = LayoutBlobs(store, limits)
+    return walk(blobs, entry, platform, written=written, names=(REF_NAME, IMAGE_NAME))
+
+
+class LayoutBlobs:
+    """A layout's blobs, as the documents :func:`walk` reads."""
+
+    def __init__(self, store: Store, limits: DocumentLimits) -> None:
+        self.store = store
+        self.limits = limits
+        self.label = store.label
+
+    def name(self, digest: str) -> str:
+        return digest
+
+    def manifest(self, descriptor: Descriptor) -> Manifest | Index:
+        kind = "index" if descriptor.media_type in INDEX_TYPES else "manifest"
+        body = read_blob(self.store, descriptor, self.limits.manifest_bytes, kind)
+        return parse_document(
             body,
-            entry.media_type,
-            what=f"{label} index {entry.digest}",
-            registry=label,
-            max_entries=limits.index_entries,
+            descriptor.media_type,
+            what=f"{self.label} {kind} {descriptor.digest}",
+            registry=self.label,
+            max_entries=self.limits.index_entries,
         )
-        if not isinstance(nested, Index):
-            raise Unsupported(f"{label}: {entry.digest} is labelled an index but is a manifest")
-        index_digest = entry.digest
-        annotations.update(nested.annotations)
-        entry = choose_platform(nested, platform, what=f"{label} {entry.digest}", registry=label)
-        annotations.update(entry.annotations)
-        chosen = entry.platform
-    body = read_blob(store, entry, limits.manifest_bytes, "manifest")
-    manifest = parse_document(
-        body,
-        entry.media_type,
-        what=f"{label} manifest {entry.digest}",
-        registry=label,
-        max_entries=limits.index_entries,
-    )
-    if not isinstance(manifest, Manifest):
-        raise Unsupported(f"{label}: {entry.digest} is an index inside an index; not supported")
-    annotations.update(manifest.annotations)
-    if manifest.config.media_type not in CONFIG_TYPES:
-        raise Unsupported(
-            f"{label}: {entry.digest} is not a container image (config media type "
-            f"{manifest.config.media_type!r})"
-        )
-    config_body = read_blob(store, manifest.config, limits.config_bytes, "config")
-    config = parse_config(config_body, what=f"{label} config", registry=label)
-    for key in (REF_NAME, IMAGE_NAME):
-        annotations.pop(key, None)  # names of the layout entry, not facts about the image
-    return ImageMetadata(
-        reference=written,
-        digest=entry.digest,
-        platform=chosen or Platform(config.os, config.architecture, config.variant),
-        media_type=manifest.media_type,
-        config_digest=manifest.config.digest,
-        layers=manifest.layers,
-        config=config,
-        annotations=annotations,
-        index_digest=index_digest,
-    )
+
+    def config(self, descriptor: Descriptor) -> bytes:
+        return read_blob(self.store, descriptor, self.limits.config_bytes, "config")

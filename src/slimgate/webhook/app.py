@@ -22,14 +22,14 @@ from flask import Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from slimgate.webhook.engine import Engine
+from slimgate.config import WebhookSettings
+from slimgate.evaluation import Evaluator
 from slimgate.webhook.handler import AdmissionHandler
 from slimgate.webhook.lookups import LookupPool
 from slimgate.webhook.memo import DecisionMemo
 from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.webhook.reload import ConfigWatcher
 from slimgate.webhook.review import EngineFor, Reviewer
-from slimgate.webhook.settings import WebhookSettings
 
 log = logging.getLogger("slimgate.webhook")
 
@@ -41,7 +41,7 @@ class Wiring:
     """What one configuration generation serves with."""
 
     settings: WebhookSettings
-    engine: Engine
+    engine: Evaluator
     engine_for: EngineFor | None = None  # per-request engines that know pull secrets
 
 
@@ -50,7 +50,7 @@ Rebuild = Callable[[Path], Wiring]
 
 def create_app(
     settings: WebhookSettings,
-    evaluator: Engine,
+    evaluator: Evaluator,
     *,
     engine_for: EngineFor | None = None,
     config_path: Path | None = None,

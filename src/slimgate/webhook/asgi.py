@@ -57,7 +57,7 @@ _JSON = (b"content-type", b"application/json")
 _CLOSE = (b"connection", b"close")
 
 
-class Disconnected(Exception):
+class _Disconnected(Exception):
     """The client went away before its request body arrived."""
 
 
@@ -67,7 +67,7 @@ async def read_body(
     """The request body, or None when it is (or says it is) larger than ``limit``.
 
     Raises :class:`TimeoutError` when the whole body has not arrived within ``timeout``
-    seconds, and :class:`Disconnected` when the client went away first.
+    seconds, and :class:`_Disconnected` when the client went away first.
     """
     for name, value in scope["headers"]:
         if name == b"content-length":
@@ -83,7 +83,7 @@ async def read_body(
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise Disconnected
+                raise _Disconnected
             part = cast("bytes", message.get("body", b""))
             total += len(part)
             if total > limit:
@@ -127,7 +127,7 @@ class WebhookAsgi:
     async def _validate(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
         try:
             data = await read_body(scope, receive, self._handler.limit, self.body_timeout)
-        except Disconnected:
+        except _Disconnected:
             return
         except TimeoutError:
             await self._timed_out(send)

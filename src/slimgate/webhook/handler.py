@@ -33,10 +33,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from slimgate.errors import InvalidReview
 from slimgate.kube import responses
-from slimgate.kube.admission import InvalidReview, Review, parse_review
+from slimgate.kube.admission import Review, parse_review
 from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.webhook.review import Outcome, Pending, Reviewer
+from slimgate.webhook.review import AdmissionAnswer, Outcome, Pending, Reviewer
 
 log = logging.getLogger("slimgate.webhook")
 
@@ -132,7 +133,9 @@ class AdmissionHandler:
             exc_info=exc,
             extra={"fields": {"uid": review.uid}},
         )
-        self._metrics.requests.labels("error", "error", review.kind).inc()
+        self._metrics.requests.labels(
+            AdmissionAnswer.ERROR, AdmissionAnswer.ERROR, review.kind
+        ).inc()
         message = f"slimgate could not check this object: {exc.__class__.__name__}"
         return 200, _dump(responses.allow(review.uid, [message]))
 

@@ -30,8 +30,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 
+from slimgate.evaluation import ImageResult
 from slimgate.model import Platform, Subject
-from slimgate.webhook.engine import Result
 
 Key = tuple[Hashable, ...]
 
@@ -61,9 +61,9 @@ class DecisionMemo:
         self._max = max_entries
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: OrderedDict[Key, tuple[float, Result]] = OrderedDict()
+        self._entries: OrderedDict[Key, tuple[float, ImageResult]] = OrderedDict()
 
-    def get(self, key: Key) -> Result | None:
+    def get(self, key: Key) -> ImageResult | None:
         if self._ttl <= 0:
             return None
         with self._lock:
@@ -76,7 +76,7 @@ class DecisionMemo:
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, key: Key, result: Result) -> None:
+    def put(self, key: Key, result: ImageResult) -> None:
         if self._ttl <= 0 or result.error is not None:
             return
         with self._lock:

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slimgate.analysis.rules import REGISTRY_ERROR, UNEVALUATED
+from slimgate.analysis.rules import FIX_HINT, REGISTRY_ERROR, UNEVALUATED
+from slimgate.evaluation import ImageResult
 from slimgate.kube.workloads import ContainerImage
 from slimgate.policy.decision import DecidedFinding, Mode, RuleAction, Verdict
-from slimgate.webhook.engine import Result
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class Checked:
     """One container and the engine's result for its image."""
 
     container: ContainerImage
-    result: Result
+    result: ImageResult
 
     @property
     def verdict(self) -> Verdict:
@@ -41,7 +41,7 @@ class Excess:
     count: int  # containers
     where: str  # the pod spec's field path: "spec", "spec.template.spec"
     reason: str  # "the object has more than 1,000 containers"
-    result: Result
+    result: ImageResult
 
     @property
     def verdict(self) -> Verdict:
@@ -99,6 +99,7 @@ def denial(checked: Sequence[Checked], excess: Excess | None = None) -> str:
     if rest is not None:
         parts.append(f"{rest.line}:")
         parts.append(f"  - [{REGISTRY_ERROR}] could not be checked: {rest.reason}")
+    fixable = any(item.result.decision.multi_stage_fixes for item in denied)
     for item in denied:
         c = item.container
         head = f'{c.container_path} ("{c.name}") image {c.image}'
@@ -120,4 +121,6 @@ def denial(checked: Sequence[Checked], excess: Excess | None = None) -> str:
                 stated.add(finding.remediation)
                 text += f" Fix: {finding.remediation}"
             parts.append(text)
+    if fixable:  # second, so that cutting a long message at MAX_MESSAGE keeps it
+        parts.insert(1, f"Hint: {FIX_HINT}.")
     return "\n".join(parts)

@@ -1,8 +1,8 @@
 """Prometheus metrics of the webhook, on a registry created by the app factory.
 
 Names follow the Prometheus conventions (``slimgate_*_total`` counters, ``*_seconds``
-histograms). The registry client reports its requests and cache lookups through an
-observer (:class:`RegistryCounters`), so the client itself knows nothing of Prometheus.
+histograms). The registry client's counters are :class:`slimgate.runtime.metrics.
+RegistryMetrics` (``lookups``), the observer the client reports to, as in the operator.
 
 With several worker processes each has its own counters; ``/metrics`` then shows
 the process that answered the scrape. slimgate runs one worker per pod by default (see
@@ -11,12 +11,9 @@ the process that answered the scrape. slimgate runs one worker per pod by defaul
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.metrics import MetricWrapperBase
 
-M = TypeVar("M", bound=MetricWrapperBase)
+from slimgate.runtime.metrics import Children, RegistryMetrics
 
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -26,7 +23,7 @@ class WebhookMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
-        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        self.child = Children()
         r = self.registry
         self.requests = Counter(
             "slimgate_admission_requests_total",
@@ -64,18 +61,7 @@ class WebhookMetrics:
             ["rule", "action"],
             registry=r,
         )
-        self.registry_requests = Counter(
-            "slimgate_registry_requests_total",
-            "HTTP requests to registries, by host, method and status (or error class)",
-            ["host", "method", "status"],
-            registry=r,
-        )
-        self.cache_hits = Counter(
-            "slimgate_registry_cache_hits_total", "Registry cache hits", ["cache"], registry=r
-        )
-        self.cache_misses = Counter(
-            "slimgate_registry_cache_misses_total", "Registry cache misses", ["cache"], registry=r
-        )
+        self.lookups = RegistryMetrics(r, self.child)
         self.pull_secret_errors = Counter(
             "slimgate_pull_secret_errors_total",
             "Pull secrets or service accounts that could not be read",
@@ -105,30 +91,6 @@ class WebhookMetrics:
             "Changed certificate/key files that did not load as a pair (the old one stays)",
             registry=r,
         )
-
-    def child(self, metric: M, *values: str) -> M:
-        """``metric.labels(*values)``, looked up once per label set (labels() takes a lock
-        and validates its arguments on every call)."""
-        key = (id(metric), values)
-        found = self._children.get(key)
-        if found is None:
-            found = self._children[key] = metric.labels(*values)
-        return found
-
-
-class RegistryCounters:
-    """The registry client's observer, feeding :class:`WebhookMetrics`."""
-
-    def __init__(self, metrics: WebhookMetrics) -> None:
-        self._metrics = metrics
-
-    def request(self, host: str, method: str, status: int | str, seconds: float = 0.0) -> None:
-        m = self._metrics
-        m.child(m.registry_requests, host, method, str(status)).inc()
-
-    def cache(self, name: str, hit: bool) -> None:
-        target = self._metrics.cache_hits if hit else self._metrics.cache_misses
-        self._metrics.child(target, name).inc()
 
 
 class TlsCounters:

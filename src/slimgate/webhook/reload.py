@@ -1,10 +1,9 @@
 """Reload the configuration file when it changes on disk, keeping the old one if it is bad.
 
-A ConfigMap mounted as a volume is updated by an atomic symlink swap (``..data`` points to a
-new timestamped directory), so the file's path never changes while the file behind it does.
-The watcher compares the resolved path with the device, inode, size and mtime of the file it
-points to; it looks at most once every ``interval`` seconds, when asked from the request path
-(the kubelet's probes keep calling even without admission traffic). Only one check runs at a
+A ConfigMap mounted as a volume is updated by an atomic symlink swap, so the watcher
+compares the file's signature (:mod:`slimgate.runtime.files`); it looks at most once every
+``interval`` seconds, when asked from the request path (the kubelet's probes keep calling
+even without admission traffic). Only one check runs at a
 time while requests carry on with the current generation. With a ``background`` executor
 (the served app) the check and the rebuild run there, so a reload never holds up the event
 loop that answers reviews; without one (tests, plain WSGI) they run in the caller.
@@ -13,7 +12,6 @@ loop that answers reviews; without one (tests, plain WSGI) they run in the calle
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -22,22 +20,12 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from slimgate.errors import SlimgateError
+from slimgate.runtime.files import file_signature
 from slimgate.webhook.metrics import WebhookMetrics
 
 log = logging.getLogger("slimgate.webhook")
 
 T = TypeVar("T")
-Signature = tuple[str, int, int, int, int]
-
-
-def file_signature(path: Path) -> Signature | None:
-    """Resolved path, device, inode, size and mtime of ``path``; None when it is missing."""
-    try:
-        resolved = os.path.realpath(path)
-        st = os.stat(resolved)
-    except OSError:
-        return None
-    return (resolved, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class ConfigWatcher(Generic[T]):

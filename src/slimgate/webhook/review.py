@@ -11,7 +11,7 @@ Never checked: its own namespace and the excluded ones, mirror pods, other subre
 The images of one request are evaluated in parallel on the app's lookup pool
 (:mod:`slimgate.webhook.lookups`: at most a few lookups per registry at once, each ending by
 the review's deadline) under one deadline; an image still pending when it expires gets the
-``onRegistryError`` decision through ``Engine.unreadable`` with a message that names the
+``onRegistryError`` decision through ``Evaluator.unreadable`` with a message that names the
 image and the reason.
 
 Pull secrets are read first, with at most ``PULL_SECRET_SHARE`` of the time left, so a
@@ -34,13 +34,16 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import wait
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
+from slimgate.config import WebhookSettings
+from slimgate.errors import ObjectShapeError
+from slimgate.evaluation import Evaluator, ImageResult
 from slimgate.kube import responses
-from slimgate.kube.admission import AdmissionReviewResponse, Review
+from slimgate.kube.admission import AdmissionReviewResponse, Operation, Review
 from slimgate.kube.workloads import (
     ContainerImage,
-    ObjectShapeError,
     PodTemplate,
     changed_images,
     read_template,
@@ -49,11 +52,9 @@ from slimgate.kube.workloads import (
 )
 from slimgate.model import Subject
 from slimgate.policy.decision import Verdict
-from slimgate.webhook.engine import Engine, Result
 from slimgate.webhook.lookups import LookupPool, registry_of
 from slimgate.webhook.memo import DecisionMemo, Key, memo_key, subject_key
 from slimgate.webhook.messages import Checked, Excess, denial, warnings
-from slimgate.webhook.settings import WebhookSettings
 
 log = logging.getLogger("slimgate.webhook")
 
@@ -61,7 +62,17 @@ PULL_SECRET_SHARE = 0.5  # of the time left when a review starts evaluating
 
 # The engine to use for one pod template: the shared one, or a view of it that also knows
 # the pod's pull secrets. Given the template and the seconds left before the deadline.
-EngineFor = Callable[[PodTemplate, float], Engine]
+EngineFor = Callable[[PodTemplate, float], Evaluator]
+
+
+class AdmissionAnswer(StrEnum):
+    """What a review was answered with, as the decision log and the metrics label it."""
+
+    ALLOW = "allow"
+    WARN = "warn"
+    DENY = "deny"
+    SKIP = "skip"  # nothing was evaluated (excluded namespace, kind, operation...)
+    ERROR = "error"  # the object could not be understood at all
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +80,12 @@ class Outcome:
     """The answer and what the logs and metrics record about it."""
 
     response: AdmissionReviewResponse
-    decision: str  # allow | warn | deny | skip
-    enforced: str  # what enforce mode would have answered (audit/warn modes record it)
+    decision: AdmissionAnswer
+    enforced: AdmissionAnswer  # what enforce mode would have answered (audit/warn modes)
     kind: str
     namespace: str
     name: str
-    operation: str
+    operation: Operation
     dry_run: bool
     checked: tuple[Checked, ...] = ()
     skipped: str | None = None  # why nothing was evaluated
@@ -91,7 +102,7 @@ class Pending:
     containers: tuple[ContainerImage, ...]
     subject: Subject
     keys: dict[str, Key]  # image -> memo key, one per distinct image
-    results: dict[str, Result]  # image -> result, the memoised ones so far
+    results: dict[str, ImageResult]  # image -> result, the memoised ones so far
     start: float
     excess: Excess | None = None
 
@@ -105,7 +116,7 @@ class Reviewer:
     def __init__(
         self,
         settings: WebhookSettings,
-        engine: Engine,
+        engine: Evaluator,
         lookups: LookupPool,
         *,
         engine_for: EngineFor | None = None,
@@ -134,7 +145,7 @@ class Reviewer:
             template = read_template(review.object, review.group, review.kind, most)
             old = (
                 template_images(review.old_object, review.group, review.kind, most)
-                if review.operation == "UPDATE" and review.old_object is not None
+                if review.operation is Operation.UPDATE and review.old_object is not None
                 else None
             )
         except ObjectShapeError as exc:
@@ -154,7 +165,7 @@ class Reviewer:
         excess = self._over_limits(review, subject, template.unread, over)
         who = subject_key(subject, self.settings.platforms)
         keys = {image: memo_key(image, who) for image in images}
-        results: dict[str, Result] = {}
+        results: dict[str, ImageResult] = {}
         for image, key in keys.items():
             hit = self.memo.get(key)
             if hit is not None:
@@ -215,7 +226,7 @@ class Reviewer:
         return Excess(count, ".".join((*path, "spec")), reason, result)
 
     def _skip_reason(self, review: Review) -> str | None:
-        if review.operation not in ("CREATE", "UPDATE"):
+        if review.operation not in (Operation.CREATE, Operation.UPDATE):
             return f"operation {review.operation}"
         if review.namespace and self.settings.skips_namespace(review.namespace):
             return f"namespace {review.namespace} is excluded"
@@ -236,11 +247,11 @@ class Reviewer:
         response: AdmissionReviewResponse | None = None,
     ) -> Outcome:
         answer = response or responses.allow(review.uid)
-        decision = "allow" if answer["response"]["allowed"] else "deny"
+        decision = AdmissionAnswer.SKIP if answer["response"]["allowed"] else AdmissionAnswer.DENY
         return Outcome(
             response=answer,
-            decision="skip" if decision == "allow" else "deny",
-            enforced="skip" if decision == "allow" else "deny",
+            decision=decision,
+            enforced=decision,
             kind=review.kind,
             namespace=review.namespace,
             name=_name(review),
@@ -291,7 +302,7 @@ class Reviewer:
             results[image] = engine.unreadable(image, subject, why, platforms[0])
         return tuple(late)
 
-    def _engine_for(self, template: PodTemplate, left: float) -> Engine:
+    def _engine_for(self, template: PodTemplate, left: float) -> Evaluator:
         assert self.engine_for is not None
         try:
             return self.engine_for(template, PULL_SECRET_SHARE * left)
@@ -333,8 +344,8 @@ class Reviewer:
             response = responses.allow(review.uid, lines)
         return Outcome(
             response=response,
-            decision=str(verdict),
-            enforced=str(enforced),
+            decision=AdmissionAnswer(verdict),
+            enforced=AdmissionAnswer(enforced),
             kind=review.kind,
             namespace=review.namespace or template.namespace,
             name=_name(review) or template.name,

@@ -61,22 +61,22 @@ from typing import Any
 from uvicorn import Server
 from uvicorn.supervisors import Multiprocess
 
-from slimgate.config import Config, load_config
-from slimgate.errors import SlimgateError
-from slimgate.webhook import jsonlog
+from slimgate.config import Settings, load_settings
+from slimgate.errors import CertificateError, SlimgateError
+from slimgate.runtime import jsonlog
+from slimgate.runtime.certificates import CertificateStore
+from slimgate.runtime.devcert import write_dev_certificates
 from slimgate.webhook.app import create_app
 from slimgate.webhook.asgi import WebhookAsgi
-from slimgate.webhook.certificates import CertificateError, CertificateStore
 from slimgate.webhook.connections import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
     BoundedHttpProtocol,
     LimitedConfig,
 )
-from slimgate.webhook.devcert import write_dev_certificates
+from slimgate.webhook.generations import Composer
 from slimgate.webhook.metrics import TlsCounters, WebhookMetrics
 from slimgate.webhook.sample import sample_review
-from slimgate.webhook.wiring import Composer
 
 log = logging.getLogger("slimgate.webhook")
 
@@ -89,7 +89,7 @@ BACKLOG = 1024
 
 def build_app(
     config_path: Path | None,
-    config: Config,
+    settings: Settings,
     certificates: CertificateStore | None = None,
     review_threads: int = DEFAULT_REVIEW_THREADS,
 ) -> WebhookAsgi:
@@ -99,7 +99,7 @@ def build_app(
     if certificates is not None:
         certificates.observe(TlsCounters(metrics))  # this worker's copy of the store
     composer = Composer(metrics)
-    wiring = composer.build(config)
+    wiring = composer.build(settings)
     app = create_app(
         wiring.settings,
         wiring.engine,
@@ -151,7 +151,7 @@ class WebhookConfig(LimitedConfig):
     def load_app(self) -> Callable[[], WebhookAsgi]:
         def build() -> WebhookAsgi:
             path = Path(self.slimgate_config) if self.slimgate_config else None
-            return build_app(path, load_config(path), self.certificates, self.review_threads)
+            return build_app(path, load_settings(path), self.certificates, self.review_threads)
 
         return build
 
@@ -238,7 +238,7 @@ def run(args: Namespace) -> int:
     config_arg = getattr(args, "config", None)
     config_path = Path(config_arg) if config_arg else None
     try:
-        load_config(config_path)  # refused here, before a worker starts
+        load_settings(config_path)  # refused here, before a worker starts
     except SlimgateError as exc:
         print(f"slimgate serve: {exc}", file=sys.stderr)
         return 2

@@ -14,7 +14,8 @@ import json
 import os
 from dataclasses import dataclass
 
-from slimgate.kube.api import Json, KubeApi, KubeError
+from slimgate.cluster.api import Json, KubeApi
+from slimgate.errors import KubeError
 from tests.support.images import ImageSpec, build_image, push
 from tests.support.registry_server import RegistryServer
 

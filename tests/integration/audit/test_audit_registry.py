@@ -6,15 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from slimgate.audit.owners import OwnedObject
+from slimgate.audit.workloads import ContainerImage, OwnerReference, PodRecord, WorkloadRef
 from slimgate.cli.audit import audit_pods
-from slimgate.config import parse_config
-from slimgate.evaluation import Evaluator
-from slimgate.kube.workloads import PullAccess
-from slimgate.model import Subject
+from slimgate.config import parse_settings
 from slimgate.registry import RegistryClient
-from slimgate.reports.owners import OwnedObject
-from slimgate.reports.results import Evaluated
-from slimgate.reports.workloads import ContainerImage, OwnerReference, PodRecord, WorkloadRef
+from slimgate.wiring import build_engines
 from tests.support.registry_server import RegistryServer
 
 from .scenario import Images, config_text, push_images
@@ -65,11 +62,13 @@ def _pods(owners: Owners, namespace: str, name: str, image: str, count: int) -> 
 def test_every_image_is_fetched_once_for_all_pods_and_namespaces(
     images: Images, plain_registry: RegistryServer
 ) -> None:
-    config = parse_config(config_text(plain_registry.host), "test.yaml")
-    client = RegistryClient.from_options(config.registry_options())
-    evaluator = Evaluator(
-        client, config.policy_value(), config.knowledge(), today=lambda: datetime(2025, 1, 1).date()
+    config = parse_settings(config_text(plain_registry.host), "test.yaml")
+    # the engines slimgate audit builds
+    engines = build_engines(
+        config, observer=None, lineage="bounded", today=lambda: datetime(2025, 1, 1).date()
     )
+    client = engines.client
+    assert isinstance(client, RegistryClient)
     owners = Owners()
     pods = [
         *_pods(owners, "a", "web", images.golang, 20),
@@ -83,9 +82,7 @@ def test_every_image_is_fetched_once_for_all_pods_and_namespaces(
         ticks.append(total)
         return lambda: ticks.append(-1)
 
-    def evaluate(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
-        return evaluator.evaluate(image, subject, config.platforms())
-
+    evaluate = engines.evaluate_audit(config.registry.platforms, 10.0)
     with client:
         client.counters.reset()
         summary = audit_pods(
@@ -98,7 +95,7 @@ def test_every_image_is_fetched_once_for_all_pods_and_namespaces(
         )
         requests_for_two_images = client.counters.requests()
         client.counters.reset()
-        client.fetch(images.big, config.platforms()[0])
+        client.fetch(images.big, config.registry.platforms[0])
         requests_for_one_image = client.counters.requests()
     assert requests_for_two_images == 2 * requests_for_one_image
     assert [n.namespace for n in summary.namespaces] == ["a", "b"]

@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from kubernetes import client as k8s
 
-from slimgate.kube.api import KubeApi, KubeError
+from slimgate.cluster.api import KubeApi
+from slimgate.errors import KubeError
 
 
 class _Answers(BaseHTTPRequestHandler):

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 
-from slimgate.config import parse_config
+from slimgate.config import parse_settings
 from slimgate.webhook.app import create_app
+from slimgate.webhook.generations import Composer
 from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.webhook.wiring import Composer
 from tests.support.images import ImageSpec, build_image, push
 from tests.support.registry_server import RegistryServer
 
@@ -63,7 +63,7 @@ def images(plain_registry: RegistryServer) -> Images:
 
 
 def webhook_app(config_text: str) -> Iterator[tuple[Flask, WebhookMetrics]]:
-    config = parse_config(config_text, "test-config.yaml")
+    config = parse_settings(config_text, "test-config.yaml")
     metrics = WebhookMetrics()
     composer = Composer(metrics)
     wiring = composer.build(config)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.integration.webhook.test_hostile_clients import Served, start, stop
+from tests.integration.webhook.test_hostile_clients import Served, start
 from tests.support.hostile_client import churn
 
 CONNECTIONS = 20_000
@@ -26,7 +26,7 @@ def served(tmp_path: Path, test_ca: trustme.CA) -> Iterator[Served]:
     try:
         yield server
     finally:
-        stop(server)
+        server.stop()
 
 
 def test_twenty_thousand_tls_connections_leave_rss_where_it_was(served: Served) -> None:

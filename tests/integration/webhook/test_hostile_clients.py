@@ -13,22 +13,18 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import trustme
 
+from slimgate.config.settings import MIB
 from slimgate.webhook.connections import DEFAULT_HANDSHAKE_TIMEOUT, MAX_HEAD_BYTES
-from slimgate.webhook.settings import MIB
 from tests.integration.webhook.conftest import Images
-from tests.integration.webhook.test_served import serve_command
 from tests.support import admission
 from tests.support.faults import FaultServer, Reply
 from tests.support.hostile_client import (
@@ -40,7 +36,7 @@ from tests.support.hostile_client import (
     request_bytes,
     rss_mb,
 )
-from tests.support.registry_server import free_port
+from tests.support.served import ServedWebhook
 
 pytestmark = pytest.mark.registry
 
@@ -59,22 +55,13 @@ webhook:
 SKIPPED = admission.review(admission.pod(["example.invalid/app:1"], namespace="kube-system"))
 
 
-@dataclass
-class Served:
-    target: Target
-    process: subprocess.Popen[bytes]
-    log: Path
-
+class Served(ServedWebhook):
     @property
-    def url(self) -> str:
-        return f"https://{self.target.host}:{self.target.port}"
+    def target(self) -> Target:
+        return Target("127.0.0.1", self.port, self.ca)
 
     def rss(self) -> float:
         return rss_mb(self.process.pid)
-
-    def client(self) -> httpx.Client:
-        context = ssl.create_default_context(cafile=str(self.target.ca))
-        return httpx.Client(verify=context, timeout=10, trust_env=False)
 
     def answers(self) -> bool:
         with self.client() as client:
@@ -89,35 +76,7 @@ def start(root: Path, ca: trustme.CA, config: str, *extra: str) -> Served:
     issued.cert_chain_pems[0].write_to_path(str(cert))
     issued.private_key_pem.write_to_path(str(key))
     (root / "config.yaml").write_text(config)
-    port = free_port()
-    log = root / "server.log"
-    command = [
-        *serve_command(),
-        *("--config", str(root / "config.yaml"), "--host", "127.0.0.1", "--port", str(port)),
-        *("--tls-cert", str(cert), "--tls-key", str(key), *extra),
-    ]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-    served = Served(Target("127.0.0.1", port, ca_path), process, log)
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            if served.answers():
-                return served
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-
-
-def stop(served: Served) -> int:
-    served.process.send_signal(signal.SIGTERM)
-    try:
-        return served.process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        served.process.kill()
-        served.process.wait()
-        raise
+    return Served(root, root / "config.yaml", cert, key, ca_path, extra=extra)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +92,7 @@ def served(
     try:
         yield server
     finally:
-        stop(server)
+        server.stop()
     assert "Traceback" not in server.log.read_text()
 
 
@@ -353,7 +312,7 @@ def test_sigterm_lets_a_review_in_flight_finish(
     while not fault_server.requests(path_part="/team/slow/"):
         assert time.monotonic() < deadline, "the review never reached the registry"
         time.sleep(0.05)
-    exit_code = stop(server)  # while the lookup waits on the registry
+    exit_code = server.stop()  # while the lookup waits on the registry
     sender.join(timeout=10)
     # uvicorn re-raises the SIGTERM it caught once it has shut down cleanly
     assert exit_code in (0, -signal.SIGTERM)
@@ -373,7 +332,7 @@ def test_two_workers_share_the_port_and_stop_together(tmp_path: Path, test_ca: t
                 answer = client.post(f"{server.url}/validate", content=body_of(SKIPPED))
                 assert answer.status_code == 200
     finally:
-        stop(server)
+        server.stop()
     deadline = time.monotonic() + 5  # the supervisor's helper processes exit just after it
     while any(Path(f"/proc/{pid}").exists() for pid in workers):
         assert time.monotonic() < deadline, "a worker outlived the server"

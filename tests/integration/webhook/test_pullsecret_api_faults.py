@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from slimgate.config import parse_config
-from slimgate.kube.secretsapi import KubernetesSecrets
+from slimgate.cluster.secrets import KubernetesSecrets
+from slimgate.config import parse_settings
 from slimgate.webhook.app import create_app
+from slimgate.webhook.generations import Composer
 from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.webhook.wiring import Composer
 from tests.support import admission
 from tests.support.registry_server import free_port
 from tests.unit.webhook.conftest import post
@@ -73,7 +73,7 @@ current-context: test
 
 
 def answer(config_path: str, registry_port: int) -> tuple[dict, float, WebhookMetrics]:  # type: ignore[type-arg]
-    config = parse_config(
+    config = parse_settings(
         f"""
 registry:
   insecure: ["127.0.0.1"]

@@ -4,26 +4,17 @@ apiserver sends them, about images in a real registry."""
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
 import os
-import signal
-import ssl
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 import trustme
 
 from tests.integration.webhook.conftest import Images
 from tests.support import admission
-from tests.support.registry_server import free_port
+from tests.support.served import ServedWebhook
 from tests.unit.webhook.test_operations import mount_configmap
 
 pytestmark = pytest.mark.registry
@@ -39,40 +30,10 @@ webhook:
 """
 
 
-@dataclass
-class Server:
-    url: str
-    ca: str
-    root: Path
-    config: Path
-    log: Path
-    client: httpx.Client
-
-    def post(self, body: Any) -> httpx.Response:
-        return self.client.post(f"{self.url}/validate", json=body)
-
-    def get(self, path: str) -> httpx.Response:
-        return self.client.get(f"{self.url}{path}")
-
-    def review(self, body: Any) -> dict[str, Any]:
-        answer = self.post(body)
-        assert answer.status_code == 200, answer.text
-        document = answer.json()
-        assert document["apiVersion"] == "admission.k8s.io/v1"
-        assert document["response"]["uid"] == body["request"]["uid"]
-        return document["response"]  # type: ignore[no-any-return]
-
-
-def serve_command() -> list[str]:
-    if importlib.util.find_spec("slimgate.main") is not None:
-        return [sys.executable, "-m", "slimgate.main", "serve"]
-    return [sys.executable, "-m", "slimgate.webhook.serve"]
-
-
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, test_ca: trustme.CA, images: Images
-) -> Iterator[Server]:
+    tmp_path_factory: pytest.TempPathFactory, test_ca: trustme.CA
+) -> Iterator[ServedWebhook]:
     root = tmp_path_factory.mktemp("webhook")
     ca, cert, key = root / "ca.pem", root / "tls.crt", root / "tls.key"
     issued = test_ca.issue_cert("127.0.0.1", "localhost")
@@ -82,47 +43,14 @@ def server(
     mounted = root / "configmap"
     mounted.mkdir()
     config = mount_configmap(mounted, CONFIG.format(mode="enforce"), 1)
-    port = free_port()
-    log = root / "server.log"
-    command = [
-        *serve_command(),
-        *("--config", str(config), "--host", "127.0.0.1", "--port", str(port)),
-        *("--tls-cert", str(cert), "--tls-key", str(key)),
-    ]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-    client = httpx.Client(
-        verify=ssl.create_default_context(cafile=str(ca)), timeout=10, trust_env=False
-    )
-    served = Server(f"https://127.0.0.1:{port}", str(ca), mounted, config, log, client)
+    served = ServedWebhook(root, config, cert, key, ca)
     try:
-        _wait_ready(served, process)
         yield served
     finally:
-        client.close()
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        served.stop()
 
 
-def _wait_ready(server: Server, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {server.log.read_text()}")
-        try:
-            if server.get("/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"server not ready: {server.log.read_text()}")
-
-
-def test_toolchain_pod_is_denied(server: Server, images: Images) -> None:
+def test_toolchain_pod_is_denied(server: ServedWebhook, images: Images) -> None:
     response = server.review(admission.review(admission.pod([images.small, images.golang])))
     assert response["allowed"] is False
     assert response["status"]["code"] == 403
@@ -133,7 +61,7 @@ def test_toolchain_pod_is_denied(server: Server, images: Images) -> None:
 
 
 def test_deployment_in_warn_namespace_gets_template_path_warnings(
-    server: Server, images: Images
+    server: ServedWebhook, images: Images
 ) -> None:
     obj = admission.workload("Deployment", [images.golang], namespace="legacy")
     response = server.review(admission.review(obj))
@@ -144,14 +72,14 @@ def test_deployment_in_warn_namespace_gets_template_path_warnings(
         assert len(line) <= 120
 
 
-def test_cronjob_is_denied_through_the_job_template(server: Server, images: Images) -> None:
+def test_cronjob_is_denied_through_the_job_template(server: ServedWebhook, images: Images) -> None:
     response = server.review(admission.review(admission.workload("CronJob", [images.golang])))
     assert response["allowed"] is False
     assert "spec.jobTemplate.spec.template.spec.containers[0]" in response["status"]["message"]
 
 
 def test_ephemeral_container_update_checks_only_the_new_debugger(
-    server: Server, images: Images
+    server: ServedWebhook, images: Images
 ) -> None:
     # The running pod already has the toolchain image; only the debugger is new.
     body = admission.ephemeral_update([images.golang], images.debug)
@@ -162,16 +90,16 @@ def test_ephemeral_container_update_checks_only_the_new_debugger(
     assert "spec.ephemeralContainers[0]" in response["status"]["message"]
 
 
-def test_dry_run_is_answered_like_the_real_thing(server: Server, images: Images) -> None:
+def test_dry_run_is_answered_like_the_real_thing(server: ServedWebhook, images: Images) -> None:
     obj = admission.pod([images.golang])
     real = server.review(admission.review(obj, uid="same"))
     dry = server.review(admission.review(obj, uid="same", dry_run=True))
     assert dry == real
 
 
-def test_requests_reuse_one_tls_connection(server: Server, images: Images) -> None:
-    context = ssl.create_default_context(cafile=server.ca)
-    port = int(server.url.rsplit(":", 1)[1])
+def test_requests_reuse_one_tls_connection(server: ServedWebhook, images: Images) -> None:
+    context = server.context()
+    port = server.port
     connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
     body = json.dumps(admission.review(admission.pod([images.small])))
     sockets = set()
@@ -191,12 +119,14 @@ def test_requests_reuse_one_tls_connection(server: Server, images: Images) -> No
     assert len(sockets) == 1  # http.client opens a new socket whenever the server closed one
 
 
-def test_bad_input_gets_a_400_and_the_server_lives_on(server: Server, images: Images) -> None:
-    answer = server.client.post(f"{server.url}/validate", content=b"{not json")
+def test_bad_input_gets_a_400_and_the_server_lives_on(
+    server: ServedWebhook, images: Images
+) -> None:
+    answer = server.http.post(f"{server.url}/validate", content=b"{not json")
     assert answer.status_code == 400
     assert "not JSON" in answer.json()["reason"]
     huge = b'{"pad": "' + b"x" * (4 * 1024 * 1024) + b'"}'
-    answer = server.client.post(f"{server.url}/validate", content=huge)
+    answer = server.http.post(f"{server.url}/validate", content=huge)
     assert answer.status_code == 400
     assert "larger than" in answer.json()["reason"]
     assert answer.headers["connection"] == "close"  # the unread rest ends the connection
@@ -206,7 +136,7 @@ def test_bad_input_gets_a_400_and_the_server_lives_on(server: Server, images: Im
     assert server.review(admission.review(admission.pod([images.small])))["allowed"] is True
 
 
-def test_metrics_over_https(server: Server, images: Images) -> None:
+def test_metrics_over_https(server: ServedWebhook, images: Images) -> None:
     server.review(admission.review(admission.pod([images.small])))
     text = server.get("/metrics").text
     assert "slimgate_admission_requests_total{" in text
@@ -214,17 +144,17 @@ def test_metrics_over_https(server: Server, images: Images) -> None:
     assert "slimgate_admission_duration_seconds_bucket{" in text
 
 
-def test_config_map_swap_is_picked_up(server: Server, images: Images) -> None:
+def test_config_map_swap_is_picked_up(server: ServedWebhook, images: Images) -> None:
     body = admission.review(admission.pod([images.golang]))
     assert server.review(body)["allowed"] is False
-    mount_configmap(server.root, CONFIG.format(mode="audit"), 2)
+    mount_configmap(server.config.parent, CONFIG.format(mode="audit"), 2)
     try:
         deadline = time.monotonic() + 15
         while server.review(body)["allowed"] is False:
             assert time.monotonic() < deadline, "configuration not reloaded"
             time.sleep(0.3)
         assert "warnings" not in server.review(body)  # audit mode: allowed, silent
-        mount_configmap(server.root, "policy: {mode: sideways}\n", 3)
+        mount_configmap(server.config.parent, "policy: {mode: sideways}\n", 3)
         deadline = time.monotonic() + 15
         # the reload runs on a thread of its own: the failure shows once it has run
         while "slimgate_config_reload_failures_total 1.0" not in server.get("/metrics").text:
@@ -233,5 +163,5 @@ def test_config_map_swap_is_picked_up(server: Server, images: Images) -> None:
             time.sleep(0.3)
         assert server.review(body)["allowed"] is True  # the bad file left audit mode in place
     finally:
-        mount_configmap(server.root, CONFIG.format(mode="enforce"), 4)
+        mount_configmap(server.config.parent, CONFIG.format(mode="enforce"), 4)
     assert os.path.islink(server.config)

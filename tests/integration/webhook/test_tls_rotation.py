@@ -6,22 +6,16 @@ from __future__ import annotations
 
 import http.client
 import json
-import signal
-import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 import trustme
 
-from tests.integration.webhook.test_served import serve_command
 from tests.support import admission
-from tests.support.registry_server import free_port
+from tests.support.served import ServedWebhook
 from tests.support.tls import connection_serial, mount_secret, pair, serial_of, served_serial
 
 CONFIG = "webhook:\n  timeoutSeconds: 5\n"
@@ -31,32 +25,25 @@ BODY = json.dumps(
 )
 
 
-@dataclass
-class Served:
-    port: int
-    ca: trustme.CA
+class Served(ServedWebhook):
     secret: Path
-    log: Path
-    process: subprocess.Popen[bytes]
-    generation: list[int] = field(default_factory=lambda: [1])
+    trusted: trustme.CA
+    generation = 1
 
     def swap(self, files: dict[str, bytes]) -> None:
-        self.generation[0] += 1
-        mount_secret(self.secret, files, self.generation[0])
+        self.generation += 1
+        mount_secret(self.secret, files, self.generation)
 
     def serial(self) -> int:
-        return served_serial("127.0.0.1", self.port, self.ca)
+        return served_serial("127.0.0.1", self.port, self.trusted)
 
     def connect(self) -> http.client.HTTPSConnection:
-        context = ssl.create_default_context()
-        self.ca.configure_trust(context)
-        return http.client.HTTPSConnection("127.0.0.1", self.port, context=context, timeout=10)
+        return http.client.HTTPSConnection(
+            "127.0.0.1", self.port, context=self.context(), timeout=10
+        )
 
     def metrics(self) -> str:
-        context = ssl.create_default_context()
-        self.ca.configure_trust(context)
-        with httpx.Client(verify=context, trust_env=False, timeout=10) as client:
-            return client.get(f"https://127.0.0.1:{self.port}/metrics").text
+        return self.get("/metrics").text
 
 
 def review(connection: http.client.HTTPSConnection) -> int:
@@ -74,36 +61,15 @@ def served(tmp_path: Path, test_ca: trustme.CA) -> Iterator[Served]:
     secret = tmp_path / "secret"
     secret.mkdir()
     mount_secret(secret, pair(test_ca.issue_cert("127.0.0.1", "localhost")), 1)
-    config = tmp_path / "config.yaml"
+    config, ca = tmp_path / "config.yaml", tmp_path / "ca.pem"
     config.write_text(CONFIG)
-    port = free_port()
-    log = tmp_path / "server.log"
-    command = [
-        *serve_command(),
-        *("--config", str(config), "--host", "127.0.0.1", "--port", str(port)),
-        *("--tls-cert", str(secret / "tls.crt"), "--tls-key", str(secret / "tls.key")),
-    ]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-    served = Served(port, test_ca, secret, log, process)
+    test_ca.cert_pem.write_to_path(str(ca))
+    served = Served(tmp_path, config, secret / "tls.crt", secret / "tls.key", ca)
+    served.secret, served.trusted = secret, test_ca
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                served.serial()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
         yield served
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        served.stop()
 
 
 def test_renewed_certificate_is_served_and_open_connections_carry_on(

@@ -7,8 +7,8 @@ import pytest
 from slimgate.analysis import rules
 from slimgate.analysis.dockerfile_lint import lint
 from slimgate.analysis.findings import Method
-from slimgate.dockerfile import parse_dockerfile
 from slimgate.errors import UsageError
+from slimgate.sources.dockerfile import parse_dockerfile
 
 
 def found(text: str, **build_args: str) -> list[str]:

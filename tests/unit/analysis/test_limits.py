@@ -20,9 +20,9 @@ from slimgate.analysis.limits import Limits
 from slimgate.analysis.packages import kept_packages
 from slimgate.analysis.shell import commands, expand
 from slimgate.analysis.steps import parse_created_by
-from slimgate.dockerfile import MAX_CONTINUED_LINES, parse_dockerfile
 from slimgate.errors import TooComplex
 from slimgate.model import HistoryEntry, ImageConfig, ImageMetadata, Platform
+from slimgate.sources.dockerfile import MAX_CONTINUED_LINES, parse_dockerfile
 from tests.support.complex_images import (
     GCC_STEP,
     GCC_STEPS,

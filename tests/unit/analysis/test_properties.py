@@ -21,9 +21,9 @@ from slimgate.analysis.packages import kept_packages
 from slimgate.analysis.shell import EXPANSION_CHARS, Command, commands, expand
 from slimgate.analysis.shell_tokens import tokens
 from slimgate.analysis.steps import INSTRUCTIONS, parse_created_by, steps_from_instructions
-from slimgate.dockerfile import parse_dockerfile
 from slimgate.errors import TooComplex, UsageError
 from slimgate.model import HistoryEntry, ImageConfig, ImageMetadata, Platform
+from slimgate.sources.dockerfile import parse_dockerfile
 
 BOUNDED = settings(max_examples=400, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 

@@ -6,14 +6,14 @@ import pytest
 
 from slimgate.analysis import rules
 from slimgate.analysis.findings import Finding, Severity
-from slimgate.config import parse_config
+from slimgate.config import parse_settings
 
 
 def test_rule_ids_and_defaults_match_the_built_in_policy() -> None:
     """The rule table and defaults/config.yaml name the same rules with the same actions
     (registry-error and too-complex are decided by policy.onRegistryError, not listed under
     rules)."""
-    built_in = {rule: str(action) for rule, action in parse_config(None).policy.rules.items()}
+    built_in = {rule: str(action) for rule, action in parse_settings(None).policy.rules.items()}
     table = {r: a for r, a in rules.DEFAULT_ACTIONS.items() if r not in rules.UNEVALUATED}
     assert built_in == table
     assert set(rules.RULE_IDS) == set(built_in) | {rules.REGISTRY_ERROR, rules.TOO_COMPLEX}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from datetime import date
 from pathlib import Path
@@ -9,15 +10,14 @@ from pathlib import Path
 import pytest
 
 from slimgate.analysis.lineage import DEFAULT_TOOLCHAIN_IMAGES
-from slimgate.config import Config, load_config, parse_config
+from slimgate.config import Settings, WebhookSettings, load_settings, parse_settings
 from slimgate.errors import ConfigError
 from slimgate.model import Platform
 from slimgate.policy.decision import Exemption, Mode, RuleAction, Verdict
-from slimgate.webhook.settings import WebhookSettings
 
 
-def parse(text: str) -> Config:
-    return parse_config(textwrap.dedent(text), "slimgate.yaml")
+def parse(text: str) -> Settings:
+    return parse_settings(textwrap.dedent(text), "slimgate.yaml")
 
 
 def error_of(text: str) -> str:
@@ -27,22 +27,22 @@ def error_of(text: str) -> str:
 
 
 def test_defaults_load() -> None:
-    config = load_config(None)
-    policy = config.policy_value()
+    config = load_settings(None)
+    policy = config.policy
     assert policy.mode is Mode.ENFORCE
     assert policy.on_registry_error is Verdict.WARN
     assert policy.exemptions == ()
     assert policy.thresholds.layer_bytes == 200_000_000
     assert policy.thresholds.image_bytes == 1_000_000_000
-    assert config.platforms() == (Platform("linux", "amd64"),)
+    assert config.registry.platforms == (Platform("linux", "amd64"),)
     assert config.webhook.timeout_seconds == 5
     assert config.webhook.deadline == pytest.approx(4.0)
-    assert config.webhook.excluded_namespaces == ["kube-system"]
-    assert config.toolchain_images() == DEFAULT_TOOLCHAIN_IMAGES
+    assert config.webhook.excluded_namespaces == frozenset({"kube-system"})
+    assert config.registry.toolchain_images == DEFAULT_TOOLCHAIN_IMAGES
 
 
 def test_default_policy_denies_clear_toolchains_and_warns_on_the_rest() -> None:
-    policy = load_config(None).policy_value()
+    policy = load_settings(None).policy
     for rule in ("toolchain-base", "toolchain-installed", "build-in-final-image", "sdk-copied"):
         assert policy.action_for(rule) is RuleAction.DENY, rule
     for rule in (
@@ -57,11 +57,11 @@ def test_default_policy_denies_clear_toolchains_and_warns_on_the_rest() -> None:
 
 
 def test_empty_file_is_the_defaults() -> None:
-    assert parse("") == load_config(None)
+    assert parse("") == load_settings(None)
 
 
 def test_empty_section_is_the_defaults() -> None:
-    assert parse("policy:\n") == load_config(None)
+    assert parse("policy:\n") == load_settings(None)
     config = parse(
         """
         registry:
@@ -71,9 +71,9 @@ def test_empty_section_is_the_defaults() -> None:
           mode: warn
         """
     )
-    assert config.registry.limits == load_config(None).registry.limits
-    assert config.policy_value().action_for("toolchain-base") is RuleAction.DENY
-    assert config.policy_value().mode is Mode.WARN
+    assert config.registry.options.limits == load_settings(None).registry.options.limits
+    assert config.policy.action_for("toolchain-base") is RuleAction.DENY
+    assert config.policy.mode is Mode.WARN
 
 
 def test_file_is_laid_over_the_defaults() -> None:
@@ -87,13 +87,13 @@ def test_file_is_laid_over_the_defaults() -> None:
           namespaceModes: {legacy: audit}
         """
     )
-    policy = config.policy_value()
+    policy = config.policy
     assert policy.mode is Mode.WARN
     assert policy.namespace_modes == {"legacy": Mode.AUDIT}
     assert policy.action_for("dev-dependencies") is RuleAction.OFF  # 'off' is not False
     assert policy.action_for("oversize-image") is RuleAction.DENY
     assert policy.action_for("toolchain-base") is RuleAction.DENY  # kept from the defaults
-    assert config.registry.platforms == ["linux/amd64"]
+    assert config.registry.platforms == (Platform("linux", "amd64"),)
 
 
 def test_full_example_maps_onto_the_engine_values(tmp_path: Path) -> None:
@@ -129,9 +129,12 @@ def test_full_example_maps_onto_the_engine_values(tmp_path: Path) -> None:
             """
         )
     )
-    config = load_config(path)
-    assert config.platforms() == (Platform("linux", "amd64"), Platform("linux", "arm64", "v8"))
-    options = config.registry_options(insecure=("127.0.0.1:5001",))
+    config = load_settings(path)
+    assert config.registry.platforms == (
+        Platform("linux", "amd64"),
+        Platform("linux", "arm64", "v8"),
+    )
+    options = config.registry.options.with_insecure(("127.0.0.1:5001",))
     assert options.insecure == frozenset({"localhost:5000", "127.0.0.1:5001"})
     assert options.allow_private == frozenset({"registry.internal"})
     assert options.mirrors == {"docker.io": ("mirror.internal:5000",)}
@@ -145,8 +148,8 @@ def test_full_example_maps_onto_the_engine_values(tmp_path: Path) -> None:
     assert options.token_realms == {
         "registry.internal": frozenset({"auth.internal", "auth.internal:8443"})
     }
-    assert WebhookSettings.from_config(config).lookups_per_registry == 3
-    policy = config.policy_value()
+    assert config.webhook.lookups_per_registry == 3
+    policy = config.policy
     assert policy.on_registry_error is Verdict.DENY
     assert policy.thresholds.layer_bytes == 50_000_000
     assert policy.thresholds.image_bytes == 300_500_000
@@ -160,7 +163,7 @@ def test_full_example_maps_onto_the_engine_values(tmp_path: Path) -> None:
         ),
     )
     assert config.webhook.deadline == 6
-    golang, jdk = config.toolchain_images()
+    golang, jdk = config.registry.toolchain_images
     assert (golang.reference, golang.rule, golang.name) == (
         "registry.internal/build/golang:1.23",
         "toolchain-base",
@@ -188,8 +191,23 @@ def test_deadline_defaults_to_four_fifths_of_the_timeout() -> None:
     assert parse("webhook: {timeoutSeconds: 10}").webhook.deadline == pytest.approx(8.0)
 
 
+@pytest.mark.parametrize(
+    ("hook", "deadline"),
+    [
+        (WebhookSettings(timeout_seconds=10), 8.0),
+        (WebhookSettings(timeout_seconds=10, deadline_seconds=3), 3.0),
+        (parse("webhook: {timeoutSeconds: 10}").webhook, 8.0),
+        (parse("webhook: {timeoutSeconds: 10, deadlineSeconds: 3}").webhook, 3.0),
+    ],
+)
+def test_the_deadline_is_computed_once(hook: WebhookSettings, deadline: float) -> None:
+    """Built in a test or read from a file, the deadline is one value set at construction."""
+    assert hook.deadline == pytest.approx(deadline)
+    assert "deadline" in {f.name for f in dataclasses.fields(hook)}  # a field, not a property
+
+
 def test_empty_toolchain_list_disables_lineage() -> None:
-    assert parse("registry: {knownToolchainImages: []}").toolchain_images() == ()
+    assert parse("registry: {knownToolchainImages: []}").registry.toolchain_images == ()
 
 
 def test_unknown_key_names_path_and_line() -> None:
@@ -352,4 +370,4 @@ def test_several_errors_are_all_reported() -> None:
 
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read configuration"):
-        load_config(tmp_path / "missing.yaml")
+        load_settings(tmp_path / "missing.yaml")

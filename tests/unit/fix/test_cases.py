@@ -15,11 +15,11 @@ import pytest
 from dockerfile_parse import DockerfileParser
 
 from slimgate.analysis.dockerfile_lint import lint
-from slimgate.dockerfile import parse_dockerfile
 from slimgate.fix import Status
 from slimgate.fix.entry import parse as parse_start
 from slimgate.fix.entry import resolve
 from slimgate.fix.original import parse_copy
+from slimgate.sources.dockerfile import parse_dockerfile
 from tests.support.fix_cases import GOLDEN, UPDATE, Case, cases
 
 CASES = cases()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from slimgate.errors import InvalidReview
 from slimgate.kube import responses
-from slimgate.kube.admission import InvalidReview, parse_review
+from slimgate.kube.admission import parse_review
 from tests.support import admission
 
 
@@ -52,6 +53,21 @@ def test_parse_keeps_the_uid_when_the_rest_is_wrong() -> None:
     with pytest.raises(InvalidReview, match=r"request\.object") as info:
         parse_review(body)
     assert info.value.uid == "u-2"
+
+
+@pytest.mark.parametrize("operation", ["PATCH", "create", ""])
+def test_an_unknown_operation_is_not_a_review(operation: str) -> None:
+    body = admission.review(admission.pod(["app:1"]), uid="u-5")
+    body["request"]["operation"] = operation
+    with pytest.raises(InvalidReview, match=r"request\.operation") as info:
+        parse_review(body)
+    assert info.value.uid == "u-5"
+
+
+def test_every_operation_the_api_server_sends_is_read() -> None:
+    for operation in ("CREATE", "UPDATE", "DELETE", "CONNECT"):
+        body = admission.review(admission.pod(["app:1"]), operation=operation)
+        assert parse_review(body).operation == operation
 
 
 def test_allow_echoes_the_uid_and_omits_empty_warnings() -> None:

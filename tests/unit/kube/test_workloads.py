@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from slimgate.kube.workloads import (
-    ObjectShapeError,
-    changed_images,
-    read_template,
-    supported,
-)
+from slimgate.errors import ObjectShapeError
+from slimgate.kube.workloads import changed_images, read_template, supported
 from tests.support import admission
 
 TEMPLATE_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"]

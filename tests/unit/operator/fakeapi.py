@@ -8,7 +8,8 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
-from slimgate.kube.api import Json, KubeError
+from slimgate.cluster.api import Json
+from slimgate.errors import KubeError
 
 
 class FakeApi:

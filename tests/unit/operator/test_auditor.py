@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
+from slimgate.audit.outcomes import workload_results
+from slimgate.audit.results import Evaluated
+from slimgate.cluster.owners import CachedOwners
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
-from slimgate.operator.auditor import Auditor, AuditSettings, evaluate_with
+from slimgate.operator.auditor import Auditor, AuditSettings
 from slimgate.operator.events import EventRecorder
 from slimgate.operator.leader import AlwaysLeader
 from slimgate.operator.metrics import AuditMetrics
-from slimgate.operator.owners import CachedOwners
 from slimgate.operator.writer import ReportWriter
-from slimgate.reports.outcomes import workload_results
-from slimgate.reports.results import Evaluated
-from tests.unit.reports.builders import Result, result, toolchain, unreadable, workload
+from tests.support.audits import result, toolchain, unreadable, workload
 
 from .fakeapi import FakeApi
 
@@ -224,47 +224,3 @@ def _stale_results() -> list[Any]:
             workload("old", "Deployment", "gone").run("app", result("reg/x:1")).build()
         )
     )
-
-
-def test_an_engine_that_raises_gives_an_error_result() -> None:
-    class Broken:
-        def evaluate(self, image: str, subject: Subject, platforms: Any) -> Evaluated:
-            raise RuntimeError("bug")
-
-    def unreadable_result(image: str, subject: Subject, reason: str) -> Result:
-        return unreadable(image, reason)
-
-    evaluate = evaluate_with(Broken(), (), unreadable_result)
-    out = evaluate("reg/x:1", Subject(namespace="a"), None)
-    assert out.error == "evaluation failed: RuntimeError: bug"
-
-
-def test_a_workload_with_pull_access_is_looked_up_by_the_engine_for_it() -> None:
-    class Named:
-        def __init__(self, name: str) -> None:
-            self.name = name
-            self.images: list[str] = []
-
-        def evaluate(self, image: str, subject: Subject, platforms: Any) -> Evaluated:
-            self.images.append(image)
-            return result(image)
-
-    shared, private = Named("shared"), Named("private")
-    asked: list[PullAccess] = []
-
-    def engine_for(access: PullAccess) -> Named:
-        asked.append(access)
-        return private
-
-    def unreadable_result(image: str, subject: Subject, reason: str) -> Result:
-        return unreadable(image, reason)
-
-    evaluate = evaluate_with(shared, (), unreadable_result, engine_for)
-    access = PullAccess("shop", "builder", ("regcred",))
-    evaluate("reg/private:1", Subject(namespace="shop"), access)
-    evaluate("reg/public:1", Subject(namespace="shop"), None)
-    assert asked == [access]
-    assert (private.images, shared.images) == (["reg/private:1"], ["reg/public:1"])
-    without = evaluate_with(shared, (), unreadable_result)  # pull secrets not enabled
-    without("reg/private:2", Subject(namespace="shop"), access)
-    assert shared.images[-1] == "reg/private:2"

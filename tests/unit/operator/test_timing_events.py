@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from slimgate.operator.events import REASON, EventRecorder
 from slimgate.operator.timing import Debouncer, RateLimiter
 from slimgate.policy.decision import Exemption, RuleAction
-from tests.unit.reports.builders import oversize_layer, result, toolchain, workload
+from tests.support.audits import oversize_layer, result, toolchain, workload
 
 from .fakeapi import FakeApi
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from slimgate.audit.outcomes import Outcome, RuleResult, workload_results
 from slimgate.operator.writer import OMITTED_ANNOTATION, ReportWriter, Write, cap
-from slimgate.reports.outcomes import Outcome, RuleResult, workload_results
 from slimgate.reports.policyreport import Flavour
-from tests.unit.reports.builders import result, toolchain, workload
+from tests.support.audits import result, toolchain, workload
 
 from .fakeapi import FakeApi
 

@@ -29,17 +29,17 @@ from slimgate.model import (
     ImageConfig,
     Platform,
 )
-from slimgate.registry.auth import token_from
-from slimgate.registry.bodies import read_body
-from slimgate.registry.challenges import Challenge, parse_challenge
-from slimgate.registry.limits import Deadline
-from slimgate.registry.manifests import (
+from slimgate.oci.documents import (
     Index,
     Manifest,
     choose_platform,
     parse_config,
     parse_document,
 )
+from slimgate.registry.auth import token_from
+from slimgate.registry.bodies import read_body
+from slimgate.registry.challenges import Challenge, parse_challenge
+from slimgate.registry.limits import Deadline
 
 PROPERTY = settings(
     max_examples=300,

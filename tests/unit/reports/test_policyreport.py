@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from slimgate.reports.outcomes import RuleResult, workload_results
+from slimgate.audit.outcomes import RuleResult, workload_results
 from slimgate.reports.policyreport import (
     Flavour,
     carry_timestamps,
@@ -12,8 +12,7 @@ from slimgate.reports.policyreport import (
     same_content,
     timestamp,
 )
-
-from .builders import MB, oversize_layer, result, toolchain, unreadable, workload
+from tests.support.audits import MB, oversize_layer, result, toolchain, unreadable, workload
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 

@@ -12,8 +12,10 @@ import pytest
 
 from slimgate.errors import DigestMismatch, NotFound, Unsupported
 from slimgate.model import DOCKER_MANIFEST, ImageMetadata, Platform
+from slimgate.oci.documents import DocumentLimits
 from slimgate.sources.docker_archive import MISSING_NOTE, UNCOMPRESSED_NOTE
-from slimgate.sources.router import SourceRouter
+from slimgate.sources.local import read_local
+from slimgate.sources.references import parse_local
 from tests.support.archives import write_docker_archive
 from tests.support.images import ImageSpec, build_image
 
@@ -29,7 +31,9 @@ SPEC = ImageSpec(
 
 
 def fetch(reference: str) -> ImageMetadata:
-    return SourceRouter().fetch(reference, AMD64)
+    local = parse_local(reference)
+    assert local is not None
+    return read_local(local, AMD64, reference, DocumentLimits())
 
 
 def test_legacy_form_sizes_layers_from_the_tar_members(tmp_path: Path) -> None:

@@ -12,8 +12,9 @@ import pytest
 
 from slimgate.errors import DigestMismatch, NotFound, TooLarge, Unsupported
 from slimgate.model import OCI_MANIFEST, ImageMetadata, Platform
-from slimgate.registry.options import Limits
-from slimgate.sources.router import SourceRouter
+from slimgate.oci.documents import DocumentLimits
+from slimgate.sources.local import read_local
+from slimgate.sources.references import parse_local
 from tests.support.archives import tar_layout, write_oci_archive
 from tests.support.images import (
     BuiltImage,
@@ -37,9 +38,11 @@ GOLANG = ImageSpec(
 
 
 def fetch(
-    reference: str, platform: Platform = AMD64, limits: Limits | None = None
+    reference: str, platform: Platform = AMD64, limits: DocumentLimits | None = None
 ) -> ImageMetadata:
-    return SourceRouter(limits=limits).fetch(reference, platform)
+    local = parse_local(reference)
+    assert local is not None
+    return read_local(local, platform, reference, limits or DocumentLimits())
 
 
 def test_reads_manifest_and_config_without_layer_blobs(tmp_path: Path) -> None:
@@ -162,16 +165,16 @@ def test_documents_over_the_caps_are_refused(tmp_path: Path) -> None:
     image = build_image(GOLANG)
     layout = write_oci_layout(tmp_path / "layout", image)
     with pytest.raises(TooLarge, match="manifest"):
-        fetch(f"oci:{layout}", limits=Limits(manifest_bytes=image.manifest.size - 1))
+        fetch(f"oci:{layout}", limits=DocumentLimits(manifest_bytes=image.manifest.size - 1))
     with pytest.raises(TooLarge, match="config"):
-        fetch(f"oci:{layout}", limits=Limits(config_bytes=image.config.size - 1))
+        fetch(f"oci:{layout}", limits=DocumentLimits(config_bytes=image.config.size - 1))
 
 
 def test_index_entries_over_the_cap(tmp_path: Path) -> None:
     images = [build_image(ImageSpec(architecture=a)) for a in ("amd64", "arm64", "s390x")]
     layout = write_oci_layout(tmp_path / "layout", build_index(images))
     with pytest.raises(TooLarge, match="more than the limit of 2"):
-        fetch(f"oci:{layout}", limits=Limits(index_entries=2))
+        fetch(f"oci:{layout}", limits=DocumentLimits(index_entries=2))
 
 
 def test_digest_cannot_escape_the_layout(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from slimgate.config import WebhookSettings
 from slimgate.webhook.app import create_app
-from slimgate.webhook.settings import WebhookSettings
 from tests.unit.webhook.fakes import FakeEngine
 
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from slimgate.config import WebhookSettings
 from slimgate.webhook.app import create_app
 from slimgate.webhook.asgi import INLINE_LIMIT, WebhookAsgi
 from slimgate.webhook.handler import AdmissionHandler
 from slimgate.webhook.review import Outcome, Pending, Reviewer
-from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission
 from tests.unit.webhook.fakes import BLOATED, FakeEngine, FakeResult
 

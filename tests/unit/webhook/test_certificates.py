@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from slimgate.webhook.certificates import CertificateError, CertificateStore
+from slimgate.errors import CertificateError
+from slimgate.runtime.certificates import CertificateStore
 from tests.support.tls import handshake_serial, mount_secret, pair, serial_of
 
 

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 import pytest
 from flask.testing import FlaskClient
 
+from slimgate.config import WebhookSettings
 from slimgate.errors import RateLimited, RegistryUnavailable
 from slimgate.model import DEFAULT_PLATFORM, Platform, Subject
 from slimgate.policy.decision import Verdict
 from slimgate.policy.model import Policy
 from slimgate.webhook.app import create_app
-from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission
 from tests.unit.webhook.conftest import post
 from tests.unit.webhook.fakes import DEFAULT_RULES, FakeEngine, FakeResult

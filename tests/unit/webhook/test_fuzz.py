@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slimgate.kube.admission import InvalidReview, parse_review
+from slimgate.config import WebhookSettings
+from slimgate.errors import InvalidReview
+from slimgate.kube.admission import parse_review
 from slimgate.webhook.app import create_app
 from slimgate.webhook.handler import AdmissionHandler
-from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission, fuzz
 from tests.unit.webhook.fakes import BLOATED, FakeEngine
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from slimgate.analysis.complexity import too_complex
+from slimgate.config import WebhookSettings
 from slimgate.policy.decision import Mode, Verdict
 from slimgate.policy.model import Policy
+from slimgate.runtime.jsonlog import JsonFormatter
 from slimgate.webhook.app import create_app
 from slimgate.webhook.handler import LOGGED_IMAGES, MAX_JSON_CONTAINERS
-from slimgate.webhook.jsonlog import JsonFormatter
-from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission
 from tests.unit.webhook.conftest import post
 from tests.unit.webhook.fakes import BLOATED, DEFAULT_RULES, FakeEngine

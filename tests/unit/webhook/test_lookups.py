@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from slimgate.config import WebhookSettings
 from slimgate.model import DEFAULT_PLATFORM, Platform, Subject
 from slimgate.registry.limits import ceiling
 from slimgate.webhook.app import create_app
 from slimgate.webhook.lookups import LookupPool, registry_of
-from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission
 from tests.unit.webhook.conftest import post
 from tests.unit.webhook.fakes import BLOATED, FakeEngine, FakeResult

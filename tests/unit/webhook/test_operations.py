@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from slimgate.config import WebhookSettings
 from slimgate.errors import ConfigError
 from slimgate.policy.decision import Mode
 from slimgate.policy.model import Policy
+from slimgate.runtime.jsonlog import JsonFormatter
 from slimgate.webhook.app import Wiring, create_app
-from slimgate.webhook.jsonlog import JsonFormatter
-from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission
 from tests.support.volumes import project
 from tests.unit.webhook.conftest import post
@@ -46,10 +46,10 @@ def test_metrics_use_the_apps_own_registry(engine: FakeEngine) -> None:
 
 
 def test_registry_observer_feeds_the_counters(engine: FakeEngine) -> None:
-    from slimgate.webhook.metrics import RegistryCounters, WebhookMetrics
+    from slimgate.webhook.metrics import WebhookMetrics
 
     metrics = WebhookMetrics()
-    observer = RegistryCounters(metrics)
+    observer = metrics.lookups
     observer.request("registry.example", "GET", 200)
     observer.cache("manifest", True)
     observer.cache("manifest", False)
@@ -223,7 +223,7 @@ def test_a_rebuild_that_fails_unexpectedly_keeps_the_old_configuration(tmp_path:
 def test_background_log_lines_are_all_written_in_order_by_exit() -> None:
     import io
 
-    from slimgate.webhook.jsonlog import LineWriter, QueuedLineHandler
+    from slimgate.runtime.jsonlog import LineWriter, QueuedLineHandler
 
     stream = io.StringIO()
     writer = LineWriter(stream)

@@ -12,17 +12,16 @@ import pytest
 from flask import Flask
 from urllib3.exceptions import MaxRetryError
 
-from slimgate.kube.pullsecrets import PullSecrets
+from slimgate.cluster.pullsecrets import PullSecrets
+from slimgate.config import WebhookSettings
 from slimgate.kube.workloads import PodTemplate
 from slimgate.model import DEFAULT_PLATFORM, Platform, Subject
 from slimgate.policy.decision import Verdict
 from slimgate.policy.model import Policy
 from slimgate.webhook.app import create_app
-from slimgate.webhook.engine import Engine
 from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.webhook.settings import WebhookSettings
 from tests.support import admission
-from tests.unit.kube.test_pullsecrets import FakeSecrets, Hanging, Raising
+from tests.unit.cluster.test_pullsecrets import FakeSecrets, Hanging, Raising
 from tests.unit.webhook.conftest import post
 from tests.unit.webhook.fakes import DEFAULT_RULES, FakeEngine, FakeResult
 
@@ -52,7 +51,9 @@ def webhook(source: FakeSecrets, on_error: Verdict) -> Iterator[tuple[Flask, Web
     reads = ThreadPoolExecutor(max_workers=1)
     reader = PullSecrets(source, metrics.pull_secret_errors.inc, executor=reads)
 
-    def engine_for(template: PodTemplate, budget: float) -> Engine:  # as wiring.Composer does
+    def engine_for(
+        template: PodTemplate, budget: float
+    ) -> FakeEngine:  # as Engines.for_access does
         return anonymous if reader.store_for(template.access, budget) is None else authenticated
 
     settings = WebhookSettings(timeout_seconds=2, deadline_seconds=0.3)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from slimgate.webhook.certificates import CertificateStore
+from slimgate.runtime.certificates import CertificateStore
+from slimgate.runtime.devcert import write_dev_certificates
 from slimgate.webhook.connections import BoundedHttpProtocol
-from slimgate.webhook.devcert import write_dev_certificates
 from slimgate.webhook.serve import WebhookConfig, certificate_context, run, server_config
 
 

@@ -1,0 +1,146 @@
+"""A configuration document (the YAML file's shape, camelCase keys) -> typed settings.
+
+Both ways in end here: the built-in document read as it is (``load_settings(None)``, which
+never loads the validator) and a user's file after validation (its dump, with every key
+present). So one set of functions builds the values, and the built-in document must
+validate unchanged (the test suite checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from slimgate.analysis import rules
+from slimgate.analysis.knowledge import Thresholds
+from slimgate.analysis.lineage import DEFAULT_TOOLCHAIN_IMAGES, ToolchainImage
+from slimgate.config.settings import (
+    OperatorSettings,
+    RegistrySettings,
+    Settings,
+    WebhookSettings,
+)
+from slimgate.model import Platform
+from slimgate.policy.decision import Exemption, Mode, RuleAction, Verdict
+from slimgate.policy.model import Policy
+from slimgate.reference import ImageReference
+from slimgate.registry.options import CacheOptions, Limits, RegistryOptions
+
+Document = Mapping[str, Any]
+
+
+def settings_from(document: Document) -> Settings:
+    """Every section of a complete document as typed settings."""
+    registry = registry_from(document["registry"])
+    hook = document["webhook"]
+    operator = document["operator"]
+    return Settings(
+        registry=registry,
+        policy=policy_from(document["policy"]),
+        webhook=WebhookSettings(
+            timeout_seconds=float(hook["timeoutSeconds"]),
+            deadline_seconds=_seconds(hook["deadlineSeconds"]),
+            excluded_namespaces=frozenset(hook["excludedNamespaces"]),
+            namespace=str(hook["namespace"]),
+            platforms=registry.platforms,
+            lookups_per_registry=int(document["registry"]["limits"]["lookupsPerRegistry"]),
+        ),
+        operator=OperatorSettings(
+            interval_seconds=float(operator["intervalSeconds"]),
+            namespaces=tuple(operator["namespaces"]),
+            excluded_namespaces=tuple(operator["excludedNamespaces"]),
+            workers=int(operator["workers"]),
+        ),
+    )
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def policy_from(section: Document) -> Policy:
+    """The ``policy:`` section as the value :func:`slimgate.policy.decide.decide` takes."""
+    thresholds = section["thresholds"]
+    return Policy(
+        rules={str(rule): RuleAction(action) for rule, action in section["rules"].items()},
+        mode=Mode(section["mode"]),
+        namespace_modes={str(ns): Mode(mode) for ns, mode in section["namespaceModes"].items()},
+        on_registry_error=Verdict(section["onRegistryError"]),
+        thresholds=Thresholds.from_megabytes(
+            float(thresholds["layerMegabytes"]), float(thresholds["imageMegabytes"])
+        ),
+        exemptions=tuple(
+            Exemption(
+                reason=str(item["reason"]).strip(),
+                namespaces=tuple(item.get("namespaces") or ()),
+                images=tuple(item.get("images") or ()),
+                labels=tuple(sorted((item.get("labels") or {}).items())),
+                expires=_date(item.get("expires")),
+            )
+            for item in section["exemptions"]
+        ),
+    )
+
+
+def toolchain_images_from(section: Document) -> tuple[ToolchainImage, ...]:
+    """``registry.knownToolchainImages``: the built-in list when unset."""
+    configured = section.get("knownToolchainImages")
+    if configured is None:
+        return DEFAULT_TOOLCHAIN_IMAGES
+    images = []
+    for item in configured:
+        entry = {"image": item} if isinstance(item, str) else item
+        parsed = ImageReference.parse(entry["image"])
+        name = entry.get("name") or parsed.repository.rsplit("/", 1)[-1]
+        images.append(
+            ToolchainImage(
+                str(parsed),
+                entry.get("rule") or rules.TOOLCHAIN_BASE,
+                name,
+                entry.get("ecosystem") or "generic",
+            )
+        )
+    return tuple(images)
+
+
+def registry_from(section: Document) -> RegistrySettings:
+    """The ``registry:`` section: the client's options once, and the rest beside them."""
+    limits, cache = section["limits"], section["cache"]
+    options = RegistryOptions(
+        insecure=frozenset(section["insecure"]),
+        allow_private=frozenset(section["allowPrivate"]),
+        allow=frozenset(section["allow"]),
+        deny=frozenset(section["deny"]),
+        ca_bundle=section["caBundle"],
+        mirrors={str(k): tuple(v) for k, v in section["mirrors"].items()},
+        token_realms={str(k): frozenset(v) for k, v in section["tokenRealms"].items()},
+        limits=Limits(
+            manifest_bytes=int(limits["manifestBytes"]),
+            config_bytes=int(limits["configBytes"]),
+            index_entries=int(limits["indexEntries"]),
+            redirects=int(limits["redirects"]),
+            lookup_seconds=float(limits["lookupSeconds"]),
+            breaker_timeouts=int(limits["breakerTimeouts"]),
+            breaker_seconds=float(limits["breakerSeconds"]),
+        ),
+        cache=CacheOptions(
+            max_bytes=int(cache["maxBytes"]),
+            tag_ttl_seconds=float(cache["tagTtlSeconds"]),
+            negative_ttl_seconds=float(cache["negativeTtlSeconds"]),
+            max_entries=int(cache["maxEntries"]),
+        ),
+    )
+    return RegistrySettings(
+        options=options,
+        platforms=tuple(dict.fromkeys(Platform.parse(p) for p in section["platforms"])),
+        toolchain_images=toolchain_images_from(section),
+        docker_config=section["dockerConfig"],
+        pull_secrets=bool(section["pullSecrets"]),
+    )

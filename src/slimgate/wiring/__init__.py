@@ -1,0 +1,8 @@
+"""The one engine assembly (:func:`build_engines`), the lineage resolver and the router of
+local references: how every driver turns settings into the engines it evaluates with."""
+
+from __future__ import annotations
+
+from slimgate.wiring.engines import Connect, Engines, Lineage, build_engines
+
+__all__ = ["Connect", "Engines", "Lineage", "build_engines"]
