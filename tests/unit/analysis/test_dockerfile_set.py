@@ -17,7 +17,7 @@ import pytest
 
 from slimgate.analysis import rules
 from slimgate.analysis.dockerfile_lint import lint
-from slimgate.dockerfile import parse_dockerfile
+from slimgate.sources.dockerfile import parse_dockerfile
 
 FOLDER = Path(__file__).resolve().parents[2] / "fixtures" / "dockerfiles"
 LABELS: dict[str, dict[str, object]] = json.loads((FOLDER / "labels.json").read_text())

@@ -12,7 +12,7 @@ from slimgate.analysis.dockerfile_lint import lint
 from slimgate.analysis.engine import analyse
 from slimgate.analysis.findings import Analysis
 from slimgate.analysis.knowledge import Knowledge
-from slimgate.dockerfile import parse_dockerfile
+from slimgate.sources.dockerfile import parse_dockerfile
 from tests.support import corpus
 
 MB = 1_000_000
