@@ -293,3 +293,21 @@ def test_a_pull_secret_entry_without_a_name_is_not_a_bad_object(
     response = post(client, admission.review(obj))
     assert response["allowed"] is True
     assert [image for image, _ in engine.calls] == ["registry.example/team/web:1"]
+
+
+def test_the_fix_is_stated_once_for_several_findings_of_a_container(
+    client: FlaskClient, engine: FakeEngine
+) -> None:
+    from dataclasses import replace
+
+    from slimgate.analysis.findings import Analysis
+    from slimgate.policy.model import RuleAction
+    from tests.unit.webhook.fakes import GOLANG, TOOLCHAIN
+
+    build = replace(TOOLCHAIN, rule="build-in-final-image", message="layer 9 runs go build")
+    engine.analyses[GO] = Analysis(findings=(TOOLCHAIN, build), base=GOLANG, compressed_size=1)
+    engine.policy = Policy(rules={**DEFAULT_RULES, "build-in-final-image": RuleAction.DENY})
+    message = post(client, admission.review(admission.pod([GO])))["status"]["message"]
+    assert "[toolchain-base]" in message
+    assert "[build-in-final-image] layer 9 runs go build" in message
+    assert message.count("Fix: ") == 1
