@@ -62,6 +62,14 @@ def test_webhook_may_read_nodes_only_with_platforms_auto(helm: Helm) -> None:
     (role,) = bound_to(both, f"{FULLNAME}-webhook")
     assert ("", "secrets", "get") in grants(role)
     assert ("", "nodes", "watch") in grants(role)
+    operator = [
+        r for r in bound_to(rendering, f"{FULLNAME}-operator") if r["kind"] == "ClusterRole"
+    ]
+    assert {("", "nodes", "list"), ("", "nodes", "watch")} <= grants(operator[0])
+    without = [
+        r for r in bound_to(helm.template(), f"{FULLNAME}-operator") if r["kind"] == "ClusterRole"
+    ]
+    assert not any(resource == "nodes" for _, resource, _ in grants(without[0]))
 
 
 def test_operator_reads_workloads_and_writes_reports(helm: Helm) -> None:

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
-from slimgate.kube.placement import ARCH_LABEL, OS_LABEL
+from slimgate.kube.placement import ARCH_LABEL, OS_LABEL, Placement, narrow
 from slimgate.model import Platform
 
 log = logging.getLogger("slimgate.nodes")
@@ -80,6 +80,12 @@ class NodePlatforms:
     def current(self) -> tuple[Platform, ...]:
         """The platforms of the known nodes, sorted; empty until the first list."""
         return self._current
+
+    def allowed(self, placement: Placement) -> tuple[Platform, ...]:
+        """The node platforms ``placement`` allows (:func:`~slimgate.kube.placement.narrow`);
+        empty until the first list, for the caller to use its configured platforms."""
+        present = self._current
+        return narrow(present, placement) if present else ()
 
     def wait_listed(self, timeout: float) -> bool:
         """True once a list has succeeded (within ``timeout`` seconds)."""

@@ -16,7 +16,7 @@ until one joins), the platform it names is evaluated if it names exactly one thr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from slimgate.errors import ObjectShapeError
@@ -56,25 +56,24 @@ class Placement:
     requirements on platform labels it holds (an empty one holds on every platform).
     """
 
-    node_selector: Mapping[str, str] = field(default_factory=dict)
+    node_selector: tuple[tuple[str, str], ...] = ()  # on platform labels, sorted
     terms: tuple[tuple[Requirement, ...], ...] | None = None
 
     def allows(self, platform: Platform) -> bool:
         labels = {OS_LABEL: platform.os, ARCH_LABEL: platform.architecture}
-        for key in PLATFORM_LABELS:
-            wanted = self.node_selector.get(key)
-            if wanted is not None and labels[key] != wanted:
-                return False
+        if any(labels[key] != wanted for key, wanted in self.node_selector):
+            return False
         if self.terms is None:
             return True
         return any(all(r.holds(labels) for r in term) for term in self.terms)
 
     def named(self) -> Platform | None:
         """The one platform the ``nodeSelector`` names (os defaults to linux), if any."""
-        arch = self.node_selector.get(ARCH_LABEL)
+        selector = dict(self.node_selector)
+        arch = selector.get(ARCH_LABEL)
         if arch is None:
             return None
-        return Platform(os=self.node_selector.get(OS_LABEL, "linux"), architecture=arch)
+        return Platform(os=selector.get(OS_LABEL, "linux"), architecture=arch)
 
 
 def narrow(present: Iterable[Platform], placement: Placement) -> tuple[Platform, ...]:
@@ -100,7 +99,7 @@ def read_placement(spec: Mapping[str, Any], spec_path: str = "spec") -> Placemen
         isinstance(k, str) and isinstance(v, str) for k, v in selector.items()
     ):
         raise ObjectShapeError(f"{spec_path}.nodeSelector is not a map of strings")
-    pairs = {k: v for k, v in selector.items() if k in PLATFORM_LABELS}
+    pairs = tuple(sorted((k, v) for k, v in selector.items() if k in PLATFORM_LABELS))
     where = f"{spec_path}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
     required = _get(spec, ("affinity", "nodeAffinity"), spec_path).get(
         "requiredDuringSchedulingIgnoredDuringExecution"

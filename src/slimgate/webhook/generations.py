@@ -27,7 +27,6 @@ from slimgate.cluster.nodes import NodePlatforms, NodeSource
 from slimgate.cluster.pullsecrets import PullSecrets, SecretSource
 from slimgate.config import Settings, load_settings
 from slimgate.evaluation import Evaluator
-from slimgate.kube.placement import narrow
 from slimgate.kube.workloads import PodTemplate
 from slimgate.model import Platform
 from slimgate.webhook.app import Wiring
@@ -98,7 +97,7 @@ class Composer:
             retire = previous.retire(engines)
             if retire is not None:
                 self._schedule(self._retire_seconds, retire)
-        platforms_for = self._platforms_for(settings) if settings.registry.node_platforms else None
+        platforms_for = self._platforms_for() if settings.registry.node_platforms else None
         if reader is None:
             return Wiring(settings.webhook, engines.shared, None, platforms_for)
 
@@ -107,17 +106,16 @@ class Composer:
 
         return Wiring(settings.webhook, engines.shared, engine_for, platforms_for)
 
-    def _platforms_for(self, settings: Settings) -> Callable[[PodTemplate], tuple[Platform, ...]]:
+    def _platforms_for(self) -> Callable[[PodTemplate], tuple[Platform, ...]]:
         """The node platforms each template's placement allows; the configured platforms
         until the nodes have been listed (the watcher logs why they cannot be)."""
         if self._node_platforms is None:
             self._node_platforms = NodePlatforms(self._nodes())
             self._node_platforms.start()
-        watcher, fallback = self._node_platforms, settings.registry.platforms
+        watcher = self._node_platforms
 
         def platforms_for(template: PodTemplate) -> tuple[Platform, ...]:
-            present = watcher.current()
-            return narrow(present, template.placement) if present else fallback
+            return watcher.allowed(template.placement)  # empty: the configured platforms
 
         return platforms_for
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from slimgate.cluster.nodes import Event, NodePlatforms, node_platform
+from slimgate.kube.placement import read_placement
 from slimgate.model import Platform
 
 AMD64 = Platform("linux", "amd64")
@@ -76,6 +77,20 @@ def test_list_then_watch_keeps_the_set_of_platforms() -> None:
         assert settled(watcher, (AMD64,))
         source.events.put(("MODIFIED", "a", ARM64))  # relabelled: b is still amd64
         assert settled(watcher, (AMD64, ARM64))
+    finally:
+        watcher.close()
+
+
+def test_allowed_narrows_the_known_platforms_by_placement() -> None:
+    source = ScriptedNodes({"a": AMD64, "b": ARM64})
+    watcher = NodePlatforms(source)
+    pinned = read_placement({"nodeSelector": {"kubernetes.io/arch": "arm64"}})
+    assert watcher.allowed(pinned) == ()  # not listed yet: the caller's configured ones
+    watcher.start()
+    try:
+        assert watcher.wait_listed(5)
+        assert watcher.allowed(pinned) == (ARM64,)
+        assert watcher.allowed(read_placement({})) == (AMD64, ARM64)
     finally:
         watcher.close()
 
