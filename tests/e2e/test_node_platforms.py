@@ -60,8 +60,10 @@ def node(name: str, arch: str) -> k8s_client.V1Node:
 @dataclass
 class Mixed:
     http: ApiHttp
+    core: k8s_client.CoreV1Api
     namespace: str
     image: str  # amd64: runtime image; arm64: toolchain image
+    arm_node: str
 
     def create(self, spec: dict[str, Any]) -> tuple[int, str]:
         body = pod(fresh("p"), self.image)
@@ -126,7 +128,7 @@ def mixed(
         env={"KUBECONFIG": str(kubeconfig)},
     )
     http = ApiHttp(kube_cluster)
-    gate = Mixed(http, fresh("mixed"), image)
+    gate = Mixed(http, core, fresh("mixed"), image, nodes[1])
     vwc = one(rendered, "ValidatingWebhookConfiguration")
     admission = k8s_client.AdmissionregistrationV1Api(api_client)
     try:
@@ -179,3 +181,13 @@ def test_required_node_affinity_narrows_like_a_node_selector(mixed: Mixed) -> No
 
     assert mixed.create(affinity("NotIn"))[0] == 201
     assert mixed.create(affinity("In"))[0] == 403
+
+
+def test_the_webhook_follows_nodes_leaving_and_joining(mixed: Mixed) -> None:
+    """Seen through the watch: with the arm64 node gone, an unpinned pod runs on amd64."""
+    mixed.core.delete_node(mixed.arm_node)
+    try:
+        eventually(lambda: mixed.create({})[0] == 201, "the webhook to see the node leave")
+    finally:
+        mixed.core.create_node(node(mixed.arm_node, "arm64"))
+    eventually(lambda: mixed.create({})[0] == 403, "the webhook to see the node join")
