@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build and cache the Kubernetes tools the end-to-end tests run against:
-# a real kube-apiserver, kine (an etcd-compatible store over SQLite) and helm,
-# and the registry credential programs the credential tests run: the kubelet
+# Build and cache the Go tools the tests run: a real kube-apiserver, kine (an
+# etcd-compatible store over SQLite) and helm for the end-to-end and chart
+# tests, actionlint, which scripts/test runs over .github/workflows, and the
+# registry credential programs the credential tests run: the kubelet
 # credential-provider plugin for ECR (ecr-credential-provider) and the Docker
 # credential helper for ECR (docker-credential-ecr-login).
 #
@@ -12,17 +13,18 @@
 # and a second run only prints their paths.
 #
 # Usage: scripts/ensure-k8s-tools.sh [--print-env] [--rebuild] [TOOL...]
-#   TOOL is any of kube-apiserver, kine, helm, ecr-credential-provider,
-#   docker-credential-ecr-login (default: all five).
+#   TOOL is any of kube-apiserver, kine, helm, actionlint, ecr-credential-provider,
+#   docker-credential-ecr-login (default: all six).
 #   --rebuild builds the named tools again even when they are cached.
 #   Progress goes to stderr; stdout carries one KEY=PATH line per tool
-#   (KUBE_APISERVER, KINE, HELM, ECR_CREDENTIAL_PROVIDER, DOCKER_CREDENTIAL_ECR_LOGIN),
-#   suitable for `eval` or for parsing.
+#   (KUBE_APISERVER, KINE, HELM, ACTIONLINT, ECR_CREDENTIAL_PROVIDER,
+#   DOCKER_CREDENTIAL_ECR_LOGIN), suitable for `eval` or for parsing.
 set -euo pipefail
 
 KUBE_VERSION="${SLIMGATE_KUBE_VERSION:-v1.34.4}"
 KINE_VERSION="${SLIMGATE_KINE_VERSION:-v0.17.5}"
-HELM_VERSION="${SLIMGATE_HELM_VERSION:-v3.22.0}"
+HELM_VERSION="${SLIMGATE_HELM_VERSION:-v3.21.4}"
+ACTIONLINT_VERSION="${SLIMGATE_ACTIONLINT_VERSION:-v1.7.12}"
 # k8s.io/cloud-provider-aws and github.com/awslabs/amazon-ecr-credential-helper/ecr-login
 ECR_PROVIDER_VERSION="${SLIMGATE_ECR_PROVIDER_VERSION:-v1.37.1}"
 ECR_LOGIN_VERSION="${SLIMGATE_ECR_LOGIN_VERSION:-v0.13.0}"
@@ -151,6 +153,24 @@ build_ecr_credential_provider() {
     log "built ecr-credential-provider ${ECR_PROVIDER_VERSION} in $((SECONDS - start))s"
 }
 
+# The linker flags of helm's own release build (its Makefile): the version,
+# and the Kubernetes version that `helm template` and `helm lint` assume
+# without a cluster, taken from the client-go that helm $1 requires (client-go
+# v0.N.P is Kubernetes 1.N). Without them `helm template` assumes v1.20.0.
+helm_ldflags() {
+    local version="$1" gomod client_go
+    gomod="$(go mod download -json "helm.sh/helm/v3@${version}" |
+        sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
+    [[ -n "$gomod" && -f "$gomod" ]] || die "could not download go.mod of helm.sh/helm/v3@${version}"
+    client_go="$(sed -n 's|^[[:space:]]*k8s\.io/client-go \(v0\.[0-9]*\)\.[0-9]*.*$|\1|p' "$gomod" | head -n 1)"
+    [[ "$client_go" =~ ^v0\.([0-9]+)$ ]] || die "no k8s.io/client-go requirement in ${gomod}"
+    local minor="${BASH_REMATCH[1]}" pkg
+    printf -- '-X helm.sh/helm/v3/internal/version.version=%s' "$version"
+    for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+        printf -- ' -X %s.k8sVersionMajor=1 -X %s.k8sVersionMinor=%s' "$pkg" "$pkg" "$minor"
+    done
+}
+
 ensure() {
     local tool="$1" dir
     case "$tool" in
@@ -167,9 +187,16 @@ ensure() {
         ;;
     helm)
         dir="$CACHE_ROOT/helm-${HELM_VERSION}"
-        with_lock "$dir" go_install_into "$dir" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}" helm \
-            "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}"
+        [[ -x "$dir/helm" && "$REBUILD" == 0 ]] ||
+            with_lock "$dir" go_install_into "$dir" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}" helm \
+                "$(helm_ldflags "$HELM_VERSION")"
         printf 'HELM=%s\n' "$dir/helm"
+        ;;
+    actionlint)
+        dir="$CACHE_ROOT/actionlint-${ACTIONLINT_VERSION}"
+        with_lock "$dir" go_install_into "$dir" \
+            "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}" actionlint
+        printf 'ACTIONLINT=%s\n' "$dir/actionlint"
         ;;
     ecr-credential-provider)
         dir="$CACHE_ROOT/ecr-credential-provider-${ECR_PROVIDER_VERSION}"
@@ -183,7 +210,7 @@ ensure() {
             docker-credential-ecr-login
         printf 'DOCKER_CREDENTIAL_ECR_LOGIN=%s\n' "$dir/docker-credential-ecr-login"
         ;;
-    *) die "unknown tool: ${tool} (expected kube-apiserver, kine, helm, ecr-credential-provider or docker-credential-ecr-login)" ;;
+    *) die "unknown tool: ${tool} (expected kube-apiserver, kine, helm, actionlint, ecr-credential-provider or docker-credential-ecr-login)" ;;
     esac
 }
 
@@ -201,7 +228,7 @@ for arg in "$@"; do
     esac
 done
 [[ ${#tools[@]} -gt 0 ]] ||
-    tools=(kube-apiserver kine helm ecr-credential-provider docker-credential-ecr-login)
+    tools=(kube-apiserver kine helm actionlint ecr-credential-provider docker-credential-ecr-login)
 
 for tool in "${tools[@]}"; do
     ensure "$tool"
