@@ -118,9 +118,7 @@ class BoundedResolution:
         self._slots = threading.BoundedSemaphore(limit)
         self._limit = limit
 
-    def __call__(
-        self, host: str, port: int, timeout: float | None
-    ) -> list[str | tuple[str, int]]:
+    def __call__(self, host: str, port: int, timeout: float | None) -> list[str | tuple[str, int]]:
         if timeout is None:
             return list(self._resolver(host, port))
         end = time.monotonic() + max(timeout, 0.0)
