@@ -142,9 +142,15 @@ class CredentialStore:
 
     @classmethod
     def from_docker_config(
-        cls, document: bytes | str | Mapping[str, Any], *, source: str = "docker config"
+        cls,
+        document: bytes | str | Mapping[str, Any],
+        *,
+        source: str = "docker config",
+        helpers: bool = False,
     ) -> CredentialStore:
-        """Read a dockerconfigjson (or legacy dockercfg) document."""
+        """Read a dockerconfigjson (or legacy dockercfg) document; with ``helpers``, also
+        its ``credHelpers`` and ``credsStore`` (only the configured file's: a pull secret
+        never makes slimgate run a program, so a secret's are ignored)."""
         data: Any = document
         if isinstance(document, bytes | str):
             try:
@@ -156,12 +162,12 @@ class CredentialStore:
         auths = data.get("auths", data if "auths" not in data else None)
         if not isinstance(auths, Mapping):
             raise ConfigError(f"{source}: 'auths' must be an object")
-        helpers = data.get("credHelpers") or {}
-        if not isinstance(helpers, Mapping) or not all(
-            isinstance(v, str) and _HELPER_NAME.fullmatch(v) for v in helpers.values()
+        named = (data.get("credHelpers") or {}) if helpers else {}
+        if not isinstance(named, Mapping) or not all(
+            isinstance(v, str) and _HELPER_NAME.fullmatch(v) for v in named.values()
         ):
             raise ConfigError(f"{source}: 'credHelpers' must map hosts to helper names")
-        store = data.get("credsStore") or None
+        store = (data.get("credsStore") or None) if helpers else None
         if store is not None and not (isinstance(store, str) and _HELPER_NAME.fullmatch(store)):
             raise ConfigError(f"{source}: 'credsStore' must be a helper name")
         if "auths" not in data:
@@ -171,7 +177,7 @@ class CredentialStore:
             credential = _decode_entry(str(key), entry, source)
             if credential is not None:
                 entries.setdefault(normalize_key(str(key)), credential)
-        return cls(entries, helpers={str(k): v for k, v in helpers.items()}, helper_store=store)
+        return cls(entries, helpers={str(k): v for k, v in named.items()}, helper_store=store)
 
     @classmethod
     def from_file(cls, path: str | Path) -> CredentialStore:
@@ -179,7 +185,7 @@ class CredentialStore:
             content = Path(path).read_bytes()
         except OSError as exc:
             raise ConfigError(f"cannot read registry credentials {path}: {exc.strerror}") from exc
-        return cls.from_docker_config(content, source=str(path))
+        return cls.from_docker_config(content, source=str(path), helpers=True)
 
     def over(self, fallback: CredentialStore | None) -> CredentialStore:
         """This store's entries first, then ``fallback``'s."""

@@ -160,9 +160,12 @@ def test_the_store_names_its_source_without_running_anything(tmp_path: Path) -> 
 
 
 def test_cred_helpers_and_creds_store_are_read_from_the_docker_config() -> None:
-    store = CredentialStore.from_docker_config(
-        {"auths": {ECR: {}}, "credHelpers": {f"https://{ECR}": "ecr-login"}, "credsStore": "pass"}
-    )
+    document = {
+        "auths": {ECR: {}},
+        "credHelpers": {f"https://{ECR}": "ecr-login"},
+        "credsStore": "pass",
+    }
+    store = CredentialStore.from_docker_config(document, helpers=True)
     assert store.helpers == {ECR: "ecr-login"}
     assert store.helper_store == "pass"
     assert store.lookup(ECR) is None  # an empty auths entry is no credential
@@ -180,4 +183,8 @@ def test_helper_names_with_paths_are_refused(document: dict[str, object]) -> Non
     from slimgate.errors import ConfigError
 
     with pytest.raises(ConfigError, match="cred"):
-        CredentialStore.from_docker_config(document)
+        CredentialStore.from_docker_config(document, helpers=True)
+    # a pull secret's helpers are never run, so they are not even read
+    secret = CredentialStore.from_docker_config(document)
+    assert secret.helpers == {}
+    assert secret.helper_store is None
