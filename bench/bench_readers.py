@@ -24,10 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 _CHILD = """
 import json, sys, time
-sys.path.insert(0, {root!r})
+# Import slimgate from this tree's src/, not from wherever an editable install points: its
+# finder sits on sys.meta_path ahead of sys.path and would give both trees the same code.
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__]
+sys.path[:0] = [{src!r}, {root!r}]
 from tests.support import corpus
 from slimgate.analysis.engine import analyse
 from slimgate.analysis.knowledge import Knowledge
+import slimgate
+assert slimgate.__file__.startswith({src!r}), slimgate.__file__
 knowledge = Knowledge.default()
 result = {{}}
 for name in corpus.names():
@@ -47,7 +52,7 @@ print(json.dumps(result))
 def measure(source: Path, repeat: int, calls: int) -> dict[str, float]:
     """Per image, the best µs per call with ``source``'s slimgate (this tree's corpus)."""
     env = {**os.environ, "PYTHONPATH": str(source / "src")}
-    code = _CHILD.format(root=str(ROOT), repeat=repeat, calls=calls)
+    code = _CHILD.format(root=str(ROOT), src=str(source / "src"), repeat=repeat, calls=calls)
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
