@@ -20,6 +20,9 @@ deadline bounds the whole lookup, and ends it earlier when the caller runs it in
 :func:`slimgate.registry.limits.lookups_end_by`; nothing sleeps or retries. A host that keeps
 running out the deadline is not asked for a while (:mod:`slimgate.registry.breaker`).
 
+With ``registry.sharedCache`` the replicas share their answers, failures and pauses through
+a Valkey/Redis store (:mod:`slimgate.registry.shared`), consulted only on a local miss.
+
 Per-request credentials (a pod's pull secrets) go through :meth:`RegistryClient.fetch_with`
 or the :meth:`RegistryClient.with_credentials` view; both share this client's caches and
 connections, and the request's store is consulted before the static one.
@@ -30,7 +33,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import httpx
 
@@ -49,6 +53,8 @@ from slimgate.registry.documents import Documents
 from slimgate.registry.exchange import Endpoint, Exchange
 from slimgate.registry.limits import Deadline
 from slimgate.registry.options import RegistryOptions
+from slimgate.registry.pauses import Pauses
+from slimgate.registry.shared import SharedCache
 from slimgate.registry.transport import GuardedTransport, ssl_context
 
 log = logging.getLogger("slimgate.registry")
@@ -73,6 +79,46 @@ class _Failure:
             raise self.kind(self.message, registry=self.registry, retry_after=self.retry_after)
         raise self.kind(self.message, registry=self.registry)
 
+    def entry(self) -> dict[str, Any]:
+        """For the shared store."""
+        return {
+            "kind": self.kind.__name__,
+            "message": self.message,
+            "registry": self.registry,
+            "retryAfter": self.retry_after,
+        }
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> _Failure | None:
+        """A failure another replica stored, or None when it is not one."""
+        kind = _FAILURE_KINDS.get(str(entry.get("kind")))
+        message, registry, after = (
+            entry.get("message"),
+            entry.get("registry"),
+            entry.get("retryAfter"),
+        )
+        if (
+            kind is None
+            or not isinstance(message, str)
+            or not isinstance(registry, str | None)
+            or not isinstance(after, int | float | None)
+        ):
+            return None
+        return cls(kind, message[:1000], registry, None if after is None else float(after))
+
+
+def _failure_kinds() -> dict[str, type[RegistryError]]:
+    kinds: dict[str, type[RegistryError]] = {}
+    pending: list[type[RegistryError]] = [RegistryError]
+    while pending:
+        kind = pending.pop()
+        kinds[kind.__name__] = kind
+        pending.extend(kind.__subclasses__())
+    return kinds
+
+
+_FAILURE_KINDS = _failure_kinds()
+
 
 class RegistryClient:
     """Reads image manifests and configs from OCI registries; an ``ImageSource``.
@@ -93,6 +139,7 @@ class RegistryClient:
         clock: Callable[[], float] = time.monotonic,
         resolver: Resolver = system_resolver,
         transport: httpx.BaseTransport | None = None,
+        shared: SharedCache | None = None,
     ) -> None:
         self.options = options or RegistryOptions()
         self.counters = Counters()
@@ -105,8 +152,12 @@ class RegistryClient:
             trust_env=False,
         )
         self._auth = Authenticator(self._http, self.options, self._observer, clock)
-        exchange = Exchange(self._http, self.options, self._observer, self._auth)
-        self._documents = Documents(exchange, self.options, self._observer, clock)
+        self.shared = shared
+        self.pauses = Pauses(self._observer, shared, clock)
+        exchange = Exchange(self._http, self.options, self._observer, self._auth, self.pauses)
+        self._documents = Documents(
+            exchange, self.options, self._observer, clock, pauses=self.pauses, shared=shared
+        )
         cache = self.options.cache
         self._failures: TTLCache[_Failure] = TTLCache(
             cache.negative_ttl_seconds, clock, cache.max_entries
@@ -122,8 +173,15 @@ class RegistryClient:
         credentials: CredentialStore | None = None,
         observer: RegistryObserver | None = None,
     ) -> RegistryClient:
-        """The production factory: real DNS, real clock, guarded transport."""
-        return cls(options, credentials=credentials, observer=observer)
+        """The production factory: real DNS, real clock, guarded transport, and the shared
+        store when ``options.shared`` names one (its files are read now)."""
+        shared = None
+        if options.shared is not None:
+            from slimgate.registry.redis_store import shared_cache
+
+            counting = observer if observer is not None else Counters()
+            shared = shared_cache(options.shared, counting)
+        return cls(options, credentials=credentials, observer=observer, shared=shared)
 
     # -- ImageSource -------------------------------------------------------------------
 
@@ -144,6 +202,11 @@ class RegistryClient:
         endpoints = self._endpoints(ref, store)
         key = (str(ref), str(platform), tuple(e.fingerprint() for e in endpoints))
         failure = self._failures.get(key)
+        shared_key = self._shared_failure_key(key, endpoints)
+        if failure is None and shared_key is not None:
+            failure = self._shared_failure(shared_key)
+            if failure is not None:
+                self._failures.put(key, failure)
         self._observer.cache("negative", failure is not None)
         if failure is not None:
             failure.raise_again()
@@ -167,9 +230,32 @@ class RegistryClient:
                         exc,
                     )
         except RegistryError as exc:
-            self._failures.put(key, _Failure.of(exc))
+            failed = _Failure.of(exc)
+            self._failures.put(key, failed)
+            if shared_key is not None and self.shared is not None:
+                ttl = self.options.cache.negative_ttl_seconds
+                self.shared.put_failure(shared_key, failed.entry(), ttl)
             raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _shared_failure_key(
+        self, key: tuple[str, str, tuple[str, ...]], endpoints: list[Endpoint]
+    ) -> str | None:
+        if self.shared is None:
+            return None
+        hosts = tuple(f"{e.host}\0{e.fingerprint()}" for e in endpoints)
+        return self.shared.keyed("fail", key[0], key[1], *hosts)
+
+    def _shared_failure(self, key: str) -> _Failure | None:
+        assert self.shared is not None
+        entry = self.shared.failure(key)
+        if entry is None:
+            return None
+        failure = _Failure.from_entry(entry)
+        if failure is None:
+            self.shared.forged(key)
+            return None
+        return failure
 
     def with_credentials(self, credentials: CredentialStore) -> CredentialedSource:
         """An ``ImageSource`` that uses ``credentials`` first and shares this client."""
@@ -177,6 +263,8 @@ class RegistryClient:
 
     def close(self) -> None:
         self._http.close()
+        if self.shared is not None:
+            self.shared.close()
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -237,9 +325,17 @@ class RegistryClient:
         endpoint: Endpoint,
         deadline: Deadline,
     ) -> ImageMetadata:
-        digest = ref.digest or self._documents.resolve_tag(ref, endpoint, deadline)
+        stale = None
+        if ref.digest:
+            digest = ref.digest
+        else:
+            resolution = self._documents.resolve_tag(ref, endpoint, deadline)
+            digest, stale = resolution.digest, resolution.stale
         repository = _Repository(self._documents, endpoint, ref.name, deadline)
-        return walk(repository, Descriptor("", digest, 0), platform, written=written)
+        found = walk(repository, Descriptor("", digest, 0), platform, written=written)
+        if stale is not None:
+            found = replace(found, notes=(*found.notes, stale))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
