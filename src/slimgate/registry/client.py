@@ -142,7 +142,8 @@ class RegistryClient:
         shared: SharedCache | None = None,
     ) -> None:
         self.options = options or RegistryOptions()
-        self.counters = Counters()
+        # Counters given as the observer are this client's counters.
+        self.counters = observer if isinstance(observer, Counters) else Counters()
         self._observer: RegistryObserver = observer if observer is not None else self.counters
         self._credentials = credentials or CredentialStore.empty()
         self._policy = AddressPolicy(self.options, resolver)
@@ -179,8 +180,8 @@ class RegistryClient:
         if options.shared is not None:
             from slimgate.registry.redis_store import shared_cache
 
-            counting = observer if observer is not None else Counters()
-            shared = shared_cache(options.shared, counting)
+            observer = observer if observer is not None else Counters()
+            shared = shared_cache(options.shared, observer)
         return cls(options, credentials=credentials, observer=observer, shared=shared)
 
     # -- ImageSource -------------------------------------------------------------------
