@@ -109,10 +109,10 @@ class Pauses:
         """Why requests to ``host`` should be spared now, or None."""
         seconds = self.paused_for(host)
         if seconds > 0:
-            return f"rate limited, paused for {seconds:.0f} s more"
+            return f"is rate limited, paused for {seconds:.0f} s more"
         low = self.low(host)
         if low is not None:
-            return f"{low[0]} of {low[1]} requests left in its rate limit"
+            return f"has {low[0]} of {low[1]} requests left in its rate limit"
         return None
 
     def _remember(self, host: str, seconds: float) -> None:

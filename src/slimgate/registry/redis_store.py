@@ -71,6 +71,7 @@ class RedisStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._down_until: float | None = None  # None: up
+        self._down_since = 0.0
 
     @classmethod
     def connect(cls, options: SharedCacheOptions, observer: RegistryObserver) -> RedisStore:
@@ -150,21 +151,23 @@ class RedisStore:
 
     def _call(self, command: str, fn: Callable[[], T], fallback: T) -> T:
         with self._lock:
-            if self._down_until is not None and self._clock() < self._down_until:
+            began = self._clock()
+            if self._down_until is not None and began < self._down_until:
                 return fallback
         try:
             result = fn()
         except (redis.RedisError, OSError, TypeError, ValueError) as exc:
             self._failed(command, exc)
             return fallback
-        self._answered()
+        self._answered(began)
         return result
 
     def _failed(self, command: str, exc: Exception) -> None:
         self._observer.shared("error")
         with self._lock:
             was_up = self._down_until is None
-            self._down_until = self._clock() + self._retry
+            self._down_since = self._clock()
+            self._down_until = self._down_since + self._retry
         if was_up:
             self._observer.shared("down")
             log.warning(
@@ -177,9 +180,10 @@ class RedisStore:
                 self._retry,
             )
 
-    def _answered(self) -> None:
+    def _answered(self, began: float) -> None:
         with self._lock:
-            if self._down_until is None:
+            # A command sent before the failure that answers after it proves nothing.
+            if self._down_until is None or began < self._down_since:
                 return
             self._down_until = None
         self._observer.shared("up")

@@ -9,9 +9,11 @@ no error and no denial.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +23,7 @@ import pytest
 import trustme
 
 from tests.support import admission
+from tests.support.faults import FaultServer, Reply
 from tests.support.images import ImageSpec, build_image, push
 from tests.support.redis_server import RedisServer, start_redis
 from tests.support.registry_server import RegistryServer
@@ -205,3 +208,68 @@ def test_the_store_killed_mid_load_costs_no_error_and_no_denial(
         noticed += len(down)
         assert replica.metric("slimgate_shared_cache_up") in (0.0, 1.0)
     assert noticed >= 1  # lookups after the kill did meet the dead store
+
+
+STALE_CONFIG = """
+registry:
+  insecure: ["127.0.0.1"]
+  knownToolchainImages: []
+  cache:
+    tagTtlSeconds: 6
+    staleGraceSeconds: 6
+  sharedCache:
+    url: {url}
+    passwordFile: {password}
+    secretFile: {secret}
+webhook:
+  timeoutSeconds: 10
+"""
+
+
+def test_a_rate_limited_registry_is_answered_stale_for_a_bounded_grace_and_says_so(
+    tmp_path: Path, redis_server: RedisServer, fault_server: FaultServer, test_ca: trustme.CA
+) -> None:
+    fault_server.serve("app", "1", build_image(ImageSpec(env=["GRACE=1"])))
+    image = f"{fault_server.host}/app:1"
+    secret = tmp_path / "install-secret"
+    secret.write_text("grace\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        STALE_CONFIG.format(
+            url=redis_server.url, password=redis_server.password_file, secret=secret
+        )
+    )
+    trio = Trio(tmp_path, config, test_ca)
+    try:
+        first, second, _ = trio.replicas
+        fresh = first.review(admission.review(admission.pod([image], name="a")))
+        assert fresh["allowed"] is True
+        assert not fresh.get("warnings")
+        limited = Reply(
+            429, b"{}", {"Retry-After": "120", "RateLimit-Limit": "100", "RateLimit-Remaining": "0"}
+        )
+        fault_server.route("HEAD", "/v2/app/manifests/1", limited)
+        fault_server.route("GET", "/v2/app/manifests/1", limited)
+        time.sleep(6.5)  # past the tag's TTL (and the decision memo), within its grace
+        stale = second.review(admission.review(admission.pod([image], name="b")))
+        assert stale["allowed"] is True
+        (line,) = stale["warnings"]
+        assert re.fullmatch(
+            r"spec\.containers\[0\]\.image: tag 1 resolved [67] s ago, not refreshed: "
+            r"127\.0\.0\.1:[0-9]+ is rate limited, paused for 1[0-2][0-9] s more",
+            line,
+        ), line
+        (logged,) = [d for d in second.decisions() if d["name"] == "b"]
+        assert "not refreshed" in logged["images"][0]["notes"][0]
+        heads = len(fault_server.requests("HEAD"))
+        paused = first.review(admission.review(admission.pod([image], name="c")))
+        assert paused["allowed"] is True
+        assert "not refreshed" in paused["warnings"][0]
+        assert len(fault_server.requests("HEAD")) == heads  # the pause is shared
+        time.sleep(6)  # past the grace
+        expired = second.review(admission.review(admission.pod([image], name="d")))
+        assert expired["allowed"] is True  # onRegistryError: warn
+        assert "not checked" in expired["warnings"][0]
+        assert "rate limited" in expired["warnings"][0]
+    finally:
+        trio.stop()
