@@ -203,9 +203,14 @@ class RegistryClient:
         endpoints = self._endpoints(ref, store)
         key = (str(ref), str(platform), tuple(e.fingerprint() for e in endpoints))
         failure = self._failures.get(key)
-        shared_key = self._shared_failure_key(key, endpoints)
-        if failure is None and shared_key is not None:
-            failure = self._shared_failure(shared_key)
+        # The store is asked only when this process would go further than its own caches,
+        # so that a warm lookup costs what it costs without a store.
+        if (
+            failure is None
+            and self.shared is not None
+            and not any(self._documents.known_locally(ref, e) for e in endpoints)
+        ):
+            failure = self._shared_failure(self._shared_failure_key(key, endpoints))
             if failure is not None:
                 self._failures.put(key, failure)
         self._observer.cache("negative", failure is not None)
@@ -233,17 +238,17 @@ class RegistryClient:
         except RegistryError as exc:
             failed = _Failure.of(exc)
             self._failures.put(key, failed)
-            if shared_key is not None and self.shared is not None:
+            if self.shared is not None:
                 ttl = self.options.cache.negative_ttl_seconds
+                shared_key = self._shared_failure_key(key, endpoints)
                 self.shared.put_failure(shared_key, failed.entry(), ttl)
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _shared_failure_key(
         self, key: tuple[str, str, tuple[str, ...]], endpoints: list[Endpoint]
-    ) -> str | None:
-        if self.shared is None:
-            return None
+    ) -> str:
+        assert self.shared is not None
         hosts = tuple(f"{e.host}\0{e.fingerprint()}" for e in endpoints)
         return self.shared.keyed("fail", key[0], key[1], *hosts)
 

@@ -101,6 +101,12 @@ class Documents:
         assert isinstance(found, Resolution)
         return found
 
+    def known_locally(self, ref: ImageReference, endpoint: Endpoint) -> bool:
+        """True when this process has ``ref``'s tag fresh, or its digest's document."""
+        if ref.digest:
+            return self._content.get(ref.digest) is not None
+        return self._fresh((ref.name, ref.tag or "latest", endpoint.fingerprint())) is not None
+
     def _fresh(self, key: tuple[str, str, str]) -> str | None:
         known = self._tags.get(key)
         if known is None or self._clock() - known.at >= self._ttl:

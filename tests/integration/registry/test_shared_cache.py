@@ -217,3 +217,21 @@ def test_a_known_tag_is_used_stale_while_paused_for_a_bounded_grace(
         pytest.raises(RateLimited, match="paused"),
     ):
         third.fetch(reference, PLATFORM)
+
+
+def test_a_warm_lookup_never_asks_the_store(
+    plain_registry: RegistryServer, replicas: list[RegistryClient], redis_server: RedisServer
+) -> None:
+    push(plain_registry.url, "shared/warm", "1", build_image(ImageSpec(env=["WARM=1"])))
+    client = replicas[0]
+    tagged = f"{plain_registry.host}/shared/warm:1"
+    pinned = f"{plain_registry.host}/shared/warm@{client.fetch(tagged, PLATFORM).digest}"
+    client.fetch(pinned, PLATFORM)
+    store = redis_server.client()
+    before = int(store.info("stats")["total_commands_processed"])
+    for _ in range(50):
+        client.fetch(tagged, PLATFORM)
+        client.fetch(pinned, PLATFORM)
+    after = int(store.info("stats")["total_commands_processed"])
+    store.close()
+    assert after - before == 1  # the INFO that read ``before``
