@@ -18,7 +18,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -29,25 +28,13 @@ from redis.retry import Retry
 from slimgate.errors import ConfigError
 from slimgate.registry.counters import RegistryObserver
 from slimgate.registry.options import SharedCacheOptions
-from slimgate.registry.shared import SharedCache
+from slimgate.registry.shared import SharedCache, read_secret
 
 log = logging.getLogger("slimgate.registry.shared")
 
 T = TypeVar("T")
 
 MAX_VALUE_BYTES = 8 * 1024 * 1024  # larger replies are garbage: documents are capped at 4 MiB
-
-
-def _read_secret(path: str, what: str) -> str:
-    try:
-        text = Path(path).read_text("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"registry.sharedCache: cannot read the {what} file {path}: {exc}"
-        ) from exc
-    if not text:
-        raise ConfigError(f"registry.sharedCache: the {what} file {path} is empty")
-    return text
 
 
 class RedisStore:
@@ -86,9 +73,7 @@ class RedisStore:
                 extra["ssl_ca_certs"] = options.ca_file
         elif options.ca_file:
             raise ConfigError("registry.sharedCache.caFile needs a rediss:// url")
-        password = (
-            _read_secret(options.password_file, "password") if options.password_file else None
-        )
+        password = read_secret(options.password_file, "password") if options.password_file else None
         try:
             client = redis.Redis.from_url(
                 options.url,
@@ -192,7 +177,7 @@ class RedisStore:
 
 def shared_cache(options: SharedCacheOptions, observer: RegistryObserver) -> SharedCache:
     """The shared cache ``options`` configure: the install secret read now."""
-    secret = _read_secret(options.secret_file, "secret").encode()
+    secret = read_secret(options.secret_file, "secret").encode()
     store = RedisStore.connect(options, observer)
     return SharedCache(
         store,

@@ -30,18 +30,41 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from slimgate.errors import DigestMismatch, InvalidReference, Unsupported
+from slimgate.errors import ConfigError, DigestMismatch, InvalidReference, Unsupported
 from slimgate.oci.documents import verify_digest
 from slimgate.reference import validate_digest
 from slimgate.registry.cache import Content
 from slimgate.registry.counters import RegistryObserver
 from slimgate.registry.limits import Deadline
+from slimgate.registry.options import SharedCacheOptions
 
 T = TypeVar("T")
 
 POLL_SECONDS = 0.02  # how often a waiting replica looks for another's result
+
+
+def read_secret(path: str, what: str) -> str:
+    """The content of a mounted Secret's file, stripped; :class:`ConfigError` otherwise."""
+    try:
+        text = Path(path).read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"registry.sharedCache: cannot read the {what} file {path}: {exc}"
+        ) from exc
+    if not text:
+        raise ConfigError(f"registry.sharedCache: the {what} file {path} is empty")
+    return text
+
+
+def check_files(options: SharedCacheOptions) -> None:
+    """Read the install secret and the password now, so that a missing file is a usage
+    error at start, before anything is looked up."""
+    read_secret(options.secret_file, "secret")
+    if options.password_file:
+        read_secret(options.password_file, "password")
 
 
 class Store(Protocol):

@@ -228,14 +228,19 @@ def _client(
     connect: Connect,
     factory: RegistryFactory,
 ) -> _Client:
-    """The credentials file is read now, so a missing or bad ``registry.dockerConfig`` is a
-    usage error before anything is looked up; the HTTP stack is imported only to connect."""
+    """The credentials file (and the shared store's secret files) are read now, so a missing
+    or bad ``registry.dockerConfig`` is a usage error before anything is looked up; the
+    HTTP stack is imported only to connect."""
     if connect == "never":
         return _Client(key, None)
     from slimgate.registry.credentials import CredentialStore
 
     options, docker_config, observer = key
     credentials = CredentialStore.from_file(docker_config) if docker_config else None
+    if options.shared is not None:
+        from slimgate.registry.shared import check_files
+
+        check_files(options.shared)
 
     def make() -> Registry:
         return factory(options, credentials, observer)
