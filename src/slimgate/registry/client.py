@@ -107,6 +107,14 @@ class _Failure:
         return cls(kind, message[:1000], registry, None if after is None else float(after))
 
 
+class _Remembered(Exception):
+    """Carries a failure another replica stored out of a lookup, past the mirror loop."""
+
+    def __init__(self, failure: _Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
 def _failure_kinds() -> dict[str, type[RegistryError]]:
     kinds: dict[str, type[RegistryError]] = {}
     pending: list[type[RegistryError]] = [RegistryError]
@@ -203,19 +211,10 @@ class RegistryClient:
         endpoints = self._endpoints(ref, store)
         key = (str(ref), str(platform), tuple(e.fingerprint() for e in endpoints))
         failure = self._failures.get(key)
-        # The store is asked only when this process would go further than its own caches,
-        # so that a warm lookup costs what it costs without a store.
-        if (
-            failure is None
-            and self.shared is not None
-            and not any(self._documents.known_locally(ref, e) for e in endpoints)
-        ):
-            failure = self._shared_failure(self._shared_failure_key(key, endpoints))
-            if failure is not None:
-                self._failures.put(key, failure)
         self._observer.cache("negative", failure is not None)
         if failure is not None:
             failure.raise_again()
+        miss = self._shared_miss(key, endpoints) if self.shared is not None else None
         deadline = Deadline.for_lookup(self.options.limits.lookup_seconds, what=str(ref))
         if deadline.seconds <= 0:  # the caller has no time left: not the registry's fault
             raise TimedOut(
@@ -225,7 +224,7 @@ class RegistryClient:
         try:
             for position, endpoint in enumerate(endpoints):
                 try:
-                    return self._guarded(reference, ref, platform, endpoint, deadline)
+                    return self._guarded(reference, ref, platform, endpoint, deadline, miss)
                 except RegistryError as exc:
                     if position == len(endpoints) - 1:
                         raise
@@ -235,6 +234,8 @@ class RegistryClient:
                         ref,
                         exc,
                     )
+        except _Remembered as remembered:  # another replica's failure, not ours to store
+            remembered.failure.raise_again()
         except RegistryError as exc:
             failed = _Failure.of(exc)
             self._failures.put(key, failed)
@@ -251,6 +252,26 @@ class RegistryClient:
         assert self.shared is not None
         hosts = tuple(f"{e.host}\0{e.fingerprint()}" for e in endpoints)
         return self.shared.keyed("fail", key[0], key[1], *hosts)
+
+    def _shared_miss(
+        self, key: tuple[str, str, tuple[str, ...]], endpoints: list[Endpoint]
+    ) -> Callable[[], None]:
+        """What a lookup calls when its local caches cannot answer: the store's failure
+        for this lookup, if another replica met one, raised (once per lookup). A warm
+        lookup never calls it, so it never reaches the store."""
+        asked = False
+
+        def miss() -> None:
+            nonlocal asked
+            if asked:
+                return
+            asked = True
+            failure = self._shared_failure(self._shared_failure_key(key, endpoints))
+            if failure is not None:
+                self._failures.put(key, failure)
+                raise _Remembered(failure)
+
+        return miss
 
     def _shared_failure(self, key: str) -> _Failure | None:
         assert self.shared is not None
@@ -309,13 +330,16 @@ class RegistryClient:
         platform: Platform,
         endpoint: Endpoint,
         deadline: Deadline,
+        miss: Callable[[], None] | None = None,
     ) -> ImageMetadata:
         """:meth:`_lookup` through the endpoint's breaker."""
         self.breaker.enter(endpoint.host, endpoint.registry)
         try:
-            found = self._lookup(written, ref, platform, endpoint, deadline)
+            found = self._lookup(written, ref, platform, endpoint, deadline, miss)
         except TimedOut:
             self.breaker.timed_out(endpoint.host)
+            raise
+        except _Remembered:  # the host was not asked
             raise
         except BaseException:
             self.breaker.answered(endpoint.host)
@@ -330,14 +354,15 @@ class RegistryClient:
         platform: Platform,
         endpoint: Endpoint,
         deadline: Deadline,
+        miss: Callable[[], None] | None,
     ) -> ImageMetadata:
         stale = None
         if ref.digest:
             digest = ref.digest
         else:
-            resolution = self._documents.resolve_tag(ref, endpoint, deadline)
+            resolution = self._documents.resolve_tag(ref, endpoint, deadline, miss)
             digest, stale = resolution.digest, resolution.stale
-        repository = _Repository(self._documents, endpoint, ref.name, deadline)
+        repository = _Repository(self._documents, endpoint, ref.name, deadline, miss)
         found = walk(repository, Descriptor("", digest, 0), platform, written=written)
         if stale is not None:
             found = replace(found, notes=(*found.notes, stale))
@@ -352,6 +377,7 @@ class _Repository:
     endpoint: Endpoint
     repository: str  # the reference's name, for messages
     deadline: Deadline
+    miss: Callable[[], None] | None = None
 
     @property
     def label(self) -> str:
@@ -361,11 +387,11 @@ class _Repository:
         return f"{self.repository}@{digest}"
 
     def manifest(self, descriptor: Descriptor) -> Manifest | Index:
-        return self.documents.manifest(self.endpoint, descriptor.digest, self.deadline)
+        return self.documents.manifest(self.endpoint, descriptor.digest, self.deadline, self.miss)
 
     def config(self, descriptor: Descriptor) -> bytes:
         return self.documents.config(
-            self.endpoint, descriptor.digest, descriptor.size, self.deadline
+            self.endpoint, descriptor.digest, descriptor.size, self.deadline, self.miss
         )
 
 

@@ -80,15 +80,22 @@ class Documents:
         self._flight: SingleFlight[object] = SingleFlight()
 
     def resolve_tag(
-        self, ref: ImageReference, endpoint: Endpoint, deadline: Deadline
+        self,
+        ref: ImageReference,
+        endpoint: Endpoint,
+        deadline: Deadline,
+        miss: Callable[[], None] | None = None,
     ) -> Resolution:
-        """The digest ``ref``'s tag points to (HEAD, or GET and hash), cached per login."""
+        """The digest ``ref``'s tag points to (HEAD, or GET and hash), cached per login.
+        ``miss`` is called when the local cache cannot answer (it may raise)."""
         tag = ref.tag or "latest"
         key = (ref.name, tag, endpoint.fingerprint())  # one login's answer is not another's
         cached = self._fresh(key)
         self._observer.cache("tag", cached is not None)
         if cached is not None:
             return Resolution(cached)
+        if miss is not None:
+            miss()
 
         def resolve() -> Resolution:
             again = self._fresh(key)
@@ -100,12 +107,6 @@ class Documents:
         found = self._flight.do(flight_key, resolve)
         assert isinstance(found, Resolution)
         return found
-
-    def known_locally(self, ref: ImageReference, endpoint: Endpoint) -> bool:
-        """True when this process has ``ref``'s tag fresh, or its digest's document."""
-        if ref.digest:
-            return self._content.get(ref.digest) is not None
-        return self._fresh((ref.name, ref.tag or "latest", endpoint.fingerprint())) is not None
 
     def _fresh(self, key: tuple[str, str, str]) -> str | None:
         known = self._tags.get(key)
@@ -218,7 +219,13 @@ class Documents:
             self._shared.put_content(digest, Content(media_type, reply.body))
         return digest
 
-    def manifest(self, endpoint: Endpoint, digest: str, deadline: Deadline) -> Manifest | Index:
+    def manifest(
+        self,
+        endpoint: Endpoint,
+        digest: str,
+        deadline: Deadline,
+        miss: Callable[[], None] | None = None,
+    ) -> Manifest | Index:
         """The manifest or index ``digest``, from the cache or fetched and verified."""
         what = f"manifest {endpoint.repository}@{digest}"
         content = self._by_digest(
@@ -230,6 +237,7 @@ class Documents:
             cap=self._options.limits.manifest_bytes,
             what=what,
             deadline=deadline,
+            miss=miss,
         )
         return parse_document(
             content.body,
@@ -239,7 +247,14 @@ class Documents:
             max_entries=self._options.limits.index_entries,
         )
 
-    def config(self, endpoint: Endpoint, digest: str, size: int, deadline: Deadline) -> bytes:
+    def config(
+        self,
+        endpoint: Endpoint,
+        digest: str,
+        size: int,
+        deadline: Deadline,
+        miss: Callable[[], None] | None = None,
+    ) -> bytes:
         """The config blob ``digest`` (declared ``size``), from the cache or fetched."""
         what = f"config {endpoint.repository}@{digest}"
         cap = self._options.limits.config_bytes
@@ -257,6 +272,7 @@ class Documents:
             cap=cap,
             what=what,
             deadline=deadline,
+            miss=miss,
         )
         return content.body
 
@@ -271,6 +287,7 @@ class Documents:
         cap: int,
         what: str,
         deadline: Deadline,
+        miss: Callable[[], None] | None,
     ) -> Content:
         """Content named by ``digest``: from the cache, or fetched once (concurrent callers
         share the request), verified against the digest and cached."""
@@ -278,6 +295,8 @@ class Documents:
         self._observer.cache(kind, content is not None)
         if content is not None:
             return content
+        if miss is not None:
+            miss()
 
         shared = self._shared
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from slimgate.errors import RateLimited
+from slimgate.errors import NotFound, RateLimited
 from slimgate.model import Platform
 from slimgate.registry import CacheOptions, RegistryClient, RegistryOptions
 from slimgate.registry.counters import Counters
@@ -235,3 +235,14 @@ def test_a_warm_lookup_never_asks_the_store(
     after = int(store.info("stats")["total_commands_processed"])
     store.close()
     assert after - before == 1  # the INFO that read ``before``
+
+
+def test_a_failure_is_remembered_for_every_replica(
+    plain_registry: RegistryServer, replicas: list[RegistryClient]
+) -> None:
+    reference = f"{plain_registry.host}/shared/missing:1"
+    with pytest.raises(NotFound):
+        replicas[0].fetch(reference, PLATFORM)
+    with pytest.raises(NotFound, match="not found"):
+        replicas[1].fetch(reference, PLATFORM)
+    assert replicas[1].counters.requests() == 0
