@@ -16,12 +16,19 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
 
+from slimgate.audit.owners import OwnedObject
+from slimgate.audit.summary import AuditSummary
+from slimgate.audit.workloads import ContainerImage, OwnerReference, PodRecord, WorkloadRef
+from slimgate.cli.audit import audit_pods
+from slimgate.config import load_settings
+from slimgate.wiring import build_engines
 from tests.support import admission
 from tests.support.faults import FaultServer, Reply
 from tests.support.images import ImageSpec, build_image, push
@@ -120,7 +127,37 @@ def allowed(replica: ServedWebhook, image: str) -> dict[str, Any]:
     return response
 
 
-def test_a_new_image_reviewed_by_every_replica_and_check_costs_one_fetch_set(
+def audit_with_shared_engines(config: Path, image: str) -> AuditSummary:
+    """What the operator and ``slimgate audit`` run on their pods (the engines they build,
+    the audit pipeline), here without an API server: one Deployment of three pods."""
+    settings = load_settings(config)
+    engines = build_engines(settings, observer=None, lineage="bounded")
+    owner = OwnerReference("apps/v1", "ReplicaSet", "web-abc", "uid-rs", True)
+    workload = WorkloadRef("default", "ReplicaSet", "web-abc", "apps/v1", "uid-rs")
+    pods = [
+        PodRecord(
+            "default",
+            f"web-{n}",
+            f"uid-{n}",
+            images=(ContainerImage("app", image, "spec.containers[0].image"),),
+            owners=(owner,),
+            labels={"app": "web"},
+            phase="Running",
+        )
+        for n in range(3)
+    ]
+    try:
+        return audit_pods(
+            pods,
+            lambda namespace, ref: OwnedObject(workload),
+            engines.evaluate_audit(settings.registry.platforms, 10.0),
+            generated=datetime.now(UTC),
+        )
+    finally:
+        engines.close()
+
+
+def test_a_new_image_reviewed_by_every_replica_check_and_audit_costs_one_fetch_set(
     logged_registry: RegistryServer, trio: Trio, config: Path
 ) -> None:
     image = new_image(logged_registry, "fresh")
@@ -141,6 +178,9 @@ def test_a_new_image_reviewed_by_every_replica_and_check_costs_one_fetch_set(
         check=False,
     )
     assert checked.returncode == 0, checked.stderr
+    audited = audit_with_shared_engines(config, image)
+    assert audited.workloads == 1
+    assert not audited.offenders
     served = fetches(logged_registry, "fresh")
     assert sorted(line.split(" ")[0] for line in served) == ["GET", "GET", "HEAD"], served
     assert all(line.endswith(" 200") for line in served), served
