@@ -8,10 +8,13 @@ store), all measured in one run:
    looks up the same ``--images`` new images (the replicas at the same moment, as a
    Deployment's pods arrive), then every process restarts (a rollout) and looks them up
    again. Counted by the registry's own access log, without and with the store.
-2. **Warm-path throughput**: lookups of images already in the local cache, with the store
-   configured and without it, in alternating rounds; the ratio must stay within 5 %.
-3. **A local miss served from the store**: a new process's first lookup of an image the
-   store knows, against a local hit and against a lookup from the registry.
+2. **Warm-path throughput**: lookups of images already in the local cache per second of
+   CPU, with the store configured and without it, in alternating rounds (the median of the
+   rounds' ratios); it must stay within 5 %.
+3. **A local miss served from the store**: a lookup of an image the store knows and the
+   process does not (its connection to the store open; and, separately, the very first
+   lookup of a new process, which connects), against a local hit and against a lookup
+   from the registry on the same machine.
 
     python bench/bench_shared_cache.py [--images N] [--warm N] [--misses N]
 """
@@ -114,14 +117,17 @@ def requests_for(
     return registry_reads(registry, repository) - before
 
 
-def lookups_per_second(c: RegistryClient, refs: list[str], seconds: float) -> float:
+def lookups_per_cpu_second(c: RegistryClient, refs: list[str], seconds: float) -> float:
+    """Warm lookups per second of this thread's CPU time: other work on the shared cores
+    moves wall time far more than CPU time."""
     done = 0
+    started = time.thread_time()
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         for ref in refs:
             c.fetch(ref, PLATFORM)
         done += len(refs)
-    return done / seconds
+    return done / (time.thread_time() - started)
 
 
 def median_ms(samples: list[float]) -> float:
@@ -137,8 +143,8 @@ def timed(fn: Callable[[], object]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--images", type=int, default=10)
-    parser.add_argument("--warm-rounds", type=int, default=6)
-    parser.add_argument("--warm-seconds", type=float, default=1.0)
+    parser.add_argument("--warm-rounds", type=int, default=30)
+    parser.add_argument("--warm-seconds", type=float, default=0.5)
     parser.add_argument("--misses", type=int, default=30)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -173,15 +179,25 @@ def main() -> None:
                 for ref in refs:
                     c.fetch(ref, PLATFORM)
             rates: dict[str, list[float]] = {"without_store": [], "with_store": []}
-            for _ in range(args.warm_rounds):
-                rates["without_store"].append(lookups_per_second(plain, refs, args.warm_seconds))
-                rates["with_store"].append(lookups_per_second(stored, refs, args.warm_seconds))
+            ratios = []
+            for round_ in range(args.warm_rounds):  # A B, then B A: neither always goes first
+                order = [("without_store", plain), ("with_store", stored)]
+                measured = {
+                    name: lookups_per_cpu_second(c, refs, args.warm_seconds)
+                    for name, c in (order if round_ % 2 == 0 else order[::-1])
+                }
+                for name, rate in measured.items():
+                    rates[name].append(rate)
+                ratios.append(measured["with_store"] / measured["without_store"])
             plain.close()
             warm_without = statistics.median(rates["without_store"])
             warm_with = statistics.median(rates["with_store"])
-            warm_ratio = warm_with / warm_without
+            warm_ratio = statistics.median(ratios)  # of each round's pair
 
-            hits, from_store, from_registry = [], [], []
+            hits, from_store, from_registry, first = [], [], [], []
+            push(registry.url, "bench/miss", "primer", build_image(ImageSpec(env=["PRIMER=1"])))
+            primer = f"{registry.host}/bench/miss:primer"
+            stored.fetch(primer, PLATFORM)
             for n in range(args.misses):
                 ref = f"{registry.host}/bench/miss:v{n}"
                 push(registry.url, "bench/miss", f"v{n}", build_image(ImageSpec(env=[f"M={n}"])))
@@ -190,6 +206,8 @@ def main() -> None:
                 cold.close()
                 stored.fetch(ref, PLATFORM)  # now the store knows it
                 restarted = client(options(registry, store, secret))
+                # its first lookup connects to the store; the next finds the connection open
+                first.append(timed(lambda c=restarted: c.fetch(primer, PLATFORM)))
                 from_store.append(timed(lambda c=restarted, r=ref: c.fetch(r, PLATFORM)))
                 assert restarted.counters.requests() == 0, "the store should have answered"
                 hits.append(timed(lambda c=restarted, r=ref: c.fetch(r, PLATFORM)))
@@ -203,16 +221,18 @@ def main() -> None:
         "benchmark": "registry.sharedCache: registry reads saved, warm path, store-served miss",
         "images": args.images,
         "registry_reads_first_start_and_rollout": fetch_sets,
-        "warm_lookups_per_second": {
+        "warm_lookups_per_cpu_second": {
             "without_store": round(warm_without),
             "with_store": round(warm_with),
             "ratio": round(warm_ratio, 3),
+            "ratio_is": "median of the rounds' with/without ratios (rounds alternate the order)",
             "limit": f"within {WARM_LIMIT:.0%}",
             "within_limit": abs(1 - warm_ratio) <= WARM_LIMIT,
         },
         "lookup_median_ms": {
             "local_hit": median_ms(hits),
             "local_miss_from_store": median_ms(from_store),
+            "first_lookup_of_a_process_from_store": median_ms(first),
             "local_miss_from_registry": median_ms(from_registry),
             "store_added_over_hit_ms": round(median_ms(from_store) - median_ms(hits), 3),
             "store_vs_registry_ratio": round(
