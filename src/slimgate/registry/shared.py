@@ -248,7 +248,10 @@ class SharedCache:
             found = read()
             if found is not None:
                 return found
-            if self._store.get(lock) is None:  # the other replica is done, without a result
+            if self._store.get(lock) is None:  # the other replica is done: with a result
+                found = read()  # written just before its claim was released, or none
+                if found is not None:
+                    return found
                 break
         self._observer.shared("wait-expired")
         return fetch()

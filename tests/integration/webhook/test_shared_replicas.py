@@ -48,6 +48,7 @@ registry:
     secretFile: {secret}
     timeoutMilliseconds: 200
     retrySeconds: 30
+    waitSeconds: 4  # the shared test machine may take a second over the leader's fetch
 webhook:
   timeoutSeconds: 10
 """

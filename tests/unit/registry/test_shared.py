@@ -178,3 +178,21 @@ def test_a_store_nobody_answers_costs_one_failure_then_nothing(
     assert len(caplog.records) == 1
     assert not store.up
     store.close()
+
+
+def test_a_result_written_just_before_the_claim_is_released_is_used() -> None:
+    store = DictStore()
+    shared = cache(store, Counters())
+    store.claim("lock:tag:z", 5)
+    looks = iter([None, 9])  # the other replica writes between this look and the next
+
+    def read() -> int | None:
+        found = next(looks)
+        if found is None:
+            store.delete("lock:tag:z")  # ... and releases its claim
+        return found
+
+    def fetch() -> int:
+        raise AssertionError("fetched although the other replica's result was there")
+
+    assert shared.once("tag:z", read, fetch, Deadline(4)) == 9
