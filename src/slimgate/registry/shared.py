@@ -238,7 +238,10 @@ class SharedCache:
         lock = f"lock:{key}"
         if self._store.claim(lock, self._lock_seconds):
             try:
-                return fetch()
+                # Another replica may have written the result and released its claim
+                # between this replica's first look and its claim.
+                found = read()
+                return found if found is not None else fetch()
             finally:
                 self._store.delete(lock)
         self._observer.shared("wait")

@@ -196,3 +196,14 @@ def test_a_result_written_just_before_the_claim_is_released_is_used() -> None:
         raise AssertionError("fetched although the other replica's result was there")
 
     assert shared.once("tag:z", read, fetch, Deadline(4)) == 9
+
+
+def test_a_result_written_just_before_the_claim_is_won_is_used() -> None:
+    store = DictStore()
+    shared = cache(store, Counters())
+
+    def fetch() -> int:
+        raise AssertionError("fetched although another replica's result was there")
+
+    assert shared.once("tag:w", lambda: 3, fetch, Deadline(4)) == 3
+    assert "lock:tag:w" not in store.items
