@@ -243,9 +243,18 @@ certificate. (`helm template` has no cluster, so it always generates.)
 {{- end }}
 {{- end }}
 
-{{- /* registry.sharedCache of the configuration, from .Values.sharedCache. */ -}}
+{{- /* The configuration's registry section: .Values.config.registry, with
+registry.credentialPlugins from .Values.credentialProviders and registry.sharedCache from
+.Values.sharedCache. */ -}}
 {{- define "slimgate.registry" -}}
 {{- $registry := deepCopy .Values.config.registry }}
+{{- with .Values.credentialProviders }}
+{{- $plugins := dict "binDir" .binDir "inheritEnv" .inheritEnv "timeoutSeconds" .timeoutSeconds }}
+{{- if .config }}
+{{- $_ := set $plugins "providerConfig" "/etc/slimgate/credential-providers.yaml" }}
+{{- end }}
+{{- $_ := set $registry "credentialPlugins" $plugins }}
+{{- end }}
 {{- with .Values.sharedCache }}
 {{- if .url }}
 {{- if and .caSecret (not (hasPrefix "rediss://" .url)) }}

@@ -25,7 +25,8 @@ a Valkey/Redis store (:mod:`slimgate.registry.shared`), consulted only on a loca
 
 Per-request credentials (a pod's pull secrets) go through :meth:`RegistryClient.fetch_with`
 or the :meth:`RegistryClient.with_credentials` view; both share this client's caches and
-connections, and the request's store is consulted before the static one.
+connections, and the request's store is consulted before the static one, and both before
+the credential programs (helpers and provider plugins), which run within the deadline.
 """
 
 from __future__ import annotations
@@ -208,13 +209,14 @@ class RegistryClient:
         ref = ImageReference.parse(reference)
         store = credentials.over(self._credentials) if credentials else self._credentials
         self._policy.check_registry(ref.registry)
-        endpoints = self._endpoints(ref, store)
-        key = (str(ref), str(platform), tuple(e.fingerprint() for e in endpoints))
+        targets = self._targets(ref)
+        sources = tuple(store.source_of(registry, ref.repository) for _, registry in targets)
+        key = (str(ref), str(platform), sources)
         failure = self._failures.get(key)
         self._observer.cache("negative", failure is not None)
         if failure is not None:
             failure.raise_again()
-        miss = self._shared_miss(key, endpoints) if self.shared is not None else None
+        miss = self._shared_miss(key, targets) if self.shared is not None else None
         deadline = Deadline.for_lookup(self.options.limits.lookup_seconds, what=str(ref))
         if deadline.seconds <= 0:  # the caller has no time left: not the registry's fault
             raise TimedOut(
@@ -222,15 +224,22 @@ class RegistryClient:
                 registry=ref.registry,
             )
         try:
-            for position, endpoint in enumerate(endpoints):
+            for position, (host, registry) in enumerate(targets):
                 try:
+                    endpoint = Endpoint(
+                        host=host,
+                        registry=registry,
+                        repository=ref.repository,
+                        credential=store.resolve(registry, ref.repository, deadline),
+                        insecure=self.options.is_insecure(registry),
+                    )
                     return self._guarded(reference, ref, platform, endpoint, deadline, miss)
                 except RegistryError as exc:
-                    if position == len(endpoints) - 1:
+                    if position == len(targets) - 1:
                         raise
                     log.info(
                         "mirror %s failed for %s (%s); trying the next source",
-                        endpoint.host,
+                        host,
                         ref,
                         exc,
                     )
@@ -241,20 +250,24 @@ class RegistryClient:
             self._failures.put(key, failed)
             if self.shared is not None:
                 ttl = self.options.cache.negative_ttl_seconds
-                shared_key = self._shared_failure_key(key, endpoints)
+                shared_key = self._shared_failure_key(key, targets)
                 self.shared.put_failure(shared_key, failed.entry(), ttl)
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _shared_failure_key(
-        self, key: tuple[str, str, tuple[str, ...]], endpoints: list[Endpoint]
+        self, key: tuple[str, str, tuple[str, ...]], targets: list[tuple[str, str]]
     ) -> str:
+        """The key of a failure in the store: the reference, platform and each source's
+        host and login (as the local key has them), under the HMAC."""
         assert self.shared is not None
-        hosts = tuple(f"{e.host}\0{e.fingerprint()}" for e in endpoints)
+        hosts = tuple(
+            f"{host}\0{source}" for (host, _), source in zip(targets, key[2], strict=True)
+        )
         return self.shared.keyed("fail", key[0], key[1], *hosts)
 
     def _shared_miss(
-        self, key: tuple[str, str, tuple[str, ...]], endpoints: list[Endpoint]
+        self, key: tuple[str, str, tuple[str, ...]], targets: list[tuple[str, str]]
     ) -> Callable[[], None]:
         """What a lookup calls when its local caches cannot answer: the store's failure
         for this lookup, if another replica met one, raised (once per lookup). A warm
@@ -266,7 +279,7 @@ class RegistryClient:
             if asked:
                 return
             asked = True
-            failure = self._shared_failure(self._shared_failure_key(key, endpoints))
+            failure = self._shared_failure(self._shared_failure_key(key, targets))
             if failure is not None:
                 self._failures.put(key, failure)
                 raise _Remembered(failure)
@@ -301,27 +314,11 @@ class RegistryClient:
 
     # -- the lookup ----------------------------------------------------------------------
 
-    def _endpoints(self, ref: ImageReference, store: CredentialStore) -> list[Endpoint]:
-        endpoints = [
-            Endpoint(
-                host=mirror,
-                registry=mirror,
-                repository=ref.repository,
-                credential=store.lookup(mirror),
-                insecure=self.options.is_insecure(mirror),
-            )
-            for mirror in self.options.mirrors_for(ref.registry)
-        ]
-        endpoints.append(
-            Endpoint(
-                host=ref.endpoint,
-                registry=ref.registry,
-                repository=ref.repository,
-                credential=store.lookup(ref.registry),
-                insecure=self.options.is_insecure(ref.registry),
-            )
-        )
-        return endpoints
+    def _targets(self, ref: ImageReference) -> list[tuple[str, str]]:
+        """``(host, registry)`` of each mirror, in order, then of the registry itself; each
+        is sent the credentials of its own host only."""
+        mirrors = [(mirror, mirror) for mirror in self.options.mirrors_for(ref.registry)]
+        return [*mirrors, (ref.endpoint, ref.registry)]
 
     def _guarded(
         self,

@@ -18,7 +18,12 @@ class RegistryObserver(Protocol):
         """One HTTP exchange; ``status`` is 0 when no response arrived."""
 
     def cache(self, name: str, hit: bool) -> None:
-        """One cache lookup: ``tag``, ``manifest``, ``config``, ``negative`` or ``token``."""
+        """One cache lookup: ``tag``, ``manifest``, ``config``, ``negative``, ``token``,
+        ``credential-provider`` or ``credential-helper``."""
+
+    def program(self, name: str, outcome: str) -> None:
+        """One run of a credential program (a provider plugin or ``docker-credential-*``):
+        ``ok``, ``not-found``, ``error``, ``timeout`` or ``invalid``."""
 
     def shared(self, event: str) -> None:
         """One event of the shared store: ``hit``, ``miss``, ``write``, ``forged`` (an
@@ -39,6 +44,7 @@ class Counters:
         self._cache: Counter[tuple[str, bool]] = Counter()
         self._shared: Counter[str] = Counter()
         self.rate_limits: dict[str, tuple[int, int]] = {}
+        self._programs: Counter[tuple[str, str]] = Counter()
 
     def request(self, host: str, method: str, status: int) -> None:
         with self._lock:
@@ -59,6 +65,19 @@ class Counters:
     def shared_events(self, event: str) -> int:
         with self._lock:
             return self._shared[event]
+
+    def program(self, name: str, outcome: str) -> None:
+        with self._lock:
+            self._programs[(name, outcome)] += 1
+
+    def runs(self, name: str | None = None, outcome: str | None = None) -> int:
+        """Credential program runs matching every given filter."""
+        with self._lock:
+            return sum(
+                n
+                for (p, o), n in self._programs.items()
+                if (name is None or p == name) and (outcome is None or o == outcome)
+            )
 
     def requests(
         self, host: str | None = None, method: str | None = None, status: int | None = None
@@ -98,6 +117,7 @@ class Counters:
             self._requests.clear()
             self._cache.clear()
             self._shared.clear()
+            self._programs.clear()
 
 
 class Observers:
@@ -121,3 +141,7 @@ class Observers:
     def rate_limit(self, host: str, limit: int, remaining: int) -> None:
         for observer in self._observers:
             observer.rate_limit(host, limit, remaining)
+
+    def program(self, name: str, outcome: str) -> None:
+        for observer in self._observers:
+            observer.program(name, outcome)

@@ -1,12 +1,13 @@
 """The registry client's Prometheus counters, for every driver that exports metrics.
 
 ``slimgate_registry_requests_total`` (by host, method and status or error class),
-``slimgate_registry_cache_{hits,misses}_total`` (by cache), the registries' rate-limit
-headers (``slimgate_registry_ratelimit_{limit,remaining}``, by host) and the shared store's
-events and state (``slimgate_shared_cache_events_total`` by event,
+``slimgate_registry_cache_{hits,misses}_total`` (by cache),
+``slimgate_registry_credential_program_runs_total`` (by program and outcome), the
+registries' rate-limit headers (``slimgate_registry_ratelimit_{limit,remaining}``, by host)
+and the shared store's events and state (``slimgate_shared_cache_events_total`` by event,
 ``slimgate_shared_cache_up``) are registered on the driver's own ``CollectorRegistry``: the
-webhook's and the operator's. :class:`RegistryMetrics` is
-the client's ``RegistryObserver``, so the client itself knows nothing of Prometheus.
+webhook's and the operator's. :class:`RegistryMetrics` is the client's
+``RegistryObserver``, so the client itself knows nothing of Prometheus.
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ class RegistryMetrics:
             registry=registry,
         )
         self.shared_up.set(1)
+        self.programs = Counter(
+            "slimgate_registry_credential_program_runs_total",
+            "Runs of credential provider plugins and Docker credential helpers, by program "
+            "and outcome (ok, not-found, error, timeout, invalid)",
+            ["program", "outcome"],
+            registry=registry,
+        )
 
     def request(self, host: str, method: str, status: int | str, seconds: float = 0.0) -> None:
         self.child(self.requests, host, method, str(status)).inc()
@@ -100,3 +108,6 @@ class RegistryMetrics:
     def rate_limit(self, host: str, limit: int, remaining: int) -> None:
         self.child(self.ratelimit_limit, host).set(limit)
         self.child(self.ratelimit_remaining, host).set(remaining)
+
+    def program(self, name: str, outcome: str) -> None:
+        self.child(self.programs, name, outcome).inc()
