@@ -112,6 +112,20 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
+"true" when registry.platforms is auto: the webhook lists and watches nodes.
+*/}}
+{{- define "slimgate.nodePlatforms" -}}
+{{- if eq (toString .Values.config.registry.platforms) "auto" }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when the webhook talks to the Kubernetes API at all (pull secrets, node platforms).
+*/}}
+{{- define "slimgate.webhookApi" -}}
+{{- if or (include "slimgate.pullSecrets" .) (include "slimgate.nodePlatforms" .) }}true{{ end }}
+{{- end }}
+
+{{/*
 Namespaces the API server never sends to the webhook: kube-system, the
 release namespace (slimgate must never gate its own pods) and the user's
 list. Matched on kubernetes.io/metadata.name, which the API server sets on

@@ -27,6 +27,7 @@ from kubernetes import client as k8s
 from prometheus_client import start_http_server
 
 from slimgate.cluster.api import KubeApi, kube_configuration
+from slimgate.cluster.nodes import KubernetesNodes, NodePlatforms
 from slimgate.cluster.owners import CachedOwners
 from slimgate.cluster.pullsecrets import PullSecrets
 from slimgate.cluster.secrets import KubernetesSecrets
@@ -165,6 +166,10 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         log.error("%s", exc)
         return 2
     platforms = settings.registry.platforms
+    nodes: NodePlatforms | None = None
+    if settings.registry.node_platforms:
+        nodes = NodePlatforms(KubernetesNodes(configuration))
+        nodes.start()
     api = KubeApi(k8s.ApiClient(configuration))
     identity = args.identity or f"{socket.gethostname()}-{os.getpid()}"
     leader: Leader = (
@@ -177,7 +182,9 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     auditor = Auditor(
         settings_from(settings, args),
         api=api,
-        evaluate=engines.evaluate_audit(platforms, PULL_SECRET_BUDGET_SECONDS),
+        evaluate=engines.evaluate_audit(
+            platforms, PULL_SECRET_BUDGET_SECONDS, nodes.allowed if nodes else None
+        ),
         owners=CachedOwners(api),
         writer=ReportWriter(api, REPORT_CHOICES[args.reports], max_results=args.max_results),
         events=EventRecorder(api, period=args.event_period, identity=identity),
@@ -207,6 +214,8 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         engines.close()
         if reader is not None:
             reader.close()
+        if nodes is not None:
+            nodes.close()
         if server is not None:
             server.shutdown()
     return 0
