@@ -13,6 +13,9 @@ them carry ``@pytest.mark.registry``; without the binary they are skipped.
 - ``fault_server`` / ``other_fault_server``: :class:`tests.support.faults.FaultServer` on
   127.0.0.1 and 127.0.0.2, new for each test
 - ``test_ca`` / ``test_ca_path``: the CA of every test certificate, and its PEM file
+- ``redis_server``: Debian's ``redis-server`` with a password, emptied for each test (the
+  shared store of ``registry.sharedCache``); ``logged_registry``: an anonymous plain-HTTP
+  registry that writes an access log (:meth:`RegistryServer.accesses`)
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from pathlib import Path
 import pytest
 import trustme
 
+from tests.support import redis_server as redis_support
 from tests.support import registry_server
 from tests.support.faults import FaultServer
+from tests.support.redis_server import RedisServer, start_redis
 from tests.support.registry_server import RegistryServer, start_registry
 from tests.support.token_server import TokenServer
 
@@ -123,3 +128,31 @@ def other_fault_server() -> Iterator[FaultServer]:
     """A second server on 127.0.0.2: another host as far as the client can tell."""
     with FaultServer("127.0.0.2") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def logged_registry(registry_root: Path) -> Iterator[RegistryServer]:
+    _need_registry()
+    server = start_registry(registry_root / "logged", access_log=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    if not redis_support.available():
+        pytest.skip(f"{redis_support.BINARY} is not installed")
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(redis_session: RedisServer) -> RedisServer:
+    """The session's redis-server, empty; a test that killed it gets a new one next time."""
+    if redis_session.process.poll() is not None:
+        pytest.fail("redis-server is not running (a test killed the shared one)")
+    client = redis_session.client()
+    client.flushall()
+    client.close()
+    return redis_session

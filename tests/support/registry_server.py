@@ -10,6 +10,7 @@ and stopped by its PID.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import subprocess
@@ -63,6 +64,16 @@ class RegistryServer:
     def log(self) -> str:
         return (self.workdir / "registry.log").read_text(errors="replace")
 
+    def accesses(self, method: str | None = None, path_part: str = "/v2/") -> list[str]:
+        """Access-log lines (started with ``access_log=True``) of ``method`` requests whose
+        path contains ``path_part``: ``"GET /v2/team/api/manifests/1.4 HTTP/1.1" 200``."""
+        found = re.findall(r'"([A-Z]+) (\S+) HTTP/[0-9.]+" ([0-9]{3})', self.log())
+        return [
+            f"{m} {path} {status}"
+            for m, path, status in found
+            if (method is None or m == method) and path_part in path
+        ]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -80,13 +91,15 @@ def start_registry(
     token: TokenServer | None = None,
     tls_ca: trustme.CA | None = None,
     timeout: float = 20.0,
+    access_log: bool = False,
 ) -> RegistryServer:
-    """Start a registry in ``workdir``; it is ready when this returns."""
+    """Start a registry in ``workdir``; it is ready when this returns. With ``access_log``
+    every request is logged (:meth:`RegistryServer.accesses` reads them)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config: dict[str, Any] = {
         "version": 0.1,
-        "log": {"level": "warn", "accesslog": {"disabled": True}},
+        "log": {"level": "warn", "accesslog": {"disabled": not access_log}},
         "storage": {"filesystem": {"rootdirectory": str(workdir / "data")}},
         "http": {"addr": f"127.0.0.1:{port}", "secret": "slimgate-test-secret"},
     }

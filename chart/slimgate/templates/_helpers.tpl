@@ -225,6 +225,16 @@ certificate. (`helm template` has no cluster, so it always generates.)
 - name: tmp
   emptyDir:
     sizeLimit: 64Mi
+{{- if .Values.sharedCache.url }}
+- name: shared-cache
+  secret:
+    secretName: {{ required "sharedCache.existingSecret is required with sharedCache.url" .Values.sharedCache.existingSecret }}
+{{- if .Values.sharedCache.caSecret }}
+- name: shared-cache-ca
+  secret:
+    secretName: {{ .Values.sharedCache.caSecret }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{- define "slimgate.configVolumeMounts" -}}
@@ -235,4 +245,41 @@ certificate. (`helm template` has no cluster, so it always generates.)
   readOnly: true
 - name: tmp
   mountPath: /tmp
+{{- if .Values.sharedCache.url }}
+- name: shared-cache
+  mountPath: /etc/slimgate-shared-cache
+  readOnly: true
+{{- if .Values.sharedCache.caSecret }}
+- name: shared-cache-ca
+  mountPath: /etc/slimgate-shared-cache-ca
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- /* The configuration's registry section: .Values.config.registry, with
+registry.credentialPlugins from .Values.credentialProviders and registry.sharedCache from
+.Values.sharedCache. */ -}}
+{{- define "slimgate.registry" -}}
+{{- $registry := deepCopy .Values.config.registry }}
+{{- with .Values.credentialProviders }}
+{{- $plugins := dict "binDir" .binDir "inheritEnv" .inheritEnv "timeoutSeconds" .timeoutSeconds }}
+{{- if .config }}
+{{- $_ := set $plugins "providerConfig" "/etc/slimgate/credential-providers.yaml" }}
+{{- end }}
+{{- $_ := set $registry "credentialPlugins" $plugins }}
+{{- end }}
+{{- with .Values.sharedCache }}
+{{- if .url }}
+{{- if and .caSecret (not (hasPrefix "rediss://" .url)) }}
+{{- fail "sharedCache.caSecret needs a rediss:// url" }}
+{{- end }}
+{{- $shared := dict "url" .url "secretFile" "/etc/slimgate-shared-cache/secret" "passwordFile" "/etc/slimgate-shared-cache/password" "keyPrefix" .keyPrefix "timeoutMilliseconds" .timeoutMilliseconds }}
+{{- if .caSecret }}
+{{- $_ := set $shared "caFile" "/etc/slimgate-shared-cache-ca/ca.crt" }}
+{{- end }}
+{{- $_ := set $registry "sharedCache" $shared }}
+{{- end }}
+{{- end }}
+{{- toYaml $registry }}
 {{- end }}

@@ -102,6 +102,36 @@ class CacheConfig(_Section):
     tag_ttl_seconds: Annotated[float, Field(ge=0)]
     negative_ttl_seconds: Annotated[float, Field(ge=0)]
     max_entries: Positive
+    stale_grace_seconds: Annotated[float, Field(ge=0)]
+
+
+class SharedCacheConfig(_Section):
+    url: NonEmpty | None
+    password_file: NonEmpty | None
+    ca_file: NonEmpty | None
+    secret_file: NonEmpty | None
+    key_prefix: str
+    timeout_milliseconds: Annotated[int, Field(ge=1, le=5000)]
+    retry_seconds: Annotated[float, Field(ge=0)]
+    lock_seconds: PositiveFloat
+    wait_seconds: Annotated[float, Field(ge=0)]
+
+    @field_validator("url")
+    @classmethod
+    def _store_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://")):
+            raise ValueError("the url must start with redis:// or rediss:// (TLS)")
+        if url is not None and "@" in url.partition("://")[2].partition("/")[0]:
+            raise ValueError("put the password in passwordFile, not in the url")
+        return url
+
+    @model_validator(mode="after")
+    def _complete(self) -> SharedCacheConfig:
+        if self.url is not None and self.secret_file is None:
+            raise ValueError("secretFile is required with a url: it keys the store's tag keys")
+        if self.ca_file is not None and not (self.url or "").startswith("rediss://"):
+            raise ValueError("caFile needs a rediss:// url")
+        return self
 
 
 def _absolute_dir(text: str) -> str:
@@ -162,6 +192,7 @@ class RegistryConfig(_Section):
     credential_plugins: CredentialPluginsConfig
     limits: LimitsConfig
     cache: CacheConfig
+    shared_cache: SharedCacheConfig
     known_toolchain_images: list[ToolchainImageConfig] | None
 
     @field_validator("platforms", mode="wrap")

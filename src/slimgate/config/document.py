@@ -27,7 +27,12 @@ from slimgate.policy.decision import Exemption, Mode, RuleAction, Verdict
 from slimgate.policy.model import Policy
 from slimgate.reference import ImageReference
 from slimgate.registry.credential_programs import ProgramSettings
-from slimgate.registry.options import CacheOptions, Limits, RegistryOptions
+from slimgate.registry.options import (
+    CacheOptions,
+    Limits,
+    RegistryOptions,
+    SharedCacheOptions,
+)
 
 Document = Mapping[str, Any]
 
@@ -113,6 +118,23 @@ def toolchain_images_from(section: Document) -> tuple[ToolchainImage, ...]:
     return tuple(images)
 
 
+def shared_cache_from(section: Document) -> SharedCacheOptions | None:
+    """``registry.sharedCache``: None without a url (off)."""
+    if section["url"] is None:
+        return None
+    return SharedCacheOptions(
+        url=str(section["url"]),
+        secret_file=str(section["secretFile"]),
+        password_file=section["passwordFile"],
+        ca_file=section["caFile"],
+        key_prefix=str(section["keyPrefix"]),
+        timeout_seconds=int(section["timeoutMilliseconds"]) / 1000,
+        retry_seconds=float(section["retrySeconds"]),
+        lock_seconds=float(section["lockSeconds"]),
+        wait_seconds=float(section["waitSeconds"]),
+    )
+
+
 def registry_from(section: Document) -> RegistrySettings:
     """The ``registry:`` section: the client's options once, and the rest beside them."""
     limits, cache = section["limits"], section["cache"]
@@ -138,7 +160,9 @@ def registry_from(section: Document) -> RegistrySettings:
             tag_ttl_seconds=float(cache["tagTtlSeconds"]),
             negative_ttl_seconds=float(cache["negativeTtlSeconds"]),
             max_entries=int(cache["maxEntries"]),
+            stale_grace_seconds=float(cache["staleGraceSeconds"]),
         ),
+        shared=shared_cache_from(section["sharedCache"]),
     )
     auto = section["platforms"] in ("auto", ["auto"])  # validated: ["auto"]
     listed = () if auto else section["platforms"]

@@ -20,6 +20,9 @@ deadline bounds the whole lookup, and ends it earlier when the caller runs it in
 :func:`slimgate.registry.limits.lookups_end_by`; nothing sleeps or retries. A host that keeps
 running out the deadline is not asked for a while (:mod:`slimgate.registry.breaker`).
 
+With ``registry.sharedCache`` the replicas share their answers, failures and pauses through
+a Valkey/Redis store (:mod:`slimgate.registry.shared`), consulted only on a local miss.
+
 Per-request credentials (a pod's pull secrets) go through :meth:`RegistryClient.fetch_with`
 or the :meth:`RegistryClient.with_credentials` view; both share this client's caches and
 connections, and the request's store is consulted before the static one, and both before
@@ -31,7 +34,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import httpx
 
@@ -50,6 +54,8 @@ from slimgate.registry.documents import Documents
 from slimgate.registry.exchange import Endpoint, Exchange
 from slimgate.registry.limits import Deadline
 from slimgate.registry.options import RegistryOptions
+from slimgate.registry.pauses import Pauses
+from slimgate.registry.shared import SharedCache
 from slimgate.registry.transport import GuardedTransport, ssl_context
 
 log = logging.getLogger("slimgate.registry")
@@ -74,6 +80,54 @@ class _Failure:
             raise self.kind(self.message, registry=self.registry, retry_after=self.retry_after)
         raise self.kind(self.message, registry=self.registry)
 
+    def entry(self) -> dict[str, Any]:
+        """For the shared store."""
+        return {
+            "kind": self.kind.__name__,
+            "message": self.message,
+            "registry": self.registry,
+            "retryAfter": self.retry_after,
+        }
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> _Failure | None:
+        """A failure another replica stored, or None when it is not one."""
+        kind = _FAILURE_KINDS.get(str(entry.get("kind")))
+        message, registry, after = (
+            entry.get("message"),
+            entry.get("registry"),
+            entry.get("retryAfter"),
+        )
+        if (
+            kind is None
+            or not isinstance(message, str)
+            or not isinstance(registry, str | None)
+            or not isinstance(after, int | float | None)
+        ):
+            return None
+        return cls(kind, message[:1000], registry, None if after is None else float(after))
+
+
+class _Remembered(Exception):
+    """Carries a failure another replica stored out of a lookup, past the mirror loop."""
+
+    def __init__(self, failure: _Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+def _failure_kinds() -> dict[str, type[RegistryError]]:
+    kinds: dict[str, type[RegistryError]] = {}
+    pending: list[type[RegistryError]] = [RegistryError]
+    while pending:
+        kind = pending.pop()
+        kinds[kind.__name__] = kind
+        pending.extend(kind.__subclasses__())
+    return kinds
+
+
+_FAILURE_KINDS = _failure_kinds()
+
 
 class RegistryClient:
     """Reads image manifests and configs from OCI registries; an ``ImageSource``.
@@ -94,9 +148,11 @@ class RegistryClient:
         clock: Callable[[], float] = time.monotonic,
         resolver: Resolver = system_resolver,
         transport: httpx.BaseTransport | None = None,
+        shared: SharedCache | None = None,
     ) -> None:
         self.options = options or RegistryOptions()
-        self.counters = Counters()
+        # Counters given as the observer are this client's counters.
+        self.counters = observer if isinstance(observer, Counters) else Counters()
         self._observer: RegistryObserver = observer if observer is not None else self.counters
         self._credentials = credentials or CredentialStore.empty()
         self._policy = AddressPolicy(self.options, resolver)
@@ -106,8 +162,12 @@ class RegistryClient:
             trust_env=False,
         )
         self._auth = Authenticator(self._http, self.options, self._observer, clock)
-        exchange = Exchange(self._http, self.options, self._observer, self._auth)
-        self._documents = Documents(exchange, self.options, self._observer, clock)
+        self.shared = shared
+        self.pauses = Pauses(self._observer, shared, clock)
+        exchange = Exchange(self._http, self.options, self._observer, self._auth, self.pauses)
+        self._documents = Documents(
+            exchange, self.options, self._observer, clock, pauses=self.pauses, shared=shared
+        )
         cache = self.options.cache
         self._failures: TTLCache[_Failure] = TTLCache(
             cache.negative_ttl_seconds, clock, cache.max_entries
@@ -123,8 +183,15 @@ class RegistryClient:
         credentials: CredentialStore | None = None,
         observer: RegistryObserver | None = None,
     ) -> RegistryClient:
-        """The production factory: real DNS, real clock, guarded transport."""
-        return cls(options, credentials=credentials, observer=observer)
+        """The production factory: real DNS, real clock, guarded transport, and the shared
+        store when ``options.shared`` names one (its files are read now)."""
+        shared = None
+        if options.shared is not None:
+            from slimgate.registry.redis_store import shared_cache
+
+            observer = observer if observer is not None else Counters()
+            shared = shared_cache(options.shared, observer)
+        return cls(options, credentials=credentials, observer=observer, shared=shared)
 
     # -- ImageSource -------------------------------------------------------------------
 
@@ -149,6 +216,7 @@ class RegistryClient:
         self._observer.cache("negative", failure is not None)
         if failure is not None:
             failure.raise_again()
+        miss = self._shared_miss(key, targets) if self.shared is not None else None
         deadline = Deadline.for_lookup(self.options.limits.lookup_seconds, what=str(ref))
         if deadline.seconds <= 0:  # the caller has no time left: not the registry's fault
             raise TimedOut(
@@ -165,7 +233,7 @@ class RegistryClient:
                         credential=store.resolve(registry, ref.repository, deadline),
                         insecure=self.options.is_insecure(registry),
                     )
-                    return self._guarded(reference, ref, platform, endpoint, deadline)
+                    return self._guarded(reference, ref, platform, endpoint, deadline, miss)
                 except RegistryError as exc:
                     if position == len(targets) - 1:
                         raise
@@ -175,10 +243,59 @@ class RegistryClient:
                         ref,
                         exc,
                     )
+        except _Remembered as remembered:  # another replica's failure, not ours to store
+            remembered.failure.raise_again()
         except RegistryError as exc:
-            self._failures.put(key, _Failure.of(exc))
+            failed = _Failure.of(exc)
+            self._failures.put(key, failed)
+            if self.shared is not None:
+                ttl = self.options.cache.negative_ttl_seconds
+                shared_key = self._shared_failure_key(key, targets)
+                self.shared.put_failure(shared_key, failed.entry(), ttl)
             raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _shared_failure_key(
+        self, key: tuple[str, str, tuple[str, ...]], targets: list[tuple[str, str]]
+    ) -> str:
+        """The key of a failure in the store: the reference, platform and each source's
+        host and login (as the local key has them), under the HMAC."""
+        assert self.shared is not None
+        hosts = tuple(
+            f"{host}\0{source}" for (host, _), source in zip(targets, key[2], strict=True)
+        )
+        return self.shared.keyed("fail", key[0], key[1], *hosts)
+
+    def _shared_miss(
+        self, key: tuple[str, str, tuple[str, ...]], targets: list[tuple[str, str]]
+    ) -> Callable[[], None]:
+        """What a lookup calls when its local caches cannot answer: the store's failure
+        for this lookup, if another replica met one, raised (once per lookup). A warm
+        lookup never calls it, so it never reaches the store."""
+        asked = False
+
+        def miss() -> None:
+            nonlocal asked
+            if asked:
+                return
+            asked = True
+            failure = self._shared_failure(self._shared_failure_key(key, targets))
+            if failure is not None:
+                self._failures.put(key, failure)
+                raise _Remembered(failure)
+
+        return miss
+
+    def _shared_failure(self, key: str) -> _Failure | None:
+        assert self.shared is not None
+        entry = self.shared.failure(key)
+        if entry is None:
+            return None
+        failure = _Failure.from_entry(entry)
+        if failure is None:
+            self.shared.forged(key)
+            return None
+        return failure
 
     def with_credentials(self, credentials: CredentialStore) -> CredentialedSource:
         """An ``ImageSource`` that uses ``credentials`` first and shares this client."""
@@ -186,6 +303,8 @@ class RegistryClient:
 
     def close(self) -> None:
         self._http.close()
+        if self.shared is not None:
+            self.shared.close()
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -208,13 +327,16 @@ class RegistryClient:
         platform: Platform,
         endpoint: Endpoint,
         deadline: Deadline,
+        miss: Callable[[], None] | None = None,
     ) -> ImageMetadata:
         """:meth:`_lookup` through the endpoint's breaker."""
         self.breaker.enter(endpoint.host, endpoint.registry)
         try:
-            found = self._lookup(written, ref, platform, endpoint, deadline)
+            found = self._lookup(written, ref, platform, endpoint, deadline, miss)
         except TimedOut:
             self.breaker.timed_out(endpoint.host)
+            raise
+        except _Remembered:  # the host was not asked
             raise
         except BaseException:
             self.breaker.answered(endpoint.host)
@@ -229,10 +351,19 @@ class RegistryClient:
         platform: Platform,
         endpoint: Endpoint,
         deadline: Deadline,
+        miss: Callable[[], None] | None,
     ) -> ImageMetadata:
-        digest = ref.digest or self._documents.resolve_tag(ref, endpoint, deadline)
-        repository = _Repository(self._documents, endpoint, ref.name, deadline)
-        return walk(repository, Descriptor("", digest, 0), platform, written=written)
+        stale = None
+        if ref.digest:
+            digest = ref.digest
+        else:
+            resolution = self._documents.resolve_tag(ref, endpoint, deadline, miss)
+            digest, stale = resolution.digest, resolution.stale
+        repository = _Repository(self._documents, endpoint, ref.name, deadline, miss)
+        found = walk(repository, Descriptor("", digest, 0), platform, written=written)
+        if stale is not None:
+            found = replace(found, notes=(*found.notes, stale))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +374,7 @@ class _Repository:
     endpoint: Endpoint
     repository: str  # the reference's name, for messages
     deadline: Deadline
+    miss: Callable[[], None] | None = None
 
     @property
     def label(self) -> str:
@@ -252,11 +384,11 @@ class _Repository:
         return f"{self.repository}@{digest}"
 
     def manifest(self, descriptor: Descriptor) -> Manifest | Index:
-        return self.documents.manifest(self.endpoint, descriptor.digest, self.deadline)
+        return self.documents.manifest(self.endpoint, descriptor.digest, self.deadline, self.miss)
 
     def config(self, descriptor: Descriptor) -> bytes:
         return self.documents.config(
-            self.endpoint, descriptor.digest, descriptor.size, self.deadline
+            self.endpoint, descriptor.digest, descriptor.size, self.deadline, self.miss
         )
 
 

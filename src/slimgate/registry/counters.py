@@ -25,6 +25,15 @@ class RegistryObserver(Protocol):
         """One run of a credential program (a provider plugin or ``docker-credential-*``):
         ``ok``, ``not-found``, ``error``, ``timeout`` or ``invalid``."""
 
+    def shared(self, event: str) -> None:
+        """One event of the shared store: ``hit``, ``miss``, ``write``, ``forged`` (an
+        entry failed its check and was deleted), ``wait`` (another replica is fetching),
+        ``wait-expired``, ``stale`` (a tag used past its TTL), ``paused`` (a request not
+        sent: the registry is paused), ``error``, ``down`` and ``up``."""
+
+    def rate_limit(self, host: str, limit: int, remaining: int) -> None:
+        """A registry's ``ratelimit-limit`` and ``ratelimit-remaining`` headers."""
+
 
 class Counters:
     """Counts requests by (host, method, status) and cache lookups by (name, hit)."""
@@ -33,6 +42,8 @@ class Counters:
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, str, int]] = Counter()
         self._cache: Counter[tuple[str, bool]] = Counter()
+        self._shared: Counter[str] = Counter()
+        self.rate_limits: dict[str, tuple[int, int]] = {}
         self._programs: Counter[tuple[str, str]] = Counter()
 
     def request(self, host: str, method: str, status: int) -> None:
@@ -42,6 +53,18 @@ class Counters:
     def cache(self, name: str, hit: bool) -> None:
         with self._lock:
             self._cache[(name, hit)] += 1
+
+    def shared(self, event: str) -> None:
+        with self._lock:
+            self._shared[event] += 1
+
+    def rate_limit(self, host: str, limit: int, remaining: int) -> None:
+        with self._lock:
+            self.rate_limits[host] = (limit, remaining)
+
+    def shared_events(self, event: str) -> int:
+        with self._lock:
+            return self._shared[event]
 
     def program(self, name: str, outcome: str) -> None:
         with self._lock:
@@ -86,12 +109,14 @@ class Counters:
                     f"{name} {'hit' if hit else 'miss'}": n
                     for (name, hit), n in sorted(self._cache.items())
                 },
+                "shared": dict(sorted(self._shared.items())),
             }
 
     def reset(self) -> None:
         with self._lock:
             self._requests.clear()
             self._cache.clear()
+            self._shared.clear()
             self._programs.clear()
 
 
@@ -108,6 +133,14 @@ class Observers:
     def cache(self, name: str, hit: bool) -> None:
         for observer in self._observers:
             observer.cache(name, hit)
+
+    def shared(self, event: str) -> None:
+        for observer in self._observers:
+            observer.shared(event)
+
+    def rate_limit(self, host: str, limit: int, remaining: int) -> None:
+        for observer in self._observers:
+            observer.rate_limit(host, limit, remaining)
 
     def program(self, name: str, outcome: str) -> None:
         for observer in self._observers:

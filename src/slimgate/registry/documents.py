@@ -6,13 +6,20 @@ are kept by digest in a byte-bounded LRU and fetched only on a miss, always chec
 their digest (github.com/opencontainers/image-spec, descriptor.md); concurrent requests for
 the same document share one exchange (single-flight). Every request goes through
 :class:`slimgate.registry.exchange.Exchange`.
+
+With a shared store (:mod:`slimgate.registry.shared`) a local miss asks the store next,
+and only then the registry, once for every replica; what is fetched is written there. A tag
+answer is kept past its TTL for ``staleGraceSeconds``: while its registry is paused or
+nearly out of its rate-limit budget (:mod:`slimgate.registry.pauses`) it is used, and the
+lookup says it is stale.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from slimgate.errors import InvalidReference, TooLarge
+from slimgate.errors import InvalidReference, RateLimited, TooLarge
 from slimgate.oci.documents import (
     ACCEPT,
     Index,
@@ -28,6 +35,22 @@ from slimgate.registry.exchange import Endpoint, Exchange
 from slimgate.registry.flight import SingleFlight
 from slimgate.registry.limits import Deadline
 from slimgate.registry.options import RegistryOptions
+from slimgate.registry.pauses import Pauses
+from slimgate.registry.shared import SharedCache
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    digest: str
+    at: float  # when it was resolved, on the client's clock
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A tag's digest; ``stale`` says why it is used past its TTL, when it is."""
+
+    digest: str
+    stale: str | None = None
 
 
 class Documents:
@@ -39,34 +62,128 @@ class Documents:
         options: RegistryOptions,
         observer: RegistryObserver,
         clock: Callable[[], float],
+        *,
+        pauses: Pauses,
+        shared: SharedCache | None = None,
     ) -> None:
         self._exchange = exchange
         self._options = options
         self._observer = observer
+        self._clock = clock
+        self._pauses = pauses
+        self._shared = shared
         cache = options.cache
+        self._ttl = cache.tag_ttl_seconds
+        self._kept = cache.tag_ttl_seconds + cache.stale_grace_seconds
         self._content = ContentCache(cache.max_bytes)
-        self._tags: TTLCache[str] = TTLCache(cache.tag_ttl_seconds, clock, cache.max_entries)
+        self._tags: TTLCache[_Resolved] = TTLCache(self._kept, clock, cache.max_entries)
         self._flight: SingleFlight[object] = SingleFlight()
 
-    def resolve_tag(self, ref: ImageReference, endpoint: Endpoint, deadline: Deadline) -> str:
-        """The digest ``ref``'s tag points to (HEAD, or GET and hash), cached per login."""
+    def resolve_tag(
+        self,
+        ref: ImageReference,
+        endpoint: Endpoint,
+        deadline: Deadline,
+        miss: Callable[[], None] | None = None,
+    ) -> Resolution:
+        """The digest ``ref``'s tag points to (HEAD, or GET and hash), cached per login.
+        ``miss`` is called when the local cache cannot answer (it may raise)."""
         tag = ref.tag or "latest"
         key = (ref.name, tag, endpoint.fingerprint())  # one login's answer is not another's
-        cached = self._tags.get(key)
+        cached = self._fresh(key)
         self._observer.cache("tag", cached is not None)
         if cached is not None:
-            return cached
+            return Resolution(cached)
+        if miss is not None:
+            miss()
 
-        def head() -> str:
-            again = self._tags.get(key)
+        def resolve() -> Resolution:
+            again = self._fresh(key)
             if again is not None:
-                return again
-            digest = self._head(ref, tag, endpoint, deadline)
-            self._tags.put(key, digest)
-            return digest
+                return Resolution(again)
+            return self._resolve(ref, tag, endpoint, deadline, key)
 
         flight_key = ("tag", endpoint.host, ref.repository, tag, endpoint.fingerprint())
-        return str(self._flight.do(flight_key, head))
+        found = self._flight.do(flight_key, resolve)
+        assert isinstance(found, Resolution)
+        return found
+
+    def _fresh(self, key: tuple[str, str, str]) -> str | None:
+        known = self._tags.get(key)
+        if known is None or self._clock() - known.at >= self._ttl:
+            return None
+        return known.digest
+
+    def _resolve(
+        self,
+        ref: ImageReference,
+        tag: str,
+        endpoint: Endpoint,
+        deadline: Deadline,
+        key: tuple[str, str, str],
+    ) -> Resolution:
+        """A local miss: the shared store, else the registry (once for every replica);
+        a stale answer while the registry is held back."""
+        shared = self._shared
+        local = self._tags.get(key)
+        stale_age = self._clock() - local.at if local is not None else None
+        stale_digest = local.digest if local is not None else None
+        shared_key = ""
+        if shared is not None:
+            shared_key = shared.keyed(
+                "tag", endpoint.host, endpoint.repository, tag, endpoint.fingerprint()
+            )
+            known = shared.tag(shared_key)
+            if known is not None and known.age < self._ttl:
+                self._tags.put(key, _Resolved(known.digest, self._clock() - known.age))
+                return Resolution(known.digest)
+            if (
+                known is not None
+                and known.age < self._kept
+                and (stale_age is None or known.age < stale_age)
+            ):
+                stale_age, stale_digest = known.age, known.digest
+
+        def stale(why: str) -> Resolution | None:
+            if stale_digest is None or stale_age is None or stale_age >= self._kept:
+                return None
+            self._observer.cache("tag-stale", True)
+            return Resolution(
+                stale_digest,
+                f"tag {tag} resolved {stale_age:.0f} s ago, not refreshed: "
+                f"{endpoint.registry} {why}",
+            )
+
+        why = self._pauses.holding_back(endpoint.host)
+        if why is not None:
+            held = stale(why)
+            if held is not None:
+                return held
+
+        def head() -> str:
+            digest = self._head(ref, tag, endpoint, deadline)
+            self._tags.put(key, _Resolved(digest, self._clock()))
+            if shared is not None:
+                shared.put_tag(shared_key, digest, self._kept)
+            return digest
+
+        def shared_answer() -> str | None:
+            assert shared is not None
+            known = shared.tag(shared_key)
+            if known is None or known.age >= self._ttl:
+                return None
+            self._tags.put(key, _Resolved(known.digest, self._clock() - known.age))
+            return known.digest
+
+        try:
+            if shared is None:
+                return Resolution(head())
+            return Resolution(shared.once(shared_key, shared_answer, head, deadline))
+        except RateLimited:
+            held = stale(self._pauses.holding_back(endpoint.host) or "is rate limited")
+            if held is None:
+                raise
+            return held
 
     def _head(self, ref: ImageReference, tag: str, endpoint: Endpoint, deadline: Deadline) -> str:
         what = f"manifest {ref.repository}:{tag}"
@@ -98,9 +215,17 @@ class Documents:
         digest = sent or digest_of(reply.body)
         media_type = reply.headers.get("content-type", "")
         self._content.put(digest, Content(media_type, reply.body))
+        if self._shared is not None:
+            self._shared.put_content(digest, Content(media_type, reply.body))
         return digest
 
-    def manifest(self, endpoint: Endpoint, digest: str, deadline: Deadline) -> Manifest | Index:
+    def manifest(
+        self,
+        endpoint: Endpoint,
+        digest: str,
+        deadline: Deadline,
+        miss: Callable[[], None] | None = None,
+    ) -> Manifest | Index:
         """The manifest or index ``digest``, from the cache or fetched and verified."""
         what = f"manifest {endpoint.repository}@{digest}"
         content = self._by_digest(
@@ -112,6 +237,7 @@ class Documents:
             cap=self._options.limits.manifest_bytes,
             what=what,
             deadline=deadline,
+            miss=miss,
         )
         return parse_document(
             content.body,
@@ -121,7 +247,14 @@ class Documents:
             max_entries=self._options.limits.index_entries,
         )
 
-    def config(self, endpoint: Endpoint, digest: str, size: int, deadline: Deadline) -> bytes:
+    def config(
+        self,
+        endpoint: Endpoint,
+        digest: str,
+        size: int,
+        deadline: Deadline,
+        miss: Callable[[], None] | None = None,
+    ) -> bytes:
         """The config blob ``digest`` (declared ``size``), from the cache or fetched."""
         what = f"config {endpoint.repository}@{digest}"
         cap = self._options.limits.config_bytes
@@ -139,6 +272,7 @@ class Documents:
             cap=cap,
             what=what,
             deadline=deadline,
+            miss=miss,
         )
         return content.body
 
@@ -153,6 +287,7 @@ class Documents:
         cap: int,
         what: str,
         deadline: Deadline,
+        miss: Callable[[], None] | None,
     ) -> Content:
         """Content named by ``digest``: from the cache, or fetched once (concurrent callers
         share the request), verified against the digest and cached."""
@@ -160,11 +295,12 @@ class Documents:
         self._observer.cache(kind, content is not None)
         if content is not None:
             return content
+        if miss is not None:
+            miss()
 
-        def get() -> Content:
-            again = self._content.get(digest)
-            if again is not None:
-                return again
+        shared = self._shared
+
+        def fetch() -> Content:
             reply = self._exchange.request(
                 endpoint, "GET", path, accept=accept, cap=cap, what=what, deadline=deadline
             )
@@ -172,7 +308,28 @@ class Documents:
             media_type = reply.headers.get("content-type", "") if kind == "manifest" else kind
             fetched = Content(media_type, reply.body)
             self._content.put(digest, fetched)
+            if shared is not None:
+                shared.put_content(digest, fetched)
             return fetched
+
+        def from_shared(count: bool = True) -> Content | None:
+            assert shared is not None
+            found = shared.content(digest, count=count)
+            if found is not None and len(found.body) <= cap:
+                self._content.put(digest, found)
+                return found
+            return None
+
+        def get() -> Content:
+            again = self._content.get(digest)
+            if again is not None:
+                return again
+            if shared is None:
+                return fetch()
+            found = from_shared()
+            if found is not None:
+                return found
+            return shared.once(f"blob:{digest}", lambda: from_shared(False), fetch, deadline)
 
         key = (kind, endpoint.host, endpoint.repository, digest, endpoint.fingerprint())
         return _as_content(self._flight.do(key, get))

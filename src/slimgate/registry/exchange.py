@@ -19,7 +19,9 @@ either bytes or one of our errors:
   what is left (see :mod:`slimgate.registry.transport`), error bodies included, which are
   only read when small and declared, to keep the connection;
 - 404 -> NotFound, 401/403 -> AuthError, 429 -> RateLimited (with Retry-After),
-  5xx, timeouts and broken connections -> RegistryUnavailable.
+  5xx, timeouts and broken connections -> RegistryUnavailable;
+- rate limits (:mod:`slimgate.registry.pauses`): every answer's rate-limit headers are
+  read, a 429 with ``Retry-After`` pauses the host, and nothing is sent to a paused host.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from slimgate.registry.counters import RegistryObserver
 from slimgate.registry.credentials import Credential, fingerprint_of
 from slimgate.registry.limits import Deadline
 from slimgate.registry.options import RegistryOptions
+from slimgate.registry.pauses import Pauses
 
 log = logging.getLogger("slimgate.registry")
 
@@ -107,11 +110,13 @@ class Exchange:
         options: RegistryOptions,
         observer: RegistryObserver,
         auth: Authenticator,
+        pauses: Pauses,
     ) -> None:
         self._http = http
         self._options = options
         self._observer = observer
         self._auth = auth
+        self._pauses = pauses
 
     def request(
         self,
@@ -125,6 +130,7 @@ class Exchange:
         deadline: Deadline,
     ) -> Reply:
         """``method`` ``path`` (relative to ``/v2/<name>/``); the body for GET, capped."""
+        self._pauses.check(endpoint.host, endpoint.registry)
         url = endpoint.base + path
         origin = _origin(httpx.URL(url))
         challenge: Challenge | None = None
@@ -233,6 +239,8 @@ class Exchange:
                     registry=endpoint.registry,
                 ) from exc
             self._observer.request(host, method, response.status_code)
+            if hop == 0:
+                self._pauses.answered(endpoint.host, response.headers)
             log.debug("%s %s -> %s", method, current.copy_with(query=None), response.status_code)
             location = response.headers.get("location")
             if response.status_code not in REDIRECTS or not location:
@@ -279,6 +287,8 @@ class Exchange:
             raise AuthError(f"{registry}: {what}: {hint} (HTTP {status})", registry=registry)
         if status == 429:
             after = retry_after(response.headers.get("retry-after"))
+            if after is not None:
+                self._pauses.pause(endpoint.host, after)
             wait = f"; retry after {after:g} s" if after is not None else ""
             raise RateLimited(
                 f"{registry}: rate limited (HTTP 429) reading {what}{wait}",

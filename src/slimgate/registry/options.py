@@ -77,6 +77,25 @@ class CacheOptions:
     tag_ttl_seconds: float = 60.0  # tag -> digest
     negative_ttl_seconds: float = 10.0  # failed lookups
     max_entries: int = 10_000  # per TTL cache
+    # A tag -> digest answer may be used this long past its TTL while its registry is
+    # paused (HTTP 429) or nearly out of its rate-limit budget; the decision says so.
+    stale_grace_seconds: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class SharedCacheOptions:
+    """``registry.sharedCache``: a Valkey/Redis store the replicas share (see
+    :mod:`slimgate.registry.shared`). Files are read when the client is made."""
+
+    url: str  # redis://host:port/db or rediss://host:port/db
+    secret_file: str  # the install secret that keys the HMAC of tag and failure keys
+    password_file: str | None = None
+    ca_file: str | None = None  # rediss:// only: the CA that signs the store's certificate
+    key_prefix: str = "slimgate:"
+    timeout_seconds: float = 0.05  # connect and every command
+    retry_seconds: float = 5.0  # after a failure, the store is not asked for this long
+    lock_seconds: float = 5.0  # how long one replica's claim on a fetch lasts at most
+    wait_seconds: float = 1.0  # how long the others wait for its result
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +122,7 @@ class RegistryOptions:
     token_realms: Mapping[str, AbstractSet[str]] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     cache: CacheOptions = field(default_factory=CacheOptions)
+    shared: SharedCacheOptions | None = None
     user_agent: str = "slimgate"
 
     def __post_init__(self) -> None:

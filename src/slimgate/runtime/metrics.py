@@ -1,18 +1,20 @@
 """The registry client's Prometheus counters, for every driver that exports metrics.
 
 ``slimgate_registry_requests_total`` (by host, method and status or error class),
-``slimgate_registry_cache_{hits,misses}_total`` (by cache) and
-``slimgate_registry_credential_program_runs_total`` (by program and outcome) are registered
-on the driver's own ``CollectorRegistry``: the webhook's and the operator's.
-:class:`RegistryMetrics` is the client's ``RegistryObserver``, so the client itself knows
-nothing of Prometheus.
+``slimgate_registry_cache_{hits,misses}_total`` (by cache),
+``slimgate_registry_credential_program_runs_total`` (by program and outcome), the
+registries' rate-limit headers (``slimgate_registry_ratelimit_{limit,remaining}``, by host)
+and the shared store's events and state (``slimgate_shared_cache_events_total`` by event,
+``slimgate_shared_cache_up``) are registered on the driver's own ``CollectorRegistry``: the
+webhook's and the operator's. :class:`RegistryMetrics` is the client's
+``RegistryObserver``, so the client itself knows nothing of Prometheus.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.metrics import MetricWrapperBase
 
 M = TypeVar("M", bound=MetricWrapperBase)
@@ -57,6 +59,31 @@ class RegistryMetrics:
             registry=registry,
         )
 
+        self.ratelimit_limit = Gauge(
+            "slimgate_registry_ratelimit_limit",
+            "The ratelimit-limit header of a registry's last answer that sent one",
+            ["host"],
+            registry=registry,
+        )
+        self.ratelimit_remaining = Gauge(
+            "slimgate_registry_ratelimit_remaining",
+            "The ratelimit-remaining header of a registry's last answer that sent one",
+            ["host"],
+            registry=registry,
+        )
+        self.shared_events = Counter(
+            "slimgate_shared_cache_events",
+            "Shared store events: hit, miss, write, forged, wait, wait-expired, stale, "
+            "paused, error, down, up",
+            ["event"],
+            registry=registry,
+        )
+        self.shared_up = Gauge(
+            "slimgate_shared_cache_up",
+            "1 while the shared store answers (or none is configured), 0 while it is not asked",
+            registry=registry,
+        )
+        self.shared_up.set(1)
         self.programs = Counter(
             "slimgate_registry_credential_program_runs_total",
             "Runs of credential provider plugins and Docker credential helpers, by program "
@@ -70,6 +97,17 @@ class RegistryMetrics:
 
     def cache(self, name: str, hit: bool) -> None:
         self.child(self.cache_hits if hit else self.cache_misses, name).inc()
+
+    def shared(self, event: str) -> None:
+        self.child(self.shared_events, event).inc()
+        if event == "down":
+            self.shared_up.set(0)
+        elif event == "up":
+            self.shared_up.set(1)
+
+    def rate_limit(self, host: str, limit: int, remaining: int) -> None:
+        self.child(self.ratelimit_limit, host).set(limit)
+        self.child(self.ratelimit_remaining, host).set(remaining)
 
     def program(self, name: str, outcome: str) -> None:
         self.child(self.programs, name, outcome).inc()

@@ -36,6 +36,7 @@ from typing import Any
 from slimgate.errors import InvalidReview
 from slimgate.kube import responses
 from slimgate.kube.admission import Review, parse_review
+from slimgate.webhook.messages import Checked
 from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.webhook.review import AdmissionAnswer, Outcome, Pending, Reviewer
 
@@ -160,6 +161,11 @@ def _dump(document: Any) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
+def _notes(item: Checked) -> tuple[str, ...]:
+    metadata = item.result.metadata
+    return metadata.notes if metadata is not None else ()
+
+
 def _record(metrics: WebhookMetrics, outcome: Outcome, seconds: float) -> None:
     child = metrics.child
     child(metrics.requests, outcome.decision, outcome.enforced, outcome.kind).inc()
@@ -182,6 +188,7 @@ def _record(metrics: WebhookMetrics, outcome: Outcome, seconds: float) -> None:
                 "enforced": str(decision.enforced),
                 "rules": [d.finding.rule for d in decision.findings],
                 **({"error": item.result.error} if item.result.error else {}),
+                **({"notes": list(notes)} if (notes := _notes(item)) else {}),
             }
         )
     fields: dict[str, Any] = {

@@ -68,7 +68,8 @@ def warnings(checked: Sequence[Checked], excess: Excess | None = None) -> list[s
     A container allowed outright (no findings, an exemption, ``audit`` mode) adds nothing,
     except that an image that could not be read or was too complex to analyse is always
     named (``onRegistryError: allow`` still says so), and so are the containers past the
-    review's limits (first, so that the cap on warnings never hides them).
+    review's limits (first, so that the cap on warnings never hides them), and what the
+    reader noted about an image (a stale tag answer).
     """
     lines: list[str] = []
     if excess is not None:
@@ -80,6 +81,9 @@ def warnings(checked: Sequence[Checked], excess: Excess | None = None) -> list[s
         decision = item.result.decision
         if decision.mode is Mode.AUDIT or decision.exemption is not None:
             continue
+        metadata = item.result.metadata
+        if metadata is not None:  # e.g. a tag's digest used past its TTL (rate limited)
+            lines.extend(f"{item.container.path}: {note}" for note in metadata.notes)
         for finding in decision.findings:
             if item.verdict is Verdict.DENY and finding.action is RuleAction.DENY:
                 continue  # part of the denial message

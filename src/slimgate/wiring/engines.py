@@ -238,8 +238,9 @@ def build_engines(
 
 
 def _client(key: _ClientKey, connect: Connect, factory: RegistryFactory) -> _Client:
-    """The credentials file is read now, so a missing or bad ``registry.dockerConfig`` is a
-    usage error before anything is looked up; the HTTP stack is imported only to connect."""
+    """The credentials file (and the shared store's secret files) are read now, so a missing
+    or bad ``registry.dockerConfig`` is a usage error before anything is looked up; the
+    HTTP stack is imported only to connect."""
     if connect == "never":
         return _Client(key, None)
     from slimgate.registry.credentials import CredentialStore
@@ -247,6 +248,10 @@ def _client(key: _ClientKey, connect: Connect, factory: RegistryFactory) -> _Cli
     options, docker_config, programs, observer = key
     credentials = CredentialStore.from_file(docker_config) if docker_config else None
     credentials = _with_programs(credentials, programs, observer)
+    if options.shared is not None:
+        from slimgate.registry.shared import check_files
+
+        check_files(options.shared)
 
     def make() -> Registry:
         return factory(options, credentials, observer)

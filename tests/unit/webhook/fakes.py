@@ -14,7 +14,7 @@ from datetime import date
 
 from slimgate.analysis.findings import Analysis, BaseImage, Finding, Method, Severity
 from slimgate.errors import RegistryError
-from slimgate.model import DEFAULT_PLATFORM, Platform, Subject
+from slimgate.model import DEFAULT_PLATFORM, ImageMetadata, Platform, Subject
 from slimgate.policy.decide import decide, decide_unreadable
 from slimgate.policy.decision import Decision, RuleAction
 from slimgate.policy.model import Policy
@@ -52,6 +52,7 @@ class FakeResult:
     decision: Decision
     analysis: Analysis | None
     error: str | None = None
+    metadata: ImageMetadata | None = None  # what was read; its notes become warnings
     per_platform: tuple[FakeResult, ...] = ()
 
 

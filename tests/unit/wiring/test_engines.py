@@ -284,6 +284,24 @@ def test_a_credentials_file_that_cannot_be_read_fails_the_build(tmp_path: Path) 
         build_engines(bad, observer=None, lineage="off", connect="lazy", local_sources=True)
 
 
+def test_shared_store_files_that_cannot_be_read_fail_the_build_of_every_driver(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("s\n")
+    store = "registry:\n  sharedCache:\n    url: redis://127.0.0.1:6379/0\n"
+    no_secret = settings(store + f"    secretFile: {tmp_path / 'missing'}\n")
+    with pytest.raises(ConfigError, match="cannot read the secret file"):
+        build_engines(no_secret, observer=None, lineage="off", connect="lazy", local_sources=True)
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    no_password = settings(store + f"    secretFile: {secret}\n    passwordFile: {empty}\n")
+    with pytest.raises(ConfigError, match=r"password file .* is empty"):
+        build_engines(no_password, observer=None, lineage="off")
+    never = build_engines(no_secret, observer=None, lineage="off", connect="never")
+    assert never.client is None  # lint reads nothing, not even the store's files
+
+
 class Handed(Made):
     """Remembers the credential store each registry client was made with."""
 
