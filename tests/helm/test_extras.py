@@ -21,7 +21,7 @@ REPORT_CRDS = {
 
 
 def test_report_crds_are_installed_with_the_report_fields(helm: Helm) -> None:
-    rendering = helm.template()
+    rendering = helm.template(values={"operator.reports": "both"})
     crds = {c["metadata"]["name"]: c for c in rendering.all("CustomResourceDefinition")}
     assert set(crds) == set(REPORT_CRDS)
     for name, (kind, scope, version) in REPORT_CRDS.items():
@@ -41,20 +41,56 @@ def test_report_crds_are_installed_with_the_report_fields(helm: Helm) -> None:
         assert crds[name]["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 
 
+WG_CRDS = {"policyreports.wgpolicyk8s.io", "clusterpolicyreports.wgpolicyk8s.io"}
+OR_CRDS = {"reports.openreports.io", "clusterreports.openreports.io"}
+
+
 def test_crds_can_be_left_to_another_tool(helm: Helm) -> None:
-    assert helm.template(values={"crds.install": False}).all("CustomResourceDefinition") == []
+    never = {"crds.policyReports.install": "never", "crds.openReports.install": "never"}
+    both = {"operator.reports": "both"}
+    assert helm.template(values={**never, **both}).all("CustomResourceDefinition") == []
+    only_wg = helm.template(values={**both, "crds.openReports.install": "never"})
+    assert only_wg.names("CustomResourceDefinition") == WG_CRDS
     rendering = helm.template(values={"crds.keep": False})
     for crd in rendering.all("CustomResourceDefinition"):
         assert "annotations" not in crd["metadata"]
 
 
-def test_crds_follow_the_report_api(helm: Helm) -> None:
+def test_crds_follow_the_report_api_by_default(helm: Helm) -> None:
+    assert helm.template().names("CustomResourceDefinition") == WG_CRDS
     only_open = helm.template(values={"operator.reports": "openreports"})
-    assert only_open.names("CustomResourceDefinition") == {
-        "reports.openreports.io",
-        "clusterreports.openreports.io",
-    }
+    assert only_open.names("CustomResourceDefinition") == OR_CRDS
     assert helm.template(values={"operator.enabled": False}).all("CustomResourceDefinition") == []
+    # always installs a group the operator does not write
+    always = helm.template(values={"crds.openReports.install": "always"})
+    assert always.names("CustomResourceDefinition") == WG_CRDS | OR_CRDS
+
+
+def test_auto_leaves_a_group_that_something_else_serves(helm: Helm) -> None:
+    """Under a GitOps render, --api-versions is what says the cluster serves a group."""
+    both = {"operator.reports": "both"}
+    for served in ("wgpolicyk8s.io/v1alpha2", "wgpolicyk8s.io/v1beta1"):
+        rendering = helm.template(values=both, extra=("--api-versions", served))
+        assert rendering.names("CustomResourceDefinition") == OR_CRDS
+    rendering = helm.template(values=both, extra=("--api-versions", "openreports.io/v1alpha1"))
+    assert rendering.names("CustomResourceDefinition") == WG_CRDS
+
+
+def test_crd_annotations_and_labels_are_added(helm: Helm) -> None:
+    rendering = helm.template(
+        values={
+            "crds.annotations": {"argocd.argoproj.io/sync-options": "Replace=true"},
+            "crds.labels": {"team": "platform"},
+        }
+    )
+    for crd in rendering.all("CustomResourceDefinition"):
+        assert crd["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Replace=true"
+        assert crd["metadata"]["labels"]["team"] == "platform"
+
+
+def test_an_unknown_crd_mode_is_refused(helm: Helm) -> None:
+    assert "install" in helm.template_error(values={"crds.policyReports.install": "yes"})
+    assert "install" in helm.template_error(values={"crds.install": True})
 
 
 def test_network_policy_opens_only_the_webhook_port(helm: Helm) -> None:

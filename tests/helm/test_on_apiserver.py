@@ -89,7 +89,7 @@ def test_helm_certificate_is_kept_across_upgrades(kube_cluster: KubeCluster, hel
         *chart,
         "--create-namespace",
         "--set",
-        "crds.install=false",
+        "crds.policyReports.install=never",
     )
     installed_bundle = webhook_entry(kube_cluster, fullname)["clientConfig"]["caBundle"]
     installed_secret = secret_data(kube_cluster, namespace, secret)
