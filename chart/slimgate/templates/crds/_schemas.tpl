@@ -163,9 +163,9 @@ auto renders the CRD only when
 - the operator writes this API group (operator.enabled and operator.reports), and
 - the cluster has no such CRD, or has the one this release installed
   (`lookup`: meta.helm.sh/release-name and -namespace name this release), and
-- when there is no such CRD, nothing else serves the group either
-  (.Capabilities.APIVersions: an aggregated API such as Kyverno's
-  reports-server, or a CRD of a version this chart does not define).
+- when there is no such CRD, nothing else serves the group either: no
+  APIService for any of its versions (`lookup`; an aggregated API such as
+  Kyverno's reports-server) and no version in .Capabilities.APIVersions.
 A CRD another release or tool installed is never rendered, so Helm never
 tries to adopt or change it. Without a cluster (`helm template`,
 `--dry-run=client`) lookup finds nothing: auto then follows the API versions
@@ -181,7 +181,12 @@ given with --api-versions; GitOps renders should choose always or never.
 {{- if and (eq (index $annotations "meta.helm.sh/release-name" | default "") $root.Release.Name) (eq (index $annotations "meta.helm.sh/release-namespace" | default "") $root.Release.Namespace) }}true{{ end }}
 {{- else }}
 {{- $served := false }}
-{{- range .apiVersions }}{{ if $root.Capabilities.APIVersions.Has . }}{{ $served = true }}{{ end }}{{ end }}
+{{- range .apiVersions }}
+{{- if $root.Capabilities.APIVersions.Has . }}{{ $served = true }}{{ end }}
+{{- /* an aggregated API whose backend is down drops out of discovery; its APIService stays */ -}}
+{{- $parts := splitList "/" . }}
+{{- if lookup "apiregistration.k8s.io/v1" "APIService" "" (printf "%s.%s" (index $parts 1) (index $parts 0)) }}{{ $served = true }}{{ end }}
+{{- end }}
 {{- if not $served }}true{{ end }}
 {{- end }}
 {{- end }}
