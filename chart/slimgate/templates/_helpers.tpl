@@ -222,3 +222,8 @@ certificate. (`helm template` has no cluster, so it always generates.)
 - name: tmp
   mountPath: /tmp
 {{- end }}
+
+{{/* "true" when the API server supports webhook matchConditions (1.28+). */}}
+{{- define "slimgate.matchConditionsSupported" -}}
+{{- if semverCompare ">=1.28.0-0" .Capabilities.KubeVersion.Version }}true{{ end }}
+{{- end }}
