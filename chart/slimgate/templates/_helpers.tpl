@@ -227,3 +227,8 @@ certificate. (`helm template` has no cluster, so it always generates.)
 {{- define "slimgate.matchConditionsSupported" -}}
 {{- if semverCompare ">=1.28.0-0" .Capabilities.KubeVersion.Version }}true{{ end }}
 {{- end }}
+
+{{/* Whether the webhook talks to the Kubernetes API: pull secrets or self-managed TLS. */}}
+{{- define "slimgate.webhook.apiAccess" -}}
+{{- if or (include "slimgate.pullSecrets" .) (eq .Values.tls.mode "selfManaged") }}true{{ end }}
+{{- end }}

@@ -12,6 +12,7 @@ Everything here is pure: a ``now`` is passed in, nothing is read or written.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -102,9 +103,7 @@ def new_serving(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - BACKDATE)
         .not_valid_after(not_after)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False
-        )
+        .add_extension(x509.SubjectAlternativeName(_alt_names(dns_names)), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(
@@ -113,6 +112,30 @@ def new_serving(
         .sign(signer, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)
+
+
+def _alt_names(names: Sequence[str]) -> list[x509.GeneralName]:
+    """DNS names, and addresses as IP SANs (a webhook called at an address, in tests)."""
+    out: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            out.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            out.append(x509.DNSName(name))
+    return out
+
+
+def _normal(name: str) -> str:
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        return name
+
+
+def _san_values(leaf: x509.Certificate) -> set[str]:
+    names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    addresses = {str(a) for a in names.get_values_for_type(x509.IPAddress)}
+    return set(names.get_values_for_type(x509.DNSName)) | addresses
 
 
 def _certificates(bundle: bytes) -> list[x509.Certificate]:
@@ -150,12 +173,12 @@ def _valid(
     except (ValueError, TypeError, InvalidSignature):
         return ca_ok, False
     try:
-        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = _san_values(leaf)
     except x509.ExtensionNotFound:
         return ca_ok, False
     leaf_ok = (
         leaf.public_key() == key.public_key()
-        and set(names.get_values_for_type(x509.DNSName)) == set(dns_names)
+        and names == {_normal(n) for n in dns_names}
         and _fresh(leaf, now, renew_before)
     )
     return ca_ok, leaf_ok

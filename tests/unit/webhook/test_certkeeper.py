@@ -177,3 +177,31 @@ def test_material_for_other_names_is_reissued() -> None:
     assert other is not None
     assert other.ca_bundle == first.ca_bundle
     assert other.cert != first.cert
+
+
+def test_an_address_becomes_an_ip_san_and_stays_valid() -> None:
+    names = ("127.0.0.1", "localhost")
+    first = ensure_material(
+        None,
+        common_name="ca",
+        dns_names=names,
+        now=NOW,
+        ca_days=100,
+        cert_days=50,
+        renew_before=datetime.timedelta(days=5),
+    )
+    assert first is not None
+    leaf = x509.load_pem_x509_certificate(first.cert)
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(a) for a in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    assert san.get_values_for_type(x509.DNSName) == ["localhost"]
+    again = ensure_material(
+        first,
+        common_name="ca",
+        dns_names=names,
+        now=NOW,
+        ca_days=100,
+        cert_days=50,
+        renew_before=datetime.timedelta(days=5),
+    )
+    assert again is None
