@@ -310,3 +310,54 @@ def test_on_an_empty_cluster_slimgate_installs_and_keeps_its_own_crds(
     assert {
         n: json.loads(b)["metadata"]["uid"] for n, b in crd_bytes(cluster, WG_CRDS).items()
     } == {n: json.loads(b)["metadata"]["uid"] for n, b in before.items()}
+
+
+def test_crds_slimgate_installed_first_are_handed_over_to_another_release(
+    cluster: KubeCluster, k8s_tools: K8sTools
+) -> None:
+    """The README's hand-over: upgrade slimgate with install=never (the kept CRDs stay),
+    then the other chart takes them with --take-ownership; slimgate never deletes them."""
+    manifest = install_slimgate(cluster, k8s_tools)
+    assert kinds_in(manifest).count("CustomResourceDefinition") == 2
+    upgrade = [str(CHART), "-n", "slimgate", "--reuse-values"]
+    helm(
+        cluster,
+        k8s_tools,
+        "upgrade",
+        "slimgate",
+        *upgrade,
+        "--set",
+        "crds.policyReports.install=never",
+    )
+    uids = {n: json.loads(b)["metadata"]["uid"] for n, b in crd_bytes(cluster, WG_CRDS).items()}
+
+    helm(
+        cluster,
+        k8s_tools,
+        "install",
+        "reporter",
+        str(OWNER_CHART),
+        "-n",
+        "tools",
+        "--create-namespace",
+        "--set",
+        "openReports=false",
+        "--take-ownership",
+    )
+    owned = settled_crds(cluster, WG_CRDS)
+    for answer in owned.values():
+        annotations = json.loads(answer)["metadata"]["annotations"]
+        assert annotations["meta.helm.sh/release-name"] == "reporter"
+    assert {n: json.loads(b)["metadata"]["uid"] for n, b in owned.items()} == uids
+
+    helm(
+        cluster,
+        k8s_tools,
+        "upgrade",
+        "slimgate",
+        *upgrade,
+        "--set",
+        "crds.policyReports.install=auto",
+    )
+    assert crd_bytes(cluster, WG_CRDS) == owned
+    owner_still_upgrades_and_reinstalls(cluster, k8s_tools, "openReports=false")
