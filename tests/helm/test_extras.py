@@ -197,7 +197,12 @@ def test_helm_test_in_secret_mode_trusts_the_given_ca_bundle(helm: Helm) -> None
     assert volumes["ca"]["configMap"]["name"] == configmap["metadata"]["name"]
 
 
-def render_notes(helm: Helm, tmp_path: Path, values: dict[str, object] | None = None) -> str:
+def render_notes(
+    helm: Helm,
+    tmp_path: Path,
+    values: dict[str, object] | None = None,
+    extra: tuple[str, ...] = (),
+) -> str:
     """NOTES.txt as `helm install` prints it, rendered without a cluster.
 
     `helm template` skips NOTES.txt and `helm install --dry-run` wants a
@@ -212,7 +217,9 @@ def render_notes(helm: Helm, tmp_path: Path, values: dict[str, object] | None = 
         'notes: {{ tpl (.Files.Get "files/NOTES.txt") . | toJson }}\n'
     )
     copy = Helm(helm.binary, chart)
-    rendering = copy.template(values=values, extra=["--show-only", "templates/zz-notes.yaml"])
+    rendering = copy.template(
+        values=values, extra=["--show-only", "templates/zz-notes.yaml", *extra]
+    )
     (document,) = rendering.manifests
     notes: str = document["notes"]
     return notes
@@ -233,6 +240,20 @@ def test_notes_in_enforce_mode_say_the_request_is_denied(helm: Helm, tmp_path: P
     notes = render_notes(helm, tmp_path, {"config.policy.mode": "enforce"})
     assert "In enforce mode the request is denied" in notes
     assert "--set config.policy.mode=enforce" not in notes
+
+
+def test_notes_warn_when_match_conditions_are_left_out(helm: Helm, tmp_path: Path) -> None:
+    values: dict[str, object] = {"webhook.matchConditions": [{"name": "a", "expression": "true"}]}
+    older = render_notes(helm, tmp_path / "old", values, ("--kube-version", "1.27.1"))
+    assert "webhook.matchConditions were left out" in older
+    newer = render_notes(helm, tmp_path / "new", values)
+    assert "left out" not in newer
+
+
+def test_notes_say_how_self_managed_tls_works(helm: Helm, tmp_path: Path) -> None:
+    notes = render_notes(helm, tmp_path, {"tls.mode": "selfManaged"})
+    assert "TLS is self-managed" in notes
+    assert "slimgate-webhook-tls" in notes
 
 
 def test_chart_yaml_has_artifact_hub_annotations(helm: Helm) -> None:
