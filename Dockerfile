@@ -4,6 +4,7 @@
 # build stage with pip and the wheel toolchain, and a runtime stage that only
 # receives the installed wheels. No compiler, pip cache or source tree ships.
 
+# The release passes the base pinned by digest (name@sha256:…) and records it in the labels.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- build: the slimgate wheel and a wheel for every dependency -------------------------------
@@ -18,7 +19,13 @@ RUN pip wheel --no-deps --wheel-dir /wheels . \
 
 # --- runtime: the installed package and nothing else ------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
-ARG VERSION=0.1.0
+# Set by the release (.github/workflows/release.yml): the tag's version, the commit, and
+# the base as slimgate reads it on other images (base.name without the digest, base.digest).
+ARG PYTHON_IMAGE
+ARG VERSION=unreleased
+ARG REVISION=""
+ARG BASE_NAME=${PYTHON_IMAGE}
+ARG BASE_DIGEST=""
 LABEL org.opencontainers.image.title="slimgate" \
       org.opencontainers.image.description="Admission webhook, audit operator and CLI that keep single-stage toolchain images out of Kubernetes clusters" \
       org.opencontainers.image.source="https://github.com/slimgate/slimgate" \
@@ -26,7 +33,10 @@ LABEL org.opencontainers.image.title="slimgate" \
       org.opencontainers.image.documentation="https://github.com/slimgate/slimgate#readme" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.vendor="slimgate maintainers" \
-      org.opencontainers.image.version="${VERSION}"
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.base.name="${BASE_NAME}" \
+      org.opencontainers.image.base.digest="${BASE_DIGEST}"
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build and cache the Kubernetes tools the end-to-end tests run against:
-# a real kube-apiserver, kine (an etcd-compatible store over SQLite) and helm.
+# Build and cache the Go tools the tests run: a real kube-apiserver, kine (an
+# etcd-compatible store over SQLite) and helm for the end-to-end and chart
+# tests, and actionlint, which scripts/test runs over .github/workflows.
 #
 # Everything is built from Go modules with the local Go toolchain, so this
 # works on any machine that has Go and can reach the Go module proxy.
@@ -9,15 +10,16 @@
 # and a second run only prints their paths.
 #
 # Usage: scripts/ensure-k8s-tools.sh [--print-env] [--rebuild] [TOOL...]
-#   TOOL is any of kube-apiserver, kine, helm (default: all three).
+#   TOOL is any of kube-apiserver, kine, helm, actionlint (default: all four).
 #   --rebuild builds the named tools again even when they are cached.
 #   Progress goes to stderr; stdout carries one KEY=PATH line per tool
-#   (KUBE_APISERVER, KINE, HELM), suitable for `eval` or for parsing.
+#   (KUBE_APISERVER, KINE, HELM, ACTIONLINT), suitable for `eval` or for parsing.
 set -euo pipefail
 
 KUBE_VERSION="${SLIMGATE_KUBE_VERSION:-v1.34.4}"
 KINE_VERSION="${SLIMGATE_KINE_VERSION:-v0.17.5}"
-HELM_VERSION="${SLIMGATE_HELM_VERSION:-v3.22.0}"
+HELM_VERSION="${SLIMGATE_HELM_VERSION:-v3.21.4}"
+ACTIONLINT_VERSION="${SLIMGATE_ACTIONLINT_VERSION:-v1.7.12}"
 
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/slimgate"
 REBUILD=0
@@ -123,6 +125,24 @@ go_install_into() {
     log "installed ${pkg} in $((SECONDS - start))s"
 }
 
+# The linker flags of helm's own release build (its Makefile): the version,
+# and the Kubernetes version that `helm template` and `helm lint` assume
+# without a cluster, taken from the client-go that helm $1 requires (client-go
+# v0.N.P is Kubernetes 1.N). Without them `helm template` assumes v1.20.0.
+helm_ldflags() {
+    local version="$1" gomod client_go
+    gomod="$(go mod download -json "helm.sh/helm/v3@${version}" |
+        sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
+    [[ -n "$gomod" && -f "$gomod" ]] || die "could not download go.mod of helm.sh/helm/v3@${version}"
+    client_go="$(sed -n 's|^[[:space:]]*k8s\.io/client-go \(v0\.[0-9]*\)\.[0-9]*.*$|\1|p' "$gomod" | head -n 1)"
+    [[ "$client_go" =~ ^v0\.([0-9]+)$ ]] || die "no k8s.io/client-go requirement in ${gomod}"
+    local minor="${BASH_REMATCH[1]}" pkg
+    printf -- '-X helm.sh/helm/v3/internal/version.version=%s' "$version"
+    for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+        printf -- ' -X %s.k8sVersionMajor=1 -X %s.k8sVersionMinor=%s' "$pkg" "$pkg" "$minor"
+    done
+}
+
 ensure() {
     local tool="$1" dir
     case "$tool" in
@@ -139,11 +159,18 @@ ensure() {
         ;;
     helm)
         dir="$CACHE_ROOT/helm-${HELM_VERSION}"
-        with_lock "$dir" go_install_into "$dir" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}" helm \
-            "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}"
+        [[ -x "$dir/helm" && "$REBUILD" == 0 ]] ||
+            with_lock "$dir" go_install_into "$dir" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}" helm \
+                "$(helm_ldflags "$HELM_VERSION")"
         printf 'HELM=%s\n' "$dir/helm"
         ;;
-    *) die "unknown tool: ${tool} (expected kube-apiserver, kine or helm)" ;;
+    actionlint)
+        dir="$CACHE_ROOT/actionlint-${ACTIONLINT_VERSION}"
+        with_lock "$dir" go_install_into "$dir" \
+            "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}" actionlint
+        printf 'ACTIONLINT=%s\n' "$dir/actionlint"
+        ;;
+    *) die "unknown tool: ${tool} (expected kube-apiserver, kine, helm or actionlint)" ;;
     esac
 }
 
@@ -160,7 +187,7 @@ for arg in "$@"; do
     *) tools+=("$arg") ;;
     esac
 done
-[[ ${#tools[@]} -gt 0 ]] || tools=(kube-apiserver kine helm)
+[[ ${#tools[@]} -gt 0 ]] || tools=(kube-apiserver kine helm actionlint)
 
 for tool in "${tools[@]}"; do
     ensure "$tool"

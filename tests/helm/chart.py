@@ -23,9 +23,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART = REPO_ROOT / "chart" / "slimgate"
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
 ENSURE_TOOLS_SCRIPT = REPO_ROOT / "scripts" / "ensure-k8s-tools.sh"
-HELM_VERSION = "v3.22.0"
-# helm built with `go install` does not know its Kubernetes version (it
-# reports v1.20); pass one the chart's kubeVersion accepts.
+HELM_VERSION = "v3.21.4"
+# Render for the Kubernetes version of the tests' API server, not the one
+# helm assumes without a cluster (its client-go's, 1.36 for v3.21.4).
 KUBE_VERSION = "1.34.0"
 
 Manifest = dict[str, Any]

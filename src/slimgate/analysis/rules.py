@@ -31,6 +31,20 @@ REGISTRY_ERROR = "registry-error"
 TOO_COMPLEX = "too-complex"
 # Rules whose action is ``onRegistryError``: the image was not judged on its merits.
 UNEVALUATED: frozenset[str] = frozenset({REGISTRY_ERROR, TOO_COMPLEX})
+# Rules a multi-stage build removes: what ``slimgate fix`` writes from the image's Dockerfile.
+MULTI_STAGE_FIXES: frozenset[str] = frozenset(
+    {
+        TOOLCHAIN_BASE,
+        FULL_LANGUAGE_BASE,
+        JDK_RUNTIME,
+        PHP_EXTENSION_TOOLCHAIN,
+        TOOLCHAIN_INSTALLED,
+        BUILD_IN_FINAL_IMAGE,
+        SDK_COPIED,
+        DEV_DEPENDENCIES,
+    }
+)
+FIX_HINT = "`slimgate fix Dockerfile` writes that multi-stage build from the image's Dockerfile"
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,11 @@ class Offender:
     def cost(self) -> int:
         return self.bloat * self.replicas
 
+    @property
+    def multi_stage_fix(self) -> bool:
+        """Whether a multi-stage build removes some of it (what ``slimgate fix`` writes)."""
+        return any(r.rule in rules.MULTI_STAGE_FIXES for r in self.remedies)
+
 
 def workload_cost(audit: WorkloadAudit) -> int:
     return sum(bloat_bytes(c.result) * c.replicas for c in audit.containers)

@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from slimgate.analysis.findings import Finding, Severity
-from slimgate.analysis.rules import REGISTRY_ERROR, RULE_IDS, TOO_COMPLEX, UNEVALUATED
+from slimgate.analysis.rules import (
+    FIX_HINT,
+    MULTI_STAGE_FIXES,
+    REGISTRY_ERROR,
+    RULE_IDS,
+    TOO_COMPLEX,
+    UNEVALUATED,
+)
 from slimgate.audit.results import ContainerAudit, WorkloadAudit
 from slimgate.audit.workloads import WorkloadRef
 from slimgate.policy.decision import DecidedFinding, RuleAction
@@ -125,6 +132,8 @@ def _finding_properties(finding: Finding) -> dict[str, str]:
         properties["createdBy"] = finding.created_by
     if finding.remediation:
         properties["remediation"] = finding.remediation
+        if finding.rule in MULTI_STAGE_FIXES:
+            properties["remediation"] += f" ({FIX_HINT})"
     if finding.saving is not None:
         properties["saving"] = str(finding.saving)
     if finding.source:

@@ -107,6 +107,12 @@ def run(args: argparse.Namespace) -> int:
         engines.close()
     render(results, args.output)
     report_errors(results, PROG, sys.stderr)
+    from slimgate.analysis.rules import FIX_HINT
+    from slimgate.policy.decision import Verdict
+
+    acted_on = [r for r in results if r.decision.verdict is not Verdict.ALLOW]
+    if any(r.decision.multi_stage_fixes for r in acted_on):
+        print(f"{PROG}: {FIX_HINT}", file=sys.stderr)
     return exit_code(results)
 
 

@@ -12,6 +12,7 @@ from datetime import date
 from enum import StrEnum
 
 from slimgate.analysis.findings import Finding
+from slimgate.analysis.rules import MULTI_STAGE_FIXES
 
 
 class Verdict(StrEnum):
@@ -68,3 +69,11 @@ class Decision:
     mode: Mode
     findings: tuple[DecidedFinding, ...]
     exemption: Exemption | None = None
+
+    @property
+    def multi_stage_fixes(self) -> bool:
+        """Whether a finding acted on is one a multi-stage build removes (``slimgate fix``)."""
+        return any(
+            d.action is not RuleAction.OFF and d.finding.rule in MULTI_STAGE_FIXES
+            for d in self.findings
+        )

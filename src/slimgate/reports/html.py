@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC
 from html import escape
 
+from slimgate.analysis.rules import FIX_HINT
 from slimgate.audit.bloat import megabytes
 from slimgate.audit.outcomes import Outcome
 from slimgate.audit.summary import AuditSummary, NamespaceSummary
@@ -118,9 +119,12 @@ def _offenders(summary: AuditSummary) -> str:
             f"bloat × {offender.replicas} replicas — {escape(workloads)}</div>"
             f'<ul class="remedies">{remedies}</ul></li>'
         )
+    hint = ""
+    if any(offender.multi_stage_fix for offender in summary.offenders):
+        hint = f'<p class="hint">Multi-stage builds: {escape(FIX_HINT)}.</p>'
     return (
         '<section id="offenders"><h2>Top offenders</h2>'
-        f'<ol class="offenders">{"".join(items)}</ol></section>'
+        f'<ol class="offenders">{"".join(items)}</ol>{hint}</section>'
     )
 
 

@@ -108,6 +108,7 @@ def audit_document(summary: AuditSummary) -> dict[str, Any]:
                 "costBytes": o.cost,
                 "costMegabytes": _mb(o.cost),
                 "exempt": o.exempt,
+                "multiStageFix": o.multi_stage_fix,
                 "workloads": [f"{w.namespace}/{w.kind}/{w.name}" for w in o.workloads],
                 "remediations": [
                     {

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from slimgate.analysis.rules import FIX_HINT
 from slimgate.audit.bloat import megabytes
 from slimgate.audit.outcomes import Outcome
 from slimgate.audit.summary import AuditSummary, NamespaceSummary
@@ -69,7 +70,12 @@ def namespace_table(item: NamespaceSummary) -> Table:
 
 
 def offenders_table(summary: AuditSummary) -> Table:
-    table = Table(title="top offenders", title_justify="left")
+    caption = None
+    if any(offender.multi_stage_fix for offender in summary.offenders):
+        caption = f"multi-stage builds: {FIX_HINT}"
+    table = Table(
+        title="top offenders", title_justify="left", caption=caption, caption_justify="left"
+    )
     table.add_column("Image")
     table.add_column("Bloat", justify="right")
     table.add_column("Replicas", justify="right")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slimgate.analysis.rules import REGISTRY_ERROR, UNEVALUATED
+from slimgate.analysis.rules import FIX_HINT, REGISTRY_ERROR, UNEVALUATED
 from slimgate.evaluation import ImageResult
 from slimgate.kube.workloads import ContainerImage
 from slimgate.policy.decision import DecidedFinding, Mode, RuleAction, Verdict
@@ -99,6 +99,7 @@ def denial(checked: Sequence[Checked], excess: Excess | None = None) -> str:
     if rest is not None:
         parts.append(f"{rest.line}:")
         parts.append(f"  - [{REGISTRY_ERROR}] could not be checked: {rest.reason}")
+    fixable = any(item.result.decision.multi_stage_fixes for item in denied)
     for item in denied:
         c = item.container
         head = f'{c.container_path} ("{c.name}") image {c.image}'
@@ -118,4 +119,6 @@ def denial(checked: Sequence[Checked], excess: Excess | None = None) -> str:
             if finding.remediation:
                 text += f" Fix: {finding.remediation}"
             parts.append(text)
+    if fixable:  # second, so that cutting a long message at MAX_MESSAGE keeps it
+        parts.insert(1, f"Hint: {FIX_HINT}.")
     return "\n".join(parts)

@@ -76,6 +76,7 @@ def test_denied_image_exits_1_with_its_findings(layouts: dict[str, Path]) -> Non
     assert "go build" in build["created_by"]
     assert isinstance(build["size"], int)
     assert build["remediation"]
+    assert "`slimgate fix Dockerfile` writes that multi-stage build" in run.stderr
 
 
 def test_unreadable_image_exits_2_and_follows_on_registry_error(tmp_path: Path) -> None:

@@ -140,3 +140,17 @@ def test_a_remediation_two_rules_share_is_listed_once_with_the_larger_saving() -
     [offender] = offenders([workload("a", "Deployment", "w").run("app", res).build()])
     [remedy] = offender.remedies
     assert (remedy.rule, remedy.saving) == ("toolchain-base", 300 * MB)
+
+
+def test_an_offender_says_whether_a_multi_stage_build_removes_its_bloat() -> None:
+    toolchain_image = result("reg/go:1", toolchain())
+    big_layer_image = result("reg/data:1", oversize_layer(1, 300 * MB))
+    audit = (
+        workload("shop", "Deployment", "web")
+        .run("app", toolchain_image)
+        .run("data", big_layer_image)
+        .build()
+    )
+    by_image = {o.image: o for o in offenders([audit])}
+    assert by_image["reg/go:1"].multi_stage_fix is True
+    assert by_image["reg/data:1"].multi_stage_fix is False

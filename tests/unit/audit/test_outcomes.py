@@ -50,8 +50,12 @@ def test_properties_are_strings_with_digest_base_size_layer_and_remediation() ->
     assert base["base"] == "golang:1.23"
     assert base["compressedSize"] == str(335 * MB)
     assert base["remediation"].startswith("build in golang:1.23")
+    assert base["remediation"].endswith(
+        "(`slimgate fix Dockerfile` writes that multi-stage build from the image's Dockerfile)"
+    )
     assert base["saving"] == str(300 * MB)
     layer = results["oversize-layer"].properties
+    assert "slimgate fix" not in layer.get("remediation", "")  # a big layer is not a stage
     assert (layer["layer"], layer["layerSize"], layer["createdBy"]) == (
         "1",
         str(300 * MB),

@@ -43,6 +43,7 @@ def test_table_lists_namespaces_offenders_and_the_total_cost() -> None:
     assert "toolchain-base" in text
     assert "top offenders" in text
     assert "build in golang:1.23" in text
+    assert "multi-stage builds: `slimgate fix Dockerfile` writes" in text
     assert re.search(r"total\s+│\s+7\s+│\s+1,150\.0 MB", text)
 
 
@@ -59,12 +60,15 @@ def test_json_document_carries_totals_results_and_offenders() -> None:
     assert doc["offenders"][0]["image"] == "reg/web:1"
     assert doc["offenders"][0]["remediations"][0]["savingMegabytes"] == 300.0
     assert doc["offenders"][0]["remediations"][0]["totalSavingMegabytes"] == 900.0
+    fixes = {o["image"]: o["multiStageFix"] for o in doc["offenders"]}
+    assert fixes == {"reg/web:1": True, "reg/<script>:1": False}
     debug = {w["name"]: w for w in doc["namespaces"][0]["workloads"]}["debug"]
     assert debug["containers"][0]["error"] == "404 not found"
 
 
 def test_html_is_self_contained_and_escaped() -> None:
     page = render_html(_summary())
+    assert "Multi-stage builds: `slimgate fix Dockerfile` writes" in page
     assert page.startswith("<!DOCTYPE html>")
     assert "<script" not in page.replace("reg/&lt;script&gt;", "")
     assert "reg/&lt;script&gt;:1" in page

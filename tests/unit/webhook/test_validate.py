@@ -7,7 +7,7 @@ import json
 from flask import Flask
 from flask.testing import FlaskClient
 
-from slimgate.policy.decision import Mode
+from slimgate.policy.decision import Mode, RuleAction
 from slimgate.policy.model import Policy
 from slimgate.webhook.handler import Begun
 from tests.support import admission
@@ -46,6 +46,21 @@ def test_toolchain_pod_is_denied_with_an_actionable_message(
     assert "[toolchain-base] built on golang: the Go toolchain" in message
     assert "Fix: build in a golang stage, COPY --from=build" in message
     assert OK not in message
+    # the hint comes second, where cutting a long message at its limit cannot drop it
+    assert message.splitlines()[1] == (
+        "Hint: `slimgate fix Dockerfile` writes that multi-stage build from the image's Dockerfile."
+    )
+
+
+def test_a_denial_no_multi_stage_build_removes_carries_no_fix_hint(
+    client: FlaskClient, engine: FakeEngine
+) -> None:
+    engine.analyses[GO] = LARGE
+    engine.policy = Policy(rules={"oversize-layer": RuleAction.DENY})
+    response = post(client, admission.review(admission.pod([GO])))
+    assert response["allowed"] is False
+    assert "[oversize-layer]" in response["status"]["message"]
+    assert "slimgate fix" not in response["status"]["message"]
 
 
 def test_deployment_warning_names_the_template_field_path(
