@@ -27,13 +27,16 @@ CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 
-def names() -> list[str]:
+BUILDERS = CORPUS.parent / "builders"
+
+
+def names(folder: Path = CORPUS) -> list[str]:
     """Every corpus case, by file stem."""
-    return sorted(path.stem for path in CORPUS.glob("*.json"))
+    return sorted(path.stem for path in folder.glob("*.json"))
 
 
-def raw(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((CORPUS / f"{name}.json").read_text(encoding="utf-8"))
+def raw(name: str, folder: Path = CORPUS) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
     return data
 
 
@@ -69,6 +72,8 @@ def from_dict(data: dict[str, Any]) -> ImageMetadata:
             entrypoint=tuple(config.get("entrypoint") or ()),
             cmd=tuple(config.get("cmd") or ()),
             working_dir=config.get("workingDir", "") or "",
+            user=config.get("user", "") or "",
+            diff_ids=tuple(config.get("diffIds") or ()),
         ),
         annotations=dict(data.get("annotations") or {}),
         index_digest=(data.get("source") or {}).get("index_digest")
@@ -77,9 +82,9 @@ def from_dict(data: dict[str, Any]) -> ImageMetadata:
     )
 
 
-def load(name: str) -> ImageMetadata:
+def load(name: str, folder: Path = CORPUS) -> ImageMetadata:
     """The corpus case ``name`` (a file stem, e.g. ``golang-1-bookworm``)."""
-    return from_dict(raw(name))
+    return from_dict(raw(name, folder))
 
 
 def extend(

@@ -19,6 +19,7 @@ compressed to about a megabyte), :func:`deflate_bomb` and :func:`deep_json`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ssl
 import threading
@@ -120,6 +121,9 @@ class FaultServer:
 
         class RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; with Nagle's algorithm on, the
+            # client's delayed ACK held every answer back by about 40 ms.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -178,27 +182,30 @@ class FaultServer:
         (every path but ``/token``, where a test may route a token service)."""
         self._challenge = (challenge, accepted)
 
-    def serve(self, repository: str, tag: str | None, built: Built) -> None:
-        """Publish ``built`` like a registry would: manifests by tag and digest, blobs."""
+    def serve(self, repository: str, tag: str | None, built: Built, *, delay: float = 0.0) -> None:
+        """Publish ``built`` like a registry would: manifests by tag and digest, blobs; each
+        answer ``delay`` seconds late (a registry that far away)."""
         base = f"/v2/{repository}"
         images = built.images if isinstance(built, BuiltIndex) else (built,)
         top = built.index if isinstance(built, BuiltIndex) else built.manifest
         for image in images:
-            self._publish_manifest(base, image.digest, image.manifest)
+            self._publish_manifest(base, image.digest, image.manifest, delay)
             for blob in image.blobs():
-                self.route("GET", f"{base}/blobs/{blob.digest}", blob_reply(blob))
-        self._publish_manifest(base, top.digest, top)
+                reply = dataclasses.replace(blob_reply(blob), delay=delay)
+                self.route("GET", f"{base}/blobs/{blob.digest}", reply)
+        self._publish_manifest(base, top.digest, top, delay)
         if tag is not None:
-            self._publish_manifest(base, tag, top)
+            self._publish_manifest(base, tag, top, delay)
 
     def publish(self, repository: str, tag: str, blob: Blob) -> None:
         """Answer the tag and the digest of ``blob`` with it (any document, valid or not)."""
         self._publish_manifest(f"/v2/{repository}", tag, blob)
         self._publish_manifest(f"/v2/{repository}", blob.digest, blob)
 
-    def _publish_manifest(self, base: str, reference: str, blob: Blob) -> None:
-        self.route("GET", f"{base}/manifests/{reference}", blob_reply(blob))
-        self.route("HEAD", f"{base}/manifests/{reference}", blob_reply(blob, head=True))
+    def _publish_manifest(self, base: str, reference: str, blob: Blob, delay: float = 0.0) -> None:
+        get, head = blob_reply(blob), blob_reply(blob, head=True)
+        self.route("GET", f"{base}/manifests/{reference}", dataclasses.replace(get, delay=delay))
+        self.route("HEAD", f"{base}/manifests/{reference}", dataclasses.replace(head, delay=delay))
 
     def requests(self, method: str | None = None, path_part: str = "") -> list[Seen]:
         return [

@@ -16,28 +16,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import BaseImage, Method
 from slimgate.analysis.lineage import KnownBase, Lineage
 from slimgate.analysis.patterns import search
+from slimgate.analysis.provenance import by_builder, by_program
+from slimgate.analysis.recognition import Recognition
 from slimgate.analysis.signatures.bases import BASE_SIGNATURES, BaseSignature, Condition
 from slimgate.analysis.steps import METADATA
 from slimgate.model import BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION
 
 _DOCKER_HUB = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
-
-
-@dataclass(frozen=True, slots=True)
-class Recognition:
-    """A recognised base, the rule it earns (None when clean) and its last step."""
-
-    base: BaseImage
-    rule: str | None
-    ecosystem: str
-    end: int | None  # index of the base's last step; None when unknown
-    signature: BaseSignature | None = None
 
 
 def split_reference(reference: str) -> tuple[str, str]:
@@ -62,14 +52,40 @@ def split_reference(reference: str) -> tuple[str, str]:
     return name, tag or "latest"
 
 
+def _names(signature: BaseSignature, path: str) -> bool:
+    return path in signature.repositories or any(
+        re.fullmatch(pattern, path) for pattern in signature.repository_patterns
+    )
+
+
 def classify_reference(reference: str) -> tuple[BaseSignature, str | None] | None:
     """The signature a reference names and the rule it earns from its tag (None: clean)."""
     path, tag = split_reference(reference)
     for signature in BASE_SIGNATURES:
-        if path in signature.repositories:
-            clean = any(marker in tag for marker in signature.clean_tags)
+        if _names(signature, path):
+            where = f"{tag} {path.rsplit('/', 1)[-1]}" if signature.repository_patterns else tag
+            clean = any(marker in where for marker in signature.clean_tags)
             return signature, None if clean else signature.rule
     return None
+
+
+def variant_name(signature: BaseSignature, rule: str | None, tag: str) -> str:
+    """The display name: the rule's name, or the clean variant named as it is
+    (``python (alpine)``, not ``python (slim)``)."""
+    if rule is not None:
+        return signature.name
+    if "alpine" in tag and signature.clean_name.endswith("(slim)"):
+        return signature.clean_name.replace("(slim)", "(alpine)")
+    return signature.clean_name
+
+
+def _alpine(steps: Sequence[StepFacts]) -> bool:
+    """Built on Alpine: its root filesystem (alpine-minirootfs) or apk in the history."""
+    return any(
+        "alpine-minirootfs" in facts.step.body or any(c.program == "apk" for c in facts.commands)
+        for facts in steps
+        if facts.step.instruction in ("ADD", "RUN")
+    )
 
 
 def _matches(patterns: tuple[str, ...], text: str) -> bool:
@@ -127,6 +143,8 @@ def _applies(signature: BaseSignature, region: Sequence[StepFacts]) -> bool:
 
 def _by_signature(facts: Facts) -> Recognition | None:
     for signature in BASE_SIGNATURES:
+        if not (signature.env or signature.history):
+            continue  # named by reference only (a FROM line or an annotation)
         if signature.env and not all(name in facts.env for name in signature.env):
             continue
         anchor = _anchor(facts.steps, signature)
@@ -141,8 +159,10 @@ def _by_signature(facts: Facts) -> Recognition | None:
         else:
             method = Method.HISTORY
             evidence = f"step {anchor} installs the buildpack-deps compiler set"
+        rule = signature.rule if applies else None
+        variant = "alpine" if rule is None and _alpine(region) else ""
         base = BaseImage(
-            name=signature.name if applies else signature.clean_name,
+            name=variant_name(signature, rule, variant),
             ecosystem=signature.ecosystem,
             method=method,
             evidence=evidence,
@@ -164,7 +184,7 @@ def _by_reference(
         anchor = _anchor(facts.steps, signature)
         end = tail(facts.steps, anchor, signature.own) if anchor is not None else None
     base = BaseImage(
-        name=signature.name if rule else signature.clean_name,
+        name=variant_name(signature, rule, split_reference(reference)[1]),
         ecosystem=signature.ecosystem,
         method=method,
         evidence=f"{BASE_NAME_ANNOTATION}={reference}",
@@ -174,7 +194,9 @@ def _by_reference(
 
 
 def recognise(facts: Facts, annotations: dict[str, str], lineage: Lineage) -> Recognition | None:
-    """The base image of ``facts``, or None when nothing identifies it."""
+    """The base image of ``facts``, or None when nothing identifies it: by annotation or
+    label, by lineage, by what a builder wrote into the config (buildpacks, apko, s2i), by
+    the official images' environment and history, and last by the program it runs."""
     known = lineage.match(facts.layer_digests)
     digest = annotations.get(BASE_DIGEST_ANNOTATION) or facts.labels.get(BASE_DIGEST_ANNOTATION)
     if known is None and digest:
@@ -197,4 +219,4 @@ def recognise(facts: Facts, annotations: dict[str, str], lineage: Lineage) -> Re
         classified = classify_reference(known.reference)
         signature = classified[0] if classified is not None else None
         return Recognition(base, known.rule, known.ecosystem, lineage_end, signature)
-    return _by_signature(facts)
+    return by_builder(facts) or _by_signature(facts) or by_program(facts)

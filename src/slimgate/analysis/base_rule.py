@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slimgate.analysis import rules
-from slimgate.analysis.base import Recognition
 from slimgate.analysis.facts import Facts, StepFacts
-from slimgate.analysis.findings import Finding
+from slimgate.analysis.findings import Finding, Method
 from slimgate.analysis.messages import fit, megabytes, shorten
 from slimgate.analysis.patterns import search
+from slimgate.analysis.recognition import Recognition
 from slimgate.analysis.signatures.remediations import remediation_for
 
 # How each base rule names the base in its message; {name} is the base's display label.
@@ -44,21 +44,39 @@ def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding
     rule = recognition.rule
     end = recognition.end if recognition.end is not None else len(facts.steps) - 1
     region = facts.steps[: end + 1]
-    layers = toolchain_layers(region, recognition)
     signature = recognition.signature
-    if rule == rules.JDK_RUNTIME:
+    if recognition.remedy:
+        remedy = remediation_for(recognition.remedy)
+    elif rule == rules.JDK_RUNTIME:
         remedy = remediation_for("jdk")
     else:
         remedy = remediation_for(signature.remedy_key if signature else recognition.ecosystem)
-    toolchain_bytes = sum(f.size for f in layers)
-    saving = int(toolchain_bytes * (1 - remedy.retained_fraction)) if layers else None
-    largest = max(layers, key=lambda f: f.size) if layers else None
+    if recognition.layers is not None:
+        sizes = facts.layer_sizes
+        indices = [i for i in recognition.layers if i < len(sizes)]
+        toolchain_bytes = sum(sizes[i] for i in indices)
+        kept = {f.step.layer for f in facts.steps if any(k.klass.triggers for k in f.kept)}
+        top = max(indices, key=lambda i: (sizes[i], i in kept)) if indices else None
+        largest = next((f for f in facts.steps if top is not None and f.step.layer == top), None)
+        top_layer = top
+    else:
+        layers = toolchain_layers(region, recognition)
+        toolchain_bytes = sum(f.size for f in layers)
+        largest = max(layers, key=lambda f: f.size) if layers else None
+        top_layer = largest.step.layer if largest else None
+    saving = int(toolchain_bytes * (1 - remedy.retained_fraction)) if toolchain_bytes else None
     base = recognition.base
     label = base.reference.rsplit("/", 1)[-1] if base.reference else base.name
     if rule == rules.FULL_LANGUAGE_BASE and signature is not None and not base.reference:
         label = signature.family
-    how = base.method.value if base.method.value != "environment" else base.evidence.split("=")[0]
+    how = base.method.value
+    if base.method is Method.ENVIRONMENT:
+        how = base.evidence.split("=")[0]
+    elif base.method is Method.CONFIG:
+        how = base.evidence.split(" ")[0]  # "entrypoint" or "cmd"
     what = _WHAT.get(rule, rule + " {name}").format(name=label)
+    if rule == rules.JDK_RUNTIME and signature is None:
+        what = f"JDK at run time ({label})"
     tail = f": saves ~{megabytes(saving)}" if saving else ""
     message = fit(
         f"{what} ({how}); {remedy.advice}{tail}",
@@ -71,9 +89,11 @@ def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding
             severity=rules.severity_of(rule),
             message=message,
             base=base,
-            layer=largest.step.layer if largest else None,
+            layer=top_layer,
             size=toolchain_bytes or None,
-            created_by=shorten(largest.step.created_by) if largest else None,
+            created_by=shorten(largest.step.created_by)
+            if largest and largest.step.created_by
+            else None,
             remediation=remedy.shape,
             saving=saving,
             source=facts.source,

@@ -10,15 +10,20 @@ instructions of the final stage's chain in place of history entries.
 
 from __future__ import annotations
 
+import re
 import shlex
+from collections.abc import Mapping
 
-from slimgate.analysis.base import Recognition, classify_reference
+from slimgate.analysis.base import classify_reference, split_reference, variant_name
 from slimgate.analysis.complexity import capped, too_complex
 from slimgate.analysis.dockerfile_model import Dockerfile, Stage
+from slimgate.analysis.dockerfile_notes import notes
 from slimgate.analysis.engine import analyse_facts, ordered
 from slimgate.analysis.facts import Facts, facts_of_steps
 from slimgate.analysis.findings import Analysis, BaseImage, Method
 from slimgate.analysis.limits import DEFAULT_LIMITS, Clock, Limits, Meter
+from slimgate.analysis.recognition import Recognition
+from slimgate.analysis.signatures.bases import BASE_ENV
 from slimgate.analysis.steps import steps_from_instructions
 from slimgate.errors import TooComplex
 from slimgate.model import DEFAULT_PLATFORM, SOURCE_ANNOTATION, Platform
@@ -43,6 +48,28 @@ def _env_of(stages: tuple[Stage, ...]) -> dict[str, str]:
     return env
 
 
+def _args_of(
+    stages: tuple[Stage, ...], global_args: Mapping[str, str], given: Mapping[str, str]
+) -> dict[str, str]:
+    """Build args as the final stage's RUN lines see them: the value given on the command
+    line, else the stage's default, else the global ARG's (visible in a stage that
+    declares it again without a value)."""
+    args: dict[str, str] = {}
+    for stage in stages:
+        for instruction in stage.instructions:
+            if instruction.keyword != "ARG":
+                continue
+            try:
+                words = shlex.split(instruction.value)
+            except ValueError:
+                words = instruction.value.split()
+            for word in words:
+                name, eq, value = word.partition("=")
+                default = value if eq else global_args.get(name, "")
+                args[name] = given.get(name, default)
+    return args
+
+
 def _labels_of(stages: tuple[Stage, ...]) -> dict[str, str]:
     labels: dict[str, str] = {}
     for stage in stages:
@@ -56,20 +83,52 @@ def _labels_of(stages: tuple[Stage, ...]) -> dict[str, str]:
     return labels
 
 
-def recognise_from(reference: str) -> Recognition | None:
-    """The base a FROM line names, when it is one the signatures know."""
+def _unset_args(raw: str, args: Mapping[str, str]) -> list[str]:
+    """The build args a FROM line uses that have no value (``golang:${GO_VERSION}``)."""
+    return [
+        name for name in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", raw) if not args.get(name)
+    ]
+
+
+def recognise_from(
+    reference: str, raw: str | None = None, args: Mapping[str, str] | None = None
+) -> Recognition | None:
+    """The base a FROM line names, when it is one the signatures know. ``raw`` is the line
+    as written: a build arg it uses without a value is named in the evidence (the image
+    would be built from whatever ``--build-arg`` gives; the tag is judged as written)."""
     classified = classify_reference(reference)
     if classified is None:
         return None
     signature, rule = classified
+    evidence = f"FROM {reference}"
+    unset = _unset_args(raw, args or {}) if raw and "$" in raw else []
+    if unset and raw is not None:
+        names = ", ".join(unset)
+        verb = "sets" if len(unset) == 1 else "set"
+        evidence = (
+            f"FROM {raw}: ARG {names} {verb} the {'tag' if ':' in raw else 'image'} and has "
+            f"no default, so only {split_reference(reference)[0]} is known"
+        )
+        reference = raw
     base = BaseImage(
-        name=signature.name if rule else signature.clean_name,
+        name=variant_name(signature, rule, split_reference(reference)[1]),
         ecosystem=signature.ecosystem,
         method=Method.DOCKERFILE,
-        evidence=f"FROM {reference}",
+        evidence=evidence,
         reference=reference,
     )
     return Recognition(base, rule, signature.ecosystem, -1, signature)
+
+
+def base_env(reference: str) -> dict[str, str]:
+    """What the base image's environment defines that RUN lines use (``$PHPIZE_DEPS``)."""
+    classified = classify_reference(reference)
+    if classified is None:
+        return {}
+    family = classified[0].family
+    tag = split_reference(reference)[1]
+    variant = next((v for f, v in BASE_ENV if f == family and v and v in tag), "")
+    return dict(BASE_ENV.get((family, variant), ()))
 
 
 def lint(
@@ -95,15 +154,16 @@ def lint(
             (instruction.keyword, instruction.value, instruction.line)
             for instruction in instructions
         )
-        env = _env_of(chain)
+        env = {**base_env(root), **_env_of(chain)}
         labels = _labels_of(chain)
+        variables = {**_args_of(chain, dockerfile.args, dockerfile.build_args), **env}
         facts = Facts(
-            steps=facts_of_steps(steps, env, platform, meter),
+            steps=facts_of_steps(steps, variables, platform, meter),
             env=env,
             labels=labels,
             source=labels.get(SOURCE_ANNOTATION) or None,
         )
-        recognition = recognise_from(root)
+        recognition = recognise_from(root, chain[0].raw_base, dockerfile.args)
         findings = analyse_facts(facts, recognition, meter)
     except TooComplex as exc:
         return too_complex(str(exc), 0)
@@ -111,4 +171,5 @@ def lint(
         findings=capped(ordered(findings), limits.findings_per_rule),
         base=recognition.base if recognition is not None else None,
         compressed_size=0,
+        notes=notes(dockerfile),
     )

@@ -46,6 +46,7 @@ class Dockerfile:
     args: Mapping[str, str] = field(default_factory=dict)  # global ARGs before the first FROM
     preamble: tuple[Instruction, ...] = ()  # the instructions before the first FROM (ARGs)
     comments: tuple[Instruction, ...] = ()  # "COMMENT" lines, value without the ``#``
+    build_args: Mapping[str, str] = field(default_factory=dict)  # ``--build-arg`` values given
 
     @property
     def final(self) -> Stage | None:

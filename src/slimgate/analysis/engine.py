@@ -13,7 +13,7 @@ the clock it is given, gets one ``too-complex`` finding instead
 
 from __future__ import annotations
 
-from slimgate.analysis.base import Recognition, recognise
+from slimgate.analysis.base import recognise
 from slimgate.analysis.base_rule import base_findings
 from slimgate.analysis.builds import build_findings
 from slimgate.analysis.complexity import capped, too_complex
@@ -23,6 +23,7 @@ from slimgate.analysis.findings import Analysis, Finding, Severity
 from slimgate.analysis.installed import installed_findings
 from slimgate.analysis.knowledge import Knowledge
 from slimgate.analysis.limits import Clock, Meter
+from slimgate.analysis.recognition import Recognition
 from slimgate.analysis.sdk_copied import sdk_findings
 from slimgate.analysis.size import size_findings
 from slimgate.analysis.stage import scope_of

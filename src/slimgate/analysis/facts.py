@@ -9,14 +9,16 @@ past a limit, :class:`~slimgate.errors.TooComplex` stops the analysis.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from slimgate.analysis.limits import Meter
+from slimgate.analysis.nix import store_path_kept
 from slimgate.analysis.packages import Kept, toolchain_kept
+from slimgate.analysis.pairing import mismatch
 from slimgate.analysis.shell import Command, commands
 from slimgate.analysis.signatures.architectures import aliases
 from slimgate.analysis.steps import Step, steps_of
-from slimgate.model import SOURCE_ANNOTATION, ImageMetadata, Platform
+from slimgate.model import SOURCE_ANNOTATION, HistoryEntry, ImageConfig, ImageMetadata, Platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,9 @@ class StepFacts:
         return self.step.size or 0
 
 
+_NO_CONFIG = ImageConfig()
+
+
 @dataclass(frozen=True, slots=True)
 class Facts:
     steps: tuple[StepFacts, ...]
@@ -42,6 +47,27 @@ class Facts:
     labels: Mapping[str, str] = field(default_factory=dict)  # the config's own labels
     source: str | None = None
     layer_digests: tuple[str, ...] = ()
+    layer_sizes: tuple[int, ...] = ()  # compressed bytes per layer, from the manifest
+    # The config the facts were read from (entrypoint, cmd, diff ids: builders' evidence);
+    # a Dockerfile being linted has an empty one.
+    config: ImageConfig = _NO_CONFIG
+    # Which tool built the image when the config says so ("nix", "apko", "buildpacks"...):
+    # findings then give that tool's remedy rather than Dockerfile advice.
+    builder: str | None = None
+    unpaired: str | None = None  # why steps have no layer (history and layers disagree)
+
+    @property
+    def entrypoint(self) -> tuple[str, ...]:
+        return self.config.entrypoint
+
+    @property
+    def cmd(self) -> tuple[str, ...]:
+        return self.config.cmd
+
+    @property
+    def diff_ids(self) -> tuple[str, ...]:
+        """The config's ``rootfs.diff_ids`` (buildpacks name their layers by these)."""
+        return self.config.diff_ids
 
 
 def facts_of_steps(
@@ -67,6 +93,16 @@ def facts_of_steps(
     return tuple(result)
 
 
+def _with_store_paths(steps: tuple[StepFacts, ...]) -> tuple[StepFacts, ...]:
+    """Steps whose history has no ``created_by`` but a Nix ``store paths`` comment keep
+    the toolchain those paths name (:mod:`slimgate.analysis.nix`)."""
+    result = []
+    for facts in steps:
+        kept = store_path_kept(facts.step.comment) if not facts.step.instruction else ()
+        result.append(replace(facts, kept=kept) if kept else facts)
+    return tuple(result)
+
+
 def gather(image: ImageMetadata, meter: Meter | None = None) -> Facts:
     """The facts of ``image``; raises :class:`~slimgate.errors.TooComplex` past a limit."""
     meter = meter if meter is not None else Meter()
@@ -74,11 +110,41 @@ def gather(image: ImageMetadata, meter: Meter | None = None) -> Facts:
     meter.entries(len(history))
     for position, entry in enumerate(history):
         meter.text(entry.created_by, f"history entry {position}")
-    env = image.config.env_map()
+        if entry.comment:
+            meter.text(entry.comment, f"the comment of history entry {position}")
+    config = image.config
+    env = config.env_map()
+    builder = builder_of(config.history)
+    steps = facts_of_steps(steps_of(image), env, image.platform, meter)
+    if builder == "nix":
+        steps = _with_store_paths(steps)
     return Facts(
-        steps=facts_of_steps(steps_of(image), env, image.platform, meter),
+        steps=steps,
         env=env,
-        labels=dict(image.config.labels),
+        labels=dict(config.labels),
         source=image.labels_and_annotations().get(SOURCE_ANNOTATION) or None,
         layer_digests=tuple(layer.digest for layer in image.layers),
+        layer_sizes=tuple(layer.size for layer in image.layers),
+        config=config,
+        builder=builder,
+        unpaired=mismatch(image),
     )
+
+
+def builder_of(history: Sequence[HistoryEntry]) -> str | None:
+    """The tool that wrote the history, when it signs it: Nix ``store paths`` comments,
+    an ``apko`` entry, buildpacks' ``Layer: '...', Created by buildpack:`` entries."""
+    for entry in history:
+        created_by = entry.created_by
+        if not created_by:
+            if entry.comment and entry.comment.startswith("store paths: "):
+                return "nix"
+        elif created_by == "apko":
+            return "apko"
+        elif (
+            created_by[0] == "L"
+            and created_by.startswith("Layer: '")
+            and "Created by buildpack: " in created_by
+        ):
+            return "buildpacks"
+    return None

@@ -31,6 +31,7 @@ class Method(StrEnum):
     LINEAGE = "lineage"
     ENVIRONMENT = "environment"
     HISTORY = "history"
+    CONFIG = "config"  # the entrypoint, command or environment of the image config
     DOCKERFILE = "dockerfile"  # named by the FROM line of a Dockerfile being linted
 
 
@@ -77,3 +78,6 @@ class Analysis:
     base: BaseImage | None
     compressed_size: int
     too_complex: str | None = None
+    # What the analysis could not judge, for people to read (a Dockerfile that would not
+    # build); notes change no decision.
+    notes: tuple[str, ...] = ()

@@ -27,9 +27,18 @@ def megabytes(size: int) -> str:
 
 
 def shorten(text: str, limit: int = CREATED_BY_LIMIT) -> str:
-    """One line, whitespace collapsed, cut at ``limit`` characters with an ellipsis."""
+    """One line, whitespace collapsed, cut to ``limit`` characters with an ellipsis.
+
+    The cut falls at a word boundary (never mid-flag: ``--no-install-recommends`` is shown
+    whole or not at all), unless the first word alone is longer than the limit.
+    """
     line = _SPACE.sub(" ", text).strip()
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    if len(line) <= limit:
+        return line
+    head = line[:limit]  # limit - 1 characters and the one after, to see a boundary there
+    space = head.rfind(" ")
+    cut = head[:space] if space > 0 else line[: limit - 1]
+    return cut.rstrip() + "…"
 
 
 def fit(*variants: str) -> str:

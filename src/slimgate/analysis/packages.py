@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from slimgate.analysis.limits import Meter
 from slimgate.analysis.shell import Command, expand
-from slimgate.analysis.signatures.packages import PACKAGE_CLASSES, PackageClass
+from slimgate.analysis.signatures.packages import APT_DEPENDENCIES, PACKAGE_CLASSES, PackageClass
 
 # Options that take a value, per manager (so the value is not read as a package).
 _VALUE_OPTIONS = {
@@ -37,6 +37,7 @@ _VALUE_OPTIONS = {
 }
 _APT = frozenset({"apt-get", "apt", "aptitude"})
 _RPM = frozenset({"yum", "dnf", "microdnf", "tdnf", "zypper"})
+_OTHER = frozenset({"apt-mark", "apk"})
 _VERSION_SUFFIX = re.compile(r"(?:[=<>~]|:[a-z0-9]+$).*$")
 
 
@@ -52,6 +53,7 @@ class Kept:
 class _Installed:
     manual: bool = True
     group: str | None = None
+    implied: bool = False  # pulled in by a metapackage (APT_DEPENDENCIES), not named
 
 
 def _classify(package: str) -> PackageClass | None:
@@ -108,9 +110,15 @@ def _virtual_name(args: tuple[str, ...]) -> str | None:
 
 
 def kept_packages(
-    commands: Iterable[Command], variables: Mapping[str, str], meter: Meter | None = None
+    commands: Iterable[Command],
+    variables: Mapping[str, str],
+    meter: Meter | None = None,
+    *,
+    implied: bool = True,
 ) -> tuple[str, ...]:
-    """Every package the commands install and leave installed, in install order.
+    """Every package the commands install and leave installed, in install order; with
+    ``implied=False``, only the packages the commands name (not a metapackage's
+    dependencies that its removal left behind).
 
     Raises :class:`~slimgate.errors.TooComplex` when variables expand past the limits.
     """
@@ -120,19 +128,40 @@ def kept_packages(
     for command in commands:
         for name, value in command.assignments:
             scope[name] = "" if "$(" in value or "`" in value else expand(value, scope)
-        argv = command.argv
         program = command.program
-        if len(argv) < 2:
+        if len(command.argv) < 2 or not (program in _APT or program in _RPM or program in _OTHER):
             continue
+        args = _expanded(command.argv[1:], scope, meter)
         if program in _APT:
-            _apt(argv[1:], scope, state, meter)
+            _apt(args, scope, state, meter)
         elif program == "apt-mark":
-            _apt_mark(argv[1:], scope, state, meter)
+            _apt_mark(args, scope, state, meter)
         elif program == "apk":
-            _apk(argv[1:], scope, state, meter)
+            _apk(args, scope, state, meter)
         elif program in _RPM:
-            _rpm(argv[1:], scope, state, meter)
-    return tuple(state)
+            _rpm(args, scope, state, meter)
+    if implied:
+        return tuple(state)
+    return tuple(name for name, installed in state.items() if not installed.implied)
+
+
+def _expanded(args: tuple[str, ...], scope: Mapping[str, str], meter: Meter) -> tuple[str, ...]:
+    """The arguments after variable expansion and field splitting, as the shell passes
+    them (``apt-get -y $package_args install $packages``: the options and the subcommand
+    can come from a variable too)."""
+    if "$" not in "".join(args):
+        return args
+    words: list[str] = []
+    for arg in args:
+        if "$" not in arg:
+            words.append(arg)
+            continue
+        if "$(" in arg or "`" in arg:
+            continue
+        split = expand(arg, scope).split()
+        meter.words(len(split) - 1)
+        words.extend(split)
+    return tuple(words)
 
 
 def _subcommand(args: tuple[str, ...], manager: str) -> tuple[str, tuple[str, ...]]:
@@ -158,6 +187,8 @@ def _apt(
     autoremove = sub == "autoremove" or any(a in ("--auto-remove", "--autoremove") for a in rest)
     if sub == "install":
         for name in names:
+            for dependency in APT_DEPENDENCIES.get(name, ()):
+                state.setdefault(dependency, _Installed(manual=False, implied=True))
             state[name] = _Installed(manual=True)
     elif sub in ("purge", "remove"):
         for name in names:

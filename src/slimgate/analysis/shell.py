@@ -35,7 +35,11 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _REDIRECT = re.compile(r"^\d*(?:>>?|<<?|>&|<&|&>)(.*)$")
 # ``[^}]`` is bounded: unbounded, every unclosed ``${A`` would scan to the end of the word.
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)[^}]{0,256}\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-_WRAPPERS = frozenset({"sudo", "env", "nice", "nohup", "time", "command", "exec", "eatmydata"})
+# Programs that run the command after their options (npx/bunx run a package's binary:
+# ``npx nuxt build`` is ``nuxt build``).
+_WRAPPERS = frozenset(
+    {"sudo", "env", "nice", "nohup", "time", "command", "exec", "eatmydata", "npx", "bunx"}
+)
 _SHELLS = frozenset({"sh", "bash", "ash", "dash", "/bin/sh", "/bin/bash", "/bin/ash"})
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slimgate.analysis.base import Recognition
 from slimgate.analysis.facts import StepFacts
+from slimgate.analysis.recognition import Recognition
 
 _LAYER_INSTRUCTIONS = ("RUN", "COPY", "ADD")
 

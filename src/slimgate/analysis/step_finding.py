@@ -15,6 +15,22 @@ from slimgate.analysis.messages import shorten
 from slimgate.analysis.signatures.remediations import Remediation
 
 
+def shown(step: StepFacts) -> str:
+    """How a finding quotes its step: the command itself, without the ``|N NAME=value``
+    build-arg prefix (whose values can run for hundreds of characters)."""
+    if step.step.args and step.step.instruction == "RUN":
+        return f"RUN {step.step.body}"
+    return step.step.created_by
+
+
+def quoted(step: StepFacts, facts: Facts) -> str:
+    """The step as evidence: shortened, with the reason its layer is unknown first when
+    history and layers disagree (so no size or layer is quoted for the wrong step)."""
+    if facts.unpaired and step.step.layer is None:
+        return shorten(f"[{facts.unpaired}] {shown(step)}", 160)
+    return shorten(shown(step))
+
+
 def step_finding(
     rule: str,
     step: StepFacts,
@@ -30,7 +46,7 @@ def step_finding(
         message=message,
         layer=step.step.layer,
         size=step.step.size,
-        created_by=shorten(step.step.created_by),
+        created_by=quoted(step, facts),
         remediation=remedy.shape,
         saving=saving,
         source=facts.source,

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from slimgate.analysis.pairing import paired
 from slimgate.model import ImageMetadata
 
 INSTRUCTIONS = frozenset(
@@ -63,6 +64,7 @@ class Step:
     size: int | None = None  # compressed bytes of that layer
     args: tuple[tuple[str, str], ...] = ()  # build args in scope (``|N A=1`` prefix)
     line: int | None = None  # Dockerfile line, when the step comes from a Dockerfile
+    comment: str | None = None  # the history entry's comment (Nix lists store paths there)
 
     @property
     def where(self) -> str:
@@ -74,24 +76,69 @@ class Step:
         return f"step {self.index}"
 
 
-def _strip_args(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_NEXT_NAME = re.compile(r"\s([A-Za-z_][A-Za-z0-9_]*)=")
+_COMMAND_START = re.compile(r"\s(?=(?:/bin/(?:ba)?sh|/usr/bin/env|sh|bash)\s+-[a-z]*c\s)")
+# Flags BuildKit, Buildah and Kaniko can record before a RUN's command.
+_RUN_FLAG = re.compile(r"--(?:mount|network|security|device)(?:=\S*)?\s+")
+
+
+def _strip_args(
+    text: str, declared: frozenset[str] = frozenset()
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The command after a ``|N NAME=value ...`` prefix, and those N build args.
+
+    BuildKit and the classic builder write the values unquoted, spaces included
+    (``|1 packages=gcc make /bin/sh -c ...``). A value runs up to the next ``NAME=`` of a
+    declared ARG (``declared``, from the history's ARG entries) or, failing that, of any
+    name; the last one runs up to the shell (``/bin/sh -c``), else to the next space.
+    One pass over the text: the candidate boundaries are found once.
+    """
     match = _ARGS.match(text)
     if match is None:
         return text, ()
     count = int(match.group(1))
     pos = match.end()
+    shell = _COMMAND_START.search(text, pos)
+    limit = shell.start() if shell is not None else len(text)
+    marks = [(m.start(), m.group(1) in declared) for m in _NEXT_NAME.finditer(text, pos, limit)]
+    # next_declared[i]: the first declared boundary at or after marks[i] (or -1)
+    next_declared = [-1] * (len(marks) + 1)
+    for i in range(len(marks) - 1, -1, -1):
+        next_declared[i] = marks[i][0] if marks[i][1] else next_declared[i + 1]
+    cursor = 0
     args: list[tuple[str, str]] = []
-    for _ in range(count):  # by position: slicing off each word would copy the rest each time
-        end = text.find(" ", pos)
-        word = text[pos:] if end < 0 else text[pos:end]
-        name, eq, value = word.partition("=")
-        if not eq:
+    for number in range(count):
+        name_match = _NAME.match(text, pos)
+        if name_match is None:
             break
-        args.append((name, value))
-        pos = len(text) if end < 0 else end + 1
+        start = name_match.end()
+        while cursor < len(marks) and marks[cursor][0] < start:
+            cursor += 1
+        if number < count - 1 and cursor < len(marks):
+            end = next_declared[cursor] if next_declared[cursor] >= 0 else marks[cursor][0]
+        elif shell is not None:
+            end = limit
+        else:
+            space = text.find(" ", start)
+            end = len(text) if space < 0 else space
+        args.append((text[pos : start - 1], text[start:end]))
+        pos = end
         while pos < len(text) and text[pos].isspace():
             pos += 1
     return text[pos:], tuple(args)
+
+
+def strip_run_flags(body: str) -> str:
+    """``body`` without leading ``--mount=...``/``--network=...``/``--security=...`` flags
+    (Kaniko and Buildah record them; a Dockerfile has them before the command)."""
+    pos = 0
+    while body.startswith("--", pos):
+        flag = _RUN_FLAG.match(body, pos)
+        if flag is None:
+            break
+        pos = flag.end()
+    return body[pos:]
 
 
 def _unheredoc(script: str) -> str:
@@ -117,8 +164,11 @@ def _without_trailer(text: str) -> str:
     return head[:-1].rstrip() if head.endswith("#") else text
 
 
-def parse_created_by(created_by: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
-    """``(instruction, body, build_args)`` for one ``created_by`` text."""
+def parse_created_by(
+    created_by: str, declared: frozenset[str] = frozenset()
+) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """``(instruction, body, build_args)`` for one ``created_by`` text; ``declared`` are
+    the ARG names declared so far (they delimit unquoted build-arg values)."""
     text = _without_trailer(created_by.strip())
     nop = _NOP.match(text)
     if nop is not None:
@@ -131,29 +181,53 @@ def parse_created_by(created_by: str) -> tuple[str, str, tuple[tuple[str, str], 
         instruction, body = "RUN", text  # classic builder RUN or an unknown tool
     args: tuple[tuple[str, str], ...] = ()
     if instruction == "RUN":
-        body, args = _strip_args(body)
+        body, args = _strip_args(strip_run_flags(body), declared)
         shell = _SHELL.match(body)
         if shell is not None:
             body = body[shell.end() :]
-        body = _unheredoc(body)
+        body = _unheredoc(strip_run_flags(body))
     return instruction, body, args
+
+
+def _arg_names(body: str) -> list[str]:
+    """The names an ``ARG`` entry declares (``ARG A=1 B``)."""
+    words = body.split()
+    return [
+        word.partition("=")[0]
+        for position, word in enumerate(words)
+        if (position == 0 or "=" in word) and _NAME.match(word.partition("=")[0] + "=")
+    ]
 
 
 def steps_of(image: ImageMetadata) -> tuple[Step, ...]:
     """The image's history as steps, each with its layer when the pairing is known."""
     sizes = {i: desc.size for i, desc in enumerate(image.layers)}
     steps = []
-    for index, (entry, layer) in enumerate(image.iter_history()):
-        instruction, body, args = parse_created_by(entry.created_by)
+    arg_bodies: list[str] = []  # ARG entries so far; their names only matter to a |N prefix
+    for index, (entry, layer) in enumerate(paired(image)):
+        created_by = entry.created_by
+        if not created_by or created_by.isspace():
+            # Nix, buildpacks (before platform API 0.12) and squashing tools leave no
+            # command: the step is unrecognisable, its comment is all there is to read.
+            instruction, body = "", ""
+            args: tuple[tuple[str, str], ...] = ()
+        elif arg_bodies and "|" in created_by[:8]:
+            declared = frozenset(name for text in arg_bodies for name in _arg_names(text))
+            instruction, body, args = parse_created_by(created_by, declared)
+        else:
+            instruction, body, args = parse_created_by(created_by)
+        if instruction == "ARG":
+            arg_bodies.append(body)
         steps.append(
             Step(
                 index=index,
                 instruction=instruction,
                 body=body,
-                created_by=entry.created_by,
+                created_by=entry.created_by or entry.comment or "",
                 layer=layer,
                 size=sizes.get(layer) if layer is not None else None,
                 args=args,
+                comment=entry.comment,
             )
         )
     return tuple(steps)
@@ -166,6 +240,6 @@ def steps_from_instructions(
     steps = []
     for index, (keyword, value, line) in enumerate(instructions):
         keyword = keyword.upper()
-        body = _unheredoc(value) if keyword == "RUN" else value
+        body = _unheredoc(strip_run_flags(value)) if keyword == "RUN" else value
         steps.append(Step(index, keyword, body, f"{keyword} {value}", line=line))
     return tuple(steps)

@@ -185,7 +185,7 @@ def read(dockerfile: Dockerfile, source: Source) -> Original:
         env=env,
         runs=tuple(runs),
         copies=tuple(copies),
-        packages=kept_packages(scripts, variables),
+        packages=kept_packages(scripts, variables, implied=False),
         user=user,
         entrypoint=entrypoint,
         cmd=cmd,

@@ -16,11 +16,13 @@ current context and, when it is a newer one, switches the new connection over to
 (``SSLObject.context``; see the ``sni_callback`` notes in Python's ``ssl`` docs).
 
 The store keeps one context and compares the signatures of both files
-(:mod:`slimgate.runtime.files`, as the config watcher does). When they change it loads
-the pair into a new context (``SSLContext.load_cert_chain`` checks that the key matches
-the certificate) and swaps it in only if that succeeds; otherwise it keeps serving
-the last good pair and logs why. A half-written or mismatched pair therefore never fails a
-handshake. Connections already open keep their session, so in-flight and keep-alive
+(:mod:`slimgate.runtime.files`, as the config watcher does), at most once a second
+(``recheck_seconds``): the kubelet takes a minute or more to swap a renewed Secret in, and
+four system calls on every handshake were a visible part of a new connection's cost. When
+they change it loads the pair into a new context (``SSLContext.load_cert_chain`` checks that
+the key matches the certificate) and swaps it in only if that succeeds; otherwise it keeps
+serving the last good pair and logs why. A half-written or mismatched pair therefore never
+fails a handshake. Connections already open keep their session, so in-flight and keep-alive
 reviews are not disturbed and no worker is restarted.
 
 See https://kubernetes.io/docs/concepts/configuration/secret/#mounted-secrets-are-updated-automatically
@@ -32,6 +34,7 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -80,9 +83,20 @@ class CertificateStore:
     the ``asgi`` worker, the threads of a threaded one).
     """
 
-    def __init__(self, cert: Path, key: Path, factory: ContextFactory | None = None) -> None:
+    def __init__(
+        self,
+        cert: Path,
+        key: Path,
+        factory: ContextFactory | None = None,
+        *,
+        recheck_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.cert = cert
         self.key = key
+        self._recheck = recheck_seconds
+        self._clock = clock
+        self._next_check = clock() + recheck_seconds
         self._factory = factory or default_factory(cert, key)
         self._observer: CertificateObserver | None = None
         self._lock = threading.Lock()
@@ -116,6 +130,10 @@ class CertificateStore:
 
     def context(self) -> ssl.SSLContext:
         """The context for a new connection, after picking up a changed pair."""
+        now = self._clock()
+        if now < self._next_check:
+            return self._context
+        self._next_check = now + self._recheck
         if self._signature() != self._seen:
             with self._lock:
                 self._check()

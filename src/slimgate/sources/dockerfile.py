@@ -189,5 +189,9 @@ def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
     if not stages:
         raise UsageError("the Dockerfile has no FROM instruction")
     return Dockerfile(
-        stages=tuple(stages), args=args, preamble=tuple(preamble), comments=tuple(comments)
+        stages=tuple(stages),
+        args=args,
+        preamble=tuple(preamble),
+        comments=tuple(comments),
+        build_args=dict(build_args or {}),
     )

@@ -12,7 +12,10 @@ burst is answered the others are not evaluated again (the registry client's sing
 already makes the concurrent ones share one set of requests).
 
 It keeps a successful result for ``ttl`` seconds (well below the registry's tag TTL) keyed
-by everything the decision depends on: image, platforms, namespace, labels and workload.
+by everything the decision depends on: image, platforms, namespace and labels (what the
+policy's modes and exemptions match), and whose credentials the pod pulls with (its
+``PullAccess``). Not the workload's or the pod's name: a result names neither, and keying by
+them made every bare pod and every Job's pod miss.
 The part that depends on who runs the image is computed once per review
 (:func:`subject_key`), with the labels folded into one SHA-256 digest: a Pod can carry
 megabytes of labels, and sorting and hashing them again for each of its images made one
@@ -31,16 +34,17 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 
 from slimgate.evaluation import ImageResult
+from slimgate.kube.workloads import PullAccess
 from slimgate.model import Platform, Subject
 
 Key = tuple[Hashable, ...]
 
 
-def subject_key(subject: Subject, platforms: Sequence[Platform]) -> Key:
+def subject_key(subject: Subject, platforms: Sequence[Platform], access: PullAccess) -> Key:
     """What a decision depends on besides the image; compute it once per review."""
     labels = json.dumps(sorted(subject.labels.items()), separators=(",", ":"))
     digest = hashlib.sha256(labels.encode()).hexdigest()
-    return (tuple(platforms), subject.namespace, digest, subject.workload)
+    return (tuple(platforms), subject.namespace, digest, access)
 
 
 def memo_key(image: str, subject: Key) -> Key:

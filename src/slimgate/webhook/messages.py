@@ -107,6 +107,7 @@ def denial(checked: Sequence[Checked], excess: Excess | None = None) -> str:
         if analysis is not None and analysis.base is not None:
             head += f", built on {analysis.base.name}"
         parts.append(head + ":")
+        stated: set[str] = set()  # each fix once per container, not once per finding
         for decided in item.result.decision.findings:
             if decided.action is not RuleAction.DENY:
                 continue
@@ -116,7 +117,8 @@ def denial(checked: Sequence[Checked], excess: Excess | None = None) -> str:
                 parts.append(f"  - [{REGISTRY_ERROR}] could not be checked: {reason}")
                 continue
             text = f"  - [{finding.rule}] {finding.message}"
-            if finding.remediation:
+            if finding.remediation and finding.remediation not in stated:
+                stated.add(finding.remediation)
                 text += f" Fix: {finding.remediation}"
             parts.append(text)
     if fixable:  # second, so that cutting a long message at MAX_MESSAGE keeps it

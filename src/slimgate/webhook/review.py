@@ -163,7 +163,7 @@ class Reviewer:
         subject = _subject(template, review)
         containers, images, over = self._within_image_limit(containers)
         excess = self._over_limits(review, subject, template.unread, over)
-        who = subject_key(subject, self.settings.platforms)
+        who = subject_key(subject, self.settings.platforms, template.access)
         keys = {image: memo_key(image, who) for image in images}
         results: dict[str, ImageResult] = {}
         for image, key in keys.items():

@@ -140,3 +140,19 @@ def test_a_denied_dockerfile_points_at_slimgate_fix(tmp_path: Path) -> None:
     assert f"`slimgate fix {path}` writes the multi-stage build" in run.stderr
     clean = slimgate("lint", write(tmp_path, MULTI_STAGE, "clean.Dockerfile"))
     assert "slimgate fix" not in clean.stderr
+
+
+def test_a_dockerfile_that_would_not_build_gets_notes(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'ARG PACKAGES="g++ make"\nFROM 8.2.10-fpm-alpine3.18\nRUNN echo hi\n'
+        "COPY {{ .Source }} /src\nRUN apk add --no-cache $PACKAGES\n",
+    )
+    run = slimgate("lint", path)
+    assert run.returncode == 0, run.stderr  # notes change no decision
+    notes = [line for line in run.stderr.splitlines() if ": note: " in line]
+    assert len(notes) == 4, run.stderr
+    assert "line 2: FROM 8.2.10-fpm-alpine3.18 names no image" in notes[0]
+    assert "line 3: unknown instruction RUNN" in notes[1]
+    assert "line 4: COPY holds a template placeholder {{ .Source }}" in notes[2]
+    assert "line 5: $PACKAGES is a global ARG" in notes[3]

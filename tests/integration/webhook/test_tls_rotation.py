@@ -126,6 +126,7 @@ def test_a_mismatched_key_leaves_the_last_good_pair_in_service(
     other = test_ca.issue_cert("127.0.0.1", "localhost")
     current = served.secret / "tls.key"
     served.swap({"tls.crt": pair(other)["tls.crt"], "tls.key": current.read_bytes()})
+    time.sleep(1.1)  # the files are looked at at most once a second
     for _ in range(3):
         assert served.serial() == first
     connection = served.connect()

@@ -34,10 +34,10 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "eclipse-temurin-21-jre": (set(), "JRE"),
     "node-22-bookworm": ({FL, BIG}, "node (full)"),
     "node-22-bookworm-slim": (set(), "node (slim)"),
-    "node-22-alpine": (set(), "node (slim)"),
+    "node-22-alpine": (set(), "node (alpine)"),
     "python-3.12-bookworm": ({FL, BIG}, "python (full)"),
     "python-3.12-slim-bookworm": (set(), "python (slim)"),
-    "python-3.12-alpine": (set(), "python (slim)"),
+    "python-3.12-alpine": (set(), "python (alpine)"),
     "php-8.3-cli": ({PHP}, "php (keeps $PHPIZE_DEPS)"),
     "ruby-3.4-bookworm": ({FL, BIG}, "ruby (full)"),
     "ruby-3.4-slim-bookworm": (set(), "ruby (slim)"),  # temporary rustup removed in-step

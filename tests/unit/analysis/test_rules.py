@@ -28,3 +28,13 @@ def test_clear_toolchain_findings_deny_and_borderline_warn() -> None:
 def test_finding_message_must_be_one_short_line() -> None:
     with pytest.raises(ValueError, match="one line"):
         Finding(rules.TOOLCHAIN_BASE, Severity.HIGH, "a\nb")
+
+
+def test_shortened_commands_end_at_a_word_boundary() -> None:
+    from slimgate.analysis.messages import shorten
+
+    text = "apt-get install -y --no-install-recommends build-essential libpq-dev"
+    short = shorten(text, 40)
+    assert short == "apt-get install -y…"
+    assert len(short) <= 40
+    assert shorten("x" * 50, 10) == "x" * 9 + "…"  # one long word is still cut

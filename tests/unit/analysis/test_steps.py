@@ -53,3 +53,46 @@ def test_heredoc_run_yields_its_script() -> None:
         "RUN /bin/sh -c <<EOF\napt-get update\napt-get install -y gcc\nEOF\n # buildkit"
     )
     assert body == "apt-get update\napt-get install -y gcc"
+
+
+def test_buildkit_arg_values_with_spaces_end_at_the_next_declared_name() -> None:
+    # BuildKit writes build-arg values unquoted (frontend/dockerfile/dockerfile2llb
+    # runCommandString); the Paketo stack build.Dockerfile passes a package list this way.
+    _, body, args = parse_created_by(
+        "RUN |3 packages=build-essential git curl zlib1g-dev  package_args=--no-install-recommends"
+        " sources= /bin/sh -c apt-get install -y $package_args $packages # buildkit",
+        frozenset({"sources", "packages", "package_args"}),
+    )
+    assert body == "apt-get install -y $package_args $packages"
+    assert dict(args) == {
+        "packages": "build-essential git curl zlib1g-dev ",
+        "package_args": "--no-install-recommends",
+        "sources": "",
+    }
+
+
+def test_arg_values_with_newlines_and_words_that_look_like_assignments() -> None:
+    # snyk/snyk-docker-plugin test/lib/dockerfile/instruction-parser.spec.ts records this shape.
+    _, body, args = parse_created_by(
+        "RUN |2 TEST_STRING_1=Test string one TEST_STRING_2=Test\nstring two /bin/sh -c apt"
+        " install -y curl",
+        frozenset({"TEST_STRING_1", "TEST_STRING_2"}),
+    )
+    assert body == "apt install -y curl"
+    assert args == (("TEST_STRING_1", "Test string one"), ("TEST_STRING_2", "Test\nstring two"))
+    _, _, args = parse_created_by(
+        "RUN |1 APT=/usr/bin/apt-get -o Dpkg::Options::=--force-confold /bin/sh -c $APT update"
+    )
+    assert args == (("APT", "/usr/bin/apt-get -o Dpkg::Options::=--force-confold"),)
+
+
+@pytest.mark.parametrize(
+    "created_by",
+    [
+        "RUN --mount=type=cache,target=/root/.m2 mvn -B package",  # Kaniko: the original line
+        "/bin/sh -c --mount=type=cache,target=/root/.m2 mvn -B package",  # Buildah
+        "|1 V=1 /bin/sh -c --network=none --security=insecure mvn -B package",
+    ],
+)
+def test_run_flags_are_not_the_command(created_by: str) -> None:
+    assert parse_created_by(created_by)[1] == "mvn -B package"

@@ -32,7 +32,7 @@ def ca() -> trustme.CA:
 
 def store_on(root: Path, leaf: trustme.LeafCert) -> tuple[CertificateStore, Counts]:
     mount_secret(root, pair(leaf), 1)
-    store = CertificateStore(root / "tls.crt", root / "tls.key")
+    store = CertificateStore(root / "tls.crt", root / "tls.key", recheck_seconds=0)
     counts = Counts()
     store.observe(counts)
     return store, counts
@@ -88,7 +88,7 @@ def test_a_half_written_key_is_ignored_until_it_is_complete(tmp_path: Path, ca: 
     cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
     cert.write_bytes(pair(first)["tls.crt"])
     key.write_bytes(pair(first)["tls.key"])
-    store = CertificateStore(cert, key)
+    store = CertificateStore(cert, key, recheck_seconds=0)
     new = pair(renewed)
     cert.write_bytes(new["tls.crt"])  # written in place, not swapped: a window exists
     key.write_bytes(new["tls.key"][: len(new["tls.key"]) // 2])
@@ -104,3 +104,19 @@ def test_a_pair_that_does_not_load_at_start_is_an_error(tmp_path: Path, ca: trus
     )
     with pytest.raises(CertificateError):
         CertificateStore(tmp_path / "tls.crt", tmp_path / "tls.key")
+
+
+def test_the_files_are_looked_at_at_most_once_per_recheck_interval(
+    tmp_path: Path, ca: trustme.CA
+) -> None:
+    first, renewed = ca.issue_cert("localhost"), ca.issue_cert("localhost")
+    mount_secret(tmp_path, pair(first), 1)
+    now = [100.0]
+    store = CertificateStore(
+        tmp_path / "tls.crt", tmp_path / "tls.key", recheck_seconds=1.0, clock=lambda: now[0]
+    )
+    mount_secret(tmp_path, pair(renewed), 2)
+    now[0] += 0.5
+    assert handshake_serial(store.context(), ca) == serial_of(first)  # not looked at yet
+    now[0] += 0.6
+    assert handshake_serial(store.context(), ca) == serial_of(renewed)

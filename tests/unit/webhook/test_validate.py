@@ -236,6 +236,28 @@ def test_identical_reviews_within_the_memo_window_evaluate_once(
     assert evaluated(engine) == [GO, GO]  # another subject is another decision
 
 
+def test_pods_that_differ_only_in_name_share_the_decision_but_not_across_credentials(
+    client: FlaskClient, engine: FakeEngine
+) -> None:
+    """Bare pods and Jobs' pods each have a name of their own: the decision does not depend
+    on it, so the second is answered from the memo. Labels (exemptions match them) and the
+    credentials the pod pulls with are part of what was decided, so they are not shared."""
+    engine.analyses[GO] = BLOATED
+    post(client, admission.review(admission.pod([GO], name="job-1", labels={"app": "x"})))
+    post(client, admission.review(admission.pod([GO], name="job-2", labels={"app": "x"})))
+    assert evaluated(engine) == [GO]
+    post(client, admission.review(admission.pod([GO], name="job-3", labels={"app": "y"})))
+    assert evaluated(engine) == [GO, GO]
+    with_secret = admission.pod([GO], name="job-4", labels={"app": "x"})
+    with_secret["spec"]["imagePullSecrets"] = [{"name": "team-registry"}]
+    post(client, admission.review(with_secret))
+    assert evaluated(engine) == [GO, GO, GO]
+    other_account = admission.pod([GO], name="job-5", labels={"app": "x"})
+    other_account["spec"]["serviceAccountName"] = "builder"
+    post(client, admission.review(other_account))
+    assert evaluated(engine) == [GO, GO, GO, GO]
+
+
 def test_reviews_queued_behind_the_first_of_a_burst_use_its_answer(
     app: Flask, engine: FakeEngine
 ) -> None:
@@ -271,3 +293,21 @@ def test_a_pull_secret_entry_without_a_name_is_not_a_bad_object(
     response = post(client, admission.review(obj))
     assert response["allowed"] is True
     assert [image for image, _ in engine.calls] == ["registry.example/team/web:1"]
+
+
+def test_the_fix_is_stated_once_for_several_findings_of_a_container(
+    client: FlaskClient, engine: FakeEngine
+) -> None:
+    from dataclasses import replace
+
+    from slimgate.analysis.findings import Analysis
+    from slimgate.policy.model import RuleAction
+    from tests.unit.webhook.fakes import GOLANG, TOOLCHAIN
+
+    build = replace(TOOLCHAIN, rule="build-in-final-image", message="layer 9 runs go build")
+    engine.analyses[GO] = Analysis(findings=(TOOLCHAIN, build), base=GOLANG, compressed_size=1)
+    engine.policy = Policy(rules={**DEFAULT_RULES, "build-in-final-image": RuleAction.DENY})
+    message = post(client, admission.review(admission.pod([GO])))["status"]["message"]
+    assert "[toolchain-base]" in message
+    assert "[build-in-final-image] layer 9 runs go build" in message
+    assert message.count("Fix: ") == 1

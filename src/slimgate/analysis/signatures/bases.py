@@ -39,6 +39,10 @@ class BaseSignature:
     repositories: tuple[str, ...] = ()
     clean_tags: tuple[str, ...] = ()  # a tag containing one of these is the clean variant
     remedy: str = ""  # remediation key when it differs from the ecosystem
+    # Repositories outside Docker Hub's library, as regular expressions over the whole path
+    # (``registry.access.redhat.com/ubi9/openjdk-17``); a clean marker may then be in the
+    # repository's last segment (``openjdk-17-runtime``, ``chainguard/jre``).
+    repository_patterns: tuple[str, ...] = ()
 
     @property
     def remedy_key(self) -> str:
@@ -66,6 +70,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         own=(r"MAVEN_", r"/usr/share/maven", r"mvn-entrypoint", r"/usr/bin/mvn"),
         sdk=(r"/usr/share/maven", r"apache-maven-\S+-bin", *_JDK_MARKERS[:1]),
         repositories=("maven",),
+        repository_patterns=(r"cgr\.dev/[^/]+/maven",),
     ),
     BaseSignature(
         "gradle",
@@ -78,6 +83,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         own=(r"GRADLE_", r"gradle"),
         sdk=(r"gradle-\S+-bin\.zip", r"/opt/gradle", *_JDK_MARKERS[:1]),
         repositories=("gradle",),
+        repository_patterns=(r"cgr\.dev/[^/]+/gradle",),
     ),
     BaseSignature(
         "golang",
@@ -99,6 +105,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         ),
         sdk=(r"^COPY /target/ /$", r"/usr/local/go\b", r"dl\.google\.com/go|go\.dev/dl"),
         repositories=("golang",),
+        repository_patterns=(r"cgr\.dev/[^/]+/go",),
     ),
     BaseSignature(
         "rust",
@@ -111,6 +118,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         own=(r"RUSTUP_HOME", r"CARGO_HOME", r"RUST_VERSION", r"rustup"),
         sdk=(r"rustup-init", r"RUST_VERSION"),
         repositories=("rust",),
+        repository_patterns=(r"cgr\.dev/[^/]+/rust",),
     ),
     BaseSignature(
         "gcc",
@@ -123,6 +131,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         own=(r"GCC_", r"\bgcc\b", r"ld\.so\.conf", r"dpkg-divert"),
         sdk=(r"GCC_VERSION",),
         repositories=("gcc",),
+        repository_patterns=(r"cgr\.dev/[^/]+/gcc-glibc",),
     ),
     BaseSignature(
         "dotnet-sdk",
@@ -135,6 +144,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         own=(r"DOTNET_", r"ASPNET", r"dotnet", r"powershell", r"NUGET"),
         sdk=(r"dotnet", r"powershell"),
         repositories=("mcr.microsoft.com/dotnet/sdk",),
+        repository_patterns=(r"cgr\.dev/[^/]+/dotnet-sdk",),
     ),
     BaseSignature(
         "php",
@@ -145,8 +155,19 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         "php",
         env=("PHPIZE_DEPS",),
         own=(r"PHP", r"docker-php-", r"/usr/src/php", r"/usr/local/etc/php", r"STOPSIGNAL"),
-        repositories=("php",),
+        repositories=("php", "wordpress"),  # wordpress is built FROM php
         clean_tags=("alpine",),
+    ),
+    BaseSignature(  # named by reference only (a FROM line): images are told by their labels
+        "ubi-openjdk",
+        "java",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "UBI OpenJDK (JDK, s2i builder)",
+        "UBI OpenJDK runtime",
+        clean_tags=("runtime",),
+        remedy="s2i-java",
+        repository_patterns=(r"(?:.+/)?ubi\d*/openjdk-\d+(?:-runtime)?",),
     ),
     BaseSignature(
         "java",
@@ -167,9 +188,18 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
             r"fontconfig|p11-kit|locale-gen",
         ),
         sdk=_JDK_MARKERS[:1] + _JDK_MARKERS[3:4],
-        repositories=("eclipse-temurin", "openjdk", "amazoncorretto", "sapmachine"),
+        # tomcat's unsuffixed tags and java:8 (openjdk:8's old alias) are JDK images.
+        repositories=(
+            "eclipse-temurin",
+            "openjdk",
+            "amazoncorretto",
+            "sapmachine",
+            "tomcat",
+            "java",
+        ),
         clean_tags=("jre",),
         remedy="jdk",
+        repository_patterns=(r"cgr\.dev/[^/]+/(?:jdk|jre)",),
     ),
     BaseSignature(
         "node",
@@ -225,3 +255,15 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         clean_tags=("curl", "scm"),
     ),
 )
+
+
+# Environment a base image defines that Dockerfiles built on it use (``apk add
+# $PHPIZE_DEPS``): lint expands these from what the FROM line names, by family and by the
+# first variant marker found in the tag. From docker-library/php's Dockerfile templates
+# (Debian and Alpine variants); the tabs of the real value do not matter to the shell.
+BASE_ENV: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("php", ""): (("PHPIZE_DEPS", "autoconf dpkg-dev file g++ gcc libc-dev make pkg-config re2c"),),
+    ("php", "alpine"): (
+        ("PHPIZE_DEPS", "autoconf dpkg-dev dpkg file g++ gcc libc-dev make pkgconf re2c"),
+    ),
+}

@@ -114,3 +114,45 @@ PACKAGE_CLASSES: tuple[PackageClass, ...] = (
         triggers=False,
     ),
 )
+
+
+# Metapackages and what they pull in as *automatic* dependencies: ``apt-get remove
+# build-essential`` without ``--auto-remove``/``autoremove`` removes only the metapackage
+# and leaves these installed (Debian's build-essential depends on gcc, g++, make,
+# libc6-dev and dpkg-dev; Ubuntu's the same). apk and the rpm family remove what only a
+# removed package needed, so only apt needs this table.
+APT_DEPENDENCIES: dict[str, tuple[str, ...]] = {
+    "build-essential": ("gcc", "g++", "make", "libc6-dev", "dpkg-dev"),
+    "default-jdk": ("openjdk-17-jdk",),
+    "default-jdk-headless": ("openjdk-17-jdk-headless",),
+    "golang-go": ("golang-1.19-go",),
+}
+
+# nixpkgs package names (the part of a store path before the version) that are a build
+# toolchain, and the class each counts as. The ``-wrapper`` derivations are what
+# ``stdenv`` puts on PATH as ``cc``/``ld``. nixpkgs calls GNU make ``gnumake``.
+NIX_TOOLCHAIN: dict[str, str] = {
+    "gcc": "compiler",
+    "gcc-wrapper": "compiler",
+    "clang": "compiler",
+    "clang-wrapper": "compiler",
+    "binutils": "compiler",
+    "binutils-wrapper": "compiler",
+    "go": "language-sdk",
+    "rustc": "language-sdk",
+    "rustc-wrapper": "language-sdk",
+    "cargo": "language-sdk",
+    "dotnet-sdk": "language-sdk",
+    "maven": "language-sdk",
+    "gradle": "language-sdk",
+    "ghc": "language-sdk",
+    "openjdk": "jdk",
+    "gnumake": "build-tool",
+    "cmake": "build-tool",
+    "ninja": "build-tool",
+    "meson": "build-tool",
+    "autoconf": "build-tool",
+    "automake": "build-tool",
+    "libtool": "build-tool",
+    "git": "scm",
+}

@@ -45,6 +45,12 @@ REMEDIATIONS: dict[str, Remediation] = {
         "compile in a separate JDK stage",
         retained_fraction=0.35,
     ),
+    "jdk-rpm": Remediation(
+        "install java-<version>-openjdk-headless, not -devel",
+        "yum/dnf/microdnf install java-<version>-openjdk-headless (the JRE) in the final "
+        "image, or FROM ubi9/openjdk-<version>-runtime; compile in a separate -devel stage",
+        retained_fraction=0.35,
+    ),
     "node": Remediation(
         "build in node, run on node:*-slim",
         "multi-stage: npm ci and npm run build in node:<version>, then FROM node:<version>-slim, "
@@ -69,6 +75,63 @@ REMEDIATIONS: dict[str, Remediation] = {
         "publish in dotnet/sdk, run on dotnet/aspnet",
         "multi-stage: dotnet publish in mcr.microsoft.com/dotnet/sdk, then FROM "
         "mcr.microsoft.com/dotnet/aspnet (or runtime, runtime-deps) and COPY --from=build",
+    ),
+    "buildpacks": Remediation(
+        "deploy the app image pack builds, not the builder",
+        "a builder or build image only builds: run `pack build` (or spring-boot:build-image, "
+        "a kpack Image) and deploy the app image it exports on the stack's run image",
+    ),
+    "buildpacks-jdk": Remediation(
+        "build with BP_JVM_TYPE=JRE (the default)",
+        "rebuild without BP_JVM_TYPE=JDK so the JVM buildpack contributes a JRE launch layer; "
+        "the JDK stays a build-only layer",
+        retained_fraction=0.35,
+    ),
+    "apko-go": Remediation(
+        "build in chainguard/go, ship on chainguard/static",
+        "multi-stage: go build in cgr.dev/chainguard/go, then FROM cgr.dev/chainguard/static "
+        "and COPY --from=build the binary (or build with ko or melange + apko)",
+    ),
+    "apko-rust": Remediation(
+        "build in chainguard/rust, ship on chainguard/glibc-dynamic",
+        "multi-stage: cargo build --release in cgr.dev/chainguard/rust, then FROM "
+        "cgr.dev/chainguard/glibc-dynamic (or static) and COPY --from=build the binary",
+    ),
+    "apko-c": Remediation(
+        "compile in a stage, ship on chainguard/glibc-dynamic",
+        "multi-stage: compile in cgr.dev/chainguard/gcc-glibc, then FROM "
+        "cgr.dev/chainguard/glibc-dynamic and COPY --from=build the binaries",
+    ),
+    "apko-java": Remediation(
+        "build in chainguard/maven, run on chainguard/jre",
+        "multi-stage: mvn/gradle package in cgr.dev/chainguard/maven (or gradle), then FROM "
+        "cgr.dev/chainguard/jre and COPY --from=build the jar",
+    ),
+    "apko-jdk": Remediation(
+        "run on cgr.dev/chainguard/jre",
+        "FROM cgr.dev/chainguard/jre instead of chainguard/jdk; compile in a separate JDK stage",
+        retained_fraction=0.35,
+    ),
+    "apko-dotnet": Remediation(
+        "publish in chainguard/dotnet-sdk, run on aspnet-runtime",
+        "multi-stage: dotnet publish in cgr.dev/chainguard/dotnet-sdk, then FROM "
+        "cgr.dev/chainguard/aspnet-runtime (or dotnet-runtime) and COPY --from=build",
+    ),
+    "s2i": Remediation(
+        "ship on a UBI runtime image, not the s2i builder",
+        "s2i build --runtime-image (or an OpenShift chained build): assemble in the builder, "
+        "then copy the artefacts onto ubi9/<language>-minimal or ubi9/ubi-minimal "
+        "(microdnf install only the runtime packages)",
+    ),
+    "s2i-java": Remediation(
+        "run on ubi9/openjdk-<version>-runtime",
+        "build with s2i/Maven in ubi9/openjdk-<version>, then a chained build (or s2i "
+        "--runtime-image) onto ubi9/openjdk-<version>-runtime, which ships a JRE",
+    ),
+    "nix": Remediation(
+        "keep build inputs out of the image contents",
+        "dockerTools: put only the built package in contents (buildGoModule, rustPlatform, "
+        "stdenv.mkDerivation outputs); compilers belong in nativeBuildInputs, not contents",
     ),
     "generic": Remediation(
         "remove build deps in the same RUN or use a build stage",

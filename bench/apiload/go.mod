@@ -1,0 +1,3 @@
+module slimgate.dev/bench/apiload
+
+go 1.22

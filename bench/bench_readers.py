@@ -1,0 +1,109 @@
+"""What a change to the analysis costs per image: this tree against another, in the same run.
+
+Run from the repository root: ``python bench/bench_readers.py --baseline DIR`` where DIR
+holds another checkout's files (``git archive main | tar -x -C /tmp/base``). Each round
+times ``analyse()`` of every corpus image (tests/fixtures/corpus, read from this tree) in a
+fresh process of each tree in turn, as CPU time of the calling thread (``time.thread_time``,
+which other work on a shared machine disturbs less than wall time): the best of
+``--repeat`` batches of ``--calls`` calls, steps memoised as for a new image on a popular
+base. Rounds alternate the trees; per image the best over rounds counts. Results go to
+``bench/results/readers.json``: per image both figures and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_CHILD = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from tests.support import corpus
+from slimgate.analysis.engine import analyse
+from slimgate.analysis.knowledge import Knowledge
+knowledge = Knowledge.default()
+result = {{}}
+for name in corpus.names():
+    image = corpus.load(name)
+    analyse(image, knowledge)
+    best = float("inf")
+    for _ in range({repeat}):
+        start = time.thread_time()
+        for _ in range({calls}):
+            analyse(image, knowledge)
+        best = min(best, (time.thread_time() - start) / {calls} * 1e6)
+    result[name] = best
+print(json.dumps(result))
+"""
+
+
+def measure(source: Path, repeat: int, calls: int) -> dict[str, float]:
+    """Per image, the best µs per call with ``source``'s slimgate (this tree's corpus)."""
+    env = {**os.environ, "PYTHONPATH": str(source / "src")}
+    code = _CHILD.format(root=str(ROOT), repeat=repeat, calls=calls)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    figures: dict[str, float] = json.loads(done.stdout)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", type=Path, required=True, help="another tree's files")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "readers.json")
+    args = parser.parse_args()
+    this: dict[str, float] = {}
+    base: dict[str, float] = {}
+    for _ in range(args.rounds):
+        for into, source in ((base, args.baseline), (this, ROOT)):
+            for name, value in measure(source, args.repeat, args.calls).items():
+                into[name] = min(value, into.get(name, float("inf")))
+    rows = [
+        {
+            "image": name,
+            "baseline_us": round(base[name], 1),
+            "this_us": round(this[name], 1),
+            "ratio": round(this[name] / base[name], 3),
+        }
+        for name in sorted(this)
+    ]
+    for row in rows:
+        image, before, after = row["image"], row["baseline_us"], row["this_us"]
+        print(f"{image:<32} {before:>8} us  {after:>8} us  x{row['ratio']}")
+    ratios = [row["ratio"] for row in rows]
+    summary = {
+        "median_ratio": round(statistics.median(ratios), 3),
+        "max_ratio": max(ratios),
+        "images_over_1.10": sum(1 for r in ratios if r > 1.10),
+    }
+    print(json.dumps(summary))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "what": "analyse() per image, this tree vs a baseline tree, CPU time, memoised",
+                "rounds": args.rounds,
+                "repeat": args.repeat,
+                "calls": args.calls,
+                "summary": summary,
+                "images": rows,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
