@@ -1,11 +1,26 @@
 # syntax=docker/dockerfile:1
 #
 # slimgate's own image, built the way slimgate asks images to be built: a
-# build stage with pip and the wheel toolchain, and a runtime stage that only
-# receives the installed wheels. No compiler, pip cache or source tree ships.
+# build stage with pip and the wheel toolchain, a stage that compiles the
+# registry credential plugin, and a runtime stage that only receives the
+# installed wheels and the plugin binary. No compiler, Go SDK, pip cache or
+# source tree ships.
 
 # The release passes the base pinned by digest (name@sha256:…) and records it in the labels.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG GO_IMAGE=golang:1.26-bookworm
+
+# --- plugins: the kubelet credential-provider plugin for ECR ---------------------------------
+# k8s.io/cloud-provider-aws has a replace directive in its go.mod, so `go install
+# module@version` refuses it; it is built inside the downloaded module with that module's own
+# go.mod and go.sum. The GCP and Azure plugins are not built: see the README.
+FROM ${GO_IMAGE} AS plugins
+ARG ECR_PROVIDER_VERSION=v1.37.1
+ENV CGO_ENABLED=0
+RUN module="$(go mod download -json "k8s.io/cloud-provider-aws@${ECR_PROVIDER_VERSION}" \
+      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')" \
+ && cd "$module" \
+ && go build -trimpath -ldflags "-s -w" -o /out/ecr-credential-provider ./cmd/ecr-credential-provider
 
 # --- build: the slimgate wheel and a wheel for every dependency -------------------------------
 FROM ${PYTHON_IMAGE} AS build
@@ -47,6 +62,8 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
  && groupadd --system --gid 65532 slimgate \
  && useradd --system --uid 65532 --gid 65532 --no-create-home \
       --home-dir /nonexistent --shell /usr/sbin/nologin slimgate
+# The plugin binary alone; the chart points registry.credentialPlugins.binDir here.
+COPY --from=plugins /out/ecr-credential-provider /usr/local/lib/slimgate/credential-providers/
 # The UID the Helm chart's securityContext runs as (runAsUser: 65532).
 USER 65532:65532
 EXPOSE 8443

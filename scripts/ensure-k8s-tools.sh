@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build and cache the Go tools the tests run: a real kube-apiserver, kine (an
 # etcd-compatible store over SQLite) and helm for the end-to-end and chart
-# tests, and actionlint, which scripts/test runs over .github/workflows.
+# tests, actionlint, which scripts/test runs over .github/workflows, and the
+# registry credential programs the credential tests run: the kubelet
+# credential-provider plugin for ECR (ecr-credential-provider) and the Docker
+# credential helper for ECR (docker-credential-ecr-login).
 #
 # Everything is built from Go modules with the local Go toolchain, so this
 # works on any machine that has Go and can reach the Go module proxy.
@@ -10,16 +13,21 @@
 # and a second run only prints their paths.
 #
 # Usage: scripts/ensure-k8s-tools.sh [--print-env] [--rebuild] [TOOL...]
-#   TOOL is any of kube-apiserver, kine, helm, actionlint (default: all four).
+#   TOOL is any of kube-apiserver, kine, helm, actionlint, ecr-credential-provider,
+#   docker-credential-ecr-login (default: all six).
 #   --rebuild builds the named tools again even when they are cached.
 #   Progress goes to stderr; stdout carries one KEY=PATH line per tool
-#   (KUBE_APISERVER, KINE, HELM, ACTIONLINT), suitable for `eval` or for parsing.
+#   (KUBE_APISERVER, KINE, HELM, ACTIONLINT, ECR_CREDENTIAL_PROVIDER,
+#   DOCKER_CREDENTIAL_ECR_LOGIN), suitable for `eval` or for parsing.
 set -euo pipefail
 
 KUBE_VERSION="${SLIMGATE_KUBE_VERSION:-v1.34.4}"
 KINE_VERSION="${SLIMGATE_KINE_VERSION:-v0.17.5}"
 HELM_VERSION="${SLIMGATE_HELM_VERSION:-v3.21.4}"
 ACTIONLINT_VERSION="${SLIMGATE_ACTIONLINT_VERSION:-v1.7.12}"
+# k8s.io/cloud-provider-aws and github.com/awslabs/amazon-ecr-credential-helper/ecr-login
+ECR_PROVIDER_VERSION="${SLIMGATE_ECR_PROVIDER_VERSION:-v1.37.1}"
+ECR_LOGIN_VERSION="${SLIMGATE_ECR_LOGIN_VERSION:-v0.13.0}"
 
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/slimgate"
 REBUILD=0
@@ -125,6 +133,26 @@ go_install_into() {
     log "installed ${pkg} in $((SECONDS - start))s"
 }
 
+# k8s.io/cloud-provider-aws carries a replace directive in its go.mod, which `go install
+# module@version` refuses; the plugin is built inside the downloaded module instead, with
+# that module's own go.mod and go.sum (the module directory is read-only; -o writes elsewhere).
+build_ecr_credential_provider() {
+    local dir="$1" bin="$1/ecr-credential-provider"
+    [[ -x "$bin" && "$REBUILD" == 0 ]] && return 0
+    log "building ecr-credential-provider ${ECR_PROVIDER_VERSION}"
+    local start=$SECONDS module
+    module="$(go mod download -json "k8s.io/cloud-provider-aws@${ECR_PROVIDER_VERSION}" |
+        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+    [[ -n "$module" && -d "$module" ]] ||
+        die "could not download k8s.io/cloud-provider-aws@${ECR_PROVIDER_VERSION}"
+    (
+        cd "$module"
+        CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin.tmp" ./cmd/ecr-credential-provider
+    )
+    install_atomic "$bin" "$bin.tmp"
+    log "built ecr-credential-provider ${ECR_PROVIDER_VERSION} in $((SECONDS - start))s"
+}
+
 # The linker flags of helm's own release build (its Makefile): the version,
 # and the Kubernetes version that `helm template` and `helm lint` assume
 # without a cluster, taken from the client-go that helm $1 requires (client-go
@@ -170,7 +198,19 @@ ensure() {
             "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}" actionlint
         printf 'ACTIONLINT=%s\n' "$dir/actionlint"
         ;;
-    *) die "unknown tool: ${tool} (expected kube-apiserver, kine, helm or actionlint)" ;;
+    ecr-credential-provider)
+        dir="$CACHE_ROOT/ecr-credential-provider-${ECR_PROVIDER_VERSION}"
+        with_lock "$dir" build_ecr_credential_provider "$dir"
+        printf 'ECR_CREDENTIAL_PROVIDER=%s\n' "$dir/ecr-credential-provider"
+        ;;
+    docker-credential-ecr-login)
+        dir="$CACHE_ROOT/docker-credential-ecr-login-${ECR_LOGIN_VERSION}"
+        with_lock "$dir" go_install_into "$dir" \
+            "github.com/awslabs/amazon-ecr-credential-helper/ecr-login/cli/docker-credential-ecr-login@${ECR_LOGIN_VERSION}" \
+            docker-credential-ecr-login
+        printf 'DOCKER_CREDENTIAL_ECR_LOGIN=%s\n' "$dir/docker-credential-ecr-login"
+        ;;
+    *) die "unknown tool: ${tool} (expected kube-apiserver, kine, helm, actionlint, ecr-credential-provider or docker-credential-ecr-login)" ;;
     esac
 }
 
@@ -187,7 +227,8 @@ for arg in "$@"; do
     *) tools+=("$arg") ;;
     esac
 done
-[[ ${#tools[@]} -gt 0 ]] || tools=(kube-apiserver kine helm actionlint)
+[[ ${#tools[@]} -gt 0 ]] ||
+    tools=(kube-apiserver kine helm actionlint ecr-credential-provider docker-credential-ecr-login)
 
 for tool in "${tools[@]}"; do
     ensure "$tool"

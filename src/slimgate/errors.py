@@ -18,6 +18,7 @@
         │   ├── TimedOut              no answer within the lookup deadline
         │   └── RateLimited           429, with the Retry-After the registry sent
         ├── AuthError                 401/403 after the challenge flow
+        ├── CredentialsUnavailable    a credential plugin or helper that failed to answer
         ├── NotFound                  404: no such repository, tag or digest
         ├── TooLarge                  a manifest, config or index over its cap
         ├── DigestMismatch            the bytes do not hash to the digest asked for
@@ -129,6 +130,14 @@ class RateLimited(RegistryUnavailable):
 
 class AuthError(RegistryError):
     pass
+
+
+class CredentialsUnavailable(RegistryError):
+    """A credential-provider plugin or Docker credential helper failed (exit status, time
+    limit, unreadable answer); the message names the program and the reason, never what it
+    printed."""
+
+    temporary = True
 
 
 class NotFound(RegistryError):

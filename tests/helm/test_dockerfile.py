@@ -82,8 +82,9 @@ def test_the_lint_engine_finds_nothing(dockerfile: Dockerfile) -> None:
 
 
 def test_build_stage_makes_wheels_and_runtime_installs_only_them(dockerfile: Dockerfile) -> None:
-    assert len(dockerfile.stages) == 2
-    build, runtime = dockerfile.stages
+    assert len(dockerfile.stages) == 3
+    plugins, build, runtime = dockerfile.stages
+    assert plugins.name == "plugins"
     assert build.name == "build"
     assert build.base.startswith("python:3.11-")
     build_runs = " ".join(instructions(build, "RUN"))
@@ -97,9 +98,25 @@ def test_build_stage_makes_wheels_and_runtime_installs_only_them(dockerfile: Doc
     assert "pip install --no-cache-dir --no-index --find-links /wheels slimgate" in install
     for tool in ("gcc", "build-essential", "apt-get install", "pip wheel"):
         assert tool not in install
-    # Nothing from the build context or the build stage is copied into the runtime.
-    assert instructions(runtime, "COPY") == []
+    # Nothing from the build context or the build stage is copied into the runtime; from
+    # the plugins stage, only the one binary.
+    assert instructions(runtime, "COPY") == [
+        "--from=plugins /out/ecr-credential-provider /usr/local/lib/slimgate/credential-providers/"
+    ]
     assert instructions(runtime, "ADD") == []
+
+
+def test_the_plugin_stage_builds_the_ecr_plugin_where_the_chart_looks(
+    dockerfile: Dockerfile,
+) -> None:
+    plugins = dockerfile.stages[0]
+    assert plugins.base.startswith("golang:")
+    (build,) = instructions(plugins, "RUN")
+    assert "k8s.io/cloud-provider-aws@" in build
+    assert "go build" in build
+    assert "./cmd/ecr-credential-provider" in build
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["credentialProviders"]["binDir"] == "/usr/local/lib/slimgate/credential-providers"
 
 
 def test_runtime_runs_as_the_chart_uid_with_slimgate_as_entrypoint(dockerfile: Dockerfile) -> None:

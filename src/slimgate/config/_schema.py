@@ -11,6 +11,7 @@ so nothing outside this package sees pydantic.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -102,6 +103,43 @@ class CacheConfig(_Section):
     max_entries: Positive
 
 
+def _absolute_dir(text: str) -> str:
+    # Each program named from it is checked at start (the plugins where the provider file
+    # names them, the helpers where the dockerconfigjson does).
+    if not os.path.isabs(text):
+        raise ValueError(f"{text!r} is not an absolute path")
+    return text
+
+
+def _existing(text: str) -> str:
+    if not os.path.exists(text):
+        raise ValueError(f"{text!r} does not exist")
+    return text
+
+
+def _env_name(text: str) -> str:
+    if not _ENV_NAME.fullmatch(text):
+        raise ValueError(f"{text!r} is not an environment variable name")
+    return text
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class CredentialPluginsConfig(_Section):
+    provider_config: Annotated[str, Field(min_length=1), AfterValidator(_existing)] | None
+    bin_dir: Annotated[str, Field(min_length=1), AfterValidator(_absolute_dir)] | None
+    inherit_env: list[Annotated[str, AfterValidator(_env_name)]]
+    timeout_seconds: PositiveFloat
+    helper_cache_seconds: Annotated[float, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _plugins_have_a_directory(self) -> CredentialPluginsConfig:
+        if self.provider_config is not None and self.bin_dir is None:
+            raise ValueError("providerConfig needs binDir, the directory of the plugins")
+        return self
+
+
 class ToolchainImageConfig(_Section):
     image: ReferenceText
     rule: RuleId = rules.TOOLCHAIN_BASE
@@ -120,6 +158,7 @@ class RegistryConfig(_Section):
     token_realms: dict[HostText, list[HostText]]
     docker_config: NonEmpty | None
     pull_secrets: bool
+    credential_plugins: CredentialPluginsConfig
     limits: LimitsConfig
     cache: CacheConfig
     known_toolchain_images: list[ToolchainImageConfig] | None

@@ -15,6 +15,7 @@ from typing import Any
 from slimgate.analysis import rules
 from slimgate.analysis.knowledge import Thresholds
 from slimgate.analysis.lineage import DEFAULT_TOOLCHAIN_IMAGES, ToolchainImage
+from slimgate.config.providers import read_provider_config
 from slimgate.config.settings import (
     OperatorSettings,
     RegistrySettings,
@@ -25,6 +26,7 @@ from slimgate.model import Platform
 from slimgate.policy.decision import Exemption, Mode, RuleAction, Verdict
 from slimgate.policy.model import Policy
 from slimgate.reference import ImageReference
+from slimgate.registry.credential_programs import ProgramSettings
 from slimgate.registry.options import CacheOptions, Limits, RegistryOptions
 
 Document = Mapping[str, Any]
@@ -143,4 +145,19 @@ def registry_from(section: Document) -> RegistrySettings:
         toolchain_images=toolchain_images_from(section),
         docker_config=section["dockerConfig"],
         pull_secrets=bool(section["pullSecrets"]),
+        programs=programs_from(section["credentialPlugins"]),
+    )
+
+
+def programs_from(section: Document) -> ProgramSettings:
+    """``registry.credentialPlugins``, with the plugins of its provider configuration."""
+    bin_dir = section["binDir"]
+    path = section["providerConfig"]
+    providers = read_provider_config(path, bin_dir) if path is not None else ()
+    return ProgramSettings(
+        providers=providers,
+        bin_dir=bin_dir,
+        inherit_env=tuple(section["inheritEnv"]),
+        timeout_seconds=float(section["timeoutSeconds"]),
+        helper_cache_seconds=float(section["helperCacheSeconds"]),
     )

@@ -13,6 +13,7 @@ from slimgate.analysis.knowledge import Knowledge
 from slimgate.analysis.lineage import DEFAULT_TOOLCHAIN_IMAGES, ToolchainImage
 from slimgate.model import DEFAULT_PLATFORM, Platform
 from slimgate.policy.model import Policy
+from slimgate.registry.credential_programs import ProgramSettings
 from slimgate.registry.options import RegistryOptions
 
 MIB = 1024 * 1024
@@ -27,6 +28,8 @@ class RegistrySettings:
     toolchain_images: tuple[ToolchainImage, ...] = DEFAULT_TOOLCHAIN_IMAGES
     docker_config: str | None = None  # dockerconfigjson file of static credentials
     pull_secrets: bool = False  # read imagePullSecrets through the Kubernetes API
+    # helpers and kubelet credential-provider plugins (registry.credentialPlugins)
+    programs: ProgramSettings = field(default_factory=ProgramSettings)
 
 
 @dataclass(frozen=True, slots=True)

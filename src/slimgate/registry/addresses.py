@@ -25,7 +25,10 @@ from slimgate.errors import Blocked, RegistryUnavailable, TimedOut
 from slimgate.registry.options import RegistryOptions, host_in, normalize_host
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str, int], Sequence[str]]
+# host, port -> addresses to connect to on that port, or (address, port) pairs: a resolver
+# may also name the port, as a DNS SRV answer does (tests send a name on :443 to a local
+# registry on another port). Every address is checked the same way.
+Resolver = Callable[[str, int], Sequence[str | tuple[str, int]]]
 
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a)
@@ -115,7 +118,7 @@ class BoundedResolution:
         self._slots = threading.BoundedSemaphore(limit)
         self._limit = limit
 
-    def __call__(self, host: str, port: int, timeout: float | None) -> list[str]:
+    def __call__(self, host: str, port: int, timeout: float | None) -> list[str | tuple[str, int]]:
         if timeout is None:
             return list(self._resolver(host, port))
         end = time.monotonic() + max(timeout, 0.0)
@@ -124,7 +127,7 @@ class BoundedResolution:
                 f"cannot resolve {host}: {self._limit} lookups still pending after {timeout:.1f} s"
             )
         done = threading.Event()
-        outcome: list[list[str] | BaseException] = []
+        outcome: list[list[str | tuple[str, int]] | BaseException] = []
 
         def resolve() -> None:
             try:
@@ -163,8 +166,11 @@ class AddressPolicy:
                 registry=registry,
             )
 
-    def addresses(self, host: str, port: int, *, timeout: float | None = None) -> list[str]:
-        """Resolve ``host`` and return its addresses, or raise :class:`Blocked`.
+    def addresses(
+        self, host: str, port: int, *, timeout: float | None = None
+    ) -> list[tuple[str, int]]:
+        """Resolve ``host`` and return its addresses with the port to connect to, or raise
+        :class:`Blocked`.
 
         The allow-private lists are matched against ``host:port``. With ``timeout``
         (seconds) a resolution that has not answered by then is :class:`RegistryUnavailable`.
@@ -174,11 +180,15 @@ class AddressPolicy:
             literal: IPAddress | None = ipaddress.ip_address(host.strip("[]"))
         except ValueError:
             literal = None
+        raw: list[tuple[str, int]]
         if literal is not None:
-            raw = [str(literal)]
+            raw = [(str(literal), port)]
         else:
             try:
-                raw = self._resolve(host, port, timeout)
+                raw = [
+                    a if isinstance(a, tuple) else (a, port)
+                    for a in self._resolve(host, port, timeout)
+                ]
             except ResolutionTimeout as exc:
                 raise TimedOut(f"{authority}: {exc}", registry=authority) from exc
             except OSError as exc:
@@ -186,7 +196,7 @@ class AddressPolicy:
         if not raw:
             raise RegistryUnavailable(f"{authority}: no addresses", registry=authority)
         may_be_private = self._options.may_be_private(authority)
-        for text in raw:
+        for text, _ in raw:
             ip = ipaddress.ip_address(text.split("%", 1)[0])
             if metadata_address(ip):
                 raise Blocked(

@@ -22,7 +22,8 @@ running out the deadline is not asked for a while (:mod:`slimgate.registry.break
 
 Per-request credentials (a pod's pull secrets) go through :meth:`RegistryClient.fetch_with`
 or the :meth:`RegistryClient.with_credentials` view; both share this client's caches and
-connections, and the request's store is consulted before the static one.
+connections, and the request's store is consulted before the static one, and both before
+the credential programs (helpers and provider plugins), which run within the deadline.
 """
 
 from __future__ import annotations
@@ -141,8 +142,9 @@ class RegistryClient:
         ref = ImageReference.parse(reference)
         store = credentials.over(self._credentials) if credentials else self._credentials
         self._policy.check_registry(ref.registry)
-        endpoints = self._endpoints(ref, store)
-        key = (str(ref), str(platform), tuple(e.fingerprint() for e in endpoints))
+        targets = self._targets(ref)
+        sources = tuple(store.source_of(registry, ref.repository) for _, registry in targets)
+        key = (str(ref), str(platform), sources)
         failure = self._failures.get(key)
         self._observer.cache("negative", failure is not None)
         if failure is not None:
@@ -154,15 +156,22 @@ class RegistryClient:
                 registry=ref.registry,
             )
         try:
-            for position, endpoint in enumerate(endpoints):
+            for position, (host, registry) in enumerate(targets):
                 try:
+                    endpoint = Endpoint(
+                        host=host,
+                        registry=registry,
+                        repository=ref.repository,
+                        credential=store.resolve(registry, ref.repository, deadline),
+                        insecure=self.options.is_insecure(registry),
+                    )
                     return self._guarded(reference, ref, platform, endpoint, deadline)
                 except RegistryError as exc:
-                    if position == len(endpoints) - 1:
+                    if position == len(targets) - 1:
                         raise
                     log.info(
                         "mirror %s failed for %s (%s); trying the next source",
-                        endpoint.host,
+                        host,
                         ref,
                         exc,
                     )
@@ -186,27 +195,11 @@ class RegistryClient:
 
     # -- the lookup ----------------------------------------------------------------------
 
-    def _endpoints(self, ref: ImageReference, store: CredentialStore) -> list[Endpoint]:
-        endpoints = [
-            Endpoint(
-                host=mirror,
-                registry=mirror,
-                repository=ref.repository,
-                credential=store.lookup(mirror),
-                insecure=self.options.is_insecure(mirror),
-            )
-            for mirror in self.options.mirrors_for(ref.registry)
-        ]
-        endpoints.append(
-            Endpoint(
-                host=ref.endpoint,
-                registry=ref.registry,
-                repository=ref.repository,
-                credential=store.lookup(ref.registry),
-                insecure=self.options.is_insecure(ref.registry),
-            )
-        )
-        return endpoints
+    def _targets(self, ref: ImageReference) -> list[tuple[str, str]]:
+        """``(host, registry)`` of each mirror, in order, then of the registry itself; each
+        is sent the credentials of its own host only."""
+        mirrors = [(mirror, mirror) for mirror in self.options.mirrors_for(ref.registry)]
+        return [*mirrors, (ref.endpoint, ref.registry)]
 
     def _guarded(
         self,

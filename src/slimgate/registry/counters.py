@@ -18,7 +18,12 @@ class RegistryObserver(Protocol):
         """One HTTP exchange; ``status`` is 0 when no response arrived."""
 
     def cache(self, name: str, hit: bool) -> None:
-        """One cache lookup: ``tag``, ``manifest``, ``config``, ``negative`` or ``token``."""
+        """One cache lookup: ``tag``, ``manifest``, ``config``, ``negative``, ``token``,
+        ``credential-provider`` or ``credential-helper``."""
+
+    def program(self, name: str, outcome: str) -> None:
+        """One run of a credential program (a provider plugin or ``docker-credential-*``):
+        ``ok``, ``not-found``, ``error``, ``timeout`` or ``invalid``."""
 
 
 class Counters:
@@ -28,6 +33,7 @@ class Counters:
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, str, int]] = Counter()
         self._cache: Counter[tuple[str, bool]] = Counter()
+        self._programs: Counter[tuple[str, str]] = Counter()
 
     def request(self, host: str, method: str, status: int) -> None:
         with self._lock:
@@ -36,6 +42,19 @@ class Counters:
     def cache(self, name: str, hit: bool) -> None:
         with self._lock:
             self._cache[(name, hit)] += 1
+
+    def program(self, name: str, outcome: str) -> None:
+        with self._lock:
+            self._programs[(name, outcome)] += 1
+
+    def runs(self, name: str | None = None, outcome: str | None = None) -> int:
+        """Credential program runs matching every given filter."""
+        with self._lock:
+            return sum(
+                n
+                for (p, o), n in self._programs.items()
+                if (name is None or p == name) and (outcome is None or o == outcome)
+            )
 
     def requests(
         self, host: str | None = None, method: str | None = None, status: int | None = None
@@ -73,6 +92,7 @@ class Counters:
         with self._lock:
             self._requests.clear()
             self._cache.clear()
+            self._programs.clear()
 
 
 class Observers:
@@ -88,3 +108,7 @@ class Observers:
     def cache(self, name: str, hit: bool) -> None:
         for observer in self._observers:
             observer.cache(name, hit)
+
+    def program(self, name: str, outcome: str) -> None:
+        for observer in self._observers:
+            observer.program(name, outcome)

@@ -7,11 +7,15 @@ spellings (``https://index.docker.io/v1/``, ``docker.io``, ``host:port``,
 ``https://host/v1/``, ``http://host:port``); each is reduced to a lower-case ``host[:port]``,
 with the Docker Hub aliases folded into ``docker.io``. A credential is used only for the
 registry whose host equals that key exactly: never by prefix, glob or path (kubelet matches
-globs and path prefixes; we deliberately do not). ``credsStore``/``credHelpers`` are ignored:
-the client does not run helper programs.
+globs and path prefixes; we deliberately do not). ``credHelpers`` (host -> helper name) and
+``credsStore`` are read and kept as names; the programs are run by
+:mod:`slimgate.registry.credential_programs`.
 
 A :class:`CredentialStore` can be layered: a per-request store (the pull secrets of one pod)
-over the static store mounted from a file; the upper layer wins for a host it knows.
+over the static store mounted from a file; the upper layer wins for a host it knows. The
+static store may carry :class:`CredentialSource` programs (helpers, provider plugins) at
+the bottom, asked only when no layer has an entry for the host:
+:meth:`CredentialStore.resolve` is the one lookup with that order.
 """
 
 from __future__ import annotations
@@ -21,16 +25,20 @@ import binascii
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from slimgate.errors import ConfigError
+from slimgate.registry.limits import Deadline
 from slimgate.registry.options import normalize_host
 
 log = logging.getLogger("slimgate.registry")
+
+_HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # docker-credential-<name>, no path
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,17 @@ def _decode_entry(key: str, entry: Any, source: str) -> Credential | None:
     )
 
 
+class CredentialSource(Protocol):
+    """Programs that give credentials on demand (:class:`~slimgate.registry.
+    credential_programs.CredentialPrograms`)."""
+
+    def source_of(self, host: str, repository: str) -> str | None:
+        """Which programs would be asked about ``host/repository`` (none is run)."""
+
+    def credential(self, host: str, repository: str, deadline: Deadline) -> Credential | None:
+        """The credential for ``host/repository``; raises CredentialsUnavailable."""
+
+
 class CredentialStore:
     """Credentials by exact registry host, optionally layered over a fallback store."""
 
@@ -107,9 +126,15 @@ class CredentialStore:
         entries: Mapping[str, Credential] | None = None,
         *,
         fallback: CredentialStore | None = None,
+        helpers: Mapping[str, str] | None = None,
+        helper_store: str | None = None,
+        programs: CredentialSource | None = None,
     ) -> None:
         self._entries = {normalize_key(k): v for k, v in (entries or {}).items()}
         self._fallback = fallback
+        self.helpers = {normalize_key(k): v for k, v in (helpers or {}).items()}
+        self.helper_store = helper_store
+        self._programs = programs
 
     @classmethod
     def empty(cls) -> CredentialStore:
@@ -117,9 +142,15 @@ class CredentialStore:
 
     @classmethod
     def from_docker_config(
-        cls, document: bytes | str | Mapping[str, Any], *, source: str = "docker config"
+        cls,
+        document: bytes | str | Mapping[str, Any],
+        *,
+        source: str = "docker config",
+        helpers: bool = False,
     ) -> CredentialStore:
-        """Read a dockerconfigjson (or legacy dockercfg) document."""
+        """Read a dockerconfigjson (or legacy dockercfg) document; with ``helpers``, also
+        its ``credHelpers`` and ``credsStore`` (only the configured file's: a pull secret
+        never makes slimgate run a program, so a secret's are ignored)."""
         data: Any = document
         if isinstance(document, bytes | str):
             try:
@@ -131,8 +162,14 @@ class CredentialStore:
         auths = data.get("auths", data if "auths" not in data else None)
         if not isinstance(auths, Mapping):
             raise ConfigError(f"{source}: 'auths' must be an object")
-        if "credsStore" in data or "credHelpers" in data:
-            log.debug("%s: credsStore/credHelpers are not supported and were ignored", source)
+        named = (data.get("credHelpers") or {}) if helpers else {}
+        if not isinstance(named, Mapping) or not all(
+            isinstance(v, str) and _HELPER_NAME.fullmatch(v) for v in named.values()
+        ):
+            raise ConfigError(f"{source}: 'credHelpers' must map hosts to helper names")
+        store = (data.get("credsStore") or None) if helpers else None
+        if store is not None and not (isinstance(store, str) and _HELPER_NAME.fullmatch(store)):
+            raise ConfigError(f"{source}: 'credsStore' must be a helper name")
         if "auths" not in data:
             auths = {k: v for k, v in auths.items() if k not in {"credsStore", "credHelpers"}}
         entries: dict[str, Credential] = {}
@@ -140,7 +177,7 @@ class CredentialStore:
             credential = _decode_entry(str(key), entry, source)
             if credential is not None:
                 entries.setdefault(normalize_key(str(key)), credential)
-        return cls(entries)
+        return cls(entries, helpers={str(k): v for k, v in named.items()}, helper_store=store)
 
     @classmethod
     def from_file(cls, path: str | Path) -> CredentialStore:
@@ -148,14 +185,58 @@ class CredentialStore:
             content = Path(path).read_bytes()
         except OSError as exc:
             raise ConfigError(f"cannot read registry credentials {path}: {exc.strerror}") from exc
-        return cls.from_docker_config(content, source=str(path))
+        return cls.from_docker_config(content, source=str(path), helpers=True)
 
     def over(self, fallback: CredentialStore | None) -> CredentialStore:
         """This store's entries first, then ``fallback``'s."""
         if fallback is None:
             return self
         below = fallback if self._fallback is None else self._fallback.over(fallback)
-        return CredentialStore(self._entries, fallback=below)
+        return CredentialStore(self._entries, fallback=below, programs=self._programs)
+
+    def with_programs(self, programs: CredentialSource | None) -> CredentialStore:
+        """This store, asking ``programs`` for a host no entry has."""
+        return CredentialStore(
+            self._entries,
+            fallback=self._fallback,
+            helpers=self.helpers,
+            helper_store=self.helper_store,
+            programs=programs,
+        )
+
+    def resolve(self, host: str, repository: str, deadline: Deadline) -> Credential | None:
+        """The credential for an image ``host/repository``: the entries of every layer for
+        exactly ``host`` first, then the programs. Raises CredentialsUnavailable when a
+        program that was asked failed."""
+        found = self.lookup(host)
+        if found is not None:
+            return found
+        return self._program_credential(normalize_host(host), repository, deadline)
+
+    def _program_credential(
+        self, host: str, repository: str, deadline: Deadline
+    ) -> Credential | None:
+        if self._fallback is not None:
+            found = self._fallback._program_credential(host, repository, deadline)
+            if found is not None:
+                return found
+        if self._programs is None:
+            return None
+        return self._programs.credential(host, repository, deadline)
+
+    def source_of(self, host: str, repository: str) -> str:
+        """What :meth:`resolve` would use, without running anything: the fingerprint of an
+        entry, the names of the programs, or ``anonymous`` (for cache keys)."""
+        found = self.lookup(host)
+        if found is not None:
+            return found.fingerprint()
+        names = self._program_names(normalize_host(host), repository)
+        return f"programs:{names}" if names else "anonymous"
+
+    def _program_names(self, host: str, repository: str) -> str | None:
+        below = self._fallback._program_names(host, repository) if self._fallback else None
+        own = self._programs.source_of(host, repository) if self._programs else None
+        return ",".join(n for n in (below, own) if n) or None
 
     def lookup(self, host: str) -> Credential | None:
         """The credential for exactly ``host[:port]``, or None."""

@@ -120,14 +120,14 @@ class GuardedBackend(httpcore.NetworkBackend):
         end = None if timeout is None else time.monotonic() + timeout
         addresses = self._policy.addresses(host, port, timeout=timeout)
         error: Exception | None = None
-        for address in addresses:
+        for address, address_port in addresses:
             left = None if end is None else end - time.monotonic()
             if left is not None and left <= 0:
                 raise httpcore.ConnectTimeout(f"no time left to connect to {host}:{port}")
             try:
                 stream = self._inner.connect_tcp(
                     address,
-                    port,
+                    address_port,
                     timeout=left,
                     local_address=local_address,
                     socket_options=socket_options,

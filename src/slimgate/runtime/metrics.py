@@ -1,9 +1,11 @@
 """The registry client's Prometheus counters, for every driver that exports metrics.
 
-``slimgate_registry_requests_total`` (by host, method and status or error class) and
-``slimgate_registry_cache_{hits,misses}_total`` (by cache) are registered on the driver's
-own ``CollectorRegistry``: the webhook's and the operator's. :class:`RegistryMetrics` is
-the client's ``RegistryObserver``, so the client itself knows nothing of Prometheus.
+``slimgate_registry_requests_total`` (by host, method and status or error class),
+``slimgate_registry_cache_{hits,misses}_total`` (by cache) and
+``slimgate_registry_credential_program_runs_total`` (by program and outcome) are registered
+on the driver's own ``CollectorRegistry``: the webhook's and the operator's.
+:class:`RegistryMetrics` is the client's ``RegistryObserver``, so the client itself knows
+nothing of Prometheus.
 """
 
 from __future__ import annotations
@@ -55,8 +57,19 @@ class RegistryMetrics:
             registry=registry,
         )
 
+        self.programs = Counter(
+            "slimgate_registry_credential_program_runs_total",
+            "Runs of credential provider plugins and Docker credential helpers, by program "
+            "and outcome (ok, not-found, error, timeout, invalid)",
+            ["program", "outcome"],
+            registry=registry,
+        )
+
     def request(self, host: str, method: str, status: int | str, seconds: float = 0.0) -> None:
         self.child(self.requests, host, method, str(status)).inc()
 
     def cache(self, name: str, hit: bool) -> None:
         self.child(self.cache_hits if hit else self.cache_misses, name).inc()
+
+    def program(self, name: str, outcome: str) -> None:
+        self.child(self.programs, name, outcome).inc()

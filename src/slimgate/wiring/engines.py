@@ -18,9 +18,9 @@ do differently on purpose is an argument, not a copy:
   :meth:`Engines.for_access`;
 - ``registry``: what makes the registry client (a fake in unit tests);
 - ``previous``: a webhook reload keeps the client (and its caches) while the registry
-  options, credentials file and observer stay the same, and the lineage resolver while
-  the client and the toolchain images do. The analysis memo is new per generation (a
-  reload may change thresholds, which its key does not hold).
+  options, credentials file, credential programs and observer stay the same, and the
+  lineage resolver while the client and the toolchain images do. The analysis memo is new
+  per generation (a reload may change thresholds, which its key does not hold).
 
 Ownership: :class:`Engines` closes what it made (the registry client); the driver closes
 what it passed (the pull-secret reader, the observer).
@@ -29,6 +29,7 @@ what it passed (the pull-secret reader, the observer).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from slimgate.cluster.pullsecrets import PullSecrets
     from slimgate.kube.workloads import PullAccess
     from slimgate.registry.counters import RegistryObserver
+    from slimgate.registry.credential_programs import ProgramSettings
     from slimgate.registry.credentials import CredentialStore
     from slimgate.registry.options import RegistryOptions
     from slimgate.wiring.lineage import LineageResolver
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("slimgate.wiring")
 
 Lineage = Literal["off", "background", "bounded"]
+_ClientKey = tuple["RegistryOptions", str | None, "ProgramSettings", "RegistryObserver | None"]
 Connect = Literal["eager", "lazy", "never"]
 
 
@@ -87,7 +90,7 @@ class _Client:
 
     def __init__(
         self,
-        key: tuple[RegistryOptions, str | None, RegistryObserver | None],
+        key: _ClientKey,
         make: Callable[[], Registry] | None,
         made: Registry | None = None,
     ) -> None:
@@ -200,7 +203,7 @@ def build_engines(
     or (``connect="eager"``) the registry client cannot be made, e.g. a bad ``caBundle``.
     """
     options = settings.registry.options.with_insecure(insecure)
-    key = (options, settings.registry.docker_config, observer)
+    key = (options, settings.registry.docker_config, settings.registry.programs, observer)
     if previous is not None and previous._client.key == key and connect == "eager":
         client = previous._client
     else:
@@ -223,19 +226,16 @@ def build_engines(
     return Engines(shared, client, resolver, pull_secrets)
 
 
-def _client(
-    key: tuple[RegistryOptions, str | None, RegistryObserver | None],
-    connect: Connect,
-    factory: RegistryFactory,
-) -> _Client:
+def _client(key: _ClientKey, connect: Connect, factory: RegistryFactory) -> _Client:
     """The credentials file is read now, so a missing or bad ``registry.dockerConfig`` is a
     usage error before anything is looked up; the HTTP stack is imported only to connect."""
     if connect == "never":
         return _Client(key, None)
     from slimgate.registry.credentials import CredentialStore
 
-    options, docker_config, observer = key
+    options, docker_config, programs, observer = key
     credentials = CredentialStore.from_file(docker_config) if docker_config else None
+    credentials = _with_programs(credentials, programs, observer)
 
     def make() -> Registry:
         return factory(options, credentials, observer)
@@ -243,6 +243,50 @@ def _client(
     if connect == "lazy":
         return _Client(key, make)
     return _Client(key, make, make())
+
+
+def _with_programs(
+    credentials: CredentialStore | None,
+    settings: ProgramSettings,
+    observer: RegistryObserver | None,
+) -> CredentialStore | None:
+    """The static credentials with the credential programs below them: the helpers the
+    dockerconfigjson names and the configured provider plugins (None: neither)."""
+    from slimgate.errors import ConfigError
+    from slimgate.registry.credential_programs import CredentialPrograms
+    from slimgate.registry.credentials import CredentialStore
+
+    store = credentials or CredentialStore.empty()
+    helpers, helper_store = store.helpers, store.helper_store
+    if not (helpers or helper_store or settings.providers):
+        return credentials
+    if (helpers or helper_store) and settings.bin_dir is None:
+        raise ConfigError(
+            "registry.dockerConfig names credential helpers (credHelpers or credsStore); "
+            "set registry.credentialPlugins.binDir to the absolute directory that holds "
+            "their docker-credential-<name> programs"
+        )
+    for name in {*helpers.values(), *([helper_store] if helper_store else [])}:
+        spec = settings.helper(name)
+        if spec is not None and not (os.path.isfile(spec.path) and os.access(spec.path, os.X_OK)):
+            raise ConfigError(
+                f"registry.dockerConfig names the credential helper {name!r}, "
+                f"but {spec.path} is not an executable file"
+            )
+    report = observer.program if observer is not None else _ignore_program
+    cache = observer.cache if observer is not None else _ignore_cache
+    programs = CredentialPrograms(
+        settings, cred_helpers=helpers, creds_store=helper_store, report=report, cache_hit=cache
+    )
+    return store.with_programs(programs)
+
+
+def _ignore_program(name: str, outcome: str) -> None:
+    """No observer: credential program runs are not counted."""
+
+
+def _ignore_cache(name: str, hit: bool) -> None:
+    """No observer: credential cache lookups are not counted."""
 
 
 def _lineage(

@@ -91,8 +91,8 @@ def test_literal_addresses_are_checked_without_resolving() -> None:
 
 def test_allow_private_and_insecure_permit_loopback_for_that_host_only() -> None:
     policy = _policy(["127.0.0.1"], allow_private={"registry.local:5000"}, insecure={"dev.local"})
-    assert policy.addresses("registry.local", 5000) == ["127.0.0.1"]
-    assert policy.addresses("dev.local", 8080) == ["127.0.0.1"]  # no port listed: any port
+    assert policy.addresses("registry.local", 5000) == [("127.0.0.1", 5000)]
+    assert policy.addresses("dev.local", 8080) == [("127.0.0.1", 8080)]  # no port listed: any
     with pytest.raises(Blocked):
         policy.addresses("registry.local", 5001)
     with pytest.raises(Blocked):

@@ -267,3 +267,60 @@ def test_a_credentials_file_that_cannot_be_read_fails_the_build(tmp_path: Path) 
     bad = settings(f"registry:\n  dockerConfig: {tmp_path / 'missing.json'}\n")
     with pytest.raises(ConfigError):
         build_engines(bad, observer=None, lineage="off", connect="lazy", local_sources=True)
+
+
+class Handed(Made):
+    """Remembers the credential store each registry client was made with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stores: list[CredentialStore | None] = []
+
+    def __call__(
+        self,
+        options: RegistryOptions,
+        credentials: CredentialStore | None,
+        observer: RegistryObserver | None,
+    ) -> Registry:
+        self.stores.append(credentials)
+        return super().__call__(options, credentials, observer)
+
+
+def test_the_docker_configs_helpers_reach_every_driver_through_the_store(
+    tmp_path: Path,
+) -> None:
+    from slimgate.registry.counters import Counters
+    from slimgate.registry.limits import Deadline
+    from tests.support.credential_programs import answering, write_program
+
+    answer = '{"ServerURL": "ghcr.io", "Username": "u", "Secret": "s"}'
+    write_program(tmp_path, "docker-credential-gh", answering(answer))
+    docker = tmp_path / "config.json"
+    docker.write_text('{"auths": {}, "credHelpers": {"ghcr.io": "gh"}}')
+    text = f"registry:\n  dockerConfig: {docker}\n  credentialPlugins: {{binDir: {tmp_path}}}\n"
+    made, counters = Handed(), Counters()
+    build_engines(settings(text), observer=counters, lineage="off", registry=made)
+    (store,) = made.stores
+    assert store is not None
+    assert store.resolve("ghcr.io", "team/app", Deadline(5)) == Credential("u", "s")
+    assert counters.runs("docker-credential-gh", "ok") == 1
+
+
+def test_helpers_without_a_bin_dir_are_refused_at_start(tmp_path: Path) -> None:
+    docker = tmp_path / "config.json"
+    docker.write_text('{"auths": {}, "credsStore": "desktop"}')
+    with pytest.raises(ConfigError, match=r"set registry\.credentialPlugins\.binDir"):
+        build_engines(
+            settings(f"registry:\n  dockerConfig: {docker}\n"),
+            observer=None,
+            lineage="off",
+            registry=Handed(),
+        )
+
+
+def test_a_helper_missing_from_the_bin_dir_is_refused_at_start(tmp_path: Path) -> None:
+    docker = tmp_path / "config.json"
+    docker.write_text('{"auths": {}, "credHelpers": {"ghcr.io": "gh"}}')
+    text = f"registry:\n  dockerConfig: {docker}\n  credentialPlugins: {{binDir: {tmp_path}}}\n"
+    with pytest.raises(ConfigError, match="docker-credential-gh is not an executable file"):
+        build_engines(settings(text), observer=None, lineage="off", registry=Handed())

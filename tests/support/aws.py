@@ -1,0 +1,116 @@
+"""AWS's side of the ECR credential tests: moto's server as a local AWS API, the real ECR
+credential programs built from Go modules, and a registry that takes the ECR token.
+
+moto (``moto_server``) answers ECR ``GetAuthorizationToken`` with the token
+``AWS:<account>-auth-token`` (moto ``ecr/responses.py``), so Debian's ``docker-registry``
+with an htpasswd entry for ``AWS`` / ``<account>-auth-token`` accepts exactly what a real
+ECR login would be. The programs are ``ecr-credential-provider`` (k8s.io/cloud-provider-aws)
+and ``docker-credential-ecr-login`` (amazon-ecr-credential-helper), built and cached by
+``scripts/ensure-k8s-tools.sh``; both honour ``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "123456789012"
+ECR_HOST = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"
+ECR_PASSWORD = f"{ACCOUNT}-auth-token"
+ECR_USER = "AWS"
+MOTO_SERVER = Path(sys.executable).parent / "moto_server"
+
+
+@dataclass(frozen=True)
+class EcrPrograms:
+    provider: Path  # ecr-credential-provider
+    helper: Path  # docker-credential-ecr-login
+
+
+def ensure_ecr_programs() -> EcrPrograms:
+    """Build (or find cached) the two ECR credential programs; return their paths."""
+    script = REPO_ROOT / "scripts" / "ensure-k8s-tools.sh"
+    done = subprocess.run(
+        ["bash", str(script), "ecr-credential-provider", "docker-credential-ecr-login"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} failed:\n{done.stderr[-4000:]}")
+    paths = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    return EcrPrograms(
+        Path(paths["ECR_CREDENTIAL_PROVIDER"]), Path(paths["DOCKER_CREDENTIAL_ECR_LOGIN"])
+    )
+
+
+def link_programs(programs: EcrPrograms, bin_dir: Path) -> Path:
+    """A binary directory holding both programs by the names slimgate looks for."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for path in (programs.provider, programs.helper):
+        target = bin_dir / path.name
+        if not target.exists():
+            shutil.copy2(path, target)
+    return bin_dir
+
+
+@dataclass
+class MotoServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        """What an AWS SDK needs to call this server and nothing else: fixed keys, no
+        instance metadata, the endpoint."""
+        return {
+            "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL": self.url,
+        }
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def start_moto(workdir: Path, timeout: float = 30.0) -> MotoServer:
+    """moto's server on 127.0.0.1 on a port it picks; ready when this returns."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "moto.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", "0"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT},
+        )
+    ends = time.monotonic() + timeout
+    while time.monotonic() < ends:
+        found = re.search(rb"Running on http://127\.0\.0\.1:(\d+)", log.read_bytes())
+        if found:
+            return MotoServer(process, int(found.group(1)), log)
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    raise RuntimeError(f"moto_server did not start:\n{log.read_text(errors='replace')}")
