@@ -50,6 +50,28 @@ def test_webhook_may_only_get_secrets_and_serviceaccounts_with_pull_secrets(helm
     assert grants(role) == {("", "secrets", "get"), ("", "serviceaccounts", "get")}
 
 
+def test_webhook_may_read_nodes_only_with_platforms_auto(helm: Helm) -> None:
+    rendering = helm.template(values={"config.registry.platforms": "auto"})
+    (role,) = bound_to(rendering, f"{FULLNAME}-webhook")
+    assert grants(role) == {("", "nodes", "get"), ("", "nodes", "list"), ("", "nodes", "watch")}
+    account = rendering.one("ServiceAccount", f"{FULLNAME}-webhook")
+    assert account["automountServiceAccountToken"] is True
+    both = helm.template(
+        values={"config.registry.platforms": "auto", "config.registry.pullSecrets": True}
+    )
+    (role,) = bound_to(both, f"{FULLNAME}-webhook")
+    assert ("", "secrets", "get") in grants(role)
+    assert ("", "nodes", "watch") in grants(role)
+    operator = [
+        r for r in bound_to(rendering, f"{FULLNAME}-operator") if r["kind"] == "ClusterRole"
+    ]
+    assert {("", "nodes", "list"), ("", "nodes", "watch")} <= grants(operator[0])
+    without = [
+        r for r in bound_to(helm.template(), f"{FULLNAME}-operator") if r["kind"] == "ClusterRole"
+    ]
+    assert not any(resource == "nodes" for _, resource, _ in grants(without[0]))
+
+
 def test_operator_reads_workloads_and_writes_reports(helm: Helm) -> None:
     rendering = helm.template()
     (role,) = [r for r in bound_to(rendering, f"{FULLNAME}-operator") if r["kind"] == "ClusterRole"]

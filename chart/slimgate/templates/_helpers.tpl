@@ -112,6 +112,20 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
+"true" when registry.platforms is auto: the webhook lists and watches nodes.
+*/}}
+{{- define "slimgate.nodePlatforms" -}}
+{{- if eq (toString .Values.config.registry.platforms) "auto" }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when the webhook talks to the Kubernetes API at all (pull secrets, node platforms).
+*/}}
+{{- define "slimgate.webhookApi" -}}
+{{- if or (include "slimgate.pullSecrets" .) (include "slimgate.nodePlatforms" .) }}true{{ end }}
+{{- end }}
+
+{{/*
 Namespaces the API server never sends to the webhook: kube-system, the
 release namespace (slimgate must never gate its own pods) and the user's
 list. Matched on kubernetes.io/metadata.name, which the API server sets on
@@ -228,7 +242,7 @@ certificate. (`helm template` has no cluster, so it always generates.)
 {{- if semverCompare ">=1.28.0-0" .Capabilities.KubeVersion.Version }}true{{ end }}
 {{- end }}
 
-{{/* Whether the webhook talks to the Kubernetes API: pull secrets or self-managed TLS. */}}
+{{/* Whether the webhook's pods need a token: slimgate.webhookApi or self-managed TLS. */}}
 {{- define "slimgate.webhook.apiAccess" -}}
-{{- if or (include "slimgate.pullSecrets" .) (eq .Values.tls.mode "selfManaged") }}true{{ end }}
+{{- if or (include "slimgate.webhookApi" .) (eq .Values.tls.mode "selfManaged") }}true{{ end }}
 {{- end }}

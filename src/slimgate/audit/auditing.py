@@ -2,11 +2,14 @@
 
 Both drivers call :func:`audit_workloads` with the engine's ``evaluate`` bound to their
 platforms, and with their own ``map`` (a thread pool's, to evaluate several images at
-once). Within one call an image is evaluated once per namespace, label set and pull
-access — what exemptions and registry credentials can tell apart — however many workloads
-run it; the registry client underneath fetches each digest once across calls. ``evaluate``
-gets the workload's pull access (ServiceAccount and ``imagePullSecrets``), or None; a
-driver that reads pull secrets looks the image up with them, the others ignore it.
+once). Within one call an image is evaluated once per namespace, label set, pull access
+and placement — what exemptions, registry credentials and node platforms can tell apart —
+however many workloads run it; the registry client underneath fetches each digest once
+across calls. ``evaluate`` gets the workload's pull access (ServiceAccount and
+``imagePullSecrets``), or None, and its placement (``nodeSelector`` and required node
+affinity); a driver that reads pull secrets looks the image up with them, one that reads
+the nodes' platforms (``registry.platforms: auto``) narrows them by the placement, the
+others ignore both.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from dataclasses import dataclass
 
 from slimgate.audit.results import ContainerAudit, Evaluated, WorkloadAudit
 from slimgate.audit.workloads import Workload
+from slimgate.kube.placement import Placement
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
 
-Evaluate = Callable[[str, Subject, PullAccess | None], Evaluated]
-Key = tuple[str, str | None, tuple[tuple[str, str], ...], PullAccess | None]
+Evaluate = Callable[[str, Subject, PullAccess | None, Placement], Evaluated]
+Key = tuple[str, str | None, tuple[tuple[str, str], ...], PullAccess | None, Placement]
 MapFunction = Callable[[Callable[["Job"], Evaluated], Iterable["Job"]], Iterator[Evaluated]]
 
 
@@ -29,10 +33,12 @@ class Job:
     image: str
     subject: Subject
     access: PullAccess | None
+    placement: Placement
 
 
-def _key(image: str, subject: Subject, access: PullAccess | None) -> Key:
-    return (image, subject.namespace, tuple(sorted(subject.labels.items())), access)
+def _key(image: str, subject: Subject, workload: Workload) -> Key:
+    labels = tuple(sorted(subject.labels.items()))
+    return (image, subject.namespace, labels, workload.access, workload.placement)
 
 
 def subject_of(workload: Workload, container: str) -> Subject:
@@ -53,9 +59,9 @@ def plan(
     for workload in workloads:
         for container in workload.images:
             subject = subject_of(workload, container.container)
-            key = _key(container.image, subject, workload.access)
+            key = _key(container.image, subject, workload)
             if key not in jobs and (known is None or key not in known):
-                jobs[key] = Job(container.image, subject, workload.access)
+                jobs[key] = Job(container.image, subject, workload.access, workload.placement)
     return jobs
 
 
@@ -78,7 +84,10 @@ def audit_workloads(
     pending = list(jobs.items())
     for (key, _), result in zip(
         pending,
-        run(lambda job: evaluate(job.image, job.subject, job.access), [j for _, j in pending]),
+        run(
+            lambda job: evaluate(job.image, job.subject, job.access, job.placement),
+            [j for _, j in pending],
+        ),
         strict=True,
     ):
         results[key] = result
@@ -88,11 +97,7 @@ def audit_workloads(
             ContainerAudit(
                 container=container,
                 result=results[
-                    _key(
-                        container.image,
-                        subject_of(workload, container.container),
-                        workload.access,
-                    )
+                    _key(container.image, subject_of(workload, container.container), workload)
                 ],
                 replicas=workload.replicas_of(container),
             )
@@ -110,6 +115,6 @@ def evaluation_keys(
     for audit in audits:
         for container in audit.containers:
             subject = subject_of(audit.workload, container.container.container)
-            key = _key(container.result.image, subject, audit.workload.access)
+            key = _key(container.result.image, subject, audit.workload)
             out[key] = container.result
     return out

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from slimgate.audit.workloads import ContainerImage, PodRecord, Workload, WorkloadRef
+from slimgate.kube.placement import Placement
 from slimgate.kube.workloads import PullAccess
 
 
@@ -55,7 +56,7 @@ def group_workloads(
 
     A workload's labels are those of its first pod without the controllers' own labels
     (``pod-template-hash`` and friends), which is what exemptions match against; its pull
-    access (ServiceAccount and ``imagePullSecrets``) is its first pod's too.
+    access (ServiceAccount and ``imagePullSecrets``) and placement are its first pod's too.
     """
     refs: dict[tuple[str, str, str], WorkloadRef] = {}
     counts: dict[tuple[str, str, str], dict[ContainerImage, int]] = defaultdict(dict)
@@ -63,6 +64,7 @@ def group_workloads(
     live: dict[tuple[str, str, str], int] = defaultdict(int)
     seen: dict[tuple[str, str, str], int] = defaultdict(int)
     access: dict[tuple[str, str, str], PullAccess | None] = {}
+    placement: dict[tuple[str, str, str], Placement] = {}
     for pod in sorted(pods, key=lambda p: (p.namespace, p.name)):
         ref = owner_of(pod)
         key = ref.key
@@ -70,6 +72,7 @@ def group_workloads(
             refs[key] = ref
         labels.setdefault(key, pod.workload_labels())
         access.setdefault(key, pod.access)
+        placement.setdefault(key, pod.placement)
         seen[key] += 1
         containers = counts[key]
         for image in pod.images:
@@ -84,6 +87,7 @@ def group_workloads(
             replicas=live[key],
             pods=seen[key],
             access=access[key],
+            placement=placement[key],
         )
         for key in sorted(refs)
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from slimgate.audit.owners import OwnedObject
 from slimgate.audit.workloads import ContainerImage, OwnerReference, PodRecord, WorkloadRef
+from slimgate.kube.placement import read_placement
 from slimgate.kube.workloads import container_images, pull_access
 
 
@@ -61,6 +62,7 @@ def pod_record(pod: Mapping[str, Any]) -> PodRecord:
         labels=_labels(metadata),
         phase=str(status.get("phase") or "Pending"),
         access=pull_access(spec, namespace),
+        placement=read_placement(spec),
     )
 
 

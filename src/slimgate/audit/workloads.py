@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from slimgate.kube.placement import Placement
 from slimgate.kube.workloads import PullAccess
 
 # Pod phases of pods that no longer run; they do not count as replicas.
@@ -84,6 +85,7 @@ class PodRecord:
     labels: Mapping[str, str] = field(default_factory=dict)
     phase: str = "Pending"
     access: PullAccess | None = None  # ServiceAccount and imagePullSecrets
+    placement: Placement = field(default_factory=Placement)  # nodeSelector, node affinity
 
     @property
     def active(self) -> bool:
@@ -118,6 +120,7 @@ class Workload:
     replicas: int = 0  # live pods
     pods: int = 0  # every pod seen, finished ones included
     access: PullAccess | None = None  # its pods' registry credentials (the first pod's)
+    placement: Placement = field(default_factory=Placement)  # the first pod's
 
     @property
     def images(self) -> tuple[ContainerImage, ...]:

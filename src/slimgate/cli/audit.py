@@ -30,6 +30,7 @@ from slimgate.audit.results import Evaluated
 from slimgate.audit.summary import AuditSummary, summarize
 from slimgate.audit.workloads import PodRecord
 from slimgate.errors import SlimgateError
+from slimgate.kube.placement import Placement
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
 
@@ -88,8 +89,10 @@ def audit_pods(
     workloads = group_workloads(kept, lambda pod: top_owner(pod, owners))
     advance = progress(len(plan(workloads))) if progress else None
 
-    def counted(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
-        result = evaluate(image, subject, access)
+    def counted(
+        image: str, subject: Subject, access: PullAccess | None, placement: Placement
+    ) -> Evaluated:
+        result = evaluate(image, subject, access, placement)
         if advance is not None:
             advance()
         return result

@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -148,7 +149,7 @@ class ToolchainImageConfig(_Section):
 
 
 class RegistryConfig(_Section):
-    platforms: Annotated[list[PlatformText], Field(min_length=1)]
+    platforms: Annotated[list[PlatformText], Field(min_length=1)]  # ["auto"]: see below
     insecure: list[NonEmpty]
     allow_private: list[NonEmpty]
     allow: list[NonEmpty]
@@ -162,6 +163,17 @@ class RegistryConfig(_Section):
     limits: LimitsConfig
     cache: CacheConfig
     known_toolchain_images: list[ToolchainImageConfig] | None
+
+    @field_validator("platforms", mode="wrap")
+    @classmethod
+    def _auto_or_list(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        # ``auto``: the platforms of the cluster's nodes, narrowed by each pod's placement;
+        # kept in the document as ``["auto"]`` so that the field stays a list.
+        if value == "auto":
+            return ["auto"]
+        if isinstance(value, str):
+            raise ValueError(f"expected a list of platforms (os/arch) or auto, not {value!r}")
+        return handler(value)
 
     @field_validator("known_toolchain_images", mode="before")
     @classmethod

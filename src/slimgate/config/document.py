@@ -22,7 +22,7 @@ from slimgate.config.settings import (
     Settings,
     WebhookSettings,
 )
-from slimgate.model import Platform
+from slimgate.model import DEFAULT_PLATFORM, Platform
 from slimgate.policy.decision import Exemption, Mode, RuleAction, Verdict
 from slimgate.policy.model import Policy
 from slimgate.reference import ImageReference
@@ -46,6 +46,7 @@ def settings_from(document: Document) -> Settings:
             excluded_namespaces=frozenset(hook["excludedNamespaces"]),
             namespace=str(hook["namespace"]),
             platforms=registry.platforms,
+            node_platforms=registry.node_platforms,
             lookups_per_registry=int(document["registry"]["limits"]["lookupsPerRegistry"]),
         ),
         operator=OperatorSettings(
@@ -139,9 +140,12 @@ def registry_from(section: Document) -> RegistrySettings:
             max_entries=int(cache["maxEntries"]),
         ),
     )
+    auto = section["platforms"] in ("auto", ["auto"])  # validated: ["auto"]
+    listed = () if auto else section["platforms"]
     return RegistrySettings(
         options=options,
-        platforms=tuple(dict.fromkeys(Platform.parse(p) for p in section["platforms"])),
+        platforms=tuple(dict.fromkeys(Platform.parse(p) for p in listed)) or (DEFAULT_PLATFORM,),
+        node_platforms=auto,
         toolchain_images=toolchain_images_from(section),
         docker_config=section["dockerConfig"],
         pull_secrets=bool(section["pullSecrets"]),

@@ -24,7 +24,10 @@ class RegistrySettings:
     """``registry:``: the client's options, what to evaluate, where credentials come from."""
 
     options: RegistryOptions = field(default_factory=RegistryOptions)
+    # With ``node_platforms`` (``platforms: auto``), ``platforms`` is the fallback used while
+    # the cluster's nodes cannot be listed, and where there is no cluster (``check``).
     platforms: tuple[Platform, ...] = (DEFAULT_PLATFORM,)
+    node_platforms: bool = False
     toolchain_images: tuple[ToolchainImage, ...] = DEFAULT_TOOLCHAIN_IMAGES
     docker_config: str | None = None  # dockerconfigjson file of static credentials
     pull_secrets: bool = False  # read imagePullSecrets through the Kubernetes API
@@ -45,6 +48,7 @@ class WebhookSettings:
     excluded_namespaces: frozenset[str] = frozenset({"kube-system"})
     namespace: str = "slimgate"
     platforms: tuple[Platform, ...] = (DEFAULT_PLATFORM,)
+    node_platforms: bool = False  # registry.platforms: auto
     max_body_bytes: int = 3 * MIB  # the apiserver's own request limit
     reload_interval_seconds: float = 2.0
     pull_secret_ttl_seconds: float = 30.0

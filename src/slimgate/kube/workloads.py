@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slimgate.errors import ObjectShapeError
+from slimgate.kube.placement import Placement, read_placement
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 
@@ -84,6 +85,7 @@ class PodTemplate:
     pull_secrets: tuple[str, ...] = ()
     images: tuple[ContainerImage, ...] = ()
     unread: int = 0  # containers past the limit the template was read with
+    placement: Placement = field(default_factory=Placement)  # nodeSelector, node affinity
 
     @property
     def is_mirror_pod(self) -> bool:
@@ -142,6 +144,7 @@ def read_template(
         pull_secrets=access.pull_secrets,
         images=images,
         unread=unread,
+        placement=read_placement(spec, spec_path),
     )
 
 

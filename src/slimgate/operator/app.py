@@ -29,6 +29,7 @@ from prometheus_client import start_http_server
 
 from slimgate.cluster.api import KubeApi, kube_configuration
 from slimgate.cluster.discovery import serves
+from slimgate.cluster.nodes import KubernetesNodes, NodePlatforms
 from slimgate.cluster.owners import CachedOwners
 from slimgate.cluster.pullsecrets import PullSecrets
 from slimgate.cluster.secrets import KubernetesSecrets
@@ -168,6 +169,10 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         log.error("%s", exc)
         return 2
     platforms = settings.registry.platforms
+    nodes: NodePlatforms | None = None
+    if settings.registry.node_platforms:
+        nodes = NodePlatforms(KubernetesNodes(configuration))
+        nodes.start()
     api = KubeApi(k8s.ApiClient(configuration))
     identity = args.identity or f"{socket.gethostname()}-{os.getpid()}"
     leader: Leader = (
@@ -180,7 +185,9 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
     auditor = Auditor(
         settings_from(settings, args),
         api=api,
-        evaluate=engines.evaluate_audit(platforms, PULL_SECRET_BUDGET_SECONDS),
+        evaluate=engines.evaluate_audit(
+            platforms, PULL_SECRET_BUDGET_SECONDS, nodes.allowed if nodes else None
+        ),
         owners=CachedOwners(api),
         # no flavour until discovery says which of the configured ones are served
         writer=ReportWriter(api, (), max_results=args.max_results),
@@ -212,6 +219,8 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
         engines.close()
         if reader is not None:
             reader.close()
+        if nodes is not None:
+            nodes.close()
         if server is not None:
             server.shutdown()
     return 0

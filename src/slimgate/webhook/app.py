@@ -29,7 +29,7 @@ from slimgate.webhook.lookups import LookupPool
 from slimgate.webhook.memo import DecisionMemo
 from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.webhook.reload import ConfigWatcher
-from slimgate.webhook.review import EngineFor, Reviewer
+from slimgate.webhook.review import EngineFor, PlatformsFor, Reviewer
 
 log = logging.getLogger("slimgate.webhook")
 
@@ -43,6 +43,7 @@ class Wiring:
     settings: WebhookSettings
     engine: Evaluator
     engine_for: EngineFor | None = None  # per-request engines that know pull secrets
+    platforms_for: PlatformsFor | None = None  # registry.platforms: auto
 
 
 Rebuild = Callable[[Path], Wiring]
@@ -53,6 +54,7 @@ def create_app(
     evaluator: Evaluator,
     *,
     engine_for: EngineFor | None = None,
+    platforms_for: PlatformsFor | None = None,
     config_path: Path | None = None,
     rebuild: Rebuild | None = None,
     metrics: WebhookMetrics | None = None,
@@ -78,11 +80,12 @@ def create_app(
             wiring.engine,
             lookups,
             engine_for=wiring.engine_for,
+            platforms_for=wiring.platforms_for,
             memo=DecisionMemo(ttl=wiring.settings.memo_seconds, clock=clock),
             clock=clock,
         )
 
-    first = reviewer_for(Wiring(hook, evaluator, engine_for))
+    first = reviewer_for(Wiring(hook, evaluator, engine_for, platforms_for))
     watcher: ConfigWatcher[Reviewer] | None = None
     if config_path is not None and rebuild is not None:
         watcher = ConfigWatcher(

@@ -23,10 +23,12 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from slimgate.cluster.nodes import NodePlatforms, NodeSource
 from slimgate.cluster.pullsecrets import PullSecrets, SecretSource
 from slimgate.config import Settings, load_settings
 from slimgate.evaluation import Evaluator
 from slimgate.kube.workloads import PodTemplate
+from slimgate.model import Platform
 from slimgate.webhook.app import Wiring
 from slimgate.webhook.metrics import WebhookMetrics
 from slimgate.wiring import Engines, build_engines
@@ -50,6 +52,12 @@ def kubernetes_secrets() -> SecretSource:
     return KubernetesSecrets()
 
 
+def kubernetes_nodes() -> NodeSource:
+    from slimgate.cluster.nodes import KubernetesNodes
+
+    return KubernetesNodes()
+
+
 class Composer:
     """One serving process's factory of :class:`Wiring` generations."""
 
@@ -59,6 +67,7 @@ class Composer:
         *,
         today: Callable[[], datetime.date] = datetime.date.today,
         secrets: Callable[[], SecretSource] = kubernetes_secrets,
+        nodes: Callable[[], NodeSource] = kubernetes_nodes,
         schedule: Scheduler = later,
         retire_seconds: float = RETIRE_SECONDS,
     ) -> None:
@@ -68,6 +77,8 @@ class Composer:
         self._today = today
         self._secrets = secrets
         self._reader: PullSecrets | None = None
+        self._nodes = nodes
+        self._node_platforms: NodePlatforms | None = None
         self.engines: Engines | None = None
 
     def build(self, settings: Settings) -> Wiring:
@@ -86,13 +97,27 @@ class Composer:
             retire = previous.retire(engines)
             if retire is not None:
                 self._schedule(self._retire_seconds, retire)
+        platforms_for = self._platforms_for() if settings.registry.node_platforms else None
         if reader is None:
-            return Wiring(settings.webhook, engines.shared)
+            return Wiring(settings.webhook, engines.shared, None, platforms_for)
 
         def engine_for(template: PodTemplate, budget: float) -> Evaluator:
             return engines.for_access(template.access, budget)
 
-        return Wiring(settings.webhook, engines.shared, engine_for)
+        return Wiring(settings.webhook, engines.shared, engine_for, platforms_for)
+
+    def _platforms_for(self) -> Callable[[PodTemplate], tuple[Platform, ...]]:
+        """The node platforms each template's placement allows; the configured platforms
+        until the nodes have been listed (the watcher logs why they cannot be)."""
+        if self._node_platforms is None:
+            self._node_platforms = NodePlatforms(self._nodes())
+            self._node_platforms.start()
+        watcher = self._node_platforms
+
+        def platforms_for(template: PodTemplate) -> tuple[Platform, ...]:
+            return watcher.allowed(template.placement)  # empty: the configured platforms
+
+        return platforms_for
 
     def _pull_secrets(self, settings: Settings) -> PullSecrets:
         if self._reader is None:
@@ -111,6 +136,9 @@ class Composer:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._node_platforms is not None:
+            self._node_platforms.close()
+            self._node_platforms = None
 
     def build_from(self, path: Path) -> Wiring:
         return self.build(load_settings(path))

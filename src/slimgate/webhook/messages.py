@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from slimgate.analysis.rules import FIX_HINT, REGISTRY_ERROR, UNEVALUATED
 from slimgate.evaluation import ImageResult
 from slimgate.kube.workloads import ContainerImage
+from slimgate.model import DEFAULT_PLATFORM
 from slimgate.policy.decision import DecidedFinding, Mode, RuleAction, Verdict
 
 
@@ -103,6 +104,9 @@ def denial(checked: Sequence[Checked], excess: Excess | None = None) -> str:
     for item in denied:
         c = item.container
         head = f'{c.container_path} ("{c.name}") image {c.image}'
+        result = item.result
+        if len(result.per_platform) > 1 or result.platform != DEFAULT_PLATFORM:
+            head += f" for {result.platform}"  # the variant that was judged
         analysis = item.result.analysis
         if analysis is not None and analysis.base is not None:
             head += f", built on {analysis.base.name}"

@@ -50,7 +50,7 @@ from slimgate.kube.workloads import (
     template_images,
     template_path,
 )
-from slimgate.model import Subject
+from slimgate.model import Platform, Subject
 from slimgate.policy.decision import Verdict
 from slimgate.webhook.lookups import LookupPool, registry_of
 from slimgate.webhook.memo import DecisionMemo, Key, memo_key, subject_key
@@ -63,6 +63,10 @@ PULL_SECRET_SHARE = 0.5  # of the time left when a review starts evaluating
 # The engine to use for one pod template: the shared one, or a view of it that also knows
 # the pod's pull secrets. Given the template and the seconds left before the deadline.
 EngineFor = Callable[[PodTemplate, float], Evaluator]
+
+# The platforms to evaluate a pod template's images for (``registry.platforms: auto``: the
+# node platforms its placement allows); None: the configured ones.
+PlatformsFor = Callable[[PodTemplate], tuple[Platform, ...]]
 
 
 class AdmissionAnswer(StrEnum):
@@ -105,6 +109,7 @@ class Pending:
     results: dict[str, ImageResult]  # image -> result, the memoised ones so far
     start: float
     excess: Excess | None = None
+    platforms: tuple[Platform, ...] = ()
 
     def checked(self) -> tuple[Checked, ...]:
         return tuple(Checked(c, self.results[c.image]) for c in self.containers)
@@ -120,6 +125,7 @@ class Reviewer:
         lookups: LookupPool,
         *,
         engine_for: EngineFor | None = None,
+        platforms_for: PlatformsFor | None = None,
         memo: DecisionMemo | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -127,6 +133,7 @@ class Reviewer:
         self.engine = engine
         self.lookups = lookups
         self.engine_for = engine_for
+        self.platforms_for = platforms_for
         self.memo = memo if memo is not None else DecisionMemo(ttl=0)
         self.clock = clock
 
@@ -161,9 +168,10 @@ class Reviewer:
         if not containers and not template.unread:
             return self._skipped(review, "no new or changed images")
         subject = _subject(template, review)
+        platforms = self._platforms(template)
         containers, images, over = self._within_image_limit(containers)
-        excess = self._over_limits(review, subject, template.unread, over)
-        who = subject_key(subject, self.settings.platforms, template.access)
+        excess = self._over_limits(review, subject, template.unread, over, platforms[0])
+        who = subject_key(subject, platforms, template.access)
         keys = {image: memo_key(image, who) for image in images}
         results: dict[str, ImageResult] = {}
         for image, key in keys.items():
@@ -171,7 +179,7 @@ class Reviewer:
             if hit is not None:
                 results[image] = hit
         pending = Pending(
-            review, template, tuple(containers), subject, keys, results, started, excess
+            review, template, tuple(containers), subject, keys, results, started, excess, platforms
         )
         if len(results) < len(keys):
             return pending
@@ -206,8 +214,15 @@ class Reviewer:
         kept = tuple(c for c in containers if c.image in looked_up)
         return kept, images[:most], len(containers) - len(kept)
 
+    def _platforms(self, template: PodTemplate) -> tuple[Platform, ...]:
+        if self.platforms_for is not None:
+            platforms = self.platforms_for(template)
+            if platforms:
+                return platforms
+        return self.settings.platforms
+
     def _over_limits(
-        self, review: Review, subject: Subject, unread: int, over: int
+        self, review: Review, subject: Subject, unread: int, over: int, platform: Platform
     ) -> Excess | None:
         """The one decision for the containers past the limits, if there are any."""
         if not unread and not over:
@@ -220,7 +235,6 @@ class Reviewer:
             reason = f"more than {containers if unread else images}"
         count = unread + over
         label = f"{count:,} more containers"
-        platform = self.settings.platforms[0]
         result = self.engine.unreadable(label, subject, reason, platform)
         path = template_path(review.group, review.kind) or ()
         return Excess(count, ".".join((*path, "spec")), reason, result)
@@ -275,7 +289,7 @@ class Reviewer:
         if self.engine_for is not None:
             left = max(0.0, deadline - self.clock())
             engine = self._engine_for(pending.template, left)
-        platforms = self.settings.platforms
+        platforms = pending.platforms or self.settings.platforms
         until = time.monotonic() + max(0.0, deadline - self.clock())  # lookups end with us
         futures = {
             image: self.lookups.submit(
@@ -317,7 +331,7 @@ class Reviewer:
 
     def _unchecked(self, pending: Pending, why: str) -> tuple[Checked, ...]:
         """The containers under review, each with the ``onRegistryError`` decision."""
-        platform = self.settings.platforms[0]
+        platform = (pending.platforms or self.settings.platforms)[0]
         results = {
             image: self.engine.unreadable(image, pending.subject, why, platform)
             for image in pending.keys

@@ -109,6 +109,7 @@ def build_app(
         wiring.settings,
         wiring.engine,
         engine_for=wiring.engine_for,
+        platforms_for=wiring.platforms_for,
         config_path=config_path,
         rebuild=composer.build_from if config_path is not None else None,
         metrics=metrics,

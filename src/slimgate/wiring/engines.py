@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from slimgate.audit.auditing import Evaluate
     from slimgate.audit.results import Evaluated
     from slimgate.cluster.pullsecrets import PullSecrets
+    from slimgate.kube.placement import Placement
     from slimgate.kube.workloads import PullAccess
     from slimgate.registry.counters import RegistryObserver
     from slimgate.registry.credential_programs import ProgramSettings
@@ -153,13 +154,23 @@ class Engines:
         """The shared engine reading registries with ``store`` first (same client)."""
         return self.shared.with_source(self._client.get().with_credentials(store))
 
-    def evaluate_audit(self, platforms: Sequence[Platform], budget: float) -> Evaluate:
+    def evaluate_audit(
+        self,
+        platforms: Sequence[Platform],
+        budget: float,
+        platforms_for: Callable[[Placement], tuple[Platform, ...]] | None = None,
+    ) -> Evaluate:
         """The audit's evaluation (operator and ``slimgate audit``): each workload's image
-        through :meth:`for_access` on ``platforms``; an unexpected failure is logged and
-        becomes that image's error result, never a gap or a traceback."""
-        platforms = tuple(platforms)
+        through :meth:`for_access` on ``platforms_for`` its placement (when given and it
+        names some; ``registry.platforms: auto``), else on ``platforms``; an unexpected
+        failure is logged and becomes that image's error result, never a gap or a
+        traceback."""
+        configured = tuple(platforms)
 
-        def evaluate(image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
+        def evaluate(
+            image: str, subject: Subject, access: PullAccess | None, placement: Placement
+        ) -> Evaluated:
+            platforms = (platforms_for(placement) if platforms_for else ()) or configured
             try:
                 return self.for_access(access, budget).evaluate(image, subject, platforms)
             except Exception as exc:  # a failed evaluation is a result, not a gap

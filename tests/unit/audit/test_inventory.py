@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
+from slimgate.audit.auditing import audit_workloads, plan
 from slimgate.audit.inventory import Inventory, group_workloads
 from slimgate.audit.owners import pod_reference
 from slimgate.audit.workloads import ContainerImage, PodRecord, WorkloadRef
+from slimgate.kube.placement import Placement, read_placement
+from slimgate.model import Subject
 
 WEB = WorkloadRef("shop", "Deployment", "web", "apps/v1", "uid-web")
 
@@ -85,3 +91,21 @@ def test_replace_all_starts_over() -> None:
     inventory.replace_all([_pod("b", namespace="new")])
     assert inventory.namespaces() == {"new"}
     assert len(inventory) == 1
+
+
+def test_workloads_pinned_to_different_platforms_are_evaluated_apart() -> None:
+    """The same image in two workloads, one pinned to arm64: two evaluations, each with
+    its workload's placement, which is its first pod's."""
+    arm = read_placement({"nodeSelector": {"kubernetes.io/arch": "arm64"}})
+    pods = [replace(_pod("web-a01"), placement=arm), _pod("batch")]
+    workloads = group_workloads(pods, _owner)
+    assert [w.placement for w in workloads] == [arm, Placement()]  # Deployment, Pod
+    seen: list[Placement] = []
+
+    def evaluate(image: str, subject: Subject, access: object, placement: Placement) -> Any:
+        seen.append(placement)
+        return object()
+
+    assert len(plan(workloads)) == 2
+    audit_workloads(workloads, evaluate)
+    assert sorted(seen, key=str) == sorted([Placement(), arm], key=str)

@@ -108,3 +108,12 @@ def test_a_pod_with_a_nameless_pull_secret_entry_is_still_audited() -> None:
     record = pod_record({**POD, "spec": {**POD["spec"], "imagePullSecrets": [{}]}})  # type: ignore[dict-item]
     assert record.access == PullAccess("shop", "default", ())
     assert len(record.images) == 2
+
+
+def test_pod_record_keeps_the_placement_on_platform_labels() -> None:
+    spec = {
+        "nodeSelector": {"kubernetes.io/arch": "arm64", "disk": "ssd"},
+        "containers": [{"name": "app", "image": "reg/web:1"}],
+    }
+    record = pod_record({"metadata": {"name": "p", "namespace": "shop"}, "spec": spec})
+    assert record.placement.node_selector == (("kubernetes.io/arch", "arm64"),)

@@ -371,3 +371,21 @@ def test_several_errors_are_all_reported() -> None:
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read configuration"):
         load_settings(tmp_path / "missing.yaml")
+
+
+def test_platforms_auto_takes_the_nodes_platforms_with_linux_amd64_as_fallback() -> None:
+    config = parse("registry:\n  platforms: auto\n")
+    assert config.registry.node_platforms
+    assert config.registry.platforms == (Platform("linux", "amd64"),)
+    assert config.webhook.node_platforms
+    listed = parse("registry:\n  platforms: [linux/arm64]\n")
+    assert not listed.registry.node_platforms
+    assert not load_settings(None).registry.node_platforms
+
+
+def test_platforms_is_a_list_or_auto() -> None:
+    message = error_of("registry:\n  platforms: automatic\n")
+    assert message == (
+        "invalid configuration:\n  slimgate.yaml:2: registry.platforms: "
+        "expected a list of platforms (os/arch) or auto, not 'automatic'"
+    )

@@ -11,6 +11,7 @@ import pytest
 from slimgate.audit.outcomes import workload_results
 from slimgate.audit.results import Evaluated
 from slimgate.cluster.owners import CachedOwners
+from slimgate.kube.placement import Placement
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
 from slimgate.operator.auditor import Auditor, AuditSettings
@@ -31,7 +32,9 @@ class Engine:
         self.access: list[PullAccess | None] = []
         self.broken: set[str] = set()
 
-    def __call__(self, image: str, subject: Subject, access: PullAccess | None) -> Evaluated:
+    def __call__(
+        self, image: str, subject: Subject, access: PullAccess | None, placement: Placement
+    ) -> Evaluated:
         self.calls.append((image, subject.namespace))
         self.access.append(access)
         if image in self.broken:

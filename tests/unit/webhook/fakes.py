@@ -52,6 +52,7 @@ class FakeResult:
     decision: Decision
     analysis: Analysis | None
     error: str | None = None
+    per_platform: tuple[FakeResult, ...] = ()
 
 
 @dataclass
@@ -64,11 +65,13 @@ class FakeEngine:
     release: threading.Event = field(default_factory=threading.Event)
     policy: Policy = field(default_factory=lambda: Policy(rules=DEFAULT_RULES))
     calls: list[tuple[str, Subject]] = field(default_factory=list)
+    platforms: list[tuple[Platform, ...]] = field(default_factory=list)  # of each evaluate
 
     def evaluate(
         self, image: str, subject: Subject, platforms: Sequence[Platform] = (DEFAULT_PLATFORM,)
     ) -> FakeResult:
         self.calls.append((image, subject))
+        self.platforms.append(tuple(platforms))
         if image in self.blocked:
             self.release.wait(30)
         if image in self.errors:

@@ -12,6 +12,7 @@ import pytest
 from slimgate.cluster.pullsecrets import PullSecrets
 from slimgate.config import Settings, parse_settings
 from slimgate.errors import ConfigError, Unsupported
+from slimgate.kube.placement import Placement, narrow, read_placement
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import ImageMetadata, Platform, Subject
 from slimgate.registry import Credential, CredentialStore
@@ -25,6 +26,8 @@ from tests.support.fakes import FakeSecrets, FakeSource
 from tests.support.images import build_image, write_oci_layout
 
 AMD64 = Platform("linux", "amd64")
+ARM64 = Platform("linux", "arm64")
+ANYWHERE = Placement()
 TOOLCHAIN = "registry.example/tools/golang:1"
 LINEAGE = f"registry:\n  knownToolchainImages: [{TOOLCHAIN}]\n  limits: {{lookupSeconds: 0.5}}\n"
 CLEAN = corpus.load("alpine-3.24")
@@ -194,9 +197,9 @@ def test_an_engine_that_raises_gives_an_error_result() -> None:
     engines = build_engines(settings(), observer=None, lineage="off", registry=made)
     made.made[0].images["broken:1"] = RuntimeError("bug")
     evaluate = engines.evaluate_audit((AMD64,), 1.0)
-    out = evaluate("broken:1", Subject(namespace="a"), None)
+    out = evaluate("broken:1", Subject(namespace="a"), None, ANYWHERE)
     assert out.error == "evaluation failed: RuntimeError: bug"
-    assert evaluate("app:1", Subject(namespace="a"), None).error is None
+    assert evaluate("app:1", Subject(namespace="a"), None, ANYWHERE).error is None
 
 
 def test_a_workload_with_pull_access_is_looked_up_by_the_engine_for_it() -> None:
@@ -207,13 +210,25 @@ def test_a_workload_with_pull_access_is_looked_up_by_the_engine_for_it() -> None
             settings(), observer=None, lineage="off", registry=made, pull_secrets=reader
         )
         evaluate = engines.evaluate_audit((AMD64,), 1.0)
-        evaluate("app:1", Subject(namespace="shop"), SHOP)
-        evaluate("app:1", Subject(namespace="shop"), None)
+        evaluate("app:1", Subject(namespace="shop"), SHOP, ANYWHERE)
+        evaluate("app:1", Subject(namespace="shop"), None, ANYWHERE)
         shared = made.made[0]
         [private] = shared.views
         assert (private.calls, shared.calls) == ([("app:1", AMD64)], [("app:1", AMD64)])
     finally:
         reader.close()
+
+
+def test_the_audit_evaluates_the_platforms_a_workloads_placement_allows() -> None:
+    made = Made()
+    engines = build_engines(settings(), observer=None, lineage="off", registry=made)
+    nodes = (AMD64, ARM64)
+    evaluate = engines.evaluate_audit((AMD64,), 1.0, lambda p: narrow(nodes, p))
+    pinned = read_placement({"nodeSelector": {"kubernetes.io/arch": "arm64"}})
+    evaluate("app:1", Subject(namespace="shop"), None, pinned)
+    assert made.made[0].calls == [("app:1", ARM64)]
+    evaluate("web:1", Subject(namespace="shop"), None, ANYWHERE)
+    assert made.made[0].calls[1:] == [("web:1", AMD64), ("web:1", ARM64)]
 
 
 def test_only_check_reads_local_references(tmp_path: Path) -> None:
