@@ -71,6 +71,27 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="open connections per worker (default 1000); more are closed at once",
     )
+    self_managed = parser.add_argument_group(
+        "self-managed TLS",
+        "keep the CA and certificate in a Secret, renew them and set the caBundle (GitOps)",
+    )
+    self_managed.add_argument(
+        "--tls-secret", metavar="NAMESPACE/NAME", help="Secret holding ca.crt, ca.key, tls.*"
+    )
+    self_managed.add_argument(
+        "--webhook-configuration", metavar="NAME", help="ValidatingWebhookConfiguration to patch"
+    )
+    self_managed.add_argument(
+        "--tls-dns-name", action="append", default=[], metavar="NAME", help="(repeatable)"
+    )
+    self_managed.add_argument(
+        "--tls-dir", help="where the served pair is written (default: a new temporary folder)"
+    )
+    self_managed.add_argument("--tls-ca-days", type=int, default=1825)
+    self_managed.add_argument("--tls-cert-days", type=int, default=365)
+    self_managed.add_argument("--tls-renew-before-days", type=float, default=30.0)
+    self_managed.add_argument("--tls-check-seconds", type=float, default=60.0)
+    self_managed.add_argument("--kubeconfig", help="kubeconfig (default: in-cluster)")
 
 
 def _passthrough(parser: argparse.ArgumentParser) -> None:

@@ -57,6 +57,7 @@ def install_report_crds(api: KubeApi, tools: K8sTools) -> None:
         tools.helm,
         CHART,
         kube_version="v1.34.4",
+        set_values={"operator.reports": "both"},
         extra_args=[
             "--show-only",
             "templates/crds/policyreports.yaml",
@@ -243,11 +244,15 @@ def test_one_report_per_namespace_with_workloads_found_through_owners(env: Env) 
     assert {r["result"] for k, r in results.items() if k[1] == "debug"} == {"pass"}
     counted = {k: sum(1 for r in body["results"] if r["result"] == k) for k in body["summary"]}
     assert body["summary"] == counted
-    # the openreports flavour is written as well
-    open_report = report(env, namespace, OR)
-    assert open_report is not None
+    # the openreports flavour is written as well, right after the PolicyReport
+    open_report = eventually(
+        lambda: (
+            (found := report(env, namespace, OR)) and found["summary"] == body["summary"] and found
+        ),
+        what="the openreports Report",
+        timeout=30.0,
+    )
     assert open_report["source"] == "slimgate"
-    assert open_report["summary"] == body["summary"]
 
 
 def test_the_report_follows_an_image_change_and_empties_when_workloads_go(env: Env) -> None:

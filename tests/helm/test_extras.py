@@ -21,7 +21,7 @@ REPORT_CRDS = {
 
 
 def test_report_crds_are_installed_with_the_report_fields(helm: Helm) -> None:
-    rendering = helm.template()
+    rendering = helm.template(values={"operator.reports": "both"})
     crds = {c["metadata"]["name"]: c for c in rendering.all("CustomResourceDefinition")}
     assert set(crds) == set(REPORT_CRDS)
     for name, (kind, scope, version) in REPORT_CRDS.items():
@@ -41,20 +41,56 @@ def test_report_crds_are_installed_with_the_report_fields(helm: Helm) -> None:
         assert crds[name]["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 
 
+WG_CRDS = {"policyreports.wgpolicyk8s.io", "clusterpolicyreports.wgpolicyk8s.io"}
+OR_CRDS = {"reports.openreports.io", "clusterreports.openreports.io"}
+
+
 def test_crds_can_be_left_to_another_tool(helm: Helm) -> None:
-    assert helm.template(values={"crds.install": False}).all("CustomResourceDefinition") == []
+    never = {"crds.policyReports.install": "never", "crds.openReports.install": "never"}
+    both = {"operator.reports": "both"}
+    assert helm.template(values={**never, **both}).all("CustomResourceDefinition") == []
+    only_wg = helm.template(values={**both, "crds.openReports.install": "never"})
+    assert only_wg.names("CustomResourceDefinition") == WG_CRDS
     rendering = helm.template(values={"crds.keep": False})
     for crd in rendering.all("CustomResourceDefinition"):
         assert "annotations" not in crd["metadata"]
 
 
-def test_crds_follow_the_report_api(helm: Helm) -> None:
+def test_crds_follow_the_report_api_by_default(helm: Helm) -> None:
+    assert helm.template().names("CustomResourceDefinition") == WG_CRDS
     only_open = helm.template(values={"operator.reports": "openreports"})
-    assert only_open.names("CustomResourceDefinition") == {
-        "reports.openreports.io",
-        "clusterreports.openreports.io",
-    }
+    assert only_open.names("CustomResourceDefinition") == OR_CRDS
     assert helm.template(values={"operator.enabled": False}).all("CustomResourceDefinition") == []
+    # always installs a group the operator does not write
+    always = helm.template(values={"crds.openReports.install": "always"})
+    assert always.names("CustomResourceDefinition") == WG_CRDS | OR_CRDS
+
+
+def test_auto_leaves_a_group_that_something_else_serves(helm: Helm) -> None:
+    """Under a GitOps render, --api-versions is what says the cluster serves a group."""
+    both = {"operator.reports": "both"}
+    for served in ("wgpolicyk8s.io/v1alpha2", "wgpolicyk8s.io/v1beta1"):
+        rendering = helm.template(values=both, extra=("--api-versions", served))
+        assert rendering.names("CustomResourceDefinition") == OR_CRDS
+    rendering = helm.template(values=both, extra=("--api-versions", "openreports.io/v1alpha1"))
+    assert rendering.names("CustomResourceDefinition") == WG_CRDS
+
+
+def test_crd_annotations_and_labels_are_added(helm: Helm) -> None:
+    rendering = helm.template(
+        values={
+            "crds.annotations": {"argocd.argoproj.io/sync-options": "Replace=true"},
+            "crds.labels": {"team": "platform"},
+        }
+    )
+    for crd in rendering.all("CustomResourceDefinition"):
+        assert crd["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Replace=true"
+        assert crd["metadata"]["labels"]["team"] == "platform"
+
+
+def test_an_unknown_crd_mode_is_refused(helm: Helm) -> None:
+    assert "install" in helm.template_error(values={"crds.policyReports.install": "yes"})
+    assert "install" in helm.template_error(values={"crds.install": True})
 
 
 def test_network_policy_opens_only_the_webhook_port(helm: Helm) -> None:
@@ -161,7 +197,12 @@ def test_helm_test_in_secret_mode_trusts_the_given_ca_bundle(helm: Helm) -> None
     assert volumes["ca"]["configMap"]["name"] == configmap["metadata"]["name"]
 
 
-def render_notes(helm: Helm, tmp_path: Path, values: dict[str, object] | None = None) -> str:
+def render_notes(
+    helm: Helm,
+    tmp_path: Path,
+    values: dict[str, object] | None = None,
+    extra: tuple[str, ...] = (),
+) -> str:
     """NOTES.txt as `helm install` prints it, rendered without a cluster.
 
     `helm template` skips NOTES.txt and `helm install --dry-run` wants a
@@ -176,7 +217,9 @@ def render_notes(helm: Helm, tmp_path: Path, values: dict[str, object] | None = 
         'notes: {{ tpl (.Files.Get "files/NOTES.txt") . | toJson }}\n'
     )
     copy = Helm(helm.binary, chart)
-    rendering = copy.template(values=values, extra=["--show-only", "templates/zz-notes.yaml"])
+    rendering = copy.template(
+        values=values, extra=["--show-only", "templates/zz-notes.yaml", *extra]
+    )
     (document,) = rendering.manifests
     notes: str = document["notes"]
     return notes
@@ -197,6 +240,20 @@ def test_notes_in_enforce_mode_say_the_request_is_denied(helm: Helm, tmp_path: P
     notes = render_notes(helm, tmp_path, {"config.policy.mode": "enforce"})
     assert "In enforce mode the request is denied" in notes
     assert "--set config.policy.mode=enforce" not in notes
+
+
+def test_notes_warn_when_match_conditions_are_left_out(helm: Helm, tmp_path: Path) -> None:
+    values: dict[str, object] = {"webhook.matchConditions": [{"name": "a", "expression": "true"}]}
+    older = render_notes(helm, tmp_path / "old", values, ("--kube-version", "1.27.1"))
+    assert "webhook.matchConditions were left out" in older
+    newer = render_notes(helm, tmp_path / "new", values)
+    assert "left out" not in newer
+
+
+def test_notes_say_how_self_managed_tls_works(helm: Helm, tmp_path: Path) -> None:
+    notes = render_notes(helm, tmp_path, {"tls.mode": "selfManaged"})
+    assert "TLS is self-managed" in notes
+    assert "slimgate-webhook-tls" in notes
 
 
 def test_chart_yaml_has_artifact_hub_annotations(helm: Helm) -> None:

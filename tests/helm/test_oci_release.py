@@ -151,7 +151,7 @@ def test_helm_install_from_the_registry_runs_the_image_pinned_by_digest(
         namespace,
         "--create-namespace",
         "--set",
-        "crds.install=false",
+        "crds.policyReports.install=never",
     )
 
     metadata = json.loads(helm_in("get", "metadata", release, "-n", namespace, "-o", "json").stdout)
@@ -189,7 +189,7 @@ def test_the_chart_installs_by_its_own_digest_too(
         namespace,
         "--create-namespace",
         "--set",
-        "crds.install=false",
+        "crds.policyReports.install=never",
     )
     metadata = json.loads(
         helm_in("get", "metadata", "pinned", "-n", namespace, "-o", "json").stdout

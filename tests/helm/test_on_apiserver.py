@@ -36,7 +36,7 @@ pytestmark = pytest.mark.e2e
 
 # Kinds whose CRDs belong to other projects (cert-manager, Prometheus
 # Operator) and are not installed on the test API server.
-FOREIGN_KINDS = {"Certificate", "Issuer", "ServiceMonitor"}
+FOREIGN_KINDS = {"Certificate", "Issuer", "ServiceMonitor", "PrometheusRule"}
 FIELD_MANAGER = "slimgate-chart-test"
 
 
@@ -89,7 +89,7 @@ def test_helm_certificate_is_kept_across_upgrades(kube_cluster: KubeCluster, hel
         *chart,
         "--create-namespace",
         "--set",
-        "crds.install=false",
+        "crds.policyReports.install=never",
     )
     installed_bundle = webhook_entry(kube_cluster, fullname)["clientConfig"]["caBundle"]
     installed_secret = secret_data(kube_cluster, namespace, secret)
@@ -125,6 +125,7 @@ def test_helm_certificate_is_kept_across_upgrades(kube_cluster: KubeCluster, hel
 def install_crds(kube_cluster: KubeCluster, helm: Helm) -> None:
     """Create the chart's report CRDs for real and wait until they serve."""
     rendering = helm.template(
+        values={"operator.reports": "both"},
         extra=[
             "--show-only",
             "templates/crds/policyreports.yaml",

@@ -94,13 +94,29 @@ def test_operator_reads_workloads_and_writes_reports(helm: Helm) -> None:
         for verb in ("create", "update", "patch", "delete"):
             assert (group, resource, verb) not in allowed, (group, resource, verb)
 
-    report_verbs = {"get", "list", "watch", "create", "update", "patch", "delete"}
-    for group, resources in (
-        ("wgpolicyk8s.io", ("policyreports", "clusterpolicyreports")),
-        ("openreports.io", ("reports", "clusterreports")),
+    # The default writes PolicyReports only; get and update only on slimgate's own report.
+    report_rules = [r for r in role["rules"] if "policyreports" in r["resources"]]
+    assert {v for g, r, v in allowed if (g, r) == ("wgpolicyk8s.io", "policyreports")} == {
+        "create",
+        "list",
+        "watch",
+        "get",
+        "update",
+    }
+    for rule in report_rules:
+        if {"get", "update"} & set(rule["verbs"]):
+            assert rule["resourceNames"] == ["slimgate"]
+            assert set(rule["verbs"]) == {"get", "update"}
+        else:
+            assert "resourceNames" not in rule
+    # No cluster-scoped report kind (none is written), no delete or patch, no other API.
+    for group, resource in (
+        ("wgpolicyk8s.io", "clusterpolicyreports"),
+        ("openreports.io", "reports"),
+        ("openreports.io", "clusterreports"),
     ):
-        for resource in resources:
-            assert {v for g, r, v in allowed if (g, r) == (group, resource)} == report_verbs
+        assert not [v for g, r, v in allowed if (g, r) == (group, resource)], (group, resource)
+    assert not [v for g, r, v in allowed if r == "policyreports" and v in {"delete", "patch"}]
 
     assert ("", "events", "create") in allowed
     assert ("events.k8s.io", "events", "create") in allowed
@@ -149,3 +165,12 @@ def test_no_wildcards_anywhere(helm: Helm) -> None:
         for role in rendering.all(kind):
             for group, resource, verb in grants(role):
                 assert "*" not in (group, resource, verb), role["metadata"]["name"]
+
+
+def test_openreports_rbac_follows_the_report_api(helm: Helm) -> None:
+    rendering = helm.template(values={"operator.reports": "both"})
+    (role,) = [r for r in bound_to(rendering, f"{FULLNAME}-operator") if r["kind"] == "ClusterRole"]
+    allowed = grants(role)
+    for group, resource in (("wgpolicyk8s.io", "policyreports"), ("openreports.io", "reports")):
+        verbs = {v for g, r, v in allowed if (g, r) == (group, resource)}
+        assert verbs == {"create", "list", "watch", "get", "update"}

@@ -181,3 +181,44 @@ def test_secret_mode_requires_name_and_ca_bundle(helm: Helm) -> None:
     error = helm.template_error(values={"tls.mode": "secret"})
     assert "/tls/secret/name" in error
     assert "/tls/secret/caBundle" in error
+
+
+def test_self_managed_mode_renders_the_same_every_time_and_no_certificate(helm: Helm) -> None:
+    """The GitOps mode: two client-side renders are identical (no CA generated)."""
+    values = {"tls.mode": "selfManaged"}
+    first = helm.template(values=values)
+    assert helm.template(values=values).manifests == first.manifests
+    secret = first.one("Secret", "slimgate-webhook-tls")
+    assert secret["type"] == "Opaque"
+    assert "data" not in secret
+    (webhook,) = first.one("ValidatingWebhookConfiguration")["webhooks"]
+    assert "caBundle" not in webhook["clientConfig"]
+    deployment = first.one("Deployment", "slimgate-webhook")
+    spec = pod_spec(deployment)
+    assert spec["automountServiceAccountToken"] is True
+    assert "tls" not in {v["name"] for v in spec["volumes"]}
+    args = spec["containers"][0]["args"]
+    assert args[args.index("--tls-secret") + 1] == "slimgate/slimgate-webhook-tls"
+    assert args[args.index("--webhook-configuration") + 1] == "slimgate"
+    names = [args[i + 1] for i, a in enumerate(args) if a == "--tls-dns-name"]
+    assert "slimgate-webhook.slimgate.svc" in names
+    # get and update on that Secret and that configuration, by name, and nothing else
+    rules = [
+        (rule, m["kind"])
+        for m in first.manifests
+        if m["kind"] in ("Role", "ClusterRole")
+        and m["metadata"]["labels"]["app.kubernetes.io/component"] == "webhook"
+        for rule in m["rules"]
+    ]
+    assert sorted((r["resources"][0], r["resourceNames"][0], k) for r, k in rules) == [
+        ("secrets", "slimgate-webhook-tls", "Role"),
+        ("validatingwebhookconfigurations", "slimgate", "ClusterRole"),
+    ]
+    assert all(r["verbs"] == ["get", "update"] for r, _ in rules)
+
+
+def test_helm_mode_renders_a_new_ca_each_time_without_a_cluster(helm: Helm) -> None:
+    """Why selfManaged exists: helm mode generates at render time."""
+    first = helm.template().one("ValidatingWebhookConfiguration")["webhooks"][0]
+    second = helm.template().one("ValidatingWebhookConfiguration")["webhooks"][0]
+    assert first["clientConfig"]["caBundle"] != second["clientConfig"]["caBundle"]

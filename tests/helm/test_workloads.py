@@ -148,7 +148,7 @@ def test_operator_runs_once_with_its_own_service_account(helm: Helm) -> None:
     options = dict(zip(args[1::2], args[2::2], strict=True))
     assert options == {
         "--config": "/etc/slimgate/config.yaml",
-        "--reports": "both",
+        "--reports": "policyreport",
         # Replicas elect the report writer with a Lease the Role lets them use.
         "--lease-name": f"{FULLNAME}-operator",
         "--lease-namespace": "slimgate",

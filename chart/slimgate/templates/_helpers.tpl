@@ -283,3 +283,13 @@ registry.credentialPlugins from .Values.credentialProviders and registry.sharedC
 {{- end }}
 {{- toYaml $registry }}
 {{- end }}
+
+{{/* "true" when the API server supports webhook matchConditions (1.28+). */}}
+{{- define "slimgate.matchConditionsSupported" -}}
+{{- if semverCompare ">=1.28.0-0" .Capabilities.KubeVersion.Version }}true{{ end }}
+{{- end }}
+
+{{/* Whether the webhook's pods need a token: slimgate.webhookApi or self-managed TLS. */}}
+{{- define "slimgate.webhook.apiAccess" -}}
+{{- if or (include "slimgate.webhookApi" .) (eq .Values.tls.mode "selfManaged") }}true{{ end }}
+{{- end }}

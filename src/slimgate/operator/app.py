@@ -21,18 +21,21 @@ import os
 import socket
 import threading
 from collections.abc import Sequence
+from functools import partial
 
 import kopf
 from kubernetes import client as k8s
 from prometheus_client import start_http_server
 
 from slimgate.cluster.api import KubeApi, kube_configuration
+from slimgate.cluster.discovery import serves
 from slimgate.cluster.nodes import KubernetesNodes, NodePlatforms
 from slimgate.cluster.owners import CachedOwners
 from slimgate.cluster.pullsecrets import PullSecrets
 from slimgate.cluster.secrets import KubernetesSecrets
 from slimgate.config import Settings, load_settings
 from slimgate.errors import SlimgateError
+from slimgate.operator.apis import ReportApis
 from slimgate.operator.auditor import Auditor, AuditSettings, Leader
 from slimgate.operator.events import EventRecorder
 from slimgate.operator.handlers import build_registry, connection_info
@@ -186,10 +189,12 @@ def run(argv: Sequence[str] | argparse.Namespace) -> int:
             platforms, PULL_SECRET_BUDGET_SECONDS, nodes.allowed if nodes else None
         ),
         owners=CachedOwners(api),
-        writer=ReportWriter(api, REPORT_CHOICES[args.reports], max_results=args.max_results),
+        # no flavour until discovery says which of the configured ones are served
+        writer=ReportWriter(api, (), max_results=args.max_results),
         events=EventRecorder(api, period=args.event_period, identity=identity),
         leader=leader,
         metrics=metrics,
+        apis=ReportApis(partial(serves, api), REPORT_CHOICES[args.reports], metrics.report_apis),
     )
     server = None
     if args.metrics_port:

@@ -29,6 +29,7 @@ from slimgate.audit.pods import pod_record
 from slimgate.audit.results import Evaluated
 from slimgate.cluster.api import Api
 from slimgate.errors import KubeError, ObjectShapeError
+from slimgate.operator.apis import ReportApis
 from slimgate.operator.events import EventRecorder
 from slimgate.operator.metrics import AuditMetrics
 from slimgate.operator.timing import Debouncer
@@ -97,6 +98,7 @@ class Auditor:
         events: EventRecorder,
         leader: Leader,
         metrics: AuditMetrics,
+        apis: ReportApis | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -108,6 +110,7 @@ class Auditor:
         self.events = events
         self.leader = leader
         self.metrics = metrics
+        self.apis = apis
         self._monotonic = monotonic
         self._wall = wall
         self._lock = threading.Lock()
@@ -185,6 +188,10 @@ class Auditor:
 
     def rescan(self) -> set[str]:
         """Re-list every pod, forget cached evaluations; every namespace with pods or a report."""
+        if self.apis is not None and not self.apis.complete:
+            served = self.apis.check()
+            if served != self.writer.flavours:
+                self.writer.retarget(served)
         try:
             pods = self.api.list("v1", "pods")
         except KubeError as exc:

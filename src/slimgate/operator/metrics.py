@@ -56,6 +56,12 @@ class AuditMetrics:
         self.leader = Gauge(
             "slimgate_audit_leader", "1 while this replica holds the lease and writes", registry=r
         )
+        self.report_apis = Gauge(
+            "slimgate_audit_report_api_served",
+            "1 when the configured report API (group/version) is served, 0 when it is missing",
+            ["api"],
+            registry=r,
+        )
         self.pods = Gauge("slimgate_audit_pods", "Pods in the operator's inventory", registry=r)
         self.pull_secret_errors = Counter(
             "slimgate_audit_pull_secret_errors",

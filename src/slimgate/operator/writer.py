@@ -6,8 +6,12 @@ seen is kept, so an unchanged namespace costs no request at all; a 409 Conflict 
 forgets it and the next pass reads the report again.
 
 Reports are capped at ``max_results`` results (etcd refuses objects past ~1.5 MB): ``pass``
-results go first, then ``skip``; the summary still counts every result and the annotation
-``slimgate.io/omitted-results`` says how many were left out.
+results go first, then ``skip``. A capped report's summary counts the results it holds; the
+annotation ``slimgate.io/omitted-results`` says how many were left out, and an openreports
+Report also records the cap in ``configuration.limits.maxResults``.
+
+A report of that name that does not carry slimgate's ``managed-by`` label belongs to
+someone else: it is never replaced (``Write.FOREIGN``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from slimgate.audit.outcomes import Outcome, RuleResult, summary_counts
+from slimgate.audit.outcomes import Outcome, RuleResult
 from slimgate.cluster.api import Api, Json
 from slimgate.errors import KubeError
 from slimgate.reports.policyreport import (
@@ -42,6 +46,7 @@ class Write(StrEnum):
     UNCHANGED = "unchanged"
     SKIPPED = "skipped"  # nothing to report and no report to empty
     FAILED = "failed"
+    FOREIGN = "foreign"  # a report of that name that slimgate does not manage
 
 
 def cap(results: Sequence[RuleResult], limit: int) -> tuple[list[RuleResult], int]:
@@ -81,10 +86,18 @@ class ReportWriter:
         self, flavour: Flavour, namespace: str, results: Sequence[RuleResult], moment: datetime
     ) -> dict[str, Any]:
         kept, omitted = cap(results, self.max_results)
-        body: dict[str, Any] = dict(report_body(namespace, kept, moment, flavour, name=self.name))
+        body: dict[str, Any] = dict(
+            report_body(
+                namespace,
+                kept,
+                moment,
+                flavour,
+                name=self.name,
+                max_results=self.max_results if omitted else None,
+            )
+        )
         if omitted:
             body["metadata"]["annotations"] = {OMITTED_ANNOTATION: str(omitted)}
-            body["summary"] = summary_counts(r.outcome for r in results)
         return body
 
     def _write_one(
@@ -103,6 +116,14 @@ class ReportWriter:
                     flavour.value, flavour.plural, namespace, desired
                 )
                 return Write.CREATED
+            if not _ours(current):
+                log.warning(
+                    "%s %s/%s exists and is not managed by slimgate; leaving it alone",
+                    flavour.kind,
+                    namespace,
+                    self.name,
+                )
+                return Write.FOREIGN
             desired["results"] = carry_timestamps(desired["results"], current.get("results") or [])
             annotations = (current.get("metadata") or {}).get("annotations") or {}
             wanted = desired["metadata"].get("annotations") or {}
@@ -126,6 +147,11 @@ class ReportWriter:
             log.warning("cannot write %s %s/%s: %s", flavour.kind, namespace, self.name, exc)
             return Write.FAILED
 
+    def retarget(self, flavours: Sequence[Flavour]) -> None:
+        """Write these flavours from now on (the APIs the cluster serves changed)."""
+        self.flavours = tuple(flavours)
+        self._known.clear()
+
     def namespaces_with_reports(self) -> set[str]:
         """Namespaces holding a report of ours (to empty those whose workloads left)."""
         found: set[str] = set()
@@ -143,3 +169,8 @@ class ReportWriter:
 
     def forget(self) -> None:
         self._known.clear()
+
+
+def _ours(report: Json) -> bool:
+    labels = (report.get("metadata") or {}).get("labels") or {}
+    return all(labels.get(k) == v for k, v in MANAGED_BY.items())

@@ -3,12 +3,24 @@
 Shapes:
 
 * ``wgpolicyk8s.io/v1alpha2`` ``PolicyReport`` (kubernetes-sigs/wg-policy-prototypes,
-  ``policy-report/api/v1alpha2/policyreport_types.go``): ``results[]`` with ``policy``,
-  ``rule``, ``result``, ``severity``, ``category``, ``message``, ``resources``
-  (ObjectReferences), ``source``, ``properties`` (string → string), ``timestamp``
-  (``{seconds, nanos}``); ``summary`` with the five counts.
-* ``openreports.io/v1alpha1`` ``Report`` (openreports/reports-api): the same results and
-  summary, plus a top-level ``source``. Policy Reporter reads both.
+  ``policy-report/pkg/api/wgpolicyk8s.io/v1alpha2/policyreport_types.go`` at commit
+  25056e1f3eb5cab1e693b8c880eb693a84e099af): ``results[]`` with ``policy``, ``rule``,
+  ``result``, ``severity``, ``category``, ``message``, ``resources`` (ObjectReferences),
+  ``source``, ``properties`` (string → string), ``timestamp`` (``{seconds, nanos}``);
+  ``summary`` with the five counts. No report-level ``source`` or ``configuration``: a
+  server whose CRD also serves v1beta1 prunes them from a v1alpha2 write.
+* ``openreports.io/v1alpha1`` ``Report`` (openreports/reports-api,
+  ``apis/openreports.io/v1alpha1/report_types.go`` at tag v0.2.1,
+  b7afe2eae0fdc4aa8df7252d56dbf1b191152cbd): the same results and summary, plus a
+  top-level ``source`` and ``configuration.limits`` (how a capped report says so).
+
+Every result carries ``properties.resultID``, a digest of namespace, workload, container,
+image and rule. Policy Reporter uses it as the result's key when present
+(kyverno/policy-reporter ``pkg/report/result/id_generator.go`` at policy-reporter-3.9.1);
+its default key hashes resource, policy, rule, result, category and message only, so two
+containers of one workload with the same finding would collapse into one result.
+Every result has a ``severity`` (``info`` when the rule found nothing), and its resource
+names the container in ``fieldPath`` (``spec.template.spec.containers{app}``).
 
 A result's timestamp records when that result was first seen: :func:`carry_timestamps`
 keeps the old one for an unchanged result, so an unchanged namespace yields an identical
@@ -17,11 +29,13 @@ body and the writer has nothing to send.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
+from slimgate.analysis.findings import Severity
 from slimgate.audit.outcomes import POLICY, SOURCE, RuleResult, summary_counts
 
 REPORT_NAME = "slimgate"
@@ -62,6 +76,7 @@ class ObjectReference(TypedDict):
     name: str
     namespace: str
     uid: NotRequired[str]
+    fieldPath: NotRequired[str]
 
 
 class ResultBody(TypedDict):
@@ -74,7 +89,15 @@ class ResultBody(TypedDict):
     resources: list[ObjectReference]
     properties: dict[str, str]
     timestamp: Timestamp
-    severity: NotRequired[str]
+    severity: str
+
+
+class Limits(TypedDict):
+    maxResults: int
+
+
+class Configuration(TypedDict):
+    limits: Limits
 
 
 class ReportBody(TypedDict):
@@ -84,12 +107,51 @@ class ReportBody(TypedDict):
     results: list[ResultBody]
     summary: dict[str, int]
     source: NotRequired[str]
+    configuration: NotRequired[Configuration]
 
 
 def timestamp(moment: datetime) -> Timestamp:
     """``metav1.Timestamp`` for an aware datetime."""
     seconds = int(moment.timestamp())
     return {"seconds": seconds, "nanos": moment.microsecond * 1000}
+
+
+def result_id(result: RuleResult) -> str:
+    """A key for ``result`` unique in the cluster and stable across passes.
+
+    Namespace, workload kind and name, container, image and rule: what tells two results
+    apart. Not the outcome or message, so a result that changes keeps its key.
+    """
+    ref = result.resource
+    parts = (ref.namespace, ref.kind, ref.name, result.container, result.image, result.rule)
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def container_field_path(result: RuleResult) -> str:
+    """``fieldPath`` of the container in the workload, as ObjectReference spells it.
+
+    ``spec.containers[0].image`` (the pod's path) becomes ``spec.template.spec.containers{app}``
+    for a Deployment; a workload without a pod template path keeps the pod's path.
+    """
+    pod_path = str(result.properties.get("fieldPath", ""))
+    list_name = pod_path.split(".")[1].split("[")[0] if pod_path.count(".") >= 1 else ""
+    if list_name not in ("containers", "initContainers", "ephemeralContainers"):
+        list_name = "containers"
+    prefix = TEMPLATE_PATHS.get(result.resource.kind, "spec.")
+    return f"{prefix}{list_name}{{{result.container}}}"
+
+
+# Where a kind keeps its pod spec (the prefix of a container's fieldPath).
+TEMPLATE_PATHS: Mapping[str, str] = {
+    "Pod": "spec.",
+    "Deployment": "spec.template.spec.",
+    "StatefulSet": "spec.template.spec.",
+    "DaemonSet": "spec.template.spec.",
+    "ReplicaSet": "spec.template.spec.",
+    "ReplicationController": "spec.template.spec.",
+    "Job": "spec.template.spec.",
+    "CronJob": "spec.jobTemplate.spec.template.spec.",
+}
 
 
 def result_body(result: RuleResult, moment: Timestamp) -> ResultBody:
@@ -102,6 +164,10 @@ def result_body(result: RuleResult, moment: Timestamp) -> ResultBody:
     }
     if ref.uid:
         resource["uid"] = ref.uid
+    if result.container:
+        resource["fieldPath"] = container_field_path(result)
+    properties = dict(result.properties)
+    properties["resultID"] = result_id(result)
     body: ResultBody = {
         "source": SOURCE,
         "policy": POLICY,
@@ -110,11 +176,10 @@ def result_body(result: RuleResult, moment: Timestamp) -> ResultBody:
         "category": result.category,
         "message": result.message,
         "resources": [resource],
-        "properties": dict(sorted(result.properties.items())),
+        "properties": dict(sorted(properties.items())),
         "timestamp": moment,
+        "severity": (result.severity or Severity.INFO).value,
     }
-    if result.severity is not None:
-        body["severity"] = result.severity.value
     return body
 
 
@@ -126,8 +191,13 @@ def report_body(
     *,
     name: str = REPORT_NAME,
     labels: Mapping[str, str] | None = None,
+    max_results: int | None = None,
 ) -> ReportBody:
-    """The full report for ``namespace``; results sorted by workload, container, rule."""
+    """The report for ``namespace``; results sorted by workload, container, rule.
+
+    ``max_results`` is the cap the results were cut to, if any: an openreports Report
+    records it in ``configuration.limits``. The summary counts the results the report holds.
+    """
     stamp = timestamp(moment)
     ordered = sorted(results, key=lambda r: r.sort_key)
     bodies = [result_body(r, stamp) for r in ordered]
@@ -144,6 +214,8 @@ def report_body(
     }
     if flavour is Flavour.OPEN_REPORTS:
         body["source"] = SOURCE
+        if max_results is not None:
+            body["configuration"] = {"limits": {"maxResults": max_results}}
     return body
 
 
@@ -186,6 +258,7 @@ def same_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
             body.get("results") or [],
             body.get("summary") or {},
             body.get("source"),
+            body.get("configuration"),
         )
 
     return view(a) == view(b)

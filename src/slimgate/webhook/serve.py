@@ -47,20 +47,24 @@ prints a ready ``curl`` command with a sample AdmissionReview.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
 import ssl
 import sys
 import tempfile
+import threading
 from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kubernetes import client as k8s
 from uvicorn import Server
 from uvicorn.supervisors import Multiprocess
 
+from slimgate.cluster.api import KubeApi, kube_configuration
 from slimgate.config import Settings, load_settings
 from slimgate.errors import CertificateError, SlimgateError
 from slimgate.runtime import jsonlog
@@ -68,6 +72,7 @@ from slimgate.runtime.certificates import CertificateStore
 from slimgate.runtime.devcert import write_dev_certificates
 from slimgate.webhook.app import create_app
 from slimgate.webhook.asgi import WebhookAsgi
+from slimgate.webhook.certkeeper import CertificateKeeper, KeeperSettings, parse_names
 from slimgate.webhook.connections import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
@@ -255,6 +260,15 @@ def run(args: Namespace) -> int:
     host = getattr(args, "host", None) or ("127.0.0.1" if dev else "0.0.0.0")  # noqa: S104
     port = int(getattr(args, "port", None) or DEFAULT_PORT)
     cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    keeper: CertificateKeeper | None = None
+    if getattr(args, "tls_secret", None):
+        try:
+            keeper = self_managed_keeper(args)
+            keeper.ensure_within(SELF_MANAGED_START_SECONDS)
+        except SlimgateError as exc:
+            print(f"slimgate serve: {exc}", file=sys.stderr)
+            return 2
+        cert, key = str(keeper.settings.cert_path), str(keeper.settings.key_path)
     if dev and not (cert and key):
         cert, key = _dev_files(host, port)
     if not (cert and key):
@@ -272,20 +286,56 @@ def run(args: Namespace) -> int:
     threads = getattr(args, "threads", None) or int(
         os.environ.get("SLIMGATE_WEBHOOK_THREADS", str(DEFAULT_REVIEW_THREADS))
     )
-    serve(
-        server_config(
-            host,
-            port,
-            cert,
-            key,
-            config_path=config_path,
-            workers=getattr(args, "workers", None),
-            threads=threads,
-            header_timeout=header_timeout or DEFAULT_HEADER_TIMEOUT,
-            max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
+    stop = threading.Event()
+    if keeper is not None:
+        threading.Thread(
+            target=keeper.run, args=(stop,), name="slimgate-certificates", daemon=True
+        ).start()
+    try:
+        serve(
+            server_config(
+                host,
+                port,
+                cert,
+                key,
+                config_path=config_path,
+                workers=getattr(args, "workers", None),
+                threads=threads,
+                header_timeout=header_timeout or DEFAULT_HEADER_TIMEOUT,
+                max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
+            )
         )
-    )
+    finally:
+        stop.set()
     return 0
+
+
+SELF_MANAGED_START_SECONDS = 60.0
+
+
+def self_managed_keeper(args: Namespace) -> CertificateKeeper:
+    """The certificate keeper of ``--tls-secret`` (self-managed TLS), from the arguments."""
+    namespace, _, name = str(args.tls_secret).partition("/")
+    configuration_name = getattr(args, "webhook_configuration", None)
+    names = parse_names(getattr(args, "tls_dns_name", None) or [])
+    if not (namespace and name and configuration_name and names):
+        raise SlimgateError(
+            "--tls-secret NAMESPACE/NAME needs --webhook-configuration and at least one "
+            "--tls-dns-name"
+        )
+    configuration, _ = kube_configuration(getattr(args, "kubeconfig", None), None)
+    settings = KeeperSettings(
+        namespace=namespace,
+        secret=name,
+        webhook_configuration=configuration_name,
+        dns_names=names,
+        directory=Path(getattr(args, "tls_dir", None) or tempfile.mkdtemp(prefix="slimgate-tls-")),
+        ca_days=int(getattr(args, "tls_ca_days", 1825)),
+        cert_days=int(getattr(args, "tls_cert_days", 365)),
+        renew_before=datetime.timedelta(days=float(getattr(args, "tls_renew_before_days", 30))),
+        check_seconds=float(getattr(args, "tls_check_seconds", 60)),
+    )
+    return CertificateKeeper(KubeApi(k8s.ApiClient(configuration)), settings)
 
 
 def main(argv: list[str] | None = None) -> int:

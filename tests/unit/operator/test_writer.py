@@ -86,4 +86,32 @@ def test_cap_drops_pass_results_first_and_counts_them() -> None:
     stored = api.objects[(*PR, "shop", "slimgate")]
     assert len(stored["results"]) == 3
     assert stored["metadata"]["annotations"][OMITTED_ANNOTATION] == str(omitted)
-    assert stored["summary"]["pass"] == len(results) - 1  # the summary counts everything
+    # the summary counts what the report holds; the annotation, what it left out
+    assert sum(stored["summary"].values()) == 3
+    assert "configuration" not in stored  # v1alpha2 has no configuration.limits
+
+
+def test_a_capped_openreports_report_records_its_limit() -> None:
+    api = FakeApi()
+    ReportWriter(api, (Flavour.OPEN_REPORTS,), max_results=3).write("shop", _results(), NOW)
+    stored = api.objects[("openreports.io/v1alpha1", "reports", "shop", "slimgate")]
+    assert stored["configuration"] == {"limits": {"maxResults": 3}}
+    assert sum(stored["summary"].values()) == len(stored["results"]) == 3
+    api2 = FakeApi()
+    ReportWriter(api2, (Flavour.OPEN_REPORTS,)).write("shop", _results(), NOW)
+    uncapped = api2.objects[("openreports.io/v1alpha1", "reports", "shop", "slimgate")]
+    assert "configuration" not in uncapped
+
+
+def test_a_report_of_that_name_managed_by_another_tool_is_left_alone() -> None:
+    api = FakeApi()
+    foreign = {
+        "apiVersion": PR[0],
+        "kind": "PolicyReport",
+        "metadata": {"name": "slimgate", "namespace": "shop", "labels": {"team": "x"}},
+        "results": [],
+    }
+    api.put(*PR, foreign)
+    writer = ReportWriter(api)
+    assert writer.write("shop", _results(), NOW) == {Flavour.POLICY_REPORT: Write.FOREIGN}
+    assert api.objects[(*PR, "shop", "slimgate")]["results"] == []

@@ -53,6 +53,7 @@ def test_policy_report_shape() -> None:
             "name": "web",
             "namespace": "shop",
             "uid": "uid-web",
+            "fieldPath": "spec.template.spec.containers{app}",
         }
     ]
     assert fail["timestamp"] == {"seconds": int(NOW.timestamp()), "nanos": 250_000_000}
@@ -107,3 +108,49 @@ def test_a_changed_result_gets_the_new_timestamp() -> None:
     assert stamps[("web", "toolchain-base")] == timestamp(NOW + timedelta(hours=1))["seconds"]
     assert stamps[("api", "oversize-layer")] == timestamp(NOW)["seconds"]
     assert not same_content(first, later)
+
+
+def test_every_result_has_a_severity() -> None:
+    body = report_body("shop", _results(), NOW)
+    severities = {r["result"]: r["severity"] for r in body["results"]}
+    assert severities["pass"] == "info"
+    assert severities["fail"] == "high"
+    assert all(r["severity"] for r in body["results"])
+
+
+def test_two_containers_with_the_same_finding_get_distinct_result_ids() -> None:
+    pod = (
+        workload("shop", "Deployment", "web")
+        .run("app", result("reg/web:1", toolchain()))
+        .run("sidecar", result("reg/web:1", toolchain()))
+        .build()
+    )
+    body = report_body("shop", list(workload_results(pod)), NOW)
+    ids = [r["properties"]["resultID"] for r in body["results"]]
+    assert len(ids) == len(set(ids))
+    fails = [r for r in body["results"] if r["result"] == "fail"]
+    assert len(fails) == 2
+    assert fails[0]["properties"]["resultID"] != fails[1]["properties"]["resultID"]
+    assert {r["resources"][0]["fieldPath"] for r in fails} == {
+        "spec.template.spec.containers{app}",
+        "spec.template.spec.containers{sidecar}",
+    }
+
+
+def test_result_ids_are_stable_and_change_with_workload_image_and_namespace() -> None:
+    def ids(namespace: str, name: str, image: str) -> set[str]:
+        built = workload(namespace, "Deployment", name).run("app", result(image, toolchain()))
+        body = report_body(namespace, list(workload_results(built.build())), NOW)
+        return {r["properties"]["resultID"] for r in body["results"]}
+
+    first = ids("shop", "web", "reg/web:1")
+    assert ids("shop", "web", "reg/web:1") == first
+    assert not ids("shop", "api", "reg/web:1") & first
+    assert not ids("shop", "web", "reg/web:2") & first
+    assert not ids("shop2", "web", "reg/web:1") & first
+
+
+def test_a_cronjob_container_path_goes_through_the_job_template() -> None:
+    body = report_body("shop", _results(), NOW)
+    [job] = [r for r in body["results"] if r["resources"][0]["kind"] == "CronJob"]
+    assert job["resources"][0]["fieldPath"] == "spec.jobTemplate.spec.template.spec.containers{job}"

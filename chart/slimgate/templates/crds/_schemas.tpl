@@ -1,11 +1,18 @@
 {{/*
-OpenAPI schemas of the report CRDs, written from the published Go types:
-wgpolicyk8s.io/v1alpha2 (kubernetes-sigs/wg-policy-prototypes,
-policy-report/apis/wgpolicyk8s.io/v1alpha2/policyreport_types.go) and
-openreports.io/v1alpha1 (openreports/reports-api,
-apis/openreports.io/v1alpha1/report_types.go). Both share the result shape;
-OpenReports adds a report-level `source` and `configuration`.
-Call with (dict "openreports" true|false).
+OpenAPI schemas of the report CRDs, written from the published Go types and
+checked field by field against the upstream CRDs:
+- wgpolicyk8s.io/v1alpha2: kubernetes-sigs/wg-policy-prototypes
+  policy-report/pkg/api/wgpolicyk8s.io/v1alpha2/policyreport_types.go at
+  commit 25056e1f3eb5cab1e693b8c880eb693a84e099af; one served and stored
+  version, as kyverno/kyverno ships it
+  (charts/kyverno/charts/crds/templates/wgpolicyk8s.io/wgpolicyk8s.io_policyreports.yaml
+  at v1.19.0, ee97ce09538b09b6f1b03853cc41a62654d6a58f).
+- openreports.io/v1alpha1: openreports/reports-api
+  config/crd/openreports.io_reports.yaml and
+  apis/openreports.io/v1alpha1/report_types.go at v0.2.1,
+  b7afe2eae0fdc4aa8df7252d56dbf1b191152cbd.
+Both share the result shape; OpenReports adds a report-level `source` and
+`configuration`. Call with (dict "openreports" true|false).
 */}}
 {{- define "slimgate.crd.objectReference" -}}
 type: object
@@ -133,8 +140,54 @@ openAPIV3Schema:
 {{- define "slimgate.crd.metadata" -}}
 labels:
   {{- include "slimgate.labels" . | nindent 2 }}
-{{- if .Values.crds.keep }}
+  {{- with .Values.crds.labels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- if or .Values.crds.keep .Values.crds.annotations }}
 annotations:
+  {{- if .Values.crds.keep }}
   helm.sh/resource-policy: keep
+  {{- end }}
+  {{- with .Values.crds.annotations }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Whether to render one report CRD. Call with
+(dict "root" $ "mode" "auto|always|never" "writes" bool "name" "<plural>.<group>"
+      "apiVersions" (list "<group>/<version>" ...)); prints "true" or nothing.
+
+auto renders the CRD only when
+- the operator writes this API group (operator.enabled and operator.reports), and
+- the cluster has no such CRD, or has the one this release installed
+  (`lookup`: meta.helm.sh/release-name and -namespace name this release), and
+- when there is no such CRD, nothing else serves the group either: no
+  APIService for any of its versions (`lookup`; an aggregated API such as
+  Kyverno's reports-server) and no version in .Capabilities.APIVersions.
+A CRD another release or tool installed is never rendered, so Helm never
+tries to adopt or change it. Without a cluster (`helm template`,
+`--dry-run=client`) lookup finds nothing: auto then follows the API versions
+given with --api-versions; GitOps renders should choose always or never.
+*/}}
+{{- define "slimgate.crd.wanted" -}}
+{{- $root := .root }}
+{{- if eq .mode "always" }}true
+{{- else if and (eq .mode "auto") .writes }}
+{{- $existing := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name }}
+{{- if $existing }}
+{{- $annotations := default (dict) $existing.metadata.annotations }}
+{{- if and (eq (index $annotations "meta.helm.sh/release-name" | default "") $root.Release.Name) (eq (index $annotations "meta.helm.sh/release-namespace" | default "") $root.Release.Namespace) }}true{{ end }}
+{{- else }}
+{{- $served := false }}
+{{- range .apiVersions }}
+{{- if $root.Capabilities.APIVersions.Has . }}{{ $served = true }}{{ end }}
+{{- /* an aggregated API whose backend is down drops out of discovery; its APIService stays */ -}}
+{{- $parts := splitList "/" . }}
+{{- if lookup "apiregistration.k8s.io/v1" "APIService" "" (printf "%s.%s" (index $parts 1) (index $parts 0)) }}{{ $served = true }}{{ end }}
+{{- end }}
+{{- if not $served }}true{{ end }}
+{{- end }}
 {{- end }}
 {{- end }}
