@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 
 from slimgate.fix import bases, entry, packages
-from slimgate.fix.context import Context, binary_start, given_start
+from slimgate.fix.binary import binary_shape
+from slimgate.fix.context import Context
 from slimgate.fix.model import Missing
-from slimgate.fix.shape import Runtime, Shape, Start
+from slimgate.fix.shape import Shape
 
 BUILD_ENV = frozenset(
     {
@@ -170,33 +171,19 @@ def plan(context: Context) -> Shape:
             run_lines = packages.install_lines(manager, (*libs, *extra)) + packages.todo_lines(
                 split.unknown, artifact
             )
-    family = bases.family_of(runtime_base)
-    start = given_start(context.options) or binary_start(
-        original, artifact, (("go", "run"),), family.shell
-    )
-    if isinstance(start, Missing):
-        return Shape("go", None, None, missing=(start,))
-    assert isinstance(start, Start)
-    return Shape(
-        "go",
-        None,
-        Runtime(
-            base=runtime_base,
-            comment=f"runtime: {reason}",
-            copies=(f"COPY --from={context.builder} {artifact} {artifact}",),
-            start=start,
-            run=run_lines,
-            user=family.add_user,
-            shell=family.shell,
-            drop_env=BUILD_ENV,
-            users=family.users,
-            tools=family.tools,
-        ),
+    return binary_shape(
+        context,
+        ecosystem="go",
+        artifact=artifact,
+        runtime_base=runtime_base,
+        reason=reason,
+        run_lines=run_lines,
+        runs_in_one_go=("go", "run"),
+        build_env=BUILD_ENV,
         purpose="build: compiles the Go program; nothing of this stage ships but the binary",
-        after_from=after_from,
         before=before,
         notes=tuple(notes),
-        not_counted=(f"the binary ({artifact})",),
+        after_from=after_from,
     )
 
 

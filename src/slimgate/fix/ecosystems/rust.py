@@ -11,10 +11,11 @@ links statically and runs on ``scratch``.
 from __future__ import annotations
 
 from slimgate.fix import bases, entry, packages
-from slimgate.fix.context import Context, binary_start, given_start
+from slimgate.fix.binary import binary_shape
+from slimgate.fix.context import Context
 from slimgate.fix.model import Missing
 from slimgate.fix.project import toml_file
-from slimgate.fix.shape import Runtime, Shape, Start
+from slimgate.fix.shape import Shape
 
 BUILD_ENV = frozenset(
     {
@@ -167,32 +168,18 @@ def plan(context: Context) -> Shape:
             ),
         ) + packages.todo_lines(split.unknown, artifact)
         reason = "the binary and the C libraries it links, on debian slim"
-    family = bases.family_of(runtime_base)
-    start = given_start(context.options) or binary_start(
-        original, artifact, (("cargo", "run"),), family.shell
-    )
-    if isinstance(start, Missing):
-        return Shape("rust", None, None, missing=(start,))
-    assert isinstance(start, Start)
-    return Shape(
-        "rust",
-        None,
-        Runtime(
-            base=runtime_base,
-            comment=f"runtime: {reason}",
-            copies=(f"COPY --from={context.builder} {artifact} {artifact}",),
-            start=start,
-            run=run_lines,
-            user=family.add_user,
-            shell=family.shell,
-            drop_env=BUILD_ENV,
-            users=family.users,
-            tools=family.tools,
-        ),
+    return binary_shape(
+        context,
+        ecosystem="rust",
+        artifact=artifact,
+        runtime_base=runtime_base,
+        reason=reason,
+        run_lines=run_lines,
+        runs_in_one_go=("cargo", "run"),
+        build_env=BUILD_ENV,
         purpose="build: compiles the Rust program; nothing of this stage ships but the binary",
         before=before,
         notes=tuple(notes),
-        not_counted=(f"the binary ({artifact})",),
     )
 
 
