@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -116,13 +117,58 @@ def kinds_in(manifest: str) -> list[str]:
     ]
 
 
+def crd_names_in(manifest: str) -> list[str]:
+    documents = manifest.split("\n---")
+    names = []
+    for document in documents:
+        if "\nkind: CustomResourceDefinition" in "\n" + document:
+            for line in document.splitlines():
+                if line.startswith("  name:"):
+                    names.append(line.split(":", 1)[1].strip())
+                    break
+    return names
+
+
+def wait_until_deleted(cluster: KubeCluster, names: list[str], timeout: float = 240.0) -> None:
+    """Wait for the API server to finish deleting CRDs: its CRD finalizer removes every
+    instance first, which takes longer on a loaded machine than helm's own ``--wait``
+    allowed. On a timeout the message carries what still holds each CRD."""
+    last: dict[str, Any] = {}
+
+    def gone() -> bool:
+        last.clear()
+        for name in names:
+            path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
+            try:
+                crd = json.loads(raw(cluster, path))
+            except urllib.error.HTTPError as error:
+                if error.code == 404:
+                    continue
+                raise
+            last[name] = {
+                "deletionTimestamp": crd["metadata"].get("deletionTimestamp"),
+                "finalizers": crd["metadata"].get("finalizers"),
+                "conditions": crd.get("status", {}).get("conditions"),
+            }
+        return not last
+
+    try:
+        eventually(gone, what="the uninstalled release's CRDs to be deleted", timeout=timeout)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; still present: {json.dumps(last, indent=1)}") from None
+
+
 def owner_still_upgrades_and_reinstalls(
     cluster: KubeCluster, tools: K8sTools, *values: str
 ) -> None:
     sets = [item for value in values for item in ("--set", value)]
     chart = [str(OWNER_CHART), "-n", "tools", *sets]
     helm(cluster, tools, "upgrade", "reporter", *chart, "--set", "generation=2")
-    helm(cluster, tools, "uninstall", "reporter", "-n", "tools", "--wait", "--timeout", "90s")
+    manifest = helm(cluster, tools, "get", "manifest", "reporter", "-n", "tools")
+    helm(cluster, tools, "uninstall", "reporter", "-n", "tools")
+    names = crd_names_in(manifest)
+    assert names, "the owner release should own CRDs here"
+    wait_until_deleted(cluster, names)
     helm(cluster, tools, "install", "reporter", *chart, "--set", "generation=3")
     settings = json.loads(raw(cluster, "/api/v1/namespaces/tools/configmaps/reporter-settings"))
     assert settings["data"]["generation"] == "3"
