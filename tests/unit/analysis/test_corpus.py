@@ -14,11 +14,12 @@ from slimgate.analysis.findings import Method, Severity
 from slimgate.analysis.knowledge import Knowledge
 from tests.support import corpus
 
-TB, FL, JDK, PHP, BIG = (
+TB, FL, JDK, PHP, TI, BIG = (
     rules.TOOLCHAIN_BASE,
     rules.FULL_LANGUAGE_BASE,
     rules.JDK_RUNTIME,
     rules.PHP_EXTENSION_TOOLCHAIN,
+    rules.TOOLCHAIN_INSTALLED,
     rules.OVERSIZE_LAYER,
 )
 
@@ -51,6 +52,14 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "memcached-1.6": (set(), None),
     "haproxy-3.0": (set(), None),
     "postgres-17": (set(), None),
+    "rust-1-slim-bookworm": ({TB, BIG}, "rust"),
+    "amazoncorretto-21": ({JDK}, "JDK"),
+    "eclipse-temurin-21-jre-alpine": (set(), "JRE"),
+    "composer-2": ({TI}, "php"),  # keeps make, git, hg and svn in its own layer
+    "ghost-6": (set(), "node (slim)"),  # native-module compilers purged in the same RUN
+    "buildpack-deps-bookworm-scm": (set(), None),  # version control without compilers
+    "julia-1": ({BIG}, None),
+    "rabbitmq-4": (set(), None),
 }
 KNOWLEDGE = Knowledge.default()
 
