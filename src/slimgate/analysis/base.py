@@ -158,7 +158,7 @@ def _by_signature(facts: Facts) -> Recognition | None:
             evidence = " ".join(f"{name}={facts.env[name]}" for name in signature.env)
         else:
             method = Method.HISTORY
-            evidence = f"step {anchor} installs the buildpack-deps compiler set"
+            evidence = f"step {anchor} {signature.evidence}"
         rule = signature.rule if applies else None
         variant = "alpine" if rule is None and _alpine(region) else ""
         base = BaseImage(

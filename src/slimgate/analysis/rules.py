@@ -62,13 +62,15 @@ RULES: tuple[Rule, ...] = (
         TOOLCHAIN_BASE,
         Severity.HIGH,
         "deny",
-        "built on a toolchain image (golang, rust, gcc, maven, gradle, dotnet sdk, buildpack-deps)",
+        "built on a toolchain image (golang, rust, gcc, maven, gradle, leiningen, haskell, "
+        "dotnet sdk, buildpack-deps)",
     ),
     Rule(
         FULL_LANGUAGE_BASE,
         Severity.MEDIUM,
         "warn",
-        "built on a full node/python/ruby image that carries buildpack-deps compilers",
+        "built on a full node/python/ruby/erlang/elixir/perl image that carries buildpack-deps "
+        "compilers",
     ),
     Rule(JDK_RUNTIME, Severity.MEDIUM, "warn", "runs on a JDK where a JRE would do"),
     Rule(

@@ -60,6 +60,12 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "buildpack-deps-bookworm-scm": (set(), None),  # version control without compilers
     "julia-1": ({BIG}, None),
     "rabbitmq-4": (set(), None),
+    # Told apart from the buildpack-deps they are built on, each with its own remedy:
+    "perl-5": ({FL, BIG}, "perl (full)"),
+    "erlang-27": ({FL, BIG}, "erlang (full)"),
+    "elixir-1.18": ({FL, BIG}, "elixir (full)"),
+    "haskell-9": ({TB, BIG}, "haskell (ghc)"),
+    "clojure-temurin-21-lein": ({TB}, "leiningen"),  # not the JRE its JAVA_HOME suggested
 }
 KNOWLEDGE = Knowledge.default()
 
@@ -149,3 +155,31 @@ def test_every_message_fits_the_warning_budget() -> None:
         for finding in analyse(corpus.load(name), KNOWLEDGE).findings:
             assert len(finding.message) <= 94, finding.message
             assert finding.created_by is None or len(finding.created_by) <= 80
+
+
+@pytest.mark.parametrize(
+    ("name", "evidence", "advice"),
+    [
+        ("perl-5", "builds perl from its CPAN release", "perl:*-slim"),
+        ("haskell-9", "installs GHC from its binary release", "debian-slim"),
+    ],
+)
+def test_a_base_told_by_its_history_names_its_own_evidence(
+    name: str, evidence: str, advice: str
+) -> None:
+    analysis = analyse(corpus.load(name), KNOWLEDGE)
+    assert analysis.base is not None
+    assert analysis.base.method is Method.HISTORY
+    assert analysis.base.evidence.endswith(evidence)
+    assert "buildpack-deps" not in analysis.base.evidence
+    assert advice in analysis.findings[0].message
+
+
+def test_erlang_and_elixir_are_told_from_a_broker_that_copies_erlang_in() -> None:
+    for name in ("erlang-27", "elixir-1.18"):
+        finding = analyse(corpus.load(name), KNOWLEDGE).findings[0]
+        assert finding.rule == FL
+        assert "release" in finding.message
+        # the OTP build step is the base's own: its -dev runtime package is no separate finding
+        assert TI not in {f.rule for f in analyse(corpus.load(name), KNOWLEDGE).findings}
+    assert analyse(corpus.load("rabbitmq-4"), KNOWLEDGE).base is None

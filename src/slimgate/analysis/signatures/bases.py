@@ -43,6 +43,9 @@ class BaseSignature:
     # (``registry.access.redhat.com/ubi9/openjdk-17``); a clean marker may then be in the
     # repository's last segment (``openjdk-17-runtime``, ``chainguard/jre``).
     repository_patterns: tuple[str, ...] = ()
+    # What the anchor step shows when the row is told by its history alone (no ``env``):
+    # the finding's evidence reads "step <n> <evidence>".
+    evidence: str = ""
 
     @property
     def remedy_key(self) -> str:
@@ -84,6 +87,19 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         sdk=(r"gradle-\S+-bin\.zip", r"/opt/gradle", *_JDK_MARKERS[:1]),
         repositories=("gradle",),
         repository_patterns=(r"cgr\.dev/[^/]+/gradle",),
+    ),
+    BaseSignature(  # clojure:*-lein: Leiningen built on a JDK copied from eclipse-temurin
+        "leiningen",
+        "java",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "leiningen",
+        "leiningen",
+        env=("LEIN_VERSION",),
+        own=(r"LEIN_", r"\blein\b", r"leiningen", r"^COPY entrypoint "),
+        sdk=(r"leiningen", r"\blein deps\b", r"/opt/java/openjdk"),
+        repositories=("clojure",),
+        remedy="clojure",
     ),
     BaseSignature(
         "golang",
@@ -243,6 +259,56 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         repositories=("ruby",),
         clean_tags=("slim", "alpine"),
     ),
+    BaseSignature(  # elixir is built FROM erlang, so it comes first
+        "elixir",
+        "erlang",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.KEPT_TOOLCHAIN,
+        "elixir (full)",
+        "elixir (slim)",
+        env=("ELIXIR_VERSION",),
+        own=(r"ELIXIR_", r"elixir-lang", r"^CMD \[\"iex\"\]"),
+        repositories=("elixir",),
+        clean_tags=("slim", "alpine"),
+    ),
+    BaseSignature(
+        "erlang",
+        "erlang",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.KEPT_TOOLCHAIN,
+        "erlang (full)",
+        "erlang (slim)",
+        env=("OTP_VERSION", "REBAR3_VERSION"),
+        own=(r"OTP_", r"REBAR", r"rebar3?-src", r"^CMD \[\"erl\"\]"),
+        repositories=("erlang",),
+        clean_tags=("slim", "alpine"),
+    ),
+    BaseSignature(  # perl sets no environment: its release build is the evidence
+        "perl",
+        "perl",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.KEPT_TOOLCHAIN,
+        "perl (full)",
+        "perl (slim)",
+        history=(r"cpan\.org/\S*/perl-5\.[\d.]+\.tar\.",),
+        own=(r"^WORKDIR /usr/src/app$", r"cpanm|cpm\b"),
+        repositories=("perl",),
+        clean_tags=("slim",),
+        evidence="builds perl from its CPAN release",
+    ),
+    BaseSignature(  # haskell passes its versions as ARGs: GHC's binary release is the evidence
+        "haskell",
+        "haskell",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "haskell (ghc)",
+        "haskell (ghc)",
+        history=(r"downloads\.haskell\.org/~ghc/",),
+        own=(r"/opt/ghc/", r"^CMD \[\"ghci\"\]"),
+        sdk=(r"downloads\.haskell\.org", r"commercialhaskell/stack"),
+        repositories=("haskell",),
+        evidence="installs GHC from its binary release",
+    ),
     BaseSignature(
         "buildpack-deps",
         "c",
@@ -253,6 +319,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         history=(r"apt-get install(?=[^;&|]*\blibmagickwand-dev\b)(?=[^;&|]*\bgcc\b)",),
         repositories=("buildpack-deps",),
         clean_tags=("curl", "scm"),
+        evidence="installs the buildpack-deps compiler set",
     ),
 )
 

@@ -51,6 +51,26 @@ REMEDIATIONS: dict[str, Remediation] = {
         "image, or FROM ubi9/openjdk-<version>-runtime; compile in a separate -devel stage",
         retained_fraction=0.35,
     ),
+    "clojure": Remediation(
+        "build the uberjar in clojure, run on a JRE",
+        "multi-stage: lein uberjar (or clojure -T:build uber) in clojure:<variant>, then FROM "
+        "eclipse-temurin:21-jre and COPY --from=build the standalone jar",
+    ),
+    "erlang": Remediation(
+        "build a release, run it on debian-slim",
+        "multi-stage: rebar3 as prod release (or mix release) in erlang/elixir:<version>, then "
+        "FROM debian:<suite>-slim and COPY --from=build the release, which bundles ERTS",
+    ),
+    "perl": Remediation(
+        "install modules in perl, run on perl:*-slim",
+        "multi-stage: cpanm --installdeps (XS modules need the compilers) in perl:<version>, then "
+        "FROM perl:<version>-slim and COPY --from=build the installed modules (local::lib)",
+    ),
+    "haskell": Remediation(
+        "build in haskell, ship on debian-slim",
+        "multi-stage: cabal/stack build in haskell:<version>, then FROM debian:<suite>-slim with "
+        "the runtime libraries (libgmp10, libffi8, zlib1g) and COPY --from=build the binary",
+    ),
     "node": Remediation(
         "build in node, run on node:*-slim",
         "multi-stage: npm ci and npm run build in node:<version>, then FROM node:<version>-slim, "
