@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import BaseImage, Method
@@ -105,18 +106,49 @@ def _anchor(steps: Sequence[StepFacts], signature: BaseSignature) -> int | None:
     return None
 
 
-def tail(steps: Sequence[StepFacts], anchor: int, own: tuple[str, ...]) -> int:
-    """The last step of a base whose anchor step is ``anchor``."""
+# Steps of one build follow each other within minutes; an image built FROM a base comes
+# hours or days after the base's last step.
+_SAME_BUILD = timedelta(minutes=30)
+
+
+def _moment(created: Sequence[str | None], index: int) -> datetime | None:
+    """When history entry ``index`` was created; None when unknown or a fixed reproducible-
+    build time (1970, 1980), which says nothing about which build made the step."""
+    text = created[index] if index < len(created) else None
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.year >= 2000 else None
+
+
+def tail(
+    steps: Sequence[StepFacts],
+    anchor: int,
+    own: tuple[str, ...],
+    created: Sequence[str | None] = (),
+) -> int:
+    """The last step of a base whose anchor step is ``anchor``: its own steps (``own``
+    patterns), and between two of them any step made in the same build (the gradle image's
+    ``apt-get install make git ...`` sits between its ``GRADLE_HOME`` and its download)."""
     end = anchor
+    previous = _moment(created, anchor)
     for facts in steps[anchor + 1 :]:
         instruction = facts.step.instruction
         if instruction in ("CMD", "ENTRYPOINT"):
             return facts.index
+        moment = _moment(created, facts.index)
         if _matches(own, facts.text):
             end = facts.index
-            continue
-        if instruction not in METADATA:
+        elif instruction not in METADATA and not (
+            previous is not None
+            and moment is not None
+            and timedelta(0) <= moment - previous <= _SAME_BUILD
+        ):
             break
+        previous = moment if moment is not None else previous
     return end
 
 
@@ -150,7 +182,9 @@ def _by_signature(facts: Facts) -> Recognition | None:
         anchor = _anchor(facts.steps, signature)
         if not signature.env and anchor is None:
             continue
-        end = tail(facts.steps, anchor, signature.own) if anchor is not None else None
+        end = (
+            tail(facts.steps, anchor, signature.own, facts.created) if anchor is not None else None
+        )
         region = facts.steps if end is None else facts.steps[: end + 1]
         applies = _applies(signature, region)
         if signature.env:
@@ -182,7 +216,9 @@ def _by_reference(
     signature, rule = classified
     if end is None and signature.env and all(name in facts.env for name in signature.env):
         anchor = _anchor(facts.steps, signature)
-        end = tail(facts.steps, anchor, signature.own) if anchor is not None else None
+        end = (
+            tail(facts.steps, anchor, signature.own, facts.created) if anchor is not None else None
+        )
     base = BaseImage(
         name=variant_name(signature, rule, split_reference(reference)[1]),
         ecosystem=signature.ecosystem,

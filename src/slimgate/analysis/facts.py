@@ -55,6 +55,7 @@ class Facts:
     # findings then give that tool's remedy rather than Dockerfile advice.
     builder: str | None = None
     unpaired: str | None = None  # why steps have no layer (history and layers disagree)
+    created: tuple[str | None, ...] = ()  # each history entry's ``created`` time, by step index
 
     @property
     def entrypoint(self) -> tuple[str, ...]:
@@ -128,6 +129,7 @@ def gather(image: ImageMetadata, meter: Meter | None = None) -> Facts:
         config=config,
         builder=builder,
         unpaired=mismatch(image),
+        created=tuple(entry.created for entry in history),
     )
 
 

@@ -6,6 +6,8 @@ listed where a real layer is over 200 MB compressed (the buildpack-deps compiler
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from slimgate.analysis import rules
@@ -66,6 +68,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "elixir-1.18": ({FL, BIG}, "elixir (full)"),
     "haskell-9": ({TB, BIG}, "haskell (ghc)"),
     "clojure-temurin-21-lein": ({TB}, "leiningen"),  # not the JRE its JAVA_HOME suggested
+    "gradle-jdk21": ({TB}, "gradle"),
 }
 KNOWLEDGE = Knowledge.default()
 
@@ -183,3 +186,40 @@ def test_erlang_and_elixir_are_told_from_a_broker_that_copies_erlang_in() -> Non
         # the OTP build step is the base's own: its -dev runtime package is no separate finding
         assert TI not in {f.rule for f in analyse(corpus.load(name), KNOWLEDGE).findings}
     assert analyse(corpus.load("rabbitmq-4"), KNOWLEDGE).base is None
+
+
+def test_a_base_step_between_two_of_its_own_belongs_to_the_base() -> None:
+    """gradle:jdk21 installs make, git and hg between GRADLE_HOME and its download, in the
+    same build minutes apart: that layer is the base's, not a finding of its own, and the
+    saving counts it with the JDK and the Gradle distribution."""
+    image = corpus.load("gradle-jdk21")
+    findings = analyse(image, KNOWLEDGE).findings
+    assert [f.rule for f in findings] == [TB]
+    layers = image.layer_history()
+    carried = sum(
+        layer.size
+        for layer in layers
+        if layer.created_by
+        and any(
+            marker in layer.created_by
+            for marker in ("OpenJDK21U-jdk_", "git-lfs", "gradle-${GRADLE_VERSION}-bin.zip")
+        )
+    )
+    assert findings[0].size == carried
+
+
+def test_an_application_step_after_a_base_stays_the_applications() -> None:
+    """Steps built later than the base (an application's) are not absorbed into it, even
+    when a later step matches the base's own patterns."""
+    base = corpus.load("gradle-jdk21")
+    image = corpus.extend(
+        base,
+        [("RUN /bin/sh -c apt-get install -y gcc", 40_000_000), ("ENV GRADLE_OPTS=-Xmx1g", None)],
+    )
+    built_later = tuple(
+        replace(entry, created="2026-09-30T10:00:00Z") if i >= len(base.config.history) else entry
+        for i, entry in enumerate(image.config.history)
+    )
+    image = replace(image, config=replace(image.config, history=built_later))
+    rules_found = {f.rule for f in analyse(image, KNOWLEDGE).findings}
+    assert TI in rules_found
