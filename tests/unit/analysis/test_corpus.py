@@ -223,3 +223,13 @@ def test_an_application_step_after_a_base_stays_the_applications() -> None:
     image = replace(image, config=replace(image.config, history=built_later))
     rules_found = {f.rule for f in analyse(image, KNOWLEDGE).findings}
     assert TI in rules_found
+
+
+def test_a_jdk_installed_from_rpms_names_its_layer_and_saving() -> None:
+    """amazoncorretto:21 installs its -devel and -jmods rpms with dnf from local files."""
+    image = corpus.load("amazoncorretto-21")
+    finding = analyse(image, KNOWLEDGE).findings[0]
+    assert finding.rule == JDK
+    assert finding.layer == 1
+    assert finding.saving == int(image.layers[1].size * 0.65)
+    assert "saves ~" in finding.message

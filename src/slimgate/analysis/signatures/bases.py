@@ -203,7 +203,8 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
             r"^ENV LANG",
             r"fontconfig|p11-kit|locale-gen",
         ),
-        sdk=_JDK_MARKERS[:1] + _JDK_MARKERS[3:4],
+        # the JDK's archive or packages, not the javac/jshell checks after it
+        sdk=_JDK_MARKERS[:1] + _JDK_MARKERS[3:],
         # tomcat's unsuffixed tags and java:8 (openjdk:8's old alias) are JDK images.
         repositories=(
             "eclipse-temurin",
