@@ -190,7 +190,7 @@ def _apt(
             for dependency in APT_DEPENDENCIES.get(name, ()):
                 state.setdefault(dependency, _Installed(manual=False, implied=True))
             state[name] = _Installed(manual=True)
-    elif sub in ("purge", "remove"):
+    elif sub in ("purge", "remove", "autoremove"):  # ``autoremove NAME`` removes NAME too
         for name in names:
             state.pop(name, None)
     if autoremove:

@@ -39,6 +39,16 @@ def test_auto_remove_without_apt_mark_keeps_explicit_installs() -> None:
     assert kept("apt-get install -y gcc && apt-get autoremove -y") == ["gcc"]
 
 
+def test_autoremove_naming_the_metapackage_removes_it_and_what_it_pulled_in() -> None:
+    """apache/superset's lean stage: ``apt-get autoremove --purge build-essential``."""
+    script = (
+        "apt-get install -yqq --no-install-recommends build-essential "
+        "&& pip install -r requirements.txt "
+        "&& apt-get autoremove -yqq --purge build-essential"
+    )
+    assert kept(script) == []
+
+
 def test_apk_virtual_group_added_and_deleted_is_clean() -> None:
     script = (
         "apk add --no-cache --virtual .build-deps gcc musl-dev linux-headers make "
