@@ -69,6 +69,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "haskell-9": ({TB, BIG}, "haskell (ghc)"),
     "clojure-temurin-21-lein": ({TB}, "leiningen"),  # not the JRE its JAVA_HOME suggested
     "gradle-jdk21": ({TB}, "gradle"),
+    "swift-6.0": ({TB, BIG}, "swift"),  # the 800 MB toolchain, not only its headers
 }
 KNOWLEDGE = Knowledge.default()
 
@@ -233,3 +234,11 @@ def test_a_jdk_installed_from_rpms_names_its_layer_and_saving() -> None:
     assert finding.layer == 1
     assert finding.saving == int(image.layers[1].size * 0.65)
     assert "saves ~" in finding.message
+
+
+def test_swift_counts_its_toolchain_release_not_only_the_headers() -> None:
+    image = corpus.load("swift-6.0")
+    finding = analyse(image, KNOWLEDGE).findings[0]
+    assert finding.rule == TB
+    assert finding.saving is not None
+    assert finding.saving > sum(layer.size for layer in image.layers[1:3]) * 0.99

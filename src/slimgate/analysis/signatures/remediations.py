@@ -71,6 +71,11 @@ REMEDIATIONS: dict[str, Remediation] = {
         "multi-stage: cabal/stack build in haskell:<version>, then FROM debian:<suite>-slim with "
         "the runtime libraries (libgmp10, libffi8, zlib1g) and COPY --from=build the binary",
     ),
+    "swift": Remediation(
+        "build in swift, ship on swift:*-slim",
+        "multi-stage: swift build -c release --static-swift-stdlib in swift:<version>, then FROM "
+        "swift:<version>-slim (or ubuntu) and COPY --from=build the binary",
+    ),
     "node": Remediation(
         "build in node, run on node:*-slim",
         "multi-stage: npm ci and npm run build in node:<version>, then FROM node:<version>-slim, "
