@@ -70,6 +70,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "clojure-temurin-21-lein": ({TB}, "leiningen"),  # not the JRE its JAVA_HOME suggested
     "gradle-jdk21": ({TB}, "gradle"),
     "swift-6.0": ({TB, BIG}, "swift"),  # the 800 MB toolchain, not only its headers
+    "wordpress-7-apache": ({PHP}, "php (keeps $PHPIZE_DEPS)"),  # its php base keeps gcc
 }
 KNOWLEDGE = Knowledge.default()
 
