@@ -8,8 +8,11 @@ signatures are in :mod:`slimgate.analysis.signatures.sdks`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from slimgate.analysis import rules
+from slimgate.analysis.base import classify_reference
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, megabytes
@@ -47,10 +50,32 @@ def _removed_later(commands: Sequence[Command], position: int) -> bool:
     return False
 
 
+_FROM_IMAGE = re.compile(r"(?:^|\s)--from=(\S*[:/@]\S*)")
+_JAVA_HOME = re.compile(r"openjdk|/usr/lib/jvm|JAVA_HOME")
+
+
+def _java_source(body: str) -> bool | None:
+    """Whether ``COPY --from=<image>`` copies a JDK, by what the image is: True for a JDK
+    image (``eclipse-temurin:21-jdk``), False for a JRE (``eclipse-temurin:21-jre``), None
+    when the source is a stage or not a Java image (then only the paths can tell)."""
+    found = _FROM_IMAGE.search(body)
+    if found is None or not _JAVA_HOME.search(body):
+        return None
+    classified = classify_reference(found.group(1))
+    if classified is None or classified[0].family != "java":
+        return None
+    return classified[1] == rules.JDK_RUNTIME
+
+
 def _match(step: StepFacts) -> tuple[SdkSignature, str] | None:
     instruction = step.step.instruction
+    java = _java_source(step.step.body) if instruction in ("COPY", "ADD") else None
     for signature in SDK_SIGNATURES:
         if instruction in ("COPY", "ADD"):
+            if signature.rule == rules.JDK_RUNTIME and java is not None:
+                if java:
+                    return signature, "copies"
+                continue
             if search(signature.paths, step.step.body):
                 return signature, "copies"
             if instruction == "ADD" and search(signature.urls, step.step.body):

@@ -165,3 +165,24 @@ def test_spans_preamble_and_comments_are_kept_for_rewriting() -> None:
     ]
     spans = [(i.keyword, i.line, i.last_line) for i in dockerfile.stages[0].instructions]
     assert spans == [("RUN", 4, 6), ("RUN", 7, 9), ("COPY", 10, 10)]
+
+
+@pytest.mark.parametrize(
+    ("source", "paths", "expected"),
+    [
+        ("eclipse-temurin:17-jre", "/opt/java/openjdk /opt/java/openjdk", []),
+        ("eclipse-temurin:21-jre-alpine", "$JAVA_HOME $JAVA_HOME", []),
+        ("eclipse-temurin:21-jdk", "$JAVA_HOME $JAVA_HOME", [rules.JDK_RUNTIME]),
+        ("eclipse-temurin:21", "/opt/java/openjdk /opt/java/openjdk", [rules.JDK_RUNTIME]),
+    ],
+)
+def test_a_java_home_copied_from_an_image_is_what_that_image_is(
+    source: str, paths: str, expected: list[str]
+) -> None:
+    """``COPY --from=eclipse-temurin:17-jre /opt/java/openjdk ...`` brings a JRE (the path
+    is the same in the JDK image); the image named, not the path, tells which."""
+    text = (
+        "FROM postgres:17\nENV JAVA_HOME=/opt/java/openjdk\n"
+        f"COPY --from={source} {paths}\nCOPY app.jar /app/app.jar\n"
+    )
+    assert found(text) == expected
