@@ -71,6 +71,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "gradle-jdk21": ({TB}, "gradle"),
     "swift-6.0": ({TB, BIG}, "swift"),  # the 800 MB toolchain, not only its headers
     "wordpress-7-apache": ({PHP}, "php (keeps $PHPIZE_DEPS)"),  # its php base keeps gcc
+    "traefik-v3": (set(), None),
 }
 KNOWLEDGE = Knowledge.default()
 
