@@ -114,8 +114,6 @@ def run(args: argparse.Namespace) -> int:
     from slimgate.policy.decision import Verdict
 
     for (path, dockerfile, _), result in zip(read, results, strict=True):
-        for note in result.analysis.notes if result.analysis is not None else ():
-            print(f"{PROG}: {path}: note: {note}", file=sys.stderr)
         if dockerfile is not None and result.decision.verdict is not Verdict.ALLOW:
             print(
                 f"{PROG}: {path}: `slimgate fix {path}` writes the multi-stage build",

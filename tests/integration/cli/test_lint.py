@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.integration.cli.command import slimgate
@@ -150,9 +151,17 @@ def test_a_dockerfile_that_would_not_build_gets_notes(tmp_path: Path) -> None:
     )
     run = slimgate("lint", path)
     assert run.returncode == 0, run.stderr  # notes change no decision
-    notes = [line for line in run.stderr.splitlines() if ": note: " in line]
-    assert len(notes) == 4, run.stderr
+    notes = [line for line in run.stdout.splitlines() if line.lstrip().startswith("note: ")]
+    assert len(notes) == 4, run.stdout
     assert "line 2: FROM 8.2.10-fpm-alpine3.18 names no image" in notes[0]
     assert "line 3: unknown instruction RUNN" in notes[1]
     assert "line 4: COPY holds a template placeholder {{ .Source }}" in notes[2]
     assert "line 5: $PACKAGES is a global ARG" in notes[3]
+    as_json = json.loads(slimgate("lint", "--output", "json", path).stdout)
+    (result,) = as_json["results"]
+    assert [note.split(":", 1)[0] for note in result["notes"]] == [
+        "line 2",
+        "line 3",
+        "line 4",
+        "line 5",
+    ]
