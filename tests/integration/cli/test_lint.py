@@ -143,6 +143,21 @@ def test_a_denied_dockerfile_points_at_slimgate_fix(tmp_path: Path) -> None:
     assert "slimgate fix" not in clean.stderr
 
 
+def test_lint_does_not_promise_a_fix_that_fix_refuses(tmp_path: Path) -> None:
+    """A final stage that is still a toolchain in a multi-stage file is left to its author
+    by `slimgate fix`; lint says so instead of pointing at it."""
+    path = write(
+        tmp_path,
+        "FROM golang:1.23 AS build\nRUN go build -o /app .\n"
+        'FROM golang:1.23\nCOPY --from=build /app /app\nCMD ["/app"]\n',
+    )
+    run = slimgate("lint", path)
+    assert "writes the multi-stage build" not in run.stderr
+    assert "`slimgate fix` writes no fix for it: already multi-stage" in run.stderr
+    fixed = slimgate("fix", path)
+    assert fixed.returncode == 2
+
+
 def test_a_dockerfile_that_would_not_build_gets_notes(tmp_path: Path) -> None:
     path = write(
         tmp_path,
