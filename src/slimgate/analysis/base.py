@@ -134,6 +134,8 @@ def tail(
     patterns), and between two of them any step made in the same build (the gradle image's
     ``apt-get install make git ...`` sits between its ``GRADLE_HOME`` and its download)."""
     end = anchor
+    if len({text for text in created if text}) < 2:
+        created = ()  # one time on every entry (stamped alike) tells no builds apart
     previous = _moment(created, anchor)
     for facts in steps[anchor + 1 :]:
         instruction = facts.step.instruction

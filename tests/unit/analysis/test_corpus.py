@@ -244,3 +244,18 @@ def test_swift_counts_its_toolchain_release_not_only_the_headers() -> None:
     assert finding.rule == TB
     assert finding.saving is not None
     assert finding.saving > sum(layer.size for layer in image.layers[1:3]) * 0.99
+
+
+def test_one_time_on_every_history_entry_tells_no_builds_apart() -> None:
+    """A tool that stamps every entry alike says nothing about which build made a step: an
+    application's build step after gradle's own steps stays the application's."""
+    base = corpus.load("gradle-jdk21")
+    image = corpus.extend(
+        base,
+        [("RUN /bin/sh -c apt-get install -y gcc", 40_000_000), ("ENV GRADLE_OPTS=-Xmx1g", None)],
+    )
+    same_time = tuple(
+        replace(entry, created="2024-01-01T00:00:00Z") for entry in image.config.history
+    )
+    image = replace(image, config=replace(image.config, history=same_time))
+    assert TI in {f.rule for f in analyse(image, KNOWLEDGE).findings}
