@@ -175,13 +175,27 @@ def _applies(signature: BaseSignature, region: Sequence[StepFacts]) -> bool:
     return any(_matches(signature.history, facts.text) for facts in region)
 
 
+# The anchors of the rows told by their history alone, searched together first: most images
+# match none of them, and one pass over the steps then rules them all out.
+_HISTORY_ONLY = tuple(p for s in BASE_SIGNATURES if not s.env for p in s.history)
+# Each row told by environment or history, with the names its environment must set.
+_TOLD = tuple((s, frozenset(s.env)) for s in BASE_SIGNATURES if s.env or s.history)
+
+
 def _by_signature(facts: Facts) -> Recognition | None:
-    for signature in BASE_SIGNATURES:
-        if not (signature.env or signature.history):
-            continue  # named by reference only (a FROM line or an annotation)
-        if signature.env and not all(name in facts.env for name in signature.env):
+    hits: list[StepFacts] | None = None  # the steps any history-only anchor matches
+    names = facts.env.keys()
+    for signature, needed in _TOLD:
+        if needed and not needed <= names:
             continue
-        anchor = _anchor(facts.steps, signature)
+        candidates: Sequence[StepFacts] = facts.steps
+        if not needed:
+            if hits is None:
+                hits = [f for f in facts.steps if _matches(_HISTORY_ONLY, f.text)]
+            if not hits:
+                continue
+            candidates = hits
+        anchor = _anchor(candidates, signature)
         if not signature.env and anchor is None:
             continue
         end = (
