@@ -14,7 +14,6 @@ Spec: https://kubernetes.io/docs/reference/access-authn-authz/extensible-admissi
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 
 from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
+from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer, free_port
 from tests.support.served import ServedWebhook
 from tests.support.volumes import project
@@ -57,10 +57,6 @@ from .helm import ensure_namespace
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
 DENIED = f'admission webhook "{WEBHOOK_NAME}" denied the request: slimgate: 1 container denied'
-
-
-def fresh(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
 @dataclass

@@ -11,7 +11,6 @@ reports such a pod is covered by test_operator.py.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import trustme
 from kubernetes import client as k8s_client
 
 from tests.support.images import build_image, push
+from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer, free_port
 from tests.support.served import ServedWebhook
 from tests.support.volumes import project
@@ -45,10 +45,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
 RELEASE = "down"
 SELECTED = {"slimgate.io/e2e": "webhook-down"}
-
-
-def fresh(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
 @dataclass

@@ -11,7 +11,6 @@ created through the API with the labels a kubelet sets (``kubernetes.io/os``,
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,6 +21,7 @@ from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 
 from tests.support.images import build_image, build_index, push
+from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer, free_port
 from tests.support.served import ServedWebhook
 from tests.support.volumes import project
@@ -46,10 +46,6 @@ from .helm import ensure_namespace
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
 ARCH = "kubernetes.io/arch"
-
-
-def fresh(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
 def node(name: str, arch: str) -> k8s_client.V1Node:

@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import httpx
 import pytest
 
 from tests.e2e.cluster import KubeCluster
+from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer
 
 from .chart import CHART, REPO_ROOT, Helm
@@ -102,7 +102,7 @@ def published(
     package = work / "dist" / f"slimgate-{VERSION}.tgz"
     assert package.is_file(), sorted(p.name for p in (work / "dist").iterdir())
 
-    repository = f"release-{uuid.uuid4().hex[:8]}/charts"
+    repository = f"{fresh('release')}/charts"
     pushed = helm_in(
         "push", str(package), f"oci://{plain_registry.host}/{repository}", "--plain-http"
     )
@@ -139,7 +139,7 @@ def test_helm_install_from_the_registry_runs_the_image_pinned_by_digest(
     published: dict[str, Any], kube_cluster: KubeCluster
 ) -> None:
     helm_in: HelmIn = published["helm"]
-    namespace, release = f"oci-{uuid.uuid4().hex[:6]}", "slimgate"
+    namespace, release = fresh("oci"), "slimgate"
     helm_in(
         "install",
         release,
@@ -178,7 +178,7 @@ def test_the_chart_installs_by_its_own_digest_too(
 ) -> None:
     """``oci://…/slimgate@sha256:…`` installs exactly the chart that was pushed and signed."""
     helm_in: HelmIn = published["helm"]
-    namespace = f"oci-{uuid.uuid4().hex[:6]}"
+    namespace = fresh("oci")
     reference = f"{published['oci']}@{published['chart_digest']}"
     helm_in(
         "install",

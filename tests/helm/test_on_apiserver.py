@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from slimgate.audit.workloads import WorkloadRef
 from slimgate.reports.policyreport import Flavour, report_body
 from tests.e2e.cluster import KubeCluster
 from tests.e2e.helm import apply_dry_run, ensure_namespace
+from tests.support.names import fresh
 
 from .chart import CI_VALUES, Helm
 
@@ -44,10 +44,6 @@ def helm_in(kube_cluster: KubeCluster, helm: Helm, *args: str) -> str:
     result = helm.run("--kubeconfig", str(kube_cluster.kubeconfig_path), *args)
     assert result.returncode == 0, result.stderr
     return result.stdout
-
-
-def fresh(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
 def read(cluster: KubeCluster, path: str) -> dict[str, Any]:
