@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from .chart import Helm, pod_spec
+from tests.support.chart import Helm, pod_spec
+
 from .test_webhook_configuration import webhook_of
 from .test_workloads import operator, webhook
 

@@ -30,7 +30,7 @@ import pytest
 from tests.support.registry_server import free_port
 from tests.support.volumes import project
 
-from .chart import Helm, Rendering, container
+from tests.support.chart import Helm, Rendering, container
 
 REVIEW_IMAGE = "127.0.0.1:9/slimgate-test/none:1"  # fails fast: nothing listens there
 
