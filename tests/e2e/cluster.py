@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from kubernetes import client as k8s_client
 
+from tests.support import processes
 from tests.support.registry_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -177,18 +178,6 @@ def _write_pki(directory: Path) -> _Pki:
     return pki
 
 
-def _stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
-    """Terminate one process we started, killing it if it ignores SIGTERM."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=timeout)
-
-
 def _log_since(path: Path, offset: int) -> str:
     """What was written to ``path`` after byte ``offset``."""
     try:
@@ -302,10 +291,10 @@ class KubeCluster:
 
     def _stop_processes(self, timeout: float) -> None:
         if self._apiserver is not None:
-            _stop_process(self._apiserver, timeout)
+            processes.stop(self._apiserver, timeout)
             self._apiserver = None
         if self._kine is not None:
-            _stop_process(self._kine, timeout)
+            processes.stop(self._kine, timeout)
             self._kine = None
 
     def api_client(self) -> k8s_client.ApiClient:

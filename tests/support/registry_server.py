@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import trustme
 
+from tests.support import processes
 from tests.support.token_server import ISSUER, SERVICE, TokenServer
 
 BINARY = "/usr/bin/docker-registry"
@@ -75,13 +76,7 @@ class RegistryServer:
         ]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        processes.stop(self.process)
 
 
 def start_registry(
