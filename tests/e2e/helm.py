@@ -140,7 +140,7 @@ def install_report_crds(cluster: KubeCluster, helm: Helm) -> None:
     """Create the chart's PolicyReport and Report CRDs for real (server-side apply, so a
     second call changes nothing) and wait until the API server serves them."""
     rendering = helm.template(
-        values={"operator.reports": "both"},
+        values={"crds.policyReports.install": "always", "crds.openReports.install": "always"},
         extra=[
             "--show-only",
             "templates/crds/policyreports.yaml",
