@@ -103,12 +103,7 @@ def run(args: argparse.Namespace) -> int:
             )
             for platform in platforms
         ]
-        result = worst(per_platform)
-        if len(per_platform) > 1:
-            from dataclasses import replace
-
-            result = replace(result, per_platform=tuple(per_platform))
-        results.append(result)
+        results.append(worst(per_platform))
     render(results, args.output)
     report_errors(results, PROG, sys.stderr)
     from slimgate.policy.decision import Verdict
