@@ -26,20 +26,10 @@ PROG = "slimgate lint"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from slimgate.cli.check import add_common_arguments
+    from slimgate.cli.options import add_dockerfile_arguments
 
-    parser.add_argument(
-        "dockerfile",
-        nargs="*",
-        default=["Dockerfile"],
-        help="the Dockerfiles (default: ./Dockerfile)",
-    )
+    add_dockerfile_arguments(parser)
     add_common_arguments(parser)
-    parser.add_argument(
-        "--build-arg",
-        action="append",
-        metavar="KEY=VALUE",
-        help="build argument for FROM lines, as docker build --build-arg (repeatable)",
-    )
 
 
 def read_dockerfile(path: Path, limit: int) -> str:
