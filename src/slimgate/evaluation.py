@@ -72,6 +72,15 @@ class ImageResult:
         return self.metadata.compressed_size if self.metadata is not None else None
 
     @property
+    def notes(self) -> tuple[str, ...]:
+        """What reading the image and analysing it noted (each once): facts that change no
+        decision, such as a Dockerfile line that would not build."""
+        found = self.metadata.notes if self.metadata is not None else ()
+        if self.analysis is not None:
+            found += self.analysis.notes
+        return tuple(dict.fromkeys(found))
+
+    @property
     def unevaluated(self) -> str | None:
         """Why this image was not judged on its merits: unreadable or too complex."""
         if self.error is not None:

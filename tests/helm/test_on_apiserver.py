@@ -125,7 +125,10 @@ def test_helm_certificate_is_kept_across_upgrades(kube_cluster: KubeCluster, hel
 def install_crds(kube_cluster: KubeCluster, helm: Helm) -> None:
     """Create the chart's report CRDs for real and wait until they serve."""
     rendering = helm.template(
-        values={"operator.reports": "both"},
+        values={
+            "crds.policyReports.install": "always",
+            "crds.openReports.install": "always",
+        },
         extra=[
             "--show-only",
             "templates/crds/policyreports.yaml",

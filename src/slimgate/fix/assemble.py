@@ -226,8 +226,8 @@ def assemble(original: Original, shape: Shape, notes: list[str]) -> str:
         out.extend(_comment(shape.runtime.comment))
         out.extend(source.stage_from.comments)
         out.append(f"FROM {shape.runtime.base}")
-        for block in original.blocks:
-            _emit(out, block)
+        for index, block in enumerate(original.blocks):
+            _emit(out, block, shape.replace.get(index))
         if source.trailer:
             out.extend(["", *source.trailer])
         return "\n".join(out) + "\n"

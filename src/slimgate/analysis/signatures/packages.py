@@ -33,6 +33,9 @@ PACKAGE_CLASSES: tuple[PackageClass, ...] = (
             "default-jdk",
             "default-jdk-headless",
             "openjdk*-jdk",
+            # Alpine's openjdkNN is the JDK metapackage (openjdkNN-jre-headless the runtime)
+            "openjdk[0-9]",
+            "openjdk[0-9][0-9]",
             "java-*-openjdk-devel",
             "java-*-openjdk-jmods",
             "temurin-*-jdk",
