@@ -26,7 +26,9 @@ from tests.support.registry_server import free_port
 class ServedWebhook:
     """Start ``slimgate serve --config config --tls-cert cert --tls-key key`` (plus ``extra``)
     on ``port`` (a free one by default), or run ``argv`` as it is; trust ``ca``. Requests go
-    to 127.0.0.1 and verify the certificate for ``server_name`` (by default the address)."""
+    to 127.0.0.1 and verify the certificate for ``server_name`` (by default the address).
+    ``launcher`` is what runs before those options (another launcher of the same ``run``,
+    such as :mod:`tests.support.resolving_serve`)."""
 
     def __init__(
         self,
@@ -38,6 +40,7 @@ class ServedWebhook:
         *,
         extra: Sequence[str] = (),
         argv: Sequence[str] | None = None,
+        launcher: Sequence[str] = (sys.executable, "-m", "slimgate.main", "serve"),
         port: int | None = None,
         server_name: str | None = None,
         env: Mapping[str, str] = {},
@@ -48,7 +51,7 @@ class ServedWebhook:
         self.config, self.ca = config, ca
         self.log = workdir / f"webhook-{self.port}.log"
         command = argv or [
-            *(sys.executable, "-m", "slimgate.main", "serve", "--config", str(config)),
+            *(*launcher, "--config", str(config)),
             *("--tls-cert", str(cert), "--tls-key", str(key)),
             *("--host", "127.0.0.1", "--port", str(self.port), *extra),
         ]
