@@ -74,11 +74,10 @@ def classify(package: str) -> PackageClass | None:
     return _memoised_class(package) if len(package) <= 128 else _classify(package)
 
 
-def _split_args(
-    manager: str, args: Iterable[str], variables: Mapping[str, str], meter: Meter
-) -> list[str]:
-    """Positional arguments after expanding variables; option values skipped. The words a
-    variable expands to count against the meter's word limit."""
+def _split_args(manager: str, args: Iterable[str], meter: Meter) -> list[str]:
+    """Positional arguments (variables are already expanded, once, as the shell does);
+    option values skipped. A quoted argument of several words counts against the meter's
+    word limit for each."""
     positional: list[str] = []
     skip = False
     takes_value = _VALUE_OPTIONS[manager]
@@ -91,7 +90,7 @@ def _split_args(
             continue
         if raw.startswith("-"):
             continue
-        words = expand(raw, variables).split()
+        words = raw.split()
         meter.words(len(words) - 1)  # the word itself was counted when the script was read
         for word in words:
             if word.startswith("-") or "$(" in word:
@@ -133,13 +132,13 @@ def kept_packages(
             continue
         args = _expanded(command.argv[1:], scope, meter)
         if program in _APT:
-            _apt(args, scope, state, meter)
+            _apt(args, state, meter)
         elif program == "apt-mark":
-            _apt_mark(args, scope, state, meter)
+            _apt_mark(args, state, meter)
         elif program == "apk":
-            _apk(args, scope, state, meter)
+            _apk(args, state, meter)
         elif program in _RPM:
-            _rpm(args, scope, state, meter)
+            _rpm(args, state, meter)
     if implied:
         return tuple(state)
     return tuple(name for name, installed in state.items() if not installed.implied)
@@ -179,11 +178,9 @@ def _subcommand(args: tuple[str, ...], manager: str) -> tuple[str, tuple[str, ..
     return "", args
 
 
-def _apt(
-    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed], meter: Meter
-) -> None:
+def _apt(args: tuple[str, ...], state: dict[str, _Installed], meter: Meter) -> None:
     sub, rest = _subcommand(args, "apt")
-    names = _split_args("apt", rest, scope, meter)
+    names = _split_args("apt", rest, meter)
     autoremove = sub == "autoremove" or any(a in ("--auto-remove", "--autoremove") for a in rest)
     if sub == "install":
         for name in names:
@@ -198,11 +195,9 @@ def _apt(
             del state[name]
 
 
-def _apt_mark(
-    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed], meter: Meter
-) -> None:
+def _apt_mark(args: tuple[str, ...], state: dict[str, _Installed], meter: Meter) -> None:
     sub, rest = _subcommand(args, "apt")
-    patterns = _split_args("apt", rest, scope, meter)
+    patterns = _split_args("apt", rest, meter)
     if sub not in ("auto", "manual"):
         return
     globs = [g for g in (_as_glob(p) for p in patterns) if g is not None]
@@ -246,11 +241,9 @@ def _as_glob(pattern: str) -> str | None:
     return "".join(glob)
 
 
-def _apk(
-    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed], meter: Meter
-) -> None:
+def _apk(args: tuple[str, ...], state: dict[str, _Installed], meter: Meter) -> None:
     sub, rest = _subcommand(args, "apk")
-    names = _split_args("apk", rest, scope, meter)
+    names = _split_args("apk", rest, meter)
     if sub == "add":
         group = _virtual_name(rest)
         if group is not None:
@@ -264,14 +257,12 @@ def _apk(
                 del state[member]
 
 
-def _rpm(
-    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed], meter: Meter
-) -> None:
+def _rpm(args: tuple[str, ...], state: dict[str, _Installed], meter: Meter) -> None:
     sub, rest = _subcommand(args, "rpm")
     if sub in ("group", "groups"):
         sub, rest = _subcommand(rest, "rpm")
         sub = "group" + sub
-    names = _split_args("rpm", rest, scope, meter)
+    names = _split_args("rpm", rest, meter)
     if sub in ("install", "in", "groupinstall"):
         if sub == "groupinstall":
             names = ["@" + "-".join(n.lower().split()) for n in rest if not n.startswith("-")]
@@ -292,3 +283,4 @@ def toolchain_kept(
         if klass is not None:
             result.append(Kept(package, klass))
     return tuple(result)
+
