@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from slimgate.analysis.limits import Meter
-from slimgate.analysis.shell import Command, expand
+from slimgate.analysis.limits import Limits, Meter
+from slimgate.analysis.shell import MEMO_SCRIPT_CHARS, Command, commands, expand, names_read
 from slimgate.analysis.signatures.packages import APT_DEPENDENCIES, PACKAGE_CLASSES, PackageClass
 
 # Options that take a value, per manager (so the value is not read as a package).
@@ -284,3 +284,57 @@ def toolchain_kept(
             result.append(Kept(package, klass))
     return tuple(result)
 
+
+# What a step keeps depends only on its script, the platform and the values of the
+# variables its commands read (each is expanded once, as the shell does); a popular base's
+# steps recur, with those values, in every image built on it. So a step's result is
+# memoised by them while the script and the values are of bounded length, which keeps the
+# memo's memory bounded.
+MEMO_VALUE_CHARS = 4096
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_read(script: str, arch: frozenset[str] | None) -> tuple[str, ...]:
+    return tuple(sorted(names_read(commands(script, arch))))
+
+
+def step_kept(
+    script: str,
+    arch: frozenset[str] | None,
+    found: tuple[Command, ...],
+    variables: Mapping[str, str],
+    meter: Meter,
+) -> tuple[Kept, ...]:
+    """:func:`toolchain_kept` of ``found``, the commands ``script`` runs on ``arch``.
+
+    Memoised (see above). The meter counts the same words and stops at the same point as
+    without the memo: the memo keeps the most words the step had counted at once, and the
+    words it counted in the end."""
+    if len(script) <= MEMO_SCRIPT_CHARS:
+        values = tuple(
+            (name, variables[name]) for name in _names_read(script, arch) if name in variables
+        )
+        if sum(len(value) for _, value in values) <= MEMO_VALUE_CHARS:
+            kept, most, counted = _memoised_kept(script, arch, values, meter.limits.words)
+            meter.words(most)
+            meter.words(counted - most)
+            return kept
+    return toolchain_kept(found, variables, meter)
+
+
+@functools.lru_cache(maxsize=4096)
+def _memoised_kept(
+    script: str,
+    arch: frozenset[str] | None,
+    values: tuple[tuple[str, str], ...],
+    words: int,
+) -> tuple[tuple[Kept, ...], int, int]:
+    tally = Meter(Limits(words=words))
+    kept = toolchain_kept(commands(script, arch), dict(values), tally)
+    return kept, tally.most_words, tally.words_counted
+
+
+def clear_memo() -> None:
+    """Forget every memoised step (benchmarks measure a cold analysis with it)."""
+    _names_read.cache_clear()
+    _memoised_kept.cache_clear()

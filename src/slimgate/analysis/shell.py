@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -349,6 +349,17 @@ def commands(
 def clear_memo() -> None:
     """Forget every memoised script (benchmarks measure a cold parse with it)."""
     _memoised.cache_clear()
+
+
+def names_read(found: Iterable[Command]) -> frozenset[str]:
+    """The variable names that :func:`expand` would look up in the words and assignment
+    values of ``found``."""
+    names: set[str] = set()
+    for command in found:
+        for word in (*command.argv, *(value for _, value in command.assignments)):
+            if "$" in word:
+                names.update(a or b for a, b in _VARIABLE.findall(word))
+    return frozenset(names)
 
 
 def expand(word: str, variables: Mapping[str, str], limit: int = EXPANSION_CHARS) -> str:
