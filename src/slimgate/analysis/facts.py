@@ -137,7 +137,8 @@ def gather(image: ImageMetadata, meter: Meter | None = None) -> Facts:
         layer_sizes=tuple(layer.size for layer in image.layers),
         config=config,
         builder=builder,
-        unpaired=mismatch(image),
+        # a step with a layer means the pairing held: no need to count the history again
+        unpaired=None if any(f.step.layer is not None for f in steps) else mismatch(image),
     )
 
 

@@ -310,6 +310,8 @@ def step_kept(
     Memoised (see above). The meter counts the same words and stops at the same point as
     without the memo: the memo keeps the most words the step had counted at once, and the
     words it counted in the end."""
+    if not found:
+        return ()  # a comment, or a branch for another platform
     if len(script) <= MEMO_SCRIPT_CHARS:
         values = tuple(
             (name, variables[name]) for name in _names_read(script, arch) if name in variables
