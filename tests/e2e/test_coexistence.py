@@ -47,6 +47,8 @@ OWNER_CHART = ROOT / "tests" / "fixtures" / "charts" / "report-owner"
 CRDS = "apiextensions.k8s.io/v1", "customresourcedefinitions"
 WG_CRDS = ("policyreports.wgpolicyk8s.io", "clusterpolicyreports.wgpolicyk8s.io")
 OR_CRDS = ("reports.openreports.io", "clusterreports.openreports.io")
+# the chart leaves report CRDs to other tools by default; these tests try its lookup mode
+AUTO = ("crds.policyReports.install=auto", "crds.openReports.install=auto")
 
 
 @pytest.fixture
@@ -189,7 +191,7 @@ def test_crds_owned_by_another_release_are_left_alone(
     )
     before = settled_crds(cluster, WG_CRDS + OR_CRDS)
 
-    manifest = install_slimgate(cluster, k8s_tools, "operator.reports=both")
+    manifest = install_slimgate(cluster, k8s_tools, *AUTO, "operator.reports=both")
 
     assert "CustomResourceDefinition" not in kinds_in(manifest)
     assert crd_bytes(cluster, WG_CRDS + OR_CRDS) == before
@@ -223,7 +225,7 @@ def test_a_three_version_policyreport_crd_and_no_openreports(
     stored = json.loads(before[WG_CRDS[0]])["status"]["storedVersions"]
     assert stored == ["v1beta1"]
 
-    manifest = install_slimgate(cluster, k8s_tools)
+    manifest = install_slimgate(cluster, k8s_tools, *AUTO)
 
     assert "CustomResourceDefinition" not in kinds_in(manifest)
     assert crd_bytes(cluster, WG_CRDS) == before
@@ -325,7 +327,7 @@ def test_report_apis_served_by_apiservices_get_no_crd(
         )
     before = {n: raw(cluster, f"/apis/apiregistration.k8s.io/v1/apiservices/{n}") for n in names}
 
-    manifest = install_slimgate(cluster, k8s_tools, "operator.reports=both")
+    manifest = install_slimgate(cluster, k8s_tools, *AUTO, "operator.reports=both")
 
     assert "CustomResourceDefinition" not in kinds_in(manifest)
     for name in WG_CRDS + OR_CRDS:
@@ -343,10 +345,88 @@ def _without_status(answer: bytes) -> dict[str, Any]:
     return document
 
 
+def test_a_default_install_first_leaves_the_crds_to_the_tool_that_comes_next(
+    cluster: KubeCluster,
+    k8s_tools: K8sTools,
+    plain_registry: RegistryServer,
+    tmp_path: Path,
+) -> None:
+    """The README's "set nothing": slimgate first on a bare cluster, then another chart that
+    owns the report CRDs installs as if slimgate were not there, and the running operator
+    starts writing its reports once the API appears."""
+    manifest = install_slimgate(cluster, k8s_tools)
+    assert "CustomResourceDefinition" not in kinds_in(manifest)
+    api = KubeApi(cluster.api_client())
+    for name in WG_CRDS + OR_CRDS:
+        assert api.get(*CRDS, "", name) is None
+
+    images = push_images(plain_registry.url, plain_registry.host)
+    config = tmp_path / "config.yaml"
+    config.write_text(config_text(plain_registry.host))
+    create_namespace(api, LEASE_NAMESPACE)
+    namespace = f"later-{uuid.uuid4().hex[:6]}"
+    create_namespace(api, namespace)
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web"},
+        "spec": {"containers": [{"name": "app", "image": images.golang}]},
+    }
+    api.create("v1", "pods", namespace, pod)
+    operator = start_operator(cluster, config, tmp_path, "later", "--interval", "2")
+    try:
+        metrics_url = f"http://127.0.0.1:{operator.metrics_port}/metrics"
+        missing = 'slimgate_audit_report_api_served{api="wgpolicyk8s.io/v1alpha2"} 0.0'
+        eventually(lambda: missing in scrape(metrics_url), what="the missing API's gauge")
+
+        helm(
+            cluster,
+            k8s_tools,
+            "install",
+            "reporter",
+            str(OWNER_CHART),
+            "-n",
+            "tools",
+            "--create-namespace",
+        )
+        owned = settled_crds(cluster, WG_CRDS + OR_CRDS)
+        for answer in owned.values():
+            annotations = json.loads(answer)["metadata"]["annotations"]
+            assert annotations["meta.helm.sh/release-name"] == "reporter"
+
+        report: dict[str, Any] = eventually(
+            lambda: api.get("wgpolicyk8s.io/v1alpha2", "policyreports", namespace, "slimgate"),
+            what="the PolicyReport once the API is served",
+            timeout=90.0,
+        )
+        assert any(r["result"] == "fail" for r in report["results"])
+        assert (
+            operator.log_text().count("wgpolicyk8s.io/v1alpha2 (policyreports) is not served") == 1
+        )
+    finally:
+        operator.stop()
+
+    helm(cluster, k8s_tools, "upgrade", "slimgate", str(CHART), "-n", "slimgate", "--reuse-values")
+    assert crd_bytes(cluster, WG_CRDS + OR_CRDS) == owned
+    owner_still_upgrades_and_reinstalls(cluster, k8s_tools)
+    helm(cluster, k8s_tools, "uninstall", "slimgate", "-n", "slimgate")
+    assert crd_bytes(cluster, WG_CRDS + OR_CRDS).keys() == owned.keys()
+
+
+def scrape(url: str) -> str:
+    """The metrics page, or "" while the operator is still starting."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:  # a loopback URL the test built
+            text: str = answer.read().decode()
+            return text
+    except urllib.error.URLError:
+        return ""
+
+
 def test_on_an_empty_cluster_slimgate_installs_and_keeps_its_own_crds(
     cluster: KubeCluster, k8s_tools: K8sTools
 ) -> None:
-    manifest = install_slimgate(cluster, k8s_tools)
+    manifest = install_slimgate(cluster, k8s_tools, *AUTO)
     assert kinds_in(manifest).count("CustomResourceDefinition") == 2
     before = crd_bytes(cluster, WG_CRDS)
     # an upgrade finds the CRDs this release installed and keeps rendering them
@@ -363,7 +443,7 @@ def test_crds_slimgate_installed_first_are_handed_over_to_another_release(
 ) -> None:
     """The README's hand-over: upgrade slimgate with install=never (the kept CRDs stay),
     then the other chart takes them with --take-ownership; slimgate never deletes them."""
-    manifest = install_slimgate(cluster, k8s_tools)
+    manifest = install_slimgate(cluster, k8s_tools, *AUTO)
     assert kinds_in(manifest).count("CustomResourceDefinition") == 2
     upgrade = [str(CHART), "-n", "slimgate", "--reuse-values"]
     helm(

@@ -57,7 +57,7 @@ def install_report_crds(api: KubeApi, tools: K8sTools) -> None:
         tools.helm,
         CHART,
         kube_version="v1.34.4",
-        set_values={"operator.reports": "both"},
+        set_values={"crds.policyReports.install": "always", "crds.openReports.install": "always"},
         extra_args=[
             "--show-only",
             "templates/crds/policyreports.yaml",

@@ -5,8 +5,12 @@ a Grafana dashboard, and matchConditions only where the API server knows them.""
 from __future__ import annotations
 
 import json
+import re
 
-from .chart import Helm, pod_spec
+from slimgate.operator.metrics import AuditMetrics
+from slimgate.webhook.metrics import WebhookMetrics
+from tests.support.chart import Helm, pod_spec
+
 from .test_webhook_configuration import webhook_of
 from .test_workloads import operator, webhook
 
@@ -134,3 +138,38 @@ def test_grafana_dashboard_is_a_sidecar_configmap_of_slimgates_metrics(helm: Hel
     expressions = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     assert any("slimgate_admission_duration_seconds_bucket" in e for e in expressions)
     assert any("slimgate_audit_report_api_served" in e for e in expressions)
+
+
+SLIMGATE_NAME = re.compile(r"\bslimgate_[a-z0-9_]+")
+
+
+def exported_sample_names() -> set[str]:
+    """Every series name the webhook and the operator can export, children or not."""
+    suffixes = {
+        "counter": ("_total", "_created"),
+        "histogram": ("_bucket", "_count", "_sum", "_created"),
+        "gauge": ("",),
+        "summary": ("", "_count", "_sum", "_created"),
+    }
+    names: set[str] = set()
+    for registry in (WebhookMetrics().registry, AuditMetrics().registry):
+        for family in registry.collect():
+            names.update(family.name + suffix for suffix in suffixes.get(family.type, ("",)))
+    return names
+
+
+def test_alerts_and_dashboard_name_only_metrics_slimgate_exports(helm: Helm) -> None:
+    """A renamed metric would leave an alert that never fires and an empty panel."""
+    exported = exported_sample_names()
+    assert "slimgate_admission_duration_seconds_bucket" in exported  # the reader is right
+    rendering = helm.template(values={"prometheusRule.enabled": True, "grafana.enabled": True})
+    rule = rendering.one("PrometheusRule")
+    expressions = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]]
+    (configmap,) = [
+        c for c in rendering.all("ConfigMap") if c["metadata"]["name"].endswith("-dashboard")
+    ]
+    dashboard = json.loads(configmap["data"]["slimgate.json"])
+    expressions += [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    named = {name for expr in expressions for name in SLIMGATE_NAME.findall(expr)}
+    assert len(named) >= 5
+    assert named <= exported, sorted(named - exported)

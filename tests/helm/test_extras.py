@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from .chart import Helm, Rendering
+from tests.support.chart import Helm, Rendering
 
 REPORT_CRDS = {
     "policyreports.wgpolicyk8s.io": ("PolicyReport", "Namespaced", "v1alpha2"),
@@ -21,7 +21,7 @@ REPORT_CRDS = {
 
 
 def test_report_crds_are_installed_with_the_report_fields(helm: Helm) -> None:
-    rendering = helm.template(values={"operator.reports": "both"})
+    rendering = helm.template(values={**AUTO, "operator.reports": "both"})
     crds = {c["metadata"]["name"]: c for c in rendering.all("CustomResourceDefinition")}
     assert set(crds) == set(REPORT_CRDS)
     for name, (kind, scope, version) in REPORT_CRDS.items():
@@ -43,32 +43,43 @@ def test_report_crds_are_installed_with_the_report_fields(helm: Helm) -> None:
 
 WG_CRDS = {"policyreports.wgpolicyk8s.io", "clusterpolicyreports.wgpolicyk8s.io"}
 OR_CRDS = {"reports.openreports.io", "clusterreports.openreports.io"}
+AUTO = {"crds.policyReports.install": "auto", "crds.openReports.install": "auto"}
 
 
-def test_crds_can_be_left_to_another_tool(helm: Helm) -> None:
+def test_crds_are_left_to_other_tools_by_default(helm: Helm) -> None:
+    """A release that owned the shared report CRDs would stop Kyverno's or Kubewarden's
+    chart from installing its own; by default slimgate renders none."""
+    assert helm.template().all("CustomResourceDefinition") == []
+    assert helm.template(values={"operator.reports": "both"}).all("CustomResourceDefinition") == []
     never = {"crds.policyReports.install": "never", "crds.openReports.install": "never"}
-    both = {"operator.reports": "both"}
-    assert helm.template(values={**never, **both}).all("CustomResourceDefinition") == []
-    only_wg = helm.template(values={**both, "crds.openReports.install": "never"})
-    assert only_wg.names("CustomResourceDefinition") == WG_CRDS
-    rendering = helm.template(values={"crds.keep": False})
+    rendering = helm.template(values={**AUTO, "crds.keep": False})
+    assert rendering.names("CustomResourceDefinition") == WG_CRDS
     for crd in rendering.all("CustomResourceDefinition"):
         assert "annotations" not in crd["metadata"]
+    assert (
+        helm.template(values={**never, "operator.reports": "both"}).all("CustomResourceDefinition")
+        == []
+    )
 
 
-def test_crds_follow_the_report_api_by_default(helm: Helm) -> None:
-    assert helm.template().names("CustomResourceDefinition") == WG_CRDS
-    only_open = helm.template(values={"operator.reports": "openreports"})
+def test_auto_crds_follow_the_report_api(helm: Helm) -> None:
+    assert helm.template(values=AUTO).names("CustomResourceDefinition") == WG_CRDS
+    only_open = helm.template(values={**AUTO, "operator.reports": "openreports"})
     assert only_open.names("CustomResourceDefinition") == OR_CRDS
-    assert helm.template(values={"operator.enabled": False}).all("CustomResourceDefinition") == []
+    only_wg = helm.template(
+        values={**AUTO, "operator.reports": "both", "crds.openReports.install": "never"}
+    )
+    assert only_wg.names("CustomResourceDefinition") == WG_CRDS
+    disabled = helm.template(values={**AUTO, "operator.enabled": False})
+    assert disabled.all("CustomResourceDefinition") == []
     # always installs a group the operator does not write
-    always = helm.template(values={"crds.openReports.install": "always"})
+    always = helm.template(values={**AUTO, "crds.openReports.install": "always"})
     assert always.names("CustomResourceDefinition") == WG_CRDS | OR_CRDS
 
 
 def test_auto_leaves_a_group_that_something_else_serves(helm: Helm) -> None:
     """Under a GitOps render, --api-versions is what says the cluster serves a group."""
-    both = {"operator.reports": "both"}
+    both = {**AUTO, "operator.reports": "both"}
     for served in ("wgpolicyk8s.io/v1alpha2", "wgpolicyk8s.io/v1beta1"):
         rendering = helm.template(values=both, extra=("--api-versions", served))
         assert rendering.names("CustomResourceDefinition") == OR_CRDS
@@ -79,10 +90,12 @@ def test_auto_leaves_a_group_that_something_else_serves(helm: Helm) -> None:
 def test_crd_annotations_and_labels_are_added(helm: Helm) -> None:
     rendering = helm.template(
         values={
+            **AUTO,
             "crds.annotations": {"argocd.argoproj.io/sync-options": "Replace=true"},
             "crds.labels": {"team": "platform"},
         }
     )
+    assert rendering.names("CustomResourceDefinition") == WG_CRDS
     for crd in rendering.all("CustomResourceDefinition"):
         assert crd["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Replace=true"
         assert crd["metadata"]["labels"]["team"] == "platform"
@@ -218,7 +231,7 @@ def render_notes(
     )
     copy = Helm(helm.binary, chart)
     rendering = copy.template(
-        values=values, extra=["--show-only", "templates/zz-notes.yaml", *extra]
+        values=values or {}, extra=["--show-only", "templates/zz-notes.yaml", *extra]
     )
     (document,) = rendering.manifests
     notes: str = document["notes"]
@@ -254,6 +267,20 @@ def test_notes_say_how_self_managed_tls_works(helm: Helm, tmp_path: Path) -> Non
     notes = render_notes(helm, tmp_path, {"tls.mode": "selfManaged"})
     assert "TLS is self-managed" in notes
     assert "slimgate-webhook-tls" in notes
+
+
+def test_notes_say_how_reports_start_when_no_report_api_is_served(
+    helm: Helm, tmp_path: Path
+) -> None:
+    bare = render_notes(helm, tmp_path / "bare")
+    assert "No PolicyReport API (wgpolicyk8s.io/v1alpha2) is served" in bare
+    assert "--set crds.policyReports.install=auto" in bare
+    served = ("--api-versions", "wgpolicyk8s.io/v1alpha2")
+    assert "No PolicyReport API" not in render_notes(helm, tmp_path / "served", None, served)
+    auto = render_notes(helm, tmp_path / "auto", {"crds.policyReports.install": "auto"})
+    assert "No PolicyReport API" not in auto
+    openreports = render_notes(helm, tmp_path / "or", {"operator.reports": "openreports"})
+    assert "No PolicyReport API" not in openreports
 
 
 def test_chart_yaml_has_artifact_hub_annotations(helm: Helm) -> None:

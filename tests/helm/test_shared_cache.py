@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from slimgate.config import parse_settings
 from slimgate.registry.options import SharedCacheOptions
-
-from .chart import Helm, pod_spec
+from tests.support.chart import Helm, pod_spec
 
 ON = {
     "sharedCache.url": "rediss://valkey.store.svc:6380/0",

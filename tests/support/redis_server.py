@@ -16,6 +16,7 @@ from pathlib import Path
 
 import redis
 
+from tests.support import processes
 from tests.support.registry_server import free_port
 
 BINARY = "/usr/bin/redis-server"
@@ -53,12 +54,7 @@ class RedisServer:
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        processes.stop(self.process)
 
 
 def start_redis(workdir: Path, *, port: int | None = None, timeout: float = 20.0) -> RedisServer:

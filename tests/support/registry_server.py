@@ -15,6 +15,7 @@ import socket
 import ssl
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import httpx
 import trustme
 
+from tests.support import processes
 from tests.support.token_server import ISSUER, SERVICE, TokenServer
 
 BINARY = "/usr/bin/docker-registry"
@@ -75,13 +77,7 @@ class RegistryServer:
         ]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        processes.stop(self.process)
 
 
 def start_registry(
@@ -90,11 +86,13 @@ def start_registry(
     htpasswd: tuple[str, str] | None = None,
     token: TokenServer | None = None,
     tls_ca: trustme.CA | None = None,
+    tls_names: Sequence[str] = (),
     timeout: float = 20.0,
     access_log: bool = False,
 ) -> RegistryServer:
     """Start a registry in ``workdir``; it is ready when this returns. With ``access_log``
-    every request is logged (:meth:`RegistryServer.accesses` reads them)."""
+    every request is logged (:meth:`RegistryServer.accesses` reads them). With ``tls_ca``
+    its certificate names 127.0.0.1, localhost and ``tls_names``."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config: dict[str, Any] = {
@@ -121,7 +119,7 @@ def start_registry(
         }
     ca_path: Path | None = None
     if tls_ca is not None:
-        leaf = tls_ca.issue_cert("127.0.0.1", "localhost")
+        leaf = tls_ca.issue_cert("127.0.0.1", "localhost", *tls_names)
         leaf.private_key_pem.write_to_path(str(workdir / "tls.key"))
         leaf.cert_chain_pems[0].write_to_path(str(workdir / "tls.crt"))
         tls_ca.cert_pem.write_to_path(str(workdir / "ca.pem"))

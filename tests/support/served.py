@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import ssl
 import subprocess
 import sys
@@ -20,13 +19,16 @@ from typing import Any
 
 import httpx
 
+from tests.support import processes
 from tests.support.registry_server import free_port
 
 
 class ServedWebhook:
     """Start ``slimgate serve --config config --tls-cert cert --tls-key key`` (plus ``extra``)
     on ``port`` (a free one by default), or run ``argv`` as it is; trust ``ca``. Requests go
-    to 127.0.0.1 and verify the certificate for ``server_name`` (by default the address)."""
+    to 127.0.0.1 and verify the certificate for ``server_name`` (by default the address).
+    ``launcher`` is what runs before those options (another launcher of the same ``run``,
+    such as :mod:`tests.support.resolving_serve`)."""
 
     def __init__(
         self,
@@ -38,6 +40,7 @@ class ServedWebhook:
         *,
         extra: Sequence[str] = (),
         argv: Sequence[str] | None = None,
+        launcher: Sequence[str] = (sys.executable, "-m", "slimgate.main", "serve"),
         port: int | None = None,
         server_name: str | None = None,
         env: Mapping[str, str] = {},
@@ -48,7 +51,7 @@ class ServedWebhook:
         self.config, self.ca = config, ca
         self.log = workdir / f"webhook-{self.port}.log"
         command = argv or [
-            *(sys.executable, "-m", "slimgate.main", "serve", "--config", str(config)),
+            *(*launcher, "--config", str(config)),
             *("--tls-cert", str(cert), "--tls-key", str(key)),
             *("--host", "127.0.0.1", "--port", str(self.port), *extra),
         ]
@@ -120,14 +123,7 @@ class ServedWebhook:
     def stop(self) -> int:
         """Stop the process (SIGTERM, then SIGKILL after 30 s); its exit code."""
         self.http.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        return self.process.returncode
+        return processes.stop(self.process, grace=30)
 
     def _wait_ready(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -19,18 +19,10 @@ from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, shorten
 from slimgate.analysis.shell import Command
 from slimgate.analysis.signatures.builds import BUILD_COMMANDS, BuildCommand
+from slimgate.analysis.signatures.packages import REMOVE_VERBS
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.stage import Scope
 from slimgate.analysis.step_finding import step_finding
-
-_REMOVERS = {
-    "apt-get": ("purge", "remove", "autoremove"),
-    "apt": ("purge", "remove", "autoremove"),
-    "apk": ("del",),
-    "yum": ("remove", "erase", "autoremove"),
-    "dnf": ("remove", "erase", "autoremove"),
-    "microdnf": ("remove",),
-}
 
 
 def _positional(command: Command) -> list[str]:
@@ -57,7 +49,7 @@ def _matches(row: BuildCommand, command: Command) -> str | None:
 
 def _self_cleaning(step: StepFacts) -> bool:
     removes = any(
-        set(command.argv[1:]) & set(_REMOVERS.get(command.program, ()))
+        set(command.argv[1:]) & set(REMOVE_VERBS.get(command.program, ()))
         or "--auto-remove" in command.argv
         for command in step.commands
     )

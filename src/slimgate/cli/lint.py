@@ -26,20 +26,10 @@ PROG = "slimgate lint"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from slimgate.cli.check import add_common_arguments
+    from slimgate.cli.options import add_dockerfile_arguments
 
-    parser.add_argument(
-        "dockerfile",
-        nargs="*",
-        default=["Dockerfile"],
-        help="the Dockerfiles (default: ./Dockerfile)",
-    )
+    add_dockerfile_arguments(parser)
     add_common_arguments(parser)
-    parser.add_argument(
-        "--build-arg",
-        action="append",
-        metavar="KEY=VALUE",
-        help="build argument for FROM lines, as docker build --build-arg (repeatable)",
-    )
 
 
 def read_dockerfile(path: Path, limit: int) -> str:
@@ -69,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     paths = [Path(name) for name in args.dockerfile]
     # per file: the parsed Dockerfile, or why it is too complex to read
     read: list[tuple[Path, Dockerfile | None, str | None]] = []
+    texts: dict[Path, str] = {}
     try:
         settings = load_settings(args.config)
         platforms = parse_platforms(args.platform, settings)
@@ -76,9 +67,8 @@ def run(args: argparse.Namespace) -> int:
         build_args = parse_pairs(args.build_arg, "--build-arg")
         for path in paths:
             try:
-                read.append(
-                    (path, parse_dockerfile(read_dockerfile(path, MAX_CHARS), build_args), None)
-                )
+                texts[path] = read_dockerfile(path, MAX_CHARS)
+                read.append((path, parse_dockerfile(texts[path], build_args), None))
             except TooComplex as exc:
                 read.append((path, None, str(exc)))
     except UsageError as exc:
@@ -103,22 +93,24 @@ def run(args: argparse.Namespace) -> int:
             )
             for platform in platforms
         ]
-        result = worst(per_platform)
-        if len(per_platform) > 1:
-            from dataclasses import replace
-
-            result = replace(result, per_platform=tuple(per_platform))
-        results.append(result)
+        results.append(worst(per_platform))
     render(results, args.output)
     report_errors(results, PROG, sys.stderr)
     from slimgate.policy.decision import Verdict
 
     for (path, dockerfile, _), result in zip(read, results, strict=True):
-        for note in result.analysis.notes if result.analysis is not None else ():
-            print(f"{PROG}: {path}: note: {note}", file=sys.stderr)
         if dockerfile is not None and result.decision.verdict is not Verdict.ALLOW:
-            print(
-                f"{PROG}: {path}: `slimgate fix {path}` writes the multi-stage build",
-                file=sys.stderr,
-            )
+            print(f"{PROG}: {path}: {fix_hint(path, dockerfile, texts[path])}", file=sys.stderr)
     return exit_code(results)
+
+
+def fix_hint(path: Path, dockerfile: Dockerfile, text: str) -> str:
+    """What ``slimgate fix`` would do for this Dockerfile, asked of the same planner, so
+    the hint never promises a fix that ``fix`` then refuses."""
+    from slimgate.cli.fix_files import DirectoryFiles
+    from slimgate.fix import Status, plan_fix
+
+    planned = plan_fix(dockerfile, text, DirectoryFiles(path.parent))
+    if planned.status is Status.FIXED:
+        return f"`slimgate fix {path}` writes the multi-stage build"
+    return f"`slimgate fix` writes no fix for it: {planned.message}"

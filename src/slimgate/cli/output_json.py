@@ -61,7 +61,7 @@ def result_json(result: ImageResult) -> dict[str, Any]:
             "reason": exemption.reason,
             "expires": exemption.expires.isoformat() if exemption.expires else None,
         },
-        "notes": list(result.metadata.notes) if result.metadata is not None else [],
+        "notes": list(result.notes),
     }
     if result.per_platform:
         entry["platforms"] = [

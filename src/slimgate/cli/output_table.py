@@ -71,8 +71,7 @@ def _context_lines(result: ImageResult) -> list[str]:
                 f"{each.platform}: {each.decision.verdict}"
                 + (" (unreadable)" if each.error else "")
             )
-    if result.metadata is not None:
-        lines.extend(f"note: {escape(note)}" for note in result.metadata.notes)
+    lines.extend(f"note: {escape(note)}" for note in result.notes)
     return lines
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 import shlex
 
+from slimgate.analysis.dockerfile_model import env_pairs
 from slimgate.fix import entry
-from slimgate.fix.original import Original, env_pairs
+from slimgate.fix.original import Original
 from slimgate.fix.shape import Runtime, Shape
 from slimgate.fix.source import Block
 
@@ -226,8 +227,8 @@ def assemble(original: Original, shape: Shape, notes: list[str]) -> str:
         out.extend(_comment(shape.runtime.comment))
         out.extend(source.stage_from.comments)
         out.append(f"FROM {shape.runtime.base}")
-        for block in original.blocks:
-            _emit(out, block)
+        for index, block in enumerate(original.blocks):
+            _emit(out, block, shape.replace.get(index))
         if source.trailer:
             out.extend(["", *source.trailer])
         return "\n".join(out) + "\n"

@@ -4,8 +4,8 @@ Each side is its base image (the recorded figure of its family, :mod:`slimgate.f
 plus the application layers slimgate can weigh before a build: what the Dockerfile copies
 from the build context, measured by the caller as a compressed size. Today's image carries
 those layers; the runtime image carries them only when it ships the sources (interpreted
-languages). What neither side can weigh before the image is built (the binary, the
-dependencies a RUN downloads) is listed, not guessed.
+languages) or is the same single stage on another base. What neither side can weigh before
+the image is built (the binary, the dependencies a RUN downloads) is listed, not guessed.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def estimate(original: Original, shape: Shape, files: ProjectFiles) -> Estimate:
                 CONTEXT_LABEL, size, f"measured: {', '.join(sources)} ({approximate(size)})"
             )
             before.append(part)
-            if shape.ships_context:
+            if shape.ships_context or shape.swap:  # one stage: the same copies
                 after.append(part)
     not_counted.append("what RUN steps download or build (in today's image as well)")
     return Estimate(tuple(before), tuple(after), tuple(not_counted))

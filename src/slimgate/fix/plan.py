@@ -54,7 +54,7 @@ PLANNERS: dict[str, Callable[[Context], Shape]] = {
 PROGRAMS: tuple[tuple[str, frozenset[str]], ...] = (
     ("go", frozenset({"go"})),
     ("rust", frozenset({"cargo", "rustc"})),
-    ("java", frozenset({"mvn", "mvnw", "gradle", "gradlew"})),
+    ("java", frozenset({"mvn", "mvnw", "gradle", "gradlew", "java"})),
     ("dotnet", frozenset({"dotnet"})),
     ("node", frozenset({"npm", "yarn", "pnpm", "npx", "bun"})),
     ("python", frozenset({"pip", "pip3", "poetry", "uv", "pipenv"})),
@@ -145,9 +145,14 @@ def plan_fix(
         StagePlan(None, shape.runtime.base, shape.runtime.comment),
     )
     what = f"{ecosystem}" + (f" ({shape.framework})" if shape.framework else "")
+    summary = f"build on {original.stage.raw_base}, ship on {shape.runtime.base}"
+    if shape.swap and shape.runtime.base == original.stage.raw_base:
+        summary = (
+            f"one stage on {shape.runtime.base}, {shape.runtime.comment.removeprefix('runtime: ')}"
+        )
     return FixResult(
         Status.FIXED,
-        f"{what}: build on {original.stage.raw_base}, ship on {shape.runtime.base}",
+        f"{what}: {summary}",
         ecosystem=ecosystem,
         framework=shape.framework,
         text=restore(new_text, original.source.crlf, original.source.bom),

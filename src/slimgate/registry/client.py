@@ -182,16 +182,21 @@ class RegistryClient:
         *,
         credentials: CredentialStore | None = None,
         observer: RegistryObserver | None = None,
+        resolver: Resolver = system_resolver,
     ) -> RegistryClient:
-        """The production factory: real DNS, real clock, guarded transport, and the shared
-        store when ``options.shared`` names one (its files are read now)."""
+        """The production factory: real clock, guarded transport, and the shared store when
+        ``options.shared`` names one (its files are read now). ``resolver`` is DNS unless a
+        test's launcher maps names to its local servers; every address it gives is still
+        checked by the address policy."""
         shared = None
         if options.shared is not None:
             from slimgate.registry.redis_store import shared_cache
 
             observer = observer if observer is not None else Counters()
             shared = shared_cache(options.shared, observer)
-        return cls(options, credentials=credentials, observer=observer, shared=shared)
+        return cls(
+            options, credentials=credentials, observer=observer, resolver=resolver, shared=shared
+        )
 
     # -- ImageSource -------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from slimgate.kube.workloads import PodTemplate
 from slimgate.model import Platform
 from slimgate.webhook.app import Wiring
 from slimgate.webhook.metrics import WebhookMetrics
-from slimgate.wiring import Engines, build_engines
+from slimgate.wiring import Engines, RegistryFactory, build_engines, registry_client
 
 RETIRE_SECONDS = 60.0
 
@@ -59,7 +59,8 @@ def kubernetes_nodes() -> NodeSource:
 
 
 class Composer:
-    """One serving process's factory of :class:`Wiring` generations."""
+    """One serving process's factory of :class:`Wiring` generations; ``registry`` makes the
+    registry client of a generation that needs a new one."""
 
     def __init__(
         self,
@@ -70,8 +71,10 @@ class Composer:
         nodes: Callable[[], NodeSource] = kubernetes_nodes,
         schedule: Scheduler = later,
         retire_seconds: float = RETIRE_SECONDS,
+        registry: RegistryFactory = registry_client,
     ) -> None:
         self.metrics = metrics
+        self._registry = registry
         self._schedule = schedule
         self._retire_seconds = retire_seconds
         self._today = today
@@ -91,6 +94,7 @@ class Composer:
             pull_secrets=reader,
             previous=self.engines,
             today=self._today,
+            registry=self._registry,
         )
         previous, self.engines = self.engines, engines
         if previous is not None:

@@ -82,6 +82,7 @@ from slimgate.webhook.connections import (
 from slimgate.webhook.generations import Composer
 from slimgate.webhook.metrics import TlsCounters, WebhookMetrics
 from slimgate.webhook.sample import sample_review
+from slimgate.wiring import RegistryFactory, registry_client
 
 log = logging.getLogger("slimgate.webhook")
 
@@ -97,13 +98,14 @@ def build_app(
     settings: Settings,
     certificates: CertificateStore | None = None,
     review_threads: int = DEFAULT_REVIEW_THREADS,
+    registry: RegistryFactory = registry_client,
 ) -> WebhookAsgi:
     """The composition root of one worker: metrics, registry client, engine, app."""
     jsonlog.configure(background=True)  # this worker's log writer thread
     metrics = WebhookMetrics()
     if certificates is not None:
         certificates.observe(TlsCounters(metrics))  # this worker's copy of the store
-    composer = Composer(metrics)
+    composer = Composer(metrics, registry=registry)
     wiring = composer.build(settings)
     app = create_app(
         wiring.settings,
@@ -128,8 +130,9 @@ def certificate_context(config: Any, default: Callable[[], ssl.SSLContext]) -> s
 class WebhookConfig(LimitedConfig):
     """uvicorn's settings for ``slimgate serve``; ``load_app`` builds this process's app.
 
-    It is pickled into each worker process when there are several, so it carries paths
-    and numbers only; the store and the app are made in the process that serves.
+    It is pickled into each worker process when there are several, so it carries paths,
+    numbers and the registry client's factory (which must pickle) only; the store and the
+    app are made in the process that serves.
     """
 
     def __init__(
@@ -137,11 +140,13 @@ class WebhookConfig(LimitedConfig):
         *,
         slimgate_config: str | None,
         review_threads: int,
+        registry: RegistryFactory = registry_client,
         **kwargs: Any,
     ) -> None:
         super().__init__("slimgate.webhook.serve:WebhookConfig", **kwargs)
         self.slimgate_config = slimgate_config
         self.review_threads = review_threads
+        self.registry = registry
         self.certificates: CertificateStore | None = None
 
     def configure_logging(self) -> None:
@@ -157,7 +162,13 @@ class WebhookConfig(LimitedConfig):
     def load_app(self) -> Callable[[], WebhookAsgi]:
         def build() -> WebhookAsgi:
             path = Path(self.slimgate_config) if self.slimgate_config else None
-            return build_app(path, load_settings(path), self.certificates, self.review_threads)
+            return build_app(
+                path,
+                load_settings(path),
+                self.certificates,
+                self.review_threads,
+                registry=self.registry,
+            )
 
         return build
 
@@ -173,11 +184,13 @@ def server_config(
     threads: int = DEFAULT_REVIEW_THREADS,
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    registry: RegistryFactory = registry_client,
 ) -> WebhookConfig:
     workers = workers or int(os.environ.get("SLIMGATE_WEBHOOK_WORKERS", "1"))
     return WebhookConfig(
         slimgate_config=str(config_path) if config_path is not None else None,
         review_threads=threads,
+        registry=registry,
         header_timeout=header_timeout,
         max_connections=max_connections,
         factory=True,
@@ -239,8 +252,11 @@ def _dev_files(bind_host: str, port: int) -> tuple[str, str]:
     return str(certs.cert), str(certs.key)
 
 
-def run(args: Namespace) -> int:
-    """Serve until stopped; 2 when the configuration or the TLS files are missing or bad."""
+def run(args: Namespace, registry: RegistryFactory = registry_client) -> int:
+    """Serve until stopped; 2 when the configuration or the TLS files are missing or bad.
+
+    ``registry`` makes each worker's registry client (``slimgate serve`` always passes the
+    real one; a test's launcher may give it a resolver of its own)."""
     config_arg = getattr(args, "config", None)
     config_path = Path(config_arg) if config_arg else None
     try:
@@ -303,6 +319,7 @@ def run(args: Namespace) -> int:
                 threads=threads,
                 header_timeout=header_timeout or DEFAULT_HEADER_TIMEOUT,
                 max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
+                registry=registry,
             )
         )
     finally:

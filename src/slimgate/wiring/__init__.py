@@ -3,6 +3,13 @@ local references: how every driver turns settings into the engines it evaluates 
 
 from __future__ import annotations
 
-from slimgate.wiring.engines import Connect, Engines, Lineage, build_engines
+from slimgate.wiring.engines import (
+    Connect,
+    Engines,
+    Lineage,
+    RegistryFactory,
+    build_engines,
+    registry_client,
+)
 
-__all__ = ["Connect", "Engines", "Lineage", "build_engines"]
+__all__ = ["Connect", "Engines", "Lineage", "RegistryFactory", "build_engines", "registry_client"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.integration.cli.command import slimgate
@@ -142,6 +143,21 @@ def test_a_denied_dockerfile_points_at_slimgate_fix(tmp_path: Path) -> None:
     assert "slimgate fix" not in clean.stderr
 
 
+def test_lint_does_not_promise_a_fix_that_fix_refuses(tmp_path: Path) -> None:
+    """A final stage that is still a toolchain in a multi-stage file is left to its author
+    by `slimgate fix`; lint says so instead of pointing at it."""
+    path = write(
+        tmp_path,
+        "FROM golang:1.23 AS build\nRUN go build -o /app .\n"
+        'FROM golang:1.23\nCOPY --from=build /app /app\nCMD ["/app"]\n',
+    )
+    run = slimgate("lint", path)
+    assert "writes the multi-stage build" not in run.stderr
+    assert "`slimgate fix` writes no fix for it: already multi-stage" in run.stderr
+    fixed = slimgate("fix", path)
+    assert fixed.returncode == 2
+
+
 def test_a_dockerfile_that_would_not_build_gets_notes(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -150,9 +166,17 @@ def test_a_dockerfile_that_would_not_build_gets_notes(tmp_path: Path) -> None:
     )
     run = slimgate("lint", path)
     assert run.returncode == 0, run.stderr  # notes change no decision
-    notes = [line for line in run.stderr.splitlines() if ": note: " in line]
-    assert len(notes) == 4, run.stderr
+    notes = [line for line in run.stdout.splitlines() if line.lstrip().startswith("note: ")]
+    assert len(notes) == 4, run.stdout
     assert "line 2: FROM 8.2.10-fpm-alpine3.18 names no image" in notes[0]
     assert "line 3: unknown instruction RUNN" in notes[1]
     assert "line 4: COPY holds a template placeholder {{ .Source }}" in notes[2]
     assert "line 5: $PACKAGES is a global ARG" in notes[3]
+    as_json = json.loads(slimgate("lint", "--output", "json", path).stdout)
+    (result,) = as_json["results"]
+    assert [note.split(":", 1)[0] for note in result["notes"]] == [
+        "line 2",
+        "line 3",
+        "line 4",
+        "line 5",
+    ]

@@ -10,10 +10,13 @@ from slimgate.config import parse_settings
 from slimgate.evaluation import Evaluator
 from slimgate.kube.workloads import read_template
 from slimgate.registry.client import RegistryClient
+from slimgate.registry.counters import RegistryObserver
+from slimgate.registry.credentials import CredentialStore
+from slimgate.registry.options import RegistryOptions
 from slimgate.webhook.generations import RETIRE_SECONDS, Composer
 from slimgate.webhook.metrics import WebhookMetrics
 from tests.support import admission
-from tests.support.fakes import FakeSecrets
+from tests.support.fakes import FakeSecrets, FakeSource
 
 FIRST = 'registry:\n  insecure: ["localhost:5000"]\npolicy: {mode: enforce}\n'
 POLICY_ONLY = 'registry:\n  insecure: ["localhost:5000"]\npolicy: {mode: audit}\n'
@@ -50,6 +53,32 @@ def test_a_replaced_registry_client_is_closed_after_the_grace_period() -> None:
         assert isinstance(current, RegistryClient)
         assert current is not first
         assert not current._http.is_closed
+    finally:
+        composer.close()
+
+
+def test_generations_make_their_registry_client_with_the_factory_given() -> None:
+    made: list[RegistryOptions] = []
+
+    def factory(
+        options: RegistryOptions,
+        credentials: CredentialStore | None,
+        observer: RegistryObserver | None,
+    ) -> FakeSource:
+        made.append(options)
+        return FakeSource()
+
+    metrics = WebhookMetrics()
+    composer = Composer(metrics, registry=factory)
+    try:
+        composer.build(parse_settings(FIRST, "first.yaml"))
+        composer.build(parse_settings(NEW_REGISTRY, "registry.yaml"))
+        assert [sorted(options.insecure) for options in made] == [
+            ["localhost:5000"],
+            ["localhost:5001"],
+        ]
+        assert composer.engines is not None
+        assert isinstance(composer.engines.client, FakeSource)
     finally:
         composer.close()
 

@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from slimgate.registry.counters import RegistryObserver
+from slimgate.registry.credentials import CredentialStore
+from slimgate.registry.options import RegistryOptions
 from slimgate.runtime.certificates import CertificateStore
 from slimgate.runtime.devcert import write_dev_certificates
 from slimgate.webhook.connections import BoundedHttpProtocol
 from slimgate.webhook.serve import WebhookConfig, certificate_context, run, server_config
+from tests.support.fakes import FakeSource
 
 
 def args(**kw: object) -> Namespace:
@@ -88,6 +92,23 @@ def test_the_server_settings_survive_the_trip_to_a_worker_process(tmp_path: Path
     assert isinstance(copy, WebhookConfig)
     assert copy.certificates is None  # each process makes its own store
     assert (copy.review_threads, copy.max_connections) == (3, 1000)
+
+
+def _fake_registry(
+    options: RegistryOptions, credentials: CredentialStore | None, observer: RegistryObserver | None
+) -> FakeSource:
+    return FakeSource()
+
+
+def test_the_registry_factory_given_to_serve_reaches_each_worker() -> None:
+    import pickle
+
+    from slimgate.wiring import registry_client
+
+    assert server_config("127.0.0.1", 8443, "c", "k").registry is registry_client
+    config = server_config("127.0.0.1", 8443, "c", "k", registry=_fake_registry)
+    copy = pickle.loads(pickle.dumps(config))  # noqa: S301 - our own object
+    assert copy.registry is _fake_registry
 
 
 def test_a_key_that_does_not_match_the_certificate_is_refused(

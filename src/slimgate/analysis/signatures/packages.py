@@ -33,6 +33,9 @@ PACKAGE_CLASSES: tuple[PackageClass, ...] = (
             "default-jdk",
             "default-jdk-headless",
             "openjdk*-jdk",
+            # Alpine's openjdkNN is the JDK metapackage (openjdkNN-jre-headless the runtime)
+            "openjdk[0-9]",
+            "openjdk[0-9][0-9]",
             "java-*-openjdk-devel",
             "java-*-openjdk-jmods",
             "temurin-*-jdk",
@@ -114,6 +117,17 @@ PACKAGE_CLASSES: tuple[PackageClass, ...] = (
         triggers=False,
     ),
 )
+
+
+# The sub-commands with which each package manager removes packages (``apt-get purge gcc``).
+REMOVE_VERBS: dict[str, tuple[str, ...]] = {
+    "apt-get": ("purge", "remove", "autoremove"),
+    "apt": ("purge", "remove", "autoremove"),
+    "apk": ("del",),
+    "yum": ("remove", "erase", "autoremove"),
+    "dnf": ("remove", "erase", "autoremove"),
+    "microdnf": ("remove",),
+}
 
 
 # Metapackages and what they pull in as *automatic* dependencies: ``apt-get remove

@@ -16,11 +16,14 @@ from __future__ import annotations
 import posixpath
 import re
 
+from slimgate.analysis.packages import classify
+from slimgate.analysis.shell import Command
 from slimgate.fix import bases, entry
 from slimgate.fix.context import Context, given_start
 from slimgate.fix.model import Missing
+from slimgate.fix.original import Original, RunStep
 from slimgate.fix.project import xml_root, xml_text
-from slimgate.fix.shape import Runtime, Shape, Start
+from slimgate.fix.shape import Runtime, Shape, Start, needs
 
 _BUILDERS = {"mvn": "maven", "mvnw": "maven", "gradle": "gradle", "gradlew": "gradle"}
 _GOALS = frozenset(
@@ -111,6 +114,77 @@ JRES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+# A distribution's JDK package -> its JRE package of the same major: the runtime without
+# javac, jmods and the rest of the SDK. Names from each distribution's package index
+# (Debian/Ubuntu, Alpine, Fedora/RHEL/UBI, Adoptium's and Amazon's repositories).
+JRE_PACKAGES: tuple[tuple[str, str], ...] = (
+    (r"openjdk-(\d+)-jdk(?:-headless)?", r"openjdk-\1-jre-headless"),
+    (r"default-jdk(?:-headless)?", "default-jre-headless"),
+    (r"openjdk(\d+)(?:-jdk)?", r"openjdk\1-jre-headless"),
+    (r"java-([\d.]+|latest)-openjdk-devel", r"java-\1-openjdk-headless"),
+    (r"temurin-(\d+)-jdk", r"temurin-\1-jre"),
+    (r"java-(\d+)-amazon-corretto-devel", r"java-\1-amazon-corretto-headless"),
+)
+_JDK_ONLY = re.compile(r"java-[\d.]+-openjdk-jmods")  # nothing to run: dropped
+
+
+def jre_package(package: str) -> str | None:
+    """The JRE package for the JDK ``package`` ("" when the package is dropped), or None."""
+    name = package.partition("=")[0]
+    for pattern, replacement in JRE_PACKAGES:
+        if re.fullmatch(pattern, name):
+            return re.sub(pattern, replacement, name)
+    return "" if _JDK_ONLY.fullmatch(name) else None
+
+
+def _package_swap(context: Context) -> Shape | None:
+    """A prebuilt jar run on a JDK that a package manager installed on a plain base: the
+    same base and the same install, with each JDK package replaced by its JRE package.
+    None when the stage installs no JDK package, or one whose JRE package is not known."""
+    original = context.original
+    swaps: dict[str, str] = {}
+    for package in original.packages:
+        found = classify(package.partition("=")[0])
+        if found is None or found.name != "jdk":
+            continue
+        jre = jre_package(package)
+        if jre is None:
+            return None  # no JRE package known for it: the base-image path says what is missing
+        swaps[package] = jre
+    if not swaps:
+        return None
+    replace: dict[int, tuple[str, ...]] = {}
+    for run in original.runs:
+        lines = run.block.lines
+        for package, jre in swaps.items():
+            word = re.compile(rf"(?<![\w.+-]){re.escape(package)}(?![\w.+-])")
+            lines = tuple(word.sub(jre or "", line) for line in lines)
+        if lines != run.block.lines:
+            replace[run.index] = lines
+    named = ", ".join(f"{p} -> {j}" if j else f"{p} (dropped)" for p, j in swaps.items())
+    notes = []
+    if "JAVA_HOME" in original.env:
+        notes.append(
+            f"ENV JAVA_HOME={original.env['JAVA_HOME']} may name the JDK's directory: check it "
+            "against the JRE package's (java on PATH is enough to run the jar)"
+        )
+    return Shape(
+        "java",
+        None,
+        Runtime(
+            base=original.stage.raw_base,
+            comment=f"runtime: the JRE packages instead of the JDK ({named}); a JDK is "
+            "not needed to run a jar",
+            copies=(),
+            start=None,
+        ),
+        replace=replace,
+        swap=True,
+        notes=tuple(notes),
+        not_counted=("the JDK packages against their JRE packages (weighed only after a build)",),
+    )
+
+
 def jre_for(repository: str, tag: str) -> tuple[str, str] | None:
     """The JRE image of the same vendor and major as the JDK ``repository:tag``, and a note."""
     for repo_pattern, tag_pattern, template, note in JRES:
@@ -185,28 +259,24 @@ def _jar_in_start(
 def plan(context: Context) -> Shape:
     original = context.original
     found = jre_for(original.repository, original.tag)
+    if found is None and not _builds(original):
+        swapped = _package_swap(context)
+        if swapped is not None:
+            return swapped
     if found is None:
-        return Shape(
+        return needs(
             "java",
-            None,
-            None,
-            missing=(
-                Missing(
-                    "the JDK's vendor and major version",
-                    "a pinned FROM tag",
-                    f"{original.base} does not say which JDK it carries; pin it (for example "
-                    "maven:3-eclipse-temurin-21 or eclipse-temurin:21-jdk)",
-                ),
+            Missing(
+                "the JDK's vendor and major version",
+                "a pinned FROM tag",
+                f"{original.base} does not say which JDK it carries; pin it (for example "
+                "maven:3-eclipse-temurin-21 or eclipse-temurin:21-jdk)",
             ),
         )
     jre, vendor_note = found
     notes = [vendor_note] if vendor_note else []
     family = bases.family_of(jre)
-    builds = [
-        (run, command)
-        for run, command in original.all_commands()
-        if command.program in _BUILDERS and _GOALS & set(command.argv[1:])
-    ]
+    builds = _builds(original)
     words = original.start()
     jar, options, arguments = _jar_in_start(words, original.workdir)
     if not builds:
@@ -289,18 +359,15 @@ def plan(context: Context) -> Shape:
     start: Start | None = given_start(context.options)
     if start is None:
         if words and jar is not None and not _jar_in_start(words, original.workdir)[0]:
-            return Shape(
+            return needs(
                 "java",
-                framework,
-                None,
-                missing=(
-                    Missing(
-                        "the command the runtime image starts",
-                        "--start",
-                        f"the image starts `{' '.join(words)}`, not java -jar",
-                        example='--start \'["java", "-jar", "/app/app.jar"]\'',
-                    ),
+                Missing(
+                    "the command the runtime image starts",
+                    "--start",
+                    f"the image starts `{' '.join(words)}`, not java -jar",
+                    example='--start \'["java", "-jar", "/app/app.jar"]\'',
                 ),
+                framework=framework,
             )
         start = Start(cmd=cmd) if original.entrypoint is None else Start(entrypoint=cmd)
     return Shape(
@@ -327,22 +394,27 @@ def plan(context: Context) -> Shape:
     )
 
 
+def _builds(original: Original) -> list[tuple[RunStep, Command]]:
+    """The RUN commands that build the application with Maven or Gradle."""
+    return [
+        (run, command)
+        for run, command in original.all_commands()
+        if command.program in _BUILDERS and _GOALS & set(command.argv[1:])
+    ]
+
+
 def _at_least(version: str, floor: tuple[int, int]) -> bool:
     parts = re.findall(r"\d+", version)[:2]
     return len(parts) == 2 and (int(parts[0]), int(parts[1])) >= floor
 
 
 def _missing_jar(why: str) -> Shape:
-    return Shape(
+    return needs(
         "java",
-        None,
-        None,
-        missing=(
-            Missing(
-                "the path of the jar the build writes",
-                "--artifact",
-                why,
-                example="--artifact target/app-1.0.jar",
-            ),
+        Missing(
+            "the path of the jar the build writes",
+            "--artifact",
+            why,
+            example="--artifact target/app-1.0.jar",
         ),
     )
