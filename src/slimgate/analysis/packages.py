@@ -38,6 +38,7 @@ _VALUE_OPTIONS = {
 _APT = frozenset({"apt-get", "apt", "aptitude"})
 _RPM = frozenset({"yum", "dnf", "microdnf", "tdnf", "zypper"})
 _OTHER = frozenset({"apt-mark", "apk"})
+_MANAGERS = _APT | _RPM | _OTHER
 _VERSION_SUFFIX = re.compile(r"(?:[=<>~]|:[a-z0-9]+$).*$")
 
 
@@ -128,7 +129,7 @@ def kept_packages(
         for name, value in command.assignments:
             scope[name] = "" if "$(" in value or "`" in value else expand(value, scope)
         program = command.program
-        if len(command.argv) < 2 or not (program in _APT or program in _RPM or program in _OTHER):
+        if len(command.argv) < 2 or program not in _MANAGERS:
             continue
         args = _expanded(command.argv[1:], scope, meter)
         if program in _APT:
@@ -294,8 +295,12 @@ MEMO_VALUE_CHARS = 4096
 
 
 @functools.lru_cache(maxsize=4096)
-def _names_read(script: str, arch: frozenset[str] | None) -> tuple[str, ...]:
-    return tuple(sorted(names_read(commands(script, arch))))
+def _names_read(script: str, arch: frozenset[str] | None) -> tuple[str, ...] | None:
+    """The variables :func:`kept_packages` can read: in assignments, and in the words of
+    the package managers' commands (the other commands' words it never expands). None
+    when the step has neither: it keeps nothing, and counts no words for it."""
+    read = [c for c in commands(script, arch) if c.assignments or c.program in _MANAGERS]
+    return tuple(sorted(names_read(read))) if read else None
 
 
 def step_kept(
@@ -313,9 +318,10 @@ def step_kept(
     if not found:
         return ()  # a comment, or a branch for another platform
     if len(script) <= MEMO_SCRIPT_CHARS:
-        values = tuple(
-            (name, variables[name]) for name in _names_read(script, arch) if name in variables
-        )
+        names = _names_read(script, arch)
+        if names is None:
+            return ()
+        values = tuple((name, variables[name]) for name in names if name in variables)
         if sum(len(value) for _, value in values) <= MEMO_VALUE_CHARS:
             kept, most, counted = _memoised_kept(script, arch, values, meter.limits.words)
             meter.words(most)
