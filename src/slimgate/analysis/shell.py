@@ -356,9 +356,12 @@ def names_read(found: Iterable[Command]) -> frozenset[str]:
     values of ``found``."""
     names: set[str] = set()
     for command in found:
-        for word in (*command.argv, *(value for _, value in command.assignments)):
-            if "$" in word:
-                names.update(a or b for a, b in _VARIABLE.findall(word))
+        # One search per command: "}" between the words ends a "${NAME" left open in one
+        # word before it reaches the next (so a name is never hidden, only at most one
+        # more found).
+        text = "}".join((*command.argv, *(value for _, value in command.assignments)))
+        if "$" in text:
+            names.update(a or b for a, b in _VARIABLE.findall(text))
     return frozenset(names)
 
 
