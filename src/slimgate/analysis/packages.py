@@ -67,6 +67,16 @@ def _classify(package: str) -> PackageClass | None:
 _memoised_class = functools.lru_cache(maxsize=4096)(_classify)
 
 
+def _strip_version(word: str) -> str:
+    """The package name of ``gcc=4:12.2.0-3``, ``libc6-dev:amd64`` or ``gcc~=13``."""
+    return _VERSION_SUFFIX.sub("", word)
+
+
+# Memoised for words of real length, as classify is: every image on a Debian base names the
+# same hundred packages.
+_unversioned = functools.lru_cache(maxsize=4096)(_strip_version)
+
+
 def classify(package: str) -> PackageClass | None:
     """The toolchain class of a package name, or None for an ordinary package.
 
@@ -96,7 +106,7 @@ def _split_args(manager: str, args: Iterable[str], meter: Meter) -> list[str]:
         for word in words:
             if word.startswith("-") or "$(" in word:
                 continue
-            positional.append(_VERSION_SUFFIX.sub("", word))
+            positional.append(_unversioned(word) if len(word) <= 128 else _strip_version(word))
     return positional
 
 
