@@ -76,6 +76,15 @@ class RegistryServer:
             if (method is None or m == method) and path_part in path
         ]
 
+    def reads(self, repository: str) -> list[str]:
+        """What was read of ``repository``: the GETs and the manifest HEADs the access log
+        holds (a push's blob HEADs left out), oldest first."""
+        return [
+            line
+            for line in self.accesses(path_part=f"/v2/{repository}/")
+            if line.startswith(("GET ", f"HEAD /v2/{repository}/manifests/"))
+        ]
+
     def stop(self) -> None:
         processes.stop(self.process)
 
