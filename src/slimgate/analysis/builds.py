@@ -60,15 +60,34 @@ def _fetches(commands: Sequence[Command]) -> bool:
     return any(c.program == "git" and "clone" in c.argv for c in commands)
 
 
+def _by_program(rows: Sequence[BuildCommand]) -> dict[str, tuple[BuildCommand, ...]]:
+    index: dict[str, list[BuildCommand]] = {}
+    for row in rows:
+        for program in row.programs:
+            index.setdefault(program, []).append(row)
+    return {program: tuple(found) for program, found in index.items()}
+
+
+# The rows that name each program, in table order: a command is only matched against
+# those (most commands of a step run no build program at all).
+_ROWS = _by_program(BUILD_COMMANDS)
+
+
 def build_match(step: StepFacts) -> tuple[BuildCommand, str] | None:
     """The first build command of a RUN step (and how to show it); self-cleaning
     compiles are ignored."""
-    cleaning = _self_cleaning(step)
+    cleaning: bool | None = None  # read when a compile command first matches
     for command in step.commands:
-        for row in BUILD_COMMANDS:
+        for row in _ROWS.get(command.program, ()):
             shown = _matches(row, command)
-            if shown is not None and not (row.compile and cleaning):
-                return row, shown
+            if shown is None:
+                continue
+            if row.compile:
+                if cleaning is None:
+                    cleaning = _self_cleaning(step)
+                if cleaning:
+                    continue
+            return row, shown
     return None
 
 

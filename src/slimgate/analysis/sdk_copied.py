@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, megabytes
-from slimgate.analysis.patterns import search
+from slimgate.analysis.patterns import search, union
 from slimgate.analysis.shell import Command
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.signatures.sdks import SDK_SIGNATURES, SdkSignature
@@ -47,21 +47,35 @@ def _removed_later(commands: Sequence[Command], position: int) -> bool:
     return False
 
 
+# Every signature's paths, and every signature's URLs, as one pattern each: most steps
+# match none, and are done with one search (or one per command) instead of one per row.
+_ANY_PATH = union(tuple(p for signature in SDK_SIGNATURES for p in signature.paths))
+_ANY_URL = union(tuple(u for signature in SDK_SIGNATURES for u in signature.urls))
+
+
 def _match(step: StepFacts) -> tuple[SdkSignature, str] | None:
+    """The first signature (in table order) the step copies or downloads, and the verb."""
     instruction = step.step.instruction
-    for signature in SDK_SIGNATURES:
-        if instruction in ("COPY", "ADD"):
-            if search(signature.paths, step.step.body):
+    if instruction in ("COPY", "ADD"):
+        body = step.step.body
+        paths = _ANY_PATH.search(body) is not None
+        urls = instruction == "ADD" and _ANY_URL.search(body) is not None
+        for signature in SDK_SIGNATURES if paths or urls else ():
+            if paths and search(signature.paths, body):
                 return signature, "copies"
-            if instruction == "ADD" and search(signature.urls, step.step.body):
+            if urls and search(signature.urls, body):
                 return signature, "downloads"
-        elif instruction == "RUN":
-            for position, command in enumerate(step.commands):
-                if command.program in ("echo", "printf"):
-                    continue
-                if search(signature.urls, " ".join(command.argv[1:])):
-                    if _removed_later(step.commands, position):
-                        continue
+    elif instruction == "RUN":
+        # each command's words, joined once; only those some signature's URL is in
+        texts = [
+            (position, text)
+            for position, command in enumerate(step.commands)
+            if command.program not in ("echo", "printf")
+            and _ANY_URL.search(text := " ".join(command.argv[1:])) is not None
+        ]
+        for signature in SDK_SIGNATURES if texts else ():
+            for position, text in texts:
+                if search(signature.urls, text) and not _removed_later(step.commands, position):
                     return signature, "downloads"
     return None
 
