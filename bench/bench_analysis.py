@@ -6,9 +6,10 @@ and two composed application images, it measures with :mod:`timeit` (best-of-rep
 discarded in favour of the median of ``--repeat`` runs, each of enough calls to last about
 ``--budget`` seconds):
 
-* ``analyse_us``: one ``analyse(image, Knowledge.default())`` call with the shell-parse
-  memo cleared before every call (an image never seen before, none of its steps either);
-* ``warm_us``: the same call with the memo kept (the steps already parsed once, as for a
+* ``analyse_us``: one ``analyse(image, Knowledge.default())`` call with the memos of
+  parsed history entries, shell scripts and step results cleared before every call (an
+  image never seen before, none of its steps either);
+* ``warm_us``: the same call with the memos kept (the steps already parsed once, as for a
   new application image on a popular base);
 * ``json_us``: ``json.loads`` of the image's config blob as a registry would serve it
   (the work the webhook must do anyway before it can analyse anything);
@@ -34,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 from tests.support import corpus  # noqa: E402
 
 from slimgate.analysis.engine import analyse  # noqa: E402
+from slimgate.analysis.facts import clear_memos  # noqa: E402
 from slimgate.analysis.knowledge import Knowledge  # noqa: E402
-from slimgate.analysis.shell import clear_memo  # noqa: E402
 from slimgate.model import ImageMetadata  # noqa: E402
 
 MB = 1_000_000
@@ -111,7 +112,7 @@ def main() -> None:
         history = image.config.history
 
         def cold(i: ImageMetadata = image) -> None:
-            clear_memo()
+            clear_memos()
             analyse(i, knowledge)
 
         analyse_us = median_us(cold, args.repeat, args.budget)

@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,7 +39,7 @@ from tests.support.hostile_client import (  # noqa: E402
     request_bytes,
     rss_mb,
 )
-from tests.support.registry_server import free_port  # noqa: E402
+from tests.support.served import ServedWebhook  # noqa: E402
 
 from slimgate.runtime.devcert import write_dev_certificates  # noqa: E402
 
@@ -126,29 +124,13 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="slimgate-connections-"))
     certs = write_dev_certificates(root)
     (root / "config.yaml").write_text("webhook:\n  timeoutSeconds: 5\n")
-    port = free_port()
-    log = (root / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [
-            *(
-                sys.executable,
-                "-m",
-                "slimgate.main",
-                "serve",
-                "--config",
-                str(root / "config.yaml"),
-            ),
-            *("--host", "127.0.0.1", "--port", str(port)),
-            *("--tls-cert", str(certs.cert), "--tls-key", str(certs.key)),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    served = ServedWebhook(
+        root, root / "config.yaml", certs.cert, certs.key, certs.ca, ready_within=30
     )
-    target = Target("127.0.0.1", port, certs.ca)
+    process = served.process
+    target = Target("127.0.0.1", served.port, certs.ca)
     result: dict[str, Any] = {}
     try:
-        if healthy_get(target, 30) == float("inf"):
-            raise RuntimeError("slimgate serve did not start")
         warm = churn(target, 1_000)
         before = rss_mb(process.pid)
         churned = churn(target, args.churn)
@@ -175,9 +157,7 @@ def main() -> int:
         result["held_seconds"] = {k: None if v is None else round(v, 1) for k, v in held.items()}
         print(json.dumps(result["held_seconds"]), flush=True)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
+        served.stop()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {RESULTS}")

@@ -29,8 +29,6 @@ import json
 import os
 import platform
 import shutil
-import signal
-import ssl
 import statistics
 import subprocess
 import sys
@@ -40,13 +38,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support import admission  # noqa: E402
-from tests.support.registry_server import free_port  # noqa: E402
+from tests.support.served import ServedWebhook  # noqa: E402
 
 from slimgate.runtime.devcert import write_dev_certificates  # noqa: E402
 
@@ -160,96 +156,51 @@ def handler_in_subprocess(case: str, config: Path) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-class Served:
-    """``slimgate serve`` over TLS on 127.0.0.1 with ``config``."""
+def probe_while(served: ServedWebhook, data: bytes | None, seconds: float = 2.0) -> dict[str, Any]:
+    """``/healthz`` every 50 ms while ``data`` is reviewed (or for ``seconds`` idle)."""
+    latencies: list[float] = []
+    done = threading.Event()
+    review: dict[str, Any] = {}
 
-    def __init__(self, root: Path, config: Path) -> None:
-        certs = write_dev_certificates(root)
-        self.port = free_port()
-        self.url = f"https://127.0.0.1:{self.port}"
-        self.log = (root / "webhook.log").open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "slimgate.webhook.serve",
-                "--config",
-                str(config),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--tls-cert",
-                str(certs.cert),
-                "--tls-key",
-                str(certs.key),
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "SLIMGATE_WEBHOOK_WORKERS": "1"},
-            cwd=root,
-        )
-        self.context = ssl.create_default_context(cafile=str(certs.ca))
-        deadline = time.monotonic() + 30
-        with httpx.Client(verify=self.context, timeout=5, trust_env=False) as client:
-            while True:
-                try:
-                    if client.get(f"{self.url}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
-
-    def probe_while(self, data: bytes | None, seconds: float = 2.0) -> dict[str, Any]:
-        """``/healthz`` every 50 ms while ``data`` is reviewed (or for ``seconds`` idle)."""
-        latencies: list[float] = []
-        done = threading.Event()
-        review: dict[str, Any] = {}
-
-        def post() -> None:
-            seconds: list[float] = []
-            statuses: set[int] = set()
-            with httpx.Client(verify=self.context, timeout=60, trust_env=False) as client:
-                for _ in range(REPEAT):
-                    start = time.perf_counter()
-                    answer = client.post(
-                        f"{self.url}/validate",
-                        content=data,
-                        headers={"content-type": "application/json"},
-                    )
-                    seconds.append(time.perf_counter() - start)
-                    statuses.add(answer.status_code)
-            review["reviews"] = REPEAT
-            review["median_seconds"] = round(statistics.median(seconds), 3)
-            review["max_seconds"] = round(max(seconds), 3)
-            review["statuses"] = sorted(statuses)
-            done.set()
-
-        with httpx.Client(verify=self.context, timeout=60, trust_env=False) as probe:
-            probe.get(f"{self.url}/healthz")  # connect first: measure answers, not handshakes
-            if data is None:
-                threading.Timer(seconds, done.set).start()
-            else:
-                threading.Thread(target=post, daemon=True).start()
-            while not done.is_set():
+    def post() -> None:
+        seconds: list[float] = []
+        statuses: set[int] = set()
+        with served.client() as client:
+            for _ in range(REPEAT):
                 start = time.perf_counter()
-                status = probe.get(f"{self.url}/healthz").status_code
-                latencies.append(time.perf_counter() - start)
-                assert status == 200
-                time.sleep(0.05)
-        ms = sorted(x * 1000 for x in latencies)
-        return {
-            **({"review": review} if review else {}),
-            "healthz_probes": len(ms),
-            "healthz_median_ms": round(statistics.median(ms), 2),
-            "healthz_max_ms": round(ms[-1], 2),
-        }
+                answer = client.post(
+                    f"{served.url}/validate",
+                    content=data,
+                    headers={"content-type": "application/json"},
+                    timeout=60,
+                )
+                seconds.append(time.perf_counter() - start)
+                statuses.add(answer.status_code)
+        review["reviews"] = REPEAT
+        review["median_seconds"] = round(statistics.median(seconds), 3)
+        review["max_seconds"] = round(max(seconds), 3)
+        review["statuses"] = sorted(statuses)
+        done.set()
 
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
-        self.log.close()
+    with served.client() as probe:
+        probe.get(f"{served.url}/healthz")  # connect first: measure answers, not handshakes
+        if data is None:
+            threading.Timer(seconds, done.set).start()
+        else:
+            threading.Thread(target=post, daemon=True).start()
+        while not done.is_set():
+            start = time.perf_counter()
+            status = probe.get(f"{served.url}/healthz", timeout=60).status_code
+            latencies.append(time.perf_counter() - start)
+            assert status == 200
+            time.sleep(0.05)
+    ms = sorted(x * 1000 for x in latencies)
+    return {
+        **({"review": review} if review else {}),
+        "healthz_probes": len(ms),
+        "healthz_median_ms": round(statistics.median(ms), 2),
+        "healthz_max_ms": round(ms[-1], 2),
+    }
 
 
 def main() -> int:
@@ -273,10 +224,11 @@ def main() -> int:
         handler[case]["cpu_ratio_to_baseline"] = round(
             handler[case]["cpu_seconds"] / max(base["cpu_seconds"], 1e-6), 1
         )
-    served = Served(tmp, config)
+    certs = write_dev_certificates(tmp)
+    served = ServedWebhook(tmp, config, certs.cert, certs.key, certs.ca, ready_within=30)
     try:
-        idle = served.probe_while(None)
-        during = {case: served.probe_while(case_body(case)) for case in ("named", "unnamed")}
+        idle = probe_while(served, None)
+        during = {case: probe_while(served, case_body(case)) for case in ("named", "unnamed")}
     finally:
         served.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -6,8 +6,10 @@ times ``analyse()`` of every corpus image (tests/fixtures/corpus, read from this
 fresh process of each tree in turn, as CPU time of the calling thread (``time.thread_time``,
 which other work on a shared machine disturbs less than wall time): the best of
 ``--repeat`` batches of ``--calls`` calls, steps memoised as for a new image on a popular
-base. Rounds alternate the trees; per image the best over rounds counts. Results go to
-``bench/results/readers.json``: per image both figures and their ratio.
+base. Rounds alternate the trees, so each round gives a ratio per image from two runs
+close in time; per image the figures are the best over rounds, and the ratio is the
+median of the rounds' ratios, with their range as its spread. Results go to
+``bench/results/readers.json``: per image both figures, the ratio and its spread.
 """
 
 from __future__ import annotations
@@ -70,26 +72,33 @@ def main() -> None:
     args = parser.parse_args()
     this: dict[str, float] = {}
     base: dict[str, float] = {}
+    round_ratios: dict[str, list[float]] = {}
     for _ in range(args.rounds):
-        for into, source in ((base, args.baseline), (this, ROOT)):
-            for name, value in measure(source, args.repeat, args.calls).items():
-                into[name] = min(value, into.get(name, float("inf")))
+        figures = [measure(source, args.repeat, args.calls) for source in (args.baseline, ROOT)]
+        for name, before in figures[0].items():
+            after = figures[1][name]
+            base[name] = min(before, base.get(name, float("inf")))
+            this[name] = min(after, this.get(name, float("inf")))
+            round_ratios.setdefault(name, []).append(after / before)
     rows = [
         {
             "image": name,
             "baseline_us": round(base[name], 1),
             "this_us": round(this[name], 1),
-            "ratio": round(this[name] / base[name], 3),
+            "ratio": round(statistics.median(round_ratios[name]), 3),
+            "ratio_range": [round(min(round_ratios[name]), 3), round(max(round_ratios[name]), 3)],
         }
         for name in sorted(this)
     ]
     for row in rows:
         image, before, after = row["image"], row["baseline_us"], row["this_us"]
-        print(f"{image:<32} {before:>8} us  {after:>8} us  x{row['ratio']}")
+        low, high = row["ratio_range"]
+        print(f"{image:<32} {before:>8} us  {after:>8} us  x{row['ratio']}  ({low}-{high})")
     ratios = [row["ratio"] for row in rows]
     summary = {
         "median_ratio": round(statistics.median(ratios), 3),
         "max_ratio": max(ratios),
+        "max_ratio_range_high": max(row["ratio_range"][1] for row in rows),
         "images_over_1.10": sum(1 for r in ratios if r > 1.10),
     }
     print(json.dumps(summary))
@@ -97,7 +106,8 @@ def main() -> None:
     args.out.write_text(
         json.dumps(
             {
-                "what": "analyse() per image, this tree vs a baseline tree, CPU time, memoised",
+                "what": "analyse() per image, this tree vs a baseline tree, CPU time, memoised; "
+                "ratio: median over rounds of each round's ratio, with its range",
                 "rounds": args.rounds,
                 "repeat": args.repeat,
                 "calls": args.calls,

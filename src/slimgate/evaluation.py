@@ -102,13 +102,13 @@ def _severity(result: ImageResult) -> tuple[int, int, int]:
 
 
 def worst(results: Sequence[ImageResult]) -> ImageResult:
-    """The result to report for several platforms: worst verdict, then enforced verdict,
-    then an unreadable one; the first listed among equals."""
-    chosen = results[0]
-    for result in results[1:]:
-        if _severity(result) > _severity(chosen):
-            chosen = result
-    return chosen
+    """The result to report for the platforms of ``results``: one platform's as it is;
+    of several, the worst verdict, then enforced verdict, then an unreadable one (the
+    first listed among equals), with ``per_platform`` holding each of them."""
+    if len(results) == 1:
+        return results[0]
+    chosen = max(results, key=_severity)  # max keeps the first of equals
+    return replace(chosen, per_platform=tuple(results))
 
 
 class Evaluator:
@@ -164,10 +164,7 @@ class Evaluator:
         """Decide about ``image`` run by ``subject``; the worst platform's result wins."""
         if not platforms:
             raise ValueError("evaluate() needs at least one platform")
-        results = [self.evaluate_platform(image, subject, p) for p in platforms]
-        if len(results) == 1:
-            return results[0]
-        return replace(worst(results), per_platform=tuple(results))
+        return worst([self.evaluate_platform(image, subject, p) for p in platforms])
 
     def evaluate_platform(self, image: str, subject: Subject, platform: Platform) -> ImageResult:
         """Decide about ``image`` for one platform."""

@@ -4,10 +4,11 @@ Images are pushed to the real test registries: a single-stage Go build whose his
 the official golang image's (tests/fixtures/corpus/golang-1-bookworm.json) plus the app's
 own ``go build``, and a clean alpine-like runtime image. The webhook's configuration,
 its RBAC and the ValidatingWebhookConfiguration all come from ``helm template`` of
-chart/slimgate, with ``webhook.clientConfig.url`` pointing at a local ``slimgate serve``
-and the caBundle given as ``tls.secret.caBundle`` (``tls.mode: secret``). Requests whose
-``Warning`` headers matter go through :class:`ApiHttp` (httpx with the admin client
-certificate), since the kubernetes client does not expose response headers on success.
+chart/slimgate (:func:`serve_from_chart`), with ``webhook.clientConfig.url`` pointing at
+a local ``slimgate serve`` and the caBundle given as ``tls.secret.caBundle`` (``tls.mode:
+secret``). Requests whose ``Warning`` headers matter go through :class:`ApiHttp` (httpx
+with the admin client certificate), since the kubernetes client does not expose response
+headers on success.
 """
 
 from __future__ import annotations
@@ -21,19 +22,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import trustme
 import yaml
 from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 
 from tests.support import corpus
+from tests.support.chart import Helm, Manifest, Rendering
 from tests.support.images import ImageSpec, Layer, build_image, push
-from tests.support.registry_server import RegistryServer
+from tests.support.registry_server import RegistryServer, free_port
+from tests.support.served import ServedWebhook
+from tests.support.volumes import project
 
 from .cluster import SERVICE_ACCOUNT_ISSUER, K8sTools, KubeCluster
-from .helm import Manifest, helm_template
+from .helm import ensure_namespace
 
-CHART = Path(__file__).resolve().parents[2] / "chart" / "slimgate"
 RELEASE_NAMESPACE = "slimgate"
 WEBHOOK_NAME = "images.slimgate.io"
 FIELD_MANAGER = "slimgate-e2e-admission"
@@ -157,12 +161,10 @@ def render(
     generation: int,
     *,
     release: str = "slimgate",
-) -> list[Manifest]:
+) -> Rendering:
     """``helm template`` of the chart with ``values``, for the cluster's version."""
     values_file = write_values(workdir / f"values-{release}-{generation}.yaml", values)
-    return helm_template(
-        tools.helm,
-        CHART,
+    return Helm(tools.helm).template(
         release=release,
         namespace=RELEASE_NAMESPACE,
         values_files=[values_file],
@@ -170,14 +172,92 @@ def render(
     )
 
 
-def one(manifests: Iterable[Manifest], kind: str, name: str | None = None) -> Manifest:
-    found = [
-        m
-        for m in manifests
-        if m.get("kind") == kind and (name is None or m["metadata"]["name"] == name)
-    ]
-    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
-    return found[0]
+@dataclass
+class ChartWebhook:
+    """``slimgate serve`` on loopback, set up from the chart's rendering of ``values``: its
+    configuration mounted as the kubelet would, and the ValidatingWebhookConfiguration that
+    :meth:`register` stores for the API server to call it."""
+
+    cluster: KubeCluster
+    tools: K8sTools
+    workdir: Path
+    values: dict[str, Any]
+    release: str
+    rendered: Rendering
+    webhook: ServedWebhook
+    http: ApiHttp
+    generation: int = 1
+
+    @property
+    def vwc(self) -> Manifest:
+        return self.rendered.one("ValidatingWebhookConfiguration")
+
+    def rerender(self) -> None:
+        """Render the (changed) ``values`` again and mount the new configuration."""
+        self.generation += 1
+        self.rendered = render(
+            self.cluster,
+            self.tools,
+            self.values,
+            self.workdir,
+            self.generation,
+            release=self.release,
+        )
+        config = self.rendered.one("ConfigMap", f"{self.rendered.fullname}-config")["data"]
+        project(self.webhook.config.parent, config, self.generation)
+
+    def register(self) -> None:
+        apply_for_real(self.cluster.api_client(), [self.vwc])
+
+    def unregister(self, gone: Callable[[], bool] | None) -> None:
+        """Delete the webhook configuration, wait until ``gone`` (the API server caches
+        webhook configurations), then stop the webhook."""
+        admission = k8s_client.AdmissionregistrationV1Api(self.cluster.api_client())
+        admission.delete_validating_webhook_configuration(self.vwc["metadata"]["name"])
+        if gone is not None:
+            eventually(gone, "the webhook configuration to be gone")
+        self.webhook.stop()
+        self.http.close()
+
+
+def serve_from_chart(
+    cluster: KubeCluster,
+    tools: K8sTools,
+    test_ca: trustme.CA,
+    workdir: Path,
+    *,
+    release: str = "slimgate",
+    rbac: bool = False,
+    **options: Any,
+) -> ChartWebhook:
+    """Start the webhook with a certificate from ``test_ca`` and the chart's configuration
+    for :func:`chart_values` (``options``); with ``rbac``, the chart's RBAC for it is applied
+    and it runs with a token of its ServiceAccount."""
+    ca, cert, key = workdir / "ca.pem", workdir / "tls.crt", workdir / "tls.key"
+    issued = test_ca.issue_cert("127.0.0.1")
+    test_ca.cert_pem.write_to_path(str(ca))
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    port = free_port()
+    url, ca_pem = f"https://127.0.0.1:{port}/validate", test_ca.cert_pem.bytes()
+    values = chart_values(url=url, ca_pem=ca_pem, **options)
+    api_client = cluster.api_client()
+    ensure_namespace(api_client, RELEASE_NAMESPACE)
+    rendered = render(cluster, tools, values, workdir, 1, release=release)
+    env = {}
+    if rbac:
+        account = f"{rendered.fullname}-webhook"
+        kinds = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding")
+        apply_for_real(api_client, [rendered.one(kind, account) for kind in kinds])
+        kubeconfig = workdir / "kubeconfig"
+        service_account_kubeconfig(cluster, RELEASE_NAMESPACE, account, kubeconfig)
+        env["KUBECONFIG"] = str(kubeconfig)
+    config_dir = workdir / "etc-slimgate"
+    project(config_dir, rendered.one("ConfigMap", f"{rendered.fullname}-config")["data"], 1)
+    webhook = ServedWebhook(workdir, config_dir / "config.yaml", cert, key, ca, port=port, env=env)
+    return ChartWebhook(
+        cluster, tools, workdir, values, release, rendered, webhook, ApiHttp(cluster)
+    )
 
 
 def apply_for_real(api_client: k8s_client.ApiClient, manifests: Iterable[Manifest]) -> None:

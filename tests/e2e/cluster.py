@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import collections
 import ctypes
-import datetime
-import ipaddress
 import os
 import shutil
 import signal
@@ -38,13 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import trustme
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kubernetes import client as k8s_client
 
+from tests.support import processes
 from tests.support.registry_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +51,15 @@ ENSURE_TOOLS_SCRIPT = REPO_ROOT / "scripts" / "ensure-k8s-tools.sh"
 ADMIN_USER = "slimgate-e2e-admin"
 SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/12"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+_SERVING_NAMES = (
+    "localhost",
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+    "127.0.0.1",
+    "10.96.0.1",
+)
 
 
 class ClusterError(RuntimeError):
@@ -129,120 +136,14 @@ class _Pki:
     sa_private_key: Path
 
 
-def _new_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    path.chmod(0o600)
-
-
-def _issue(
-    subject: x509.Name,
-    key: ec.EllipticCurvePrivateKey,
-    issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None,
-    extensions: list[x509.ExtensionType],
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    issuer_name, issuer_key = issuer if issuer else (subject, key)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-    )
-    for extension in extensions:
-        critical = isinstance(extension, (x509.BasicConstraints, x509.KeyUsage))
-        builder = builder.add_extension(extension, critical=critical)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _leaf_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=True,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
 def _write_pki(directory: Path) -> _Pki:
-    """Create a CA, an API server serving cert, an admin client cert and SA keys."""
+    """A CA, the API server's serving certificate, an admin client certificate (group
+    ``system:masters``) and the service-account signing key pair; trustme issues the
+    certificates (its leaf certificates are good for both server and client auth)."""
     directory.mkdir(parents=True, exist_ok=True)
-    pem = serialization.Encoding.PEM
-
-    ca_key = _new_key()
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "slimgate-e2e-ca")])
-    ca_usage = x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=True,
-        encipher_only=False,
-        decipher_only=False,
-    )
-    ca_cert = _issue(
-        ca_name, ca_key, None, [x509.BasicConstraints(ca=True, path_length=None), ca_usage]
-    )
-
-    serving_key = _new_key()
-    serving_names: list[x509.GeneralName] = [
-        x509.DNSName("localhost"),
-        x509.DNSName("kubernetes"),
-        x509.DNSName("kubernetes.default"),
-        x509.DNSName("kubernetes.default.svc"),
-        x509.DNSName("kubernetes.default.svc.cluster.local"),
-        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-        x509.IPAddress(ipaddress.ip_address("10.96.0.1")),
-    ]
-    serving_cert = _issue(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]),
-        serving_key,
-        (ca_name, ca_key),
-        [
-            x509.BasicConstraints(ca=False, path_length=None),
-            _leaf_usage(),
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-            x509.SubjectAlternativeName(serving_names),
-        ],
-    )
-
-    admin_key = _new_key()
-    admin_cert = _issue(
-        x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
-                x509.NameAttribute(NameOID.COMMON_NAME, ADMIN_USER),
-            ]
-        ),
-        admin_key,
-        (ca_name, ca_key),
-        [
-            x509.BasicConstraints(ca=False, path_length=None),
-            _leaf_usage(),
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
-        ],
-    )
-
-    sa_key = _new_key()
+    ca = trustme.CA(organization_name="slimgate-e2e")
+    serving = ca.issue_cert(*_SERVING_NAMES, common_name="kube-apiserver")
+    admin = ca.issue_cert(ADMIN_USER, common_name=ADMIN_USER, organization_name="system:masters")
     pki = _Pki(
         ca_cert=directory / "ca.crt",
         serving_cert=directory / "apiserver.crt",
@@ -252,28 +153,29 @@ def _write_pki(directory: Path) -> _Pki:
         sa_public_key=directory / "sa.pub",
         sa_private_key=directory / "sa.key",
     )
-    pki.ca_cert.write_bytes(ca_cert.public_bytes(pem))
-    pki.serving_cert.write_bytes(serving_cert.public_bytes(pem))
-    _write_key(pki.serving_key, serving_key)
-    pki.admin_cert.write_bytes(admin_cert.public_bytes(pem))
-    _write_key(pki.admin_key, admin_key)
+    ca.cert_pem.write_to_path(str(pki.ca_cert))
+    for leaf, cert, key in (
+        (serving, pki.serving_cert, pki.serving_key),
+        (admin, pki.admin_cert, pki.admin_key),
+    ):
+        leaf.cert_chain_pems[0].write_to_path(str(cert))
+        leaf.private_key_pem.write_to_path(str(key))
+    sa_key = ec.generate_private_key(ec.SECP256R1())
     pki.sa_public_key.write_bytes(
-        sa_key.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo)
+        sa_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
-    _write_key(pki.sa_private_key, sa_key)
+    pki.sa_private_key.write_bytes(
+        sa_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    for key in (pki.serving_key, pki.admin_key, pki.sa_private_key):
+        key.chmod(0o600)
     return pki
-
-
-def _stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
-    """Terminate one process we started, killing it if it ignores SIGTERM."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=timeout)
 
 
 def _log_since(path: Path, offset: int) -> str:
@@ -389,10 +291,10 @@ class KubeCluster:
 
     def _stop_processes(self, timeout: float) -> None:
         if self._apiserver is not None:
-            _stop_process(self._apiserver, timeout)
+            processes.stop(self._apiserver, timeout)
             self._apiserver = None
         if self._kine is not None:
-            _stop_process(self._kine, timeout)
+            processes.stop(self._kine, timeout)
             self._kine = None
 
     def api_client(self) -> k8s_client.ApiClient:

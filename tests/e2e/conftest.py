@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.chart import Helm
+
 from .cluster import ClusterError, K8sTools, KubeCluster, ensure_tools
 
 _HERE = Path(__file__).resolve().parent
@@ -51,6 +53,12 @@ def k8s_tools() -> K8sTools:
     if _tools_error is not None:
         raise _tools_error
     return _tools if _tools is not None else ensure_tools()
+
+
+@pytest.fixture(scope="session")
+def helm(k8s_tools: K8sTools) -> Helm:
+    """The real helm, pointed at chart/slimgate."""
+    return Helm(k8s_tools.helm)
 
 
 @pytest.fixture(scope="session")

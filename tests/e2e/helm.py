@@ -8,69 +8,50 @@ through validation, defaulting and admission without being stored.
 
 Dry-run stores nothing, so objects that others depend on must exist for
 real first: create namespaces with :func:`ensure_namespace`, and install
-CRDs for real before dry-running their custom resources.
+the report CRDs with :func:`install_report_crds` before dry-running reports.
 """
 
 from __future__ import annotations
 
-import subprocess
+import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
 from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 
-Manifest = dict[str, Any]
+from tests.support.chart import Helm, Manifest
+
+from .cluster import KubeCluster
 
 FIELD_MANAGER = "slimgate-e2e"
+
+
+def isolated(release: str) -> list[str]:
+    """helm arguments for a release installed for real on the session's API server: its
+    webhook (whose Service has no endpoints here) selects only pods labelled with the
+    release's name, so it never judges the pods of other tests."""
+    selector = {"matchLabels": {"slimgate.io/e2e-release": release}}
+    return ["--set-json", f"webhook.objectSelector={json.dumps(selector)}"]
 
 
 def helm_template(
     helm: Path,
     chart: Path,
     *,
-    release: str = "slimgate",
-    namespace: str = "default",
-    values_files: Sequence[Path] = (),
+    kube_version: str,
     set_values: Mapping[str, str] = {},
-    kube_version: str | None = None,
     extra_args: Sequence[str] = (),
 ) -> list[Manifest]:
-    """Run ``helm template`` and return its documents, skipping empty ones.
-
-    ``values_files`` are passed in order with ``-f`` (later ones win) and
-    ``set_values`` with ``--set``. Pass the cluster's version as
-    ``kube_version`` so ``.Capabilities.KubeVersion`` matches the server.
-    A rendering failure raises ``subprocess.CalledProcessError`` whose
-    ``stderr`` holds helm's message.
-    """
-    args = [str(helm), "template", release, str(chart), "--namespace", namespace]
-    for values_file in values_files:
-        args += ["--values", str(values_file)]
-    for key, value in set_values.items():
-        args += ["--set", f"{key}={value}"]
-    if kube_version:
-        args += ["--kube-version", kube_version]
-    args += list(extra_args)
-    result = subprocess.run(args, capture_output=True, text=True, check=True)
-    return parse_manifests(result.stdout)
-
-
-def parse_manifests(text: str) -> list[Manifest]:
-    """Parse a multi-document YAML stream into non-empty mappings."""
-    docs: list[Manifest] = []
-    for doc in yaml.safe_load_all(text):
-        if doc is None:
-            continue
-        if not isinstance(doc, dict):
-            raise ValueError(f"manifest is not a mapping: {doc!r}")
-        docs.append(doc)
-    return docs
+    """:meth:`tests.support.chart.Helm.template` of ``chart``, as a list of manifests."""
+    rendering = Helm(helm, chart).template(
+        kube_version=kube_version, values=set_values, extra=extra_args
+    )
+    return rendering.manifests
 
 
 @dataclass(frozen=True)
@@ -153,3 +134,34 @@ def apply_dry_run(
     if failures:
         raise DryRunError(failures)
     return results
+
+
+def install_report_crds(cluster: KubeCluster, helm: Helm) -> None:
+    """Create the chart's PolicyReport and Report CRDs for real (server-side apply, so a
+    second call changes nothing) and wait until the API server serves them."""
+    rendering = helm.template(
+        values={"crds.policyReports.install": "always", "crds.openReports.install": "always"},
+        extra=[
+            "--show-only",
+            "templates/crds/policyreports.yaml",
+            "--show-only",
+            "templates/crds/openreports.yaml",
+        ],
+    )
+    with cluster.api_client() as api:
+        dynamic = DynamicClient(api)  # type: ignore[no-untyped-call]
+        crds = dynamic.resources.get(
+            api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
+        )
+        for crd in rendering.manifests:
+            crds.server_side_apply(body=crd, field_manager=FIELD_MANAGER, force_conflicts=True)
+        deadline = time.monotonic() + 60
+        for crd in rendering.manifests:
+            while not _established(crds.get(name=crd["metadata"]["name"]).to_dict()):
+                assert time.monotonic() < deadline, f"{crd['metadata']['name']} not established"
+                time.sleep(0.5)
+
+
+def _established(crd: Manifest) -> bool:
+    conditions = (crd.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)

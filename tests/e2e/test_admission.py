@@ -14,10 +14,8 @@ Spec: https://kubernetes.io/docs/reference/access-authn-authz/extensible-admissi
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -26,28 +24,22 @@ from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 
 from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
-from tests.support.registry_server import RegistryServer, free_port
-from tests.support.served import ServedWebhook
-from tests.support.volumes import project
+from tests.support.names import fresh
+from tests.support.registry_server import RegistryServer
 
 from .admission_setup import (
-    RELEASE_NAMESPACE,
     WEBHOOK_NAME,
-    ApiHttp,
+    ChartWebhook,
     Images,
-    apply_for_real,
-    chart_values,
     cronjob,
     deployment,
     dockerconfigjson_secret,
     eventually,
-    one,
     pod,
     pod_model,
     push_images,
     rejection,
-    render,
-    service_account_kubeconfig,
+    serve_from_chart,
     status_message,
     warnings,
 )
@@ -59,36 +51,24 @@ pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 DENIED = f'admission webhook "{WEBHOOK_NAME}" denied the request: slimgate: 1 container denied'
 
 
-def fresh(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
-
-
 @dataclass
 class Gate:
     """The cluster, the running webhook and what the chart registered."""
 
-    cluster: KubeCluster
-    tools: K8sTools
+    served: ChartWebhook
     images: Images
-    http: ApiHttp
-    webhook: ServedWebhook
-    values: dict[str, Any]
-    workdir: Path
     namespace: str  # checked by the webhook
     excluded: str  # in webhook.excludedNamespaces
-    generation: int = 1
-    core: k8s_client.CoreV1Api = field(init=False)
 
     def __post_init__(self) -> None:
+        served = self.served
+        self.cluster, self.http, self.webhook = served.cluster, served.http, served.webhook
         self.core = k8s_client.CoreV1Api(self.cluster.api_client())
 
     def set_mode(self, mode: str) -> None:
         """Render the chart with ``policy.mode``, update the mounted config, wait for it."""
-        self.values["config"]["policy"]["mode"] = mode
-        self.generation += 1
-        rendered = render(self.cluster, self.tools, self.values, self.workdir, self.generation)
-        config = one(rendered, "ConfigMap", "slimgate-config")["data"]
-        project(self.webhook.config.parent, config, self.generation)
+        self.served.values["config"]["policy"]["mode"] = mode
+        self.served.rerender()
         expected = 201 if mode == "warn" else 403
         eventually(
             lambda: self.dry_run_status(self.images.toolchain) == expected,
@@ -132,17 +112,13 @@ def gate(
     images = push_images(plain_registry, token_registry, TOKEN_USER, TOKEN_PASSWORD)
     assert token_registry.token_server is not None
     assert token_registry.ca_path is not None
-    ca, cert, key = workdir / "ca.pem", workdir / "tls.crt", workdir / "tls.key"
-    issued = test_ca.issue_cert("127.0.0.1")
-    test_ca.cert_pem.write_to_path(str(ca))
-    issued.cert_chain_pems[0].write_to_path(str(cert))
-    issued.private_key_pem.write_to_path(str(key))
-
-    port = free_port()
     excluded = fresh("legacy")
-    values = chart_values(
-        url=f"https://127.0.0.1:{port}/validate",
-        ca_pem=test_ca.cert_pem.bytes(),
+    served = serve_from_chart(
+        kube_cluster,
+        k8s_tools,
+        test_ca,
+        workdir,
+        rbac=True,  # the chart's RBAC for the webhook when pullSecrets is on
         excluded=[excluded],
         registry={
             "insecure": [plain_registry.host],
@@ -153,64 +129,21 @@ def gate(
             "pullSecrets": True,
         },
     )
-    api_client = kube_cluster.api_client()
-    ensure_namespace(api_client, RELEASE_NAMESPACE)
-    rendered = render(kube_cluster, k8s_tools, values, workdir, 1)
-    # The webhook's own RBAC, as the chart grants it when pullSecrets is on.
-    apply_for_real(
-        api_client,
-        [
-            one(rendered, "ServiceAccount", "slimgate-webhook"),
-            one(rendered, "ClusterRole", "slimgate-webhook"),
-            one(rendered, "ClusterRoleBinding", "slimgate-webhook"),
-        ],
-    )
-    kubeconfig = service_account_kubeconfig(
-        kube_cluster, RELEASE_NAMESPACE, "slimgate-webhook", workdir / "kubeconfig"
-    )
-    config_dir = workdir / "etc-slimgate"
-    project(config_dir, one(rendered, "ConfigMap", "slimgate-config")["data"], 1)
-    webhook = ServedWebhook(
-        workdir,
-        config_dir / "config.yaml",
-        cert,
-        key,
-        ca,
-        port=port,
-        env={"KUBECONFIG": str(kubeconfig)},
-    )
-    http = ApiHttp(kube_cluster)
-    gate = Gate(
-        kube_cluster,
-        k8s_tools,
-        images,
-        http,
-        webhook,
-        values,
-        workdir,
-        namespace=fresh("admit"),
-        excluded=excluded,
-    )
-    vwc = one(rendered, "ValidatingWebhookConfiguration")
-    admission = k8s_client.AdmissionregistrationV1Api(api_client)
+    gate = Gate(served, images, namespace=fresh("admit"), excluded=excluded)
     try:
         for namespace in (gate.namespace, gate.excluded):
-            ensure_namespace(api_client, namespace)
-        apply_for_real(api_client, [vwc])
+            ensure_namespace(kube_cluster.api_client(), namespace)
+        served.register()
         eventually(
             lambda: gate.dry_run_status(images.toolchain) == 403,
             "the API server to call the webhook",
         )
         yield gate
     finally:
-        admission.delete_validating_webhook_configuration(vwc["metadata"]["name"])
-        if gate.webhook.alive():  # wait until the API server stops calling it
-            eventually(
-                lambda: gate.dry_run_status(images.toolchain) == 201,
-                "the webhook configuration to be gone",
-            )
-        gate.webhook.stop()
-        http.close()
+        # while the webhook runs, wait until the API server stops calling it
+        served.unregister(
+            (lambda: gate.dry_run_status(images.toolchain) == 201) if gate.webhook.alive() else None
+        )
 
 
 def test_enforce_rejects_the_toolchain_pod_with_slimgates_message(gate: Gate) -> None:

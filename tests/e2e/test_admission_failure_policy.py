@@ -11,35 +11,29 @@ reports such a pod is covered by test_operator.py.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
-from kubernetes import client as k8s_client
 
 from tests.support.images import build_image, push
-from tests.support.registry_server import RegistryServer, free_port
-from tests.support.served import ServedWebhook
-from tests.support.volumes import project
+from tests.support.names import fresh
+from tests.support.registry_server import RegistryServer
 
 from .admission_setup import (
     RUNTIME_SPEC,
     WEBHOOK_NAME,
     ApiHttp,
-    apply_for_real,
-    chart_values,
+    ChartWebhook,
     eventually,
-    one,
     pod,
-    render,
+    serve_from_chart,
     status_message,
 )
 from .cluster import K8sTools, KubeCluster
-from .helm import Manifest, ensure_namespace
+from .helm import ensure_namespace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
@@ -47,31 +41,26 @@ RELEASE = "down"
 SELECTED = {"slimgate.io/e2e": "webhook-down"}
 
 
-def fresh(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
-
-
 @dataclass
 class Downed:
     """A webhook configuration whose webhook has been stopped."""
 
-    cluster: KubeCluster
-    tools: K8sTools
-    http: ApiHttp
-    values: dict[str, Any]
+    served: ChartWebhook
     namespace: str
     image: str
-    vwc: Manifest
+
+    @property
+    def http(self) -> ApiHttp:
+        return self.served.http
 
     def labelled_pod(self) -> dict[str, Any]:
         name = fresh("api")
         return pod(name, self.image, labels={**SELECTED, "app": name})
 
-    def set_failure_policy(self, policy: str, workdir: Path) -> None:
-        self.values["webhook"]["failurePolicy"] = policy
-        rendered = render(self.cluster, self.tools, self.values, workdir, 2, release=RELEASE)
-        self.vwc = one(rendered, "ValidatingWebhookConfiguration")
-        apply_for_real(self.cluster.api_client(), [self.vwc])
+    def set_failure_policy(self, policy: str) -> None:
+        self.served.values["webhook"]["failurePolicy"] = policy
+        self.served.rerender()
+        self.served.register()
 
 
 @pytest.fixture(scope="module")
@@ -84,38 +73,21 @@ def downed(
 ) -> Iterator[Downed]:
     workdir = tmp_path_factory.mktemp("webhook-down")
     push(plain_registry.url, "team/api-runtime", "down", build_image(RUNTIME_SPEC))
-    ca, cert, key = workdir / "ca.pem", workdir / "tls.crt", workdir / "tls.key"
-    issued = test_ca.issue_cert("127.0.0.1")
-    test_ca.cert_pem.write_to_path(str(ca))
-    issued.cert_chain_pems[0].write_to_path(str(cert))
-    issued.private_key_pem.write_to_path(str(key))
-    port = free_port()
-    values = chart_values(
-        url=f"https://127.0.0.1:{port}/validate",
-        ca_pem=test_ca.cert_pem.bytes(),
+    served = serve_from_chart(
+        kube_cluster,
+        k8s_tools,
+        test_ca,
+        workdir,
+        release=RELEASE,
         failure_policy="Fail",
         registry={"insecure": [plain_registry.host]},
         object_selector={"matchLabels": SELECTED},
     )
-    rendered = render(kube_cluster, k8s_tools, values, workdir, 1, release=RELEASE)
-    config_dir = workdir / "etc-slimgate"
-    project(config_dir, one(rendered, "ConfigMap", f"{RELEASE}-slimgate-config")["data"], 1)
-    webhook = ServedWebhook(workdir, config_dir / "config.yaml", cert, key, ca, port=port)
-    api_client = kube_cluster.api_client()
-    http = ApiHttp(kube_cluster)
-    downed = Downed(
-        kube_cluster,
-        k8s_tools,
-        http,
-        values,
-        fresh("down"),
-        f"{plain_registry.host}/team/api-runtime:down",
-        one(rendered, "ValidatingWebhookConfiguration"),
-    )
-    admission = k8s_client.AdmissionregistrationV1Api(api_client)
+    downed = Downed(served, fresh("down"), f"{plain_registry.host}/team/api-runtime:down")
+    webhook, http = served.webhook, served.http
     try:
-        ensure_namespace(api_client, downed.namespace)
-        apply_for_real(api_client, [downed.vwc])
+        ensure_namespace(kube_cluster.api_client(), downed.namespace)
+        served.register()
 
         def called() -> bool:
             body = downed.labelled_pod()
@@ -127,16 +99,12 @@ def downed(
         webhook.stop()
         yield downed
     finally:
-        webhook.stop()
-        admission.delete_validating_webhook_configuration(downed.vwc["metadata"]["name"])
-        eventually(
+        served.unregister(
             lambda: (
                 http.create(downed.namespace, downed.labelled_pod(), dry_run=True).status_code
                 == 201
-            ),
-            "the webhook configuration to be gone",
+            )
         )
-        http.close()
 
 
 def test_fail_rejects_the_pod_when_the_webhook_is_down(downed: Downed) -> None:
@@ -150,10 +118,8 @@ def test_fail_rejects_the_pod_when_the_webhook_is_down(downed: Downed) -> None:
     assert downed.http.create(downed.namespace, pod(name, downed.image)).status_code == 201
 
 
-def test_ignore_admits_the_pod_when_the_webhook_is_down(
-    downed: Downed, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    downed.set_failure_policy("Ignore", tmp_path_factory.mktemp("ignore"))
+def test_ignore_admits_the_pod_when_the_webhook_is_down(downed: Downed) -> None:
+    downed.set_failure_policy("Ignore")
     body = downed.labelled_pod()
     eventually(
         lambda: downed.http.create(downed.namespace, body, dry_run=True).status_code == 201,

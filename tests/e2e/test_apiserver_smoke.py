@@ -6,10 +6,11 @@ If these fail, every other e2e failure is about the harness, not slimgate.
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from kubernetes import client as k8s_client
+
+from tests.support.names import fresh
 
 from .cluster import KubeCluster
 from .helm import apply_dry_run, ensure_namespace
@@ -19,10 +20,6 @@ pytestmark = pytest.mark.e2e
 KUBE_VERSION = "v1.34.4"
 
 
-def _namespace() -> str:
-    return f"smoke-{uuid.uuid4().hex[:8]}"
-
-
 def test_version_is_the_pinned_release(kube_cluster: KubeCluster) -> None:
     version = json.loads(kube_cluster.get("/version"))
     assert version["gitVersion"] == KUBE_VERSION
@@ -30,7 +27,7 @@ def test_version_is_the_pinned_release(kube_cluster: KubeCluster) -> None:
 
 
 def test_namespace_and_pod_are_stored(kube_cluster: KubeCluster) -> None:
-    namespace = _namespace()
+    namespace = fresh("smoke")
     with kube_cluster.api_client() as api:
         core = k8s_client.CoreV1Api(api)
         core.create_namespace(
@@ -54,7 +51,7 @@ def test_namespace_and_pod_are_stored(kube_cluster: KubeCluster) -> None:
 
 
 def test_server_side_dry_run_validates_without_storing(kube_cluster: KubeCluster) -> None:
-    namespace = _namespace()
+    namespace = fresh("smoke")
     config_map = {
         "apiVersion": "v1",
         "kind": "ConfigMap",

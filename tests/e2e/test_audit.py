@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import subprocess
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from tests.integration.audit.scenario import (
     push_private,
 )
 from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
+from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer, free_port
 
 from .cluster import KubeCluster
@@ -61,8 +61,7 @@ def cluster(
     dead = f"127.0.0.1:{free_port()}"
     config = tmp_path_factory.mktemp("audit") / "config.yaml"
     config.write_text(config_text(plain_registry.host, dead))
-    suffix = uuid.uuid4().hex[:6]
-    shop, batch = f"shop-{suffix}", f"batch-{suffix}"
+    shop, batch = fresh("shop"), fresh("batch")
     for namespace in (shop, batch):
         create_namespace(api, namespace)
     create_chain(api, shop, "web", images.golang, replicas=3)
@@ -215,7 +214,7 @@ def test_pull_secrets_flag_audits_private_images_as_their_pods_pull_them(
 ) -> None:
     private = push_private(token_registry, "team/private-audit", TOKEN_USER, TOKEN_PASSWORD)
     api = KubeApi(cluster.cluster.api_client())
-    namespace = f"private-{uuid.uuid4().hex[:6]}"
+    namespace = fresh("private")
     create_namespace(api, namespace)
     create_pull_secret(api, namespace, "regcred", token_registry.host, TOKEN_USER, TOKEN_PASSWORD)
     create_pod(api, namespace, "api", private, pull_secrets=("regcred",))

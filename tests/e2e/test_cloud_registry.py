@@ -20,7 +20,6 @@ Spec: https://kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-pro
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,9 @@ from kubernetes import client as k8s_client
 
 from tests.support import aws, resolving_serve
 from tests.support.aws import ECR_HOST, ECR_PASSWORD, ECR_USER, MotoServer
+from tests.support.chart import Manifest
 from tests.support.images import build_image, push
+from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer, free_port, start_registry
 from tests.support.served import ServedWebhook
 from tests.support.volumes import project
@@ -44,7 +45,6 @@ from .admission_setup import (
     apply_for_real,
     chart_values,
     eventually,
-    one,
     pod,
     render,
     status_message,
@@ -52,7 +52,7 @@ from .admission_setup import (
     warnings,
 )
 from .cluster import K8sTools, KubeCluster
-from .helm import Manifest, ensure_namespace
+from .helm import ensure_namespace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
@@ -81,10 +81,6 @@ PROVIDERS = {
 }
 # Where the chart mounts the ConfigMap; here it is projected into a local directory.
 CHART_PROVIDER_CONFIG = "/etc/slimgate/credential-providers.yaml"
-
-
-def fresh(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
 @dataclass
@@ -202,7 +198,7 @@ def _serve(
             "inheritEnv": sorted(env),
         }
     rendered = render(cluster, tools, values, workdir, 1, release=release)
-    data = dict(one(rendered, "ConfigMap", f"{release}-slimgate-config")["data"])
+    data = dict(rendered.one("ConfigMap", f"{release}-slimgate-config")["data"])
     config_dir = workdir / "etc-slimgate"
     if providers is not None:
         assert "credential-providers.yaml" in data
@@ -221,7 +217,7 @@ def _serve(
         launcher=resolving_serve.command(routes),
         env={**env, **resolving_serve.ENV},
     )
-    return Release(release, webhook, one(rendered, "ValidatingWebhookConfiguration"))
+    return Release(release, webhook, rendered.one("ValidatingWebhookConfiguration"))
 
 
 @pytest.fixture(scope="module")

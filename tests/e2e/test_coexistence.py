@@ -131,10 +131,20 @@ def crd_names_in(manifest: str) -> list[str]:
     return names
 
 
-def wait_until_deleted(cluster: KubeCluster, names: list[str], timeout: float = 240.0) -> None:
+STUCK = "storage is (re)initializing"
+CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
+
+
+def wait_until_deleted(cluster: KubeCluster, names: list[str], timeout: float = 60.0) -> None:
     """Wait for the API server to finish deleting CRDs: its CRD finalizer removes every
-    instance first, which takes longer on a loaded machine than helm's own ``--wait``
-    allowed. On a timeout the message carries what still holds each CRD."""
+    instance first.
+
+    On a loaded machine that finalizer can meet a CRD whose storage is being set up again
+    (``InstanceDeletionFailed``: "could not list instances: storage is (re)initializing")
+    and back off for minutes; other projects' tests meet the same state. In exactly that
+    state, after ``timeout``, the test removes the cleanup finalizer itself (the CRDs here
+    belong to the test's own cluster); any other state fails with what holds each CRD.
+    """
     last: dict[str, Any] = {}
 
     def gone() -> bool:
@@ -154,10 +164,31 @@ def wait_until_deleted(cluster: KubeCluster, names: list[str], timeout: float = 
             }
         return not last
 
+    what = "the uninstalled release's CRDs to be deleted"
     try:
-        eventually(gone, what="the uninstalled release's CRDs to be deleted", timeout=timeout)
+        eventually(gone, what=what, timeout=timeout)
+        return
     except AssertionError as error:
-        raise AssertionError(f"{error}; still present: {json.dumps(last, indent=1)}") from None
+        stuck = {name: state for name, state in last.items() if _reinitializing(state)}
+        if stuck != last:
+            raise AssertionError(f"{error}; still present: {json.dumps(last, indent=1)}") from None
+    api = KubeApi(cluster.api_client())
+    for name in stuck:
+        crd = api.get(*CRDS, "", name)
+        if crd is None:
+            continue
+        crd["metadata"]["finalizers"] = [
+            f for f in crd["metadata"].get("finalizers") or [] if f != CLEANUP
+        ]
+        api.replace(*CRDS, "", name, crd)
+    eventually(gone, what=f"{what} after their cleanup finalizer was removed", timeout=30.0)
+
+
+def _reinitializing(state: dict[str, Any]) -> bool:
+    return state["deletionTimestamp"] is not None and any(
+        c.get("type") == "Terminating" and STUCK in (c.get("message") or "")
+        for c in state["conditions"] or []
+    )
 
 
 def owner_still_upgrades_and_reinstalls(

@@ -11,7 +11,6 @@ created through the API with the labels a kubelet sets (``kubernetes.io/os``,
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,21 +21,15 @@ from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 
 from tests.support.images import build_image, build_index, push
-from tests.support.registry_server import RegistryServer, free_port
-from tests.support.served import ServedWebhook
-from tests.support.volumes import project
+from tests.support.names import fresh
+from tests.support.registry_server import RegistryServer
 
 from .admission_setup import (
-    RELEASE_NAMESPACE,
     RUNTIME_SPEC,
     ApiHttp,
-    apply_for_real,
-    chart_values,
     eventually,
-    one,
     pod,
-    render,
-    service_account_kubeconfig,
+    serve_from_chart,
     status_message,
     toolchain_spec,
 )
@@ -46,10 +39,6 @@ from .helm import ensure_namespace
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
 ARCH = "kubernetes.io/arch"
-
-
-def fresh(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
 def node(name: str, arch: str) -> k8s_client.V1Node:
@@ -87,62 +76,27 @@ def mixed(
     push(plain_registry.url, "team/multi", "1.0", build_index([amd64, arm64]))
     image = f"{plain_registry.host}/team/multi:1.0"
 
-    ca, cert, key = workdir / "ca.pem", workdir / "tls.crt", workdir / "tls.key"
-    issued = test_ca.issue_cert("127.0.0.1")
-    test_ca.cert_pem.write_to_path(str(ca))
-    issued.cert_chain_pems[0].write_to_path(str(cert))
-    issued.private_key_pem.write_to_path(str(key))
-    port = free_port()
-    values = chart_values(
-        url=f"https://127.0.0.1:{port}/validate",
-        ca_pem=test_ca.cert_pem.bytes(),
-        registry={"insecure": [plain_registry.host], "platforms": "auto"},
-    )
-    api_client = kube_cluster.api_client()
-    core = k8s_client.CoreV1Api(api_client)
+    core = k8s_client.CoreV1Api(kube_cluster.api_client())
     nodes = [fresh("amd"), fresh("arm")]
     for name, arch in zip(nodes, ("amd64", "arm64"), strict=True):
         core.create_node(node(name, arch))
-    ensure_namespace(api_client, RELEASE_NAMESPACE)
-    rendered = render(kube_cluster, k8s_tools, values, workdir, 1)
-    apply_for_real(
-        api_client,
-        [
-            one(rendered, "ServiceAccount", "slimgate-webhook"),
-            one(rendered, "ClusterRole", "slimgate-webhook"),
-            one(rendered, "ClusterRoleBinding", "slimgate-webhook"),
-        ],
-    )
-    kubeconfig = service_account_kubeconfig(
-        kube_cluster, RELEASE_NAMESPACE, "slimgate-webhook", workdir / "kubeconfig"
-    )
-    config_dir = workdir / "etc-slimgate"
-    project(config_dir, one(rendered, "ConfigMap", "slimgate-config")["data"], 1)
-    webhook = ServedWebhook(
+    served = serve_from_chart(
+        kube_cluster,
+        k8s_tools,
+        test_ca,
         workdir,
-        config_dir / "config.yaml",
-        cert,
-        key,
-        ca,
-        port=port,
-        env={"KUBECONFIG": str(kubeconfig)},
+        rbac=True,  # get/list/watch nodes
+        registry={"insecure": [plain_registry.host], "platforms": "auto"},
     )
-    http = ApiHttp(kube_cluster)
-    gate = Mixed(http, core, fresh("mixed"), image, nodes[1])
-    vwc = one(rendered, "ValidatingWebhookConfiguration")
-    admission = k8s_client.AdmissionregistrationV1Api(api_client)
+    gate = Mixed(served.http, core, fresh("mixed"), image, nodes[1])
     try:
-        ensure_namespace(api_client, gate.namespace)
-        apply_for_real(api_client, [vwc])
+        ensure_namespace(kube_cluster.api_client(), gate.namespace)
+        served.register()
         # Until the webhook has listed the nodes it evaluates linux/amd64 (allowed).
         eventually(lambda: gate.create({})[0] == 403, "the webhook to see the arm64 node")
         yield gate
     finally:
-        admission.delete_validating_webhook_configuration(vwc["metadata"]["name"])
-        if webhook.alive():
-            eventually(lambda: gate.create({})[0] == 201, "the webhook configuration to be gone")
-        webhook.stop()
-        http.close()
+        served.unregister((lambda: gate.create({})[0] == 201) if served.webhook.alive() else None)
         for name in nodes:
             try:
                 core.delete_node(name)

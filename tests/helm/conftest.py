@@ -1,32 +1,26 @@
 """Fixtures for the chart tests: the real helm binary, built once if missing.
 
 helm is built from Go modules on first use (``scripts/ensure-k8s-tools.sh``),
-which takes minutes once and is cached afterwards; so are kube-apiserver and
-kine for the chart tests marked ``e2e`` (tests/e2e/cluster.py starts them).
-The builds run after collection, outside any test's timeout, and only when a
-test that needs them was selected. Without a Go toolchain the chart tests are
-skipped with that reason; a failed build is an error, never a skip.
+which takes minutes once and is cached afterwards. The build runs after
+collection, outside any test's timeout, and only when a chart test was
+selected. Without a Go toolchain the chart tests are skipped with that reason;
+a failed build is an error, never a skip. Chart tests that need an API server
+are in tests/e2e, which shares one for the session.
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import ClusterError, K8sTools, KubeCluster, ensure_tools
-
-from .chart import Helm, HelmUnavailable, ensure_helm
+from tests.support.chart import Helm, HelmUnavailable, ensure_helm
 
 _HERE = Path(__file__).resolve().parent
 _helm: Path | None = None
 _helm_problem: str | None = None
 _helm_unavailable: str | None = None
-_tools: K8sTools | None = None
-_tools_problem: str | None = None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -38,7 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Find or build the tools before any test runs, if a chart test was selected."""
-    global _helm, _helm_problem, _helm_unavailable, _tools, _tools_problem
+    global _helm, _helm_problem, _helm_unavailable
     ours = [item for item in session.items if _HERE in Path(item.path).resolve().parents]
     if not ours or session.config.option.collectonly:
         return
@@ -49,12 +43,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     except subprocess.CalledProcessError as exc:
         _helm_problem = f"building helm failed with exit code {exc.returncode}"
-        return
-    if any(item.get_closest_marker("e2e") for item in ours):
-        try:
-            _tools = ensure_tools()
-        except ClusterError as exc:
-            _tools_problem = f"building the Kubernetes tools failed: {exc}"
 
 
 @pytest.fixture(scope="session")
@@ -70,17 +58,3 @@ def helm() -> Helm:
         except HelmUnavailable as exc:
             pytest.skip(str(exc))
     return Helm(_helm)
-
-
-@pytest.fixture(scope="module")
-def kube_cluster() -> Iterator[KubeCluster]:
-    """A real kube-apiserver (no controllers) for one test module."""
-    if _tools_problem is not None:
-        pytest.fail(_tools_problem)
-    tools = _tools
-    if tools is None:
-        if shutil.which("go") is None:
-            pytest.skip("the Go toolchain (go) that builds kube-apiserver and kine is absent")
-        tools = ensure_tools()
-    with KubeCluster(tools) as cluster:
-        yield cluster

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from .chart import Helm
+from tests.support.chart import Helm
 
 BUNDLE = base64.b64encode(
     b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"

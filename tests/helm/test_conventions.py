@@ -9,8 +9,8 @@ import re
 
 from slimgate.operator.metrics import AuditMetrics
 from slimgate.webhook.metrics import WebhookMetrics
+from tests.support.chart import Helm, pod_spec
 
-from .chart import Helm, pod_spec
 from .test_webhook_configuration import webhook_of
 from .test_workloads import operator, webhook
 

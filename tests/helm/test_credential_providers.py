@@ -9,9 +9,8 @@ from pathlib import Path
 import yaml
 
 from slimgate.config import parse_settings
+from tests.support.chart import Helm
 from tests.support.credential_programs import write_program
-
-from .chart import Helm
 
 NODE_FILE = {
     "apiVersion": "kubelet.config.k8s.io/v1",

@@ -16,7 +16,7 @@ import subprocess
 import pytest
 import yaml
 
-from .chart import REPO_ROOT, Helm, parse_manifests
+from tests.support.chart import REPO_ROOT, Helm, parse_manifests
 
 DEPLOY = REPO_ROOT / "deploy"
 SCRIPT = REPO_ROOT / "scripts" / "render-deploy.sh"

@@ -19,8 +19,7 @@ import yaml
 from slimgate.analysis.dockerfile_lint import lint
 from slimgate.analysis.dockerfile_model import Dockerfile, Stage
 from slimgate.sources.dockerfile import parse_dockerfile
-
-from .chart import CHART, REPO_ROOT
+from tests.support.chart import CHART, REPO_ROOT
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from .chart import Helm, Rendering
+from tests.support.chart import Helm, Rendering
 
 REPORT_CRDS = {
     "policyreports.wgpolicyk8s.io": ("PolicyReport", "Namespaced", "v1alpha2"),
@@ -231,7 +231,7 @@ def render_notes(
     )
     copy = Helm(helm.binary, chart)
     rendering = copy.template(
-        values=values, extra=["--show-only", "templates/zz-notes.yaml", *extra]
+        values=values or {}, extra=["--show-only", "templates/zz-notes.yaml", *extra]
     )
     (document,) = rendering.manifests
     notes: str = document["notes"]

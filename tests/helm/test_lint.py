@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .chart import CI_VALUES, KUBE_VERSION, Helm
+from tests.support.chart import CI_VALUES, KUBE_VERSION, Helm
 
 
 def test_every_tls_mode_and_policy_mode_has_a_ci_values_set() -> None:

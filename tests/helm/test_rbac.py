@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .chart import Helm, Manifest, Rendering
+from tests.support.chart import Helm, Manifest, Rendering
 
 FULLNAME = "slimgate"
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")

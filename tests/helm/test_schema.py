@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .chart import Helm
+from tests.support.chart import Helm
 
 PREFIX = "values don't meet the specifications of the schema(s)"
 

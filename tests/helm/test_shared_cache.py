@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from slimgate.config import parse_settings
 from slimgate.registry.options import SharedCacheOptions
-
-from .chart import Helm, pod_spec
+from tests.support.chart import Helm, pod_spec
 
 ON = {
     "sharedCache.url": "rediss://valkey.store.svc:6380/0",
@@ -44,6 +43,15 @@ def test_every_pod_mounts_the_store_secret_and_the_configuration_names_it(helm: 
         assert mounts["shared-cache"]["readOnly"] is True
 
 
+def test_an_acl_username_reaches_the_configuration(helm: Helm) -> None:
+    rendering = helm.template(values={**ON, "sharedCache.username": "slimgate"})
+    configmap = rendering.one("ConfigMap", f"{rendering.fullname}-config")
+    shared = parse_settings(configmap["data"]["config.yaml"], "configmap").registry.options.shared
+    assert shared is not None
+    assert shared.username == "slimgate"
+    assert shared.password_file == "/etc/slimgate-shared-cache/password"
+
+
 def test_a_store_without_its_secret_or_with_a_password_in_the_url_is_refused(
     helm: Helm,
 ) -> None:
@@ -53,6 +61,13 @@ def test_a_store_without_its_secret_or_with_a_password_in_the_url_is_refused(
         values={"sharedCache.url": "redis://:pw@store:6379", "sharedCache.existingSecret": "s"}
     )
     assert "sharedCache/url" in inline
+    query = helm.template_error(
+        values={
+            "sharedCache.url": "redis://store:6379?password=pw",
+            "sharedCache.existingSecret": "s",
+        }
+    )
+    assert "sharedCache/url" in query
     plain_ca = helm.template_error(
         values={
             "sharedCache.url": "redis://store:6379",

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from .chart import CHART, Helm, Manifest, Rendering, pod_spec
+from tests.support.chart import CHART, Helm, Manifest, Rendering, pod_spec
 
 SECRET_MODE_VALUES = CHART / "ci" / "tls-secret-values.yaml"
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import pytest
 
 from slimgate.config import parse_settings
-
-from .chart import Helm, Manifest, Rendering
+from tests.support.chart import Helm, Manifest, Rendering
 
 
 def webhook_of(rendering: Rendering) -> Manifest:

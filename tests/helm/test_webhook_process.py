@@ -11,12 +11,9 @@ ConfigMap update reaches the running webhook through the directory mount.
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import os
 import shutil
-import socket
-import ssl
 import subprocess
 import sys
 import time
@@ -27,10 +24,10 @@ from typing import Any
 
 import pytest
 
+from tests.support.chart import Helm, Rendering, container
 from tests.support.registry_server import free_port
+from tests.support.served import ServedWebhook
 from tests.support.volumes import project
-
-from .chart import Helm, Rendering, container
 
 REVIEW_IMAGE = "127.0.0.1:9/slimgate-test/none:1"  # fails fast: nothing listens there
 
@@ -38,39 +35,13 @@ REVIEW_IMAGE = "127.0.0.1:9/slimgate-test/none:1"  # fails fast: nothing listens
 @dataclass
 class RunningWebhook:
     rendering: Rendering
-    port: int
+    served: ServedWebhook
     host: str  # the Service DNS name the certificate carries
-    ca: Path
     config_dir: Path
-    process: subprocess.Popen[bytes]
 
-    def context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.ca))
-
-    def get(self, path: str) -> int:
-        # Connect to loopback but verify the certificate for the Service name.
-        connection = _https_connection(self.port, self.host, self.context())
-        connection.request("GET", path)
-        status: int = connection.getresponse().status
-        connection.close()
-        return status
-
-    def review(self, body: bytes) -> dict[str, Any]:
-        connection = _https_connection(self.port, self.host, self.context())
-        connection.request("POST", "/validate", body, {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        answer: dict[str, Any] = json.loads(response.read())
-        connection.close()
-        return answer
-
-
-def _https_connection(port: int, host: str, context: ssl.SSLContext) -> http.client.HTTPSConnection:
-    class Loopback(http.client.HTTPSConnection):
-        def connect(self) -> None:
-            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-            self.sock = context.wrap_socket(sock, server_hostname=host)
-
-    return Loopback(host, port, context=context, timeout=10)
+    @property
+    def port(self) -> int:
+        return self.served.port
 
 
 def rendered_files(rendering: Rendering) -> tuple[dict[str, str], dict[str, str]]:
@@ -104,49 +75,29 @@ def webhook(helm: Helm, tmp_path: Path) -> Iterator[RunningWebhook]:
         arg.replace("/etc/slimgate-tls/", f"{tls_dir}/").replace("/etc/slimgate/", f"{config_dir}/")
         for arg in main["args"]
     ]
-    log = (tmp_path / "webhook.log").open("wb")
-    process = subprocess.Popen(
-        [executable, *args],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "SLIMGATE_WEBHOOK_WORKERS": "1"},
-    )
-    running = RunningWebhook(
-        rendering=rendering,
+    host = "slimgate-webhook.slimgate.svc"
+    served = ServedWebhook(
+        tmp_path,
+        config_dir / "config.yaml",
+        tls_dir / "tls.crt",
+        tls_dir / "tls.key",
+        tls_dir / "ca.crt",
+        argv=[str(executable), *args],
         port=port,
-        host="slimgate-webhook.slimgate.svc",
-        ca=tls_dir / "ca.crt",
-        config_dir=config_dir,
-        process=process,
+        server_name=host,  # connect to loopback, verify the certificate for the Service name
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "webhook.log").read_text()
-            try:
-                if running.get("/readyz") == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "webhook.log").read_text()
-            time.sleep(0.3)
-        yield running
+        yield RunningWebhook(rendering, served, host, config_dir)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        served.stop()
 
 
 def test_probes_answer_over_https_for_the_service_name(webhook: RunningWebhook) -> None:
     main = container(webhook.rendering.one("Deployment", "slimgate-webhook"), "webhook")
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         path = main[probe]["httpGet"]["path"]
-        assert webhook.get(path) == 200, probe
-    assert webhook.get("/metrics") == 200
+        assert webhook.served.get(path).status_code == 200, probe
+    assert webhook.served.get("/metrics").status_code == 200
 
 
 def test_helm_test_hook_passes_against_the_webhook(webhook: RunningWebhook, tmp_path: Path) -> None:
@@ -164,7 +115,7 @@ def test_helm_test_hook_passes_against_the_webhook(webhook: RunningWebhook, tmp_
     (test_dir / "review").mkdir(parents=True)
     (test_dir / "ca").mkdir()
     (test_dir / "review" / "review.json").write_text(hook_config["data"]["review.json"])
-    shutil.copy(webhook.ca, test_dir / "ca" / "ca.crt")
+    shutil.copy(webhook.served.ca, test_dir / "ca" / "ca.crt")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     curl = shutil.which("curl")
@@ -198,12 +149,14 @@ def pod_spec_container(pod: dict[str, Any]) -> dict[str, Any]:
 def test_a_configmap_update_reaches_the_running_webhook(
     webhook: RunningWebhook, helm: Helm
 ) -> None:
-    review = next(
-        c
-        for c in webhook.rendering.all("ConfigMap")
-        if c["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"
-    )["data"]["review.json"].encode()
-    before = webhook.review(review)["response"]
+    review = json.loads(
+        next(
+            c
+            for c in webhook.rendering.all("ConfigMap")
+            if c["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"
+        )["data"]["review.json"]
+    )
+    before = webhook.served.review(review)
     assert before["allowed"] is True  # the registry cannot be read: onRegistryError warn
     assert before.get("warnings")
 
@@ -219,7 +172,7 @@ def test_a_configmap_update_reaches_the_running_webhook(
 
     deadline = time.monotonic() + 30
     while True:
-        after = webhook.review(review)["response"]
+        after = webhook.served.review(review)
         if after["allowed"] is False:
             break
         assert time.monotonic() < deadline, f"the webhook kept the old configuration: {after}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .chart import REPO_ROOT, Helm, Manifest, Rendering, container, pod_spec
+from tests.support.chart import REPO_ROOT, Helm, Manifest, Rendering, container, pod_spec
 
 FULLNAME = "slimgate"
 

@@ -21,9 +21,10 @@ from pathlib import Path
 
 from dockerfile_parse import DockerfileParser
 
+from slimgate.analysis.dockerfile_model import env_pairs
 from slimgate.fix.entry import parse as parse_start
 from slimgate.fix.entry import resolve
-from slimgate.fix.original import env_pairs, run_script
+from slimgate.fix.original import run_script
 
 _SYSTEM = ("/bin/", "/usr/bin/", "/dev/", "/proc/", "/tmp", "/etc/", "/sbin/", "/lib")
 _ABSOLUTE = re.compile(r"(?<![\w.$/~-])(/[A-Za-z0-9_.@+-]+(?:/[A-Za-z0-9_.@*+-]*)*)")

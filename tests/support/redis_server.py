@@ -1,9 +1,12 @@
 """Start and stop Debian's ``redis-server`` on 127.0.0.1 for tests, with a password.
 
-The store the replicas share (``registry.sharedCache``). The configuration is written to a
-file (so the password is not on a command line), persistence is off, and the process is
-polled until it answers ``PING`` with the password, then stopped by its PID. ``kill`` ends
-it at once, as a store that dies under load.
+The store the replicas share (``registry.sharedCache``). The default user has a password
+(``requirepass``: ``AUTH password`` logs in); with ``user`` there is also an ACL user with
+a password of its own and only what slimgate needs (keys under ``slimgate:``, ``GET``,
+``SET``, ``DEL``: :data:`SLIMGATE_ACL`), logged in to with ``AUTH user password``. The
+configuration is written to a file (so no password is on a command line), persistence is
+off, and the process is polled until it answers ``PING`` with the password, then stopped by
+its PID. ``kill`` ends it at once, as a store that dies under load.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from pathlib import Path
 
 import redis
 
+from tests.support import processes
 from tests.support.registry_server import free_port
 
 BINARY = "/usr/bin/redis-server"
+SLIMGATE_ACL = "resetchannels ~slimgate:* -@all +get +set +del"
 
 
 def available() -> bool:
@@ -31,6 +36,8 @@ class RedisServer:
     port: int
     workdir: Path
     password: str
+    user: str | None = None
+    user_password: str | None = None
 
     @property
     def url(self) -> str:
@@ -38,7 +45,13 @@ class RedisServer:
 
     @property
     def password_file(self) -> Path:
+        """The default user's password (``requirepass``)."""
         return self.workdir / "password"
+
+    @property
+    def user_password_file(self) -> Path:
+        """The ACL user's password."""
+        return self.workdir / "user-password"
 
     def client(self) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, password=self.password)
@@ -53,20 +66,23 @@ class RedisServer:
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        processes.stop(self.process)
 
 
-def start_redis(workdir: Path, *, port: int | None = None, timeout: float = 20.0) -> RedisServer:
-    """Start redis-server in ``workdir`` (on ``port``, by default a free one); ready on return."""
+def start_redis(
+    workdir: Path, *, port: int | None = None, user: str | None = None, timeout: float = 20.0
+) -> RedisServer:
+    """Start redis-server in ``workdir`` (on ``port``, by default a free one), with the ACL
+    user ``user`` (:data:`SLIMGATE_ACL`) if given; ready on return."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     password = secrets.token_hex(16)
     (workdir / "password").write_text(password + "\n")
+    user_password = secrets.token_hex(16) if user else None
+    acl = []
+    if user:
+        (workdir / "user-password").write_text(f"{user_password}\n")
+        acl.append(f"user {user} on >{user_password} {SLIMGATE_ACL}")
     (workdir / "redis.conf").write_text(
         "\n".join(
             [
@@ -80,6 +96,7 @@ def start_redis(workdir: Path, *, port: int | None = None, timeout: float = 20.0
                 f"logfile {workdir / 'redis.log'}",
                 "maxmemory 256mb",
                 "maxmemory-policy allkeys-lru",
+                *acl,
             ]
         )
         + "\n"
@@ -90,7 +107,7 @@ def start_redis(workdir: Path, *, port: int | None = None, timeout: float = 20.0
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    server = RedisServer(process, port, workdir, password)
+    server = RedisServer(process, port, workdir, password, user, user_password)
     deadline = time.monotonic() + timeout
     client = server.client()
     try:

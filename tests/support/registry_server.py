@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import trustme
 
+from tests.support import processes
 from tests.support.token_server import ISSUER, SERVICE, TokenServer
 
 BINARY = "/usr/bin/docker-registry"
@@ -75,14 +76,17 @@ class RegistryServer:
             if (method is None or m == method) and path_part in path
         ]
 
+    def reads(self, repository: str) -> list[str]:
+        """What was read of ``repository``: the GETs and the manifest HEADs the access log
+        holds (a push's blob HEADs left out), oldest first."""
+        return [
+            line
+            for line in self.accesses(path_part=f"/v2/{repository}/")
+            if line.startswith(("GET ", f"HEAD /v2/{repository}/manifests/"))
+        ]
+
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        processes.stop(self.process)
 
 
 def start_registry(

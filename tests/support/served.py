@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import ssl
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from tests.support import processes
 from tests.support.registry_server import free_port
 
 
@@ -123,14 +123,7 @@ class ServedWebhook:
     def stop(self) -> int:
         """Stop the process (SIGTERM, then SIGKILL after 30 s); its exit code."""
         self.http.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        return self.process.returncode
+        return processes.stop(self.process, grace=30)
 
     def _wait_ready(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -278,6 +278,9 @@ registry.credentialPlugins from .Values.credentialProviders and registry.sharedC
 {{- if .caSecret }}
 {{- $_ := set $shared "caFile" "/etc/slimgate-shared-cache-ca/ca.crt" }}
 {{- end }}
+{{- if .username }}
+{{- $_ := set $shared "username" .username }}
+{{- end }}
 {{- $_ := set $registry "sharedCache" $shared }}
 {{- end }}
 {{- end }}

@@ -14,6 +14,7 @@ signature) until the first step that is not the base's, or the base's CMD/ENTRYP
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -93,9 +94,15 @@ def _matches(patterns: tuple[str, ...], text: str) -> bool:
     return search(patterns, text)
 
 
+@functools.lru_cache(maxsize=64)  # the signature table's variable names
+def _sets(name: str) -> re.Pattern[str]:
+    """Where an ``ENV`` body sets ``name``."""
+    return re.compile(rf"(?:^|\s){re.escape(name)}[= ]")
+
+
 def _anchor(steps: Sequence[StepFacts], signature: BaseSignature) -> int | None:
     if signature.env:
-        key = re.compile(rf"(?:^|\s){re.escape(signature.env[0])}[= ]")
+        key = _sets(signature.env[0])
         for facts in steps:
             if facts.step.instruction == "ENV" and key.search(facts.step.body):
                 return facts.index
@@ -175,21 +182,40 @@ def _applies(signature: BaseSignature, region: Sequence[StepFacts]) -> bool:
     return any(_matches(signature.history, facts.text) for facts in region)
 
 
-# The anchors of the rows told by their history alone, searched together first: most images
-# match none of them, and one pass over the steps then rules them all out.
-_HISTORY_ONLY = tuple(p for s in BASE_SIGNATURES if not s.env for p in s.history)
-# Each row told by environment or history, with the names its environment must set.
-_TOLD = tuple((s, frozenset(s.env)) for s in BASE_SIGNATURES if s.env or s.history)
+# The signatures the environment and history can recognise (the others are named by
+# reference only: a FROM line or an annotation), by position in the table: those that need
+# an environment variable under the first one they need, so an image is only checked
+# against the signatures whose variable it sets, and those that read the history alone.
+_SEARCHED = tuple(s for s in BASE_SIGNATURES if s.env or s.history)
+
+
+def _env_index(signatures: Sequence[BaseSignature]) -> dict[str, tuple[int, ...]]:
+    index: dict[str, list[int]] = {}
+    for position, signature in enumerate(signatures):
+        if signature.env:
+            index.setdefault(signature.env[0], []).append(position)
+    return {name: tuple(positions) for name, positions in index.items()}
+
+
+_BY_ENV = _env_index(_SEARCHED)
+_BY_HISTORY = tuple(i for i, s in enumerate(_SEARCHED) if not s.env)
+# Their anchors searched together first: most images match none of them, and one pass over
+# the steps then rules them all out.
+_HISTORY_ONLY = tuple(p for s in _SEARCHED if not s.env for p in s.history)
 
 
 def _by_signature(facts: Facts) -> Recognition | None:
     hits: list[StepFacts] | None = None  # the steps any history-only anchor matches
-    names = facts.env.keys()
-    for signature, needed in _TOLD:
-        if needed and not needed <= names:
+    positions = [*_BY_HISTORY]
+    for name in facts.env.keys() & _BY_ENV.keys():
+        positions.extend(_BY_ENV[name])
+    positions.sort()  # the table's order decides between signatures that both hold
+    for position in positions:
+        signature = _SEARCHED[position]
+        if signature.env and not all(name in facts.env for name in signature.env):
             continue
         candidates: Sequence[StepFacts] = facts.steps
-        if not needed:
+        if not signature.env:
             if hits is None:
                 hits = [f for f in facts.steps if _matches(_HISTORY_ONLY, f.text)]
             if not hits:

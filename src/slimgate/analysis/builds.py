@@ -19,18 +19,10 @@ from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, shorten
 from slimgate.analysis.shell import Command
 from slimgate.analysis.signatures.builds import BUILD_COMMANDS, BuildCommand
+from slimgate.analysis.signatures.packages import REMOVE_VERBS
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.stage import Scope
 from slimgate.analysis.step_finding import step_finding
-
-_REMOVERS = {
-    "apt-get": ("purge", "remove", "autoremove"),
-    "apt": ("purge", "remove", "autoremove"),
-    "apk": ("del",),
-    "yum": ("remove", "erase", "autoremove"),
-    "dnf": ("remove", "erase", "autoremove"),
-    "microdnf": ("remove",),
-}
 
 
 def _positional(command: Command) -> list[str]:
@@ -57,7 +49,7 @@ def _matches(row: BuildCommand, command: Command) -> str | None:
 
 def _self_cleaning(step: StepFacts) -> bool:
     removes = any(
-        set(command.argv[1:]) & set(_REMOVERS.get(command.program, ()))
+        set(command.argv[1:]) & set(REMOVE_VERBS.get(command.program, ()))
         or "--auto-remove" in command.argv
         for command in step.commands
     )
@@ -68,15 +60,34 @@ def _fetches(commands: Sequence[Command]) -> bool:
     return any(c.program == "git" and "clone" in c.argv for c in commands)
 
 
+def _by_program(rows: Sequence[BuildCommand]) -> dict[str, tuple[BuildCommand, ...]]:
+    index: dict[str, list[BuildCommand]] = {}
+    for row in rows:
+        for program in row.programs:
+            index.setdefault(program, []).append(row)
+    return {program: tuple(found) for program, found in index.items()}
+
+
+# The rows that name each program, in table order: a command is only matched against
+# those (most commands of a step run no build program at all).
+_ROWS = _by_program(BUILD_COMMANDS)
+
+
 def build_match(step: StepFacts) -> tuple[BuildCommand, str] | None:
     """The first build command of a RUN step (and how to show it); self-cleaning
     compiles are ignored."""
-    cleaning = _self_cleaning(step)
+    cleaning: bool | None = None  # read when a compile command first matches
     for command in step.commands:
-        for row in BUILD_COMMANDS:
+        for row in _ROWS.get(command.program, ()):
             shown = _matches(row, command)
-            if shown is not None and not (row.compile and cleaning):
-                return row, shown
+            if shown is None:
+                continue
+            if row.compile:
+                if cleaning is None:
+                    cleaning = _self_cleaning(step)
+                if cleaning:
+                    continue
+            return row, shown
     return None
 
 

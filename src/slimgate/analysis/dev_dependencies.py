@@ -30,8 +30,14 @@ def _production_env(row: DevInstall, env: Mapping[str, str]) -> bool:
     return any(env.get(name, "").strip().lower() in values for name, values in row.production_env)
 
 
+# Every program a row names: most commands run none of them.
+_PROGRAMS = frozenset(program for row in DEV_INSTALLS for program in row.programs)
+
+
 def dev_install(command: Command, env: Mapping[str, str]) -> DevInstall | None:
     """The table row when ``command`` installs development dependencies, else None."""
+    if command.program not in _PROGRAMS:
+        return None
     args = command.argv[1:]
     positional = [a for a in args if not a.startswith("-")]
     sub = positional[0] if positional else ""

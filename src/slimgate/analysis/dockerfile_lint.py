@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from slimgate.analysis.base import classify_reference, split_reference, variant_name
 from slimgate.analysis.complexity import capped, too_complex
-from slimgate.analysis.dockerfile_model import Dockerfile, Stage
+from slimgate.analysis.dockerfile_model import Dockerfile, Stage, env_pairs, words
 from slimgate.analysis.dockerfile_notes import notes
 from slimgate.analysis.engine import analyse_facts, ordered
 from slimgate.analysis.facts import Facts, facts_of_steps
@@ -33,18 +33,8 @@ def _env_of(stages: tuple[Stage, ...]) -> dict[str, str]:
     env: dict[str, str] = {}
     for stage in stages:
         for instruction in stage.instructions:
-            if instruction.keyword != "ENV":
-                continue
-            try:
-                words = shlex.split(instruction.value)
-            except ValueError:
-                words = instruction.value.split()
-            if words and "=" not in words[0]:
-                env[words[0]] = " ".join(words[1:])  # legacy ``ENV NAME value``
-                continue
-            for word in words:
-                name, _, value = word.partition("=")
-                env[name] = value
+            if instruction.keyword == "ENV":
+                env.update(env_pairs(instruction.value))
     return env
 
 
@@ -59,11 +49,7 @@ def _args_of(
         for instruction in stage.instructions:
             if instruction.keyword != "ARG":
                 continue
-            try:
-                words = shlex.split(instruction.value)
-            except ValueError:
-                words = instruction.value.split()
-            for word in words:
+            for word in words(instruction.value):
                 name, eq, value = word.partition("=")
                 default = value if eq else global_args.get(name, "")
                 args[name] = given.get(name, default)

@@ -9,6 +9,7 @@ name]``, build stages referred to by name or index in ``FROM`` and ``COPY --from
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -91,3 +92,20 @@ def substitute(text: str, args: Mapping[str, str]) -> str:
         return value or ""
 
     return _VARIABLE.sub(replace, text)
+
+
+def words(value: str) -> list[str]:
+    """An instruction's arguments split as the shell would (quotes removed), or at white
+    space when the quoting does not balance."""
+    try:
+        return shlex.split(value)
+    except ValueError:
+        return value.split()
+
+
+def env_pairs(value: str) -> list[tuple[str, str]]:
+    """``ENV A=1 B="x y"`` or the legacy ``ENV A 1``."""
+    found = words(value)
+    if found and "=" not in found[0]:
+        return [(found[0], " ".join(found[1:]))]
+    return [(w.partition("=")[0], w.partition("=")[2]) for w in found if "=" in w]

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from slimgate.analysis import packages, shell, steps
 from slimgate.analysis.limits import Meter
 from slimgate.analysis.nix import store_path_kept
-from slimgate.analysis.packages import Kept, toolchain_kept
+from slimgate.analysis.packages import Kept, step_kept
 from slimgate.analysis.pairing import mismatch
 from slimgate.analysis.shell import Command, commands
 from slimgate.analysis.signatures.architectures import aliases
@@ -90,8 +91,17 @@ def facts_of_steps(
         parsed = commands(step.body, arch)
         meter.words(sum(len(c.argv) + len(c.assignments) for c in parsed) + len(step.args))
         variables = {**env, **dict(step.args)}
-        result.append(StepFacts(step, text, parsed, toolchain_kept(parsed, variables, meter)))
+        kept = step_kept(step.body, arch, parsed, variables, meter)
+        result.append(StepFacts(step, text, parsed, kept))
     return tuple(result)
+
+
+def clear_memos() -> None:
+    """Forget every memoised history entry, shell script and step result (benchmarks
+    measure an image never seen before with it)."""
+    steps.clear_memo()
+    shell.clear_memo()
+    packages.clear_memo()
 
 
 def _with_store_paths(steps: tuple[StepFacts, ...]) -> tuple[StepFacts, ...]:
@@ -128,7 +138,8 @@ def gather(image: ImageMetadata, meter: Meter | None = None) -> Facts:
         layer_sizes=tuple(layer.size for layer in image.layers),
         config=config,
         builder=builder,
-        unpaired=mismatch(image),
+        # a step with a layer means the pairing held: no need to count the history again
+        unpaired=None if any(f.step.layer is not None for f in steps) else mismatch(image),
         created=tuple(entry.created for entry in history),
     )
 

@@ -13,19 +13,12 @@ from slimgate.analysis import rules
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, listing, megabytes
+from slimgate.analysis.signatures.packages import REMOVE_VERBS
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.stage import Scope
 from slimgate.analysis.step_finding import step_finding
 
 _RANK = {"jdk": 0, "language-sdk": 1, "compiler": 2, "build-tool": 3, "headers": 4}
-_REMOVE = {
-    "apt-get": ("purge", "remove", "autoremove"),
-    "apt": ("purge", "remove", "autoremove"),
-    "apk": ("del",),
-    "yum": ("remove", "erase", "autoremove"),
-    "dnf": ("remove", "erase", "autoremove"),
-    "microdnf": ("remove",),
-}
 
 
 def removed_later(facts: Facts, step: StepFacts, packages: list[str]) -> StepFacts | None:
@@ -33,7 +26,7 @@ def removed_later(facts: Facts, step: StepFacts, packages: list[str]) -> StepFac
     wanted = set(packages)
     for later in facts.steps[step.index + 1 :]:
         for command in later.commands:
-            verbs = _REMOVE.get(command.program, ())
+            verbs = REMOVE_VERBS.get(command.program, ())
             if verbs and set(command.argv[1:]) & set(verbs) and wanted & set(command.argv[2:]):
                 return later
     return None

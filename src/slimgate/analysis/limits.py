@@ -52,13 +52,14 @@ class Meter:
     Not thread-safe and not reusable: make one per analysis.
     """
 
-    __slots__ = ("_clock", "_deadline", "_words", "limits")
+    __slots__ = ("_clock", "_deadline", "_most", "_words", "limits")
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS, clock: Clock | None = None) -> None:
         self.limits = limits
         self._clock = clock
         self._deadline = clock() + limits.cpu_seconds if clock is not None else None
         self._words = 0
+        self._most = 0
 
     def check(self) -> None:
         """Raise :class:`TooComplex` when the CPU budget is spent."""
@@ -70,10 +71,23 @@ class Meter:
             raise TooComplex(f"more than {self.limits.cpu_seconds:g} s of CPU time")
 
     def words(self, count: int) -> None:
-        """Count ``count`` more shell words; raise :class:`TooComplex` past the limit."""
+        """Count ``count`` more shell words (fewer, when negative: a variable that
+        expands to nothing removes its word); raise :class:`TooComplex` past the limit."""
         self._words += count
         if self._words > self.limits.words:
             raise TooComplex(f"more than {self.limits.words:,} shell words")
+        if self._words > self._most:
+            self._most = self._words
+
+    @property
+    def words_counted(self) -> int:
+        """The shell words counted so far."""
+        return self._words
+
+    @property
+    def most_words(self) -> int:
+        """The most shell words counted at any one time so far."""
+        return self._most
 
     def entries(self, count: int, what: str = "history entries") -> None:
         if count > self.limits.history_entries:

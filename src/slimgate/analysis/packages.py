@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from slimgate.analysis.limits import Meter
-from slimgate.analysis.shell import Command, expand
+from slimgate.analysis.limits import Limits, Meter
+from slimgate.analysis.shell import MEMO_SCRIPT_CHARS, Command, commands, expand, names_read
 from slimgate.analysis.signatures.packages import APT_DEPENDENCIES, PACKAGE_CLASSES, PackageClass
 
 # Options that take a value, per manager (so the value is not read as a package).
@@ -38,6 +38,7 @@ _VALUE_OPTIONS = {
 _APT = frozenset({"apt-get", "apt", "aptitude"})
 _RPM = frozenset({"yum", "dnf", "microdnf", "tdnf", "zypper"})
 _OTHER = frozenset({"apt-mark", "apk"})
+_MANAGERS = _APT | _RPM | _OTHER
 _VERSION_SUFFIX = re.compile(r"(?:[=<>~]|:[a-z0-9]+$).*$")
 
 
@@ -66,6 +67,16 @@ def _classify(package: str) -> PackageClass | None:
 _memoised_class = functools.lru_cache(maxsize=4096)(_classify)
 
 
+def _strip_version(word: str) -> str:
+    """The package name of ``gcc=4:12.2.0-3``, ``libc6-dev:amd64`` or ``gcc~=13``."""
+    return _VERSION_SUFFIX.sub("", word)
+
+
+# Memoised for words of real length, as classify is: every image on a Debian base names the
+# same hundred packages.
+_unversioned = functools.lru_cache(maxsize=4096)(_strip_version)
+
+
 def classify(package: str) -> PackageClass | None:
     """The toolchain class of a package name, or None for an ordinary package.
 
@@ -74,11 +85,10 @@ def classify(package: str) -> PackageClass | None:
     return _memoised_class(package) if len(package) <= 128 else _classify(package)
 
 
-def _split_args(
-    manager: str, args: Iterable[str], variables: Mapping[str, str], meter: Meter
-) -> list[str]:
-    """Positional arguments after expanding variables; option values skipped. The words a
-    variable expands to count against the meter's word limit."""
+def _split_args(manager: str, args: Iterable[str], meter: Meter) -> list[str]:
+    """Positional arguments (variables are already expanded, once, as the shell does);
+    option values skipped. A quoted argument of several words counts against the meter's
+    word limit for each."""
     positional: list[str] = []
     skip = False
     takes_value = _VALUE_OPTIONS[manager]
@@ -91,12 +101,12 @@ def _split_args(
             continue
         if raw.startswith("-"):
             continue
-        words = expand(raw, variables).split()
+        words = raw.split()
         meter.words(len(words) - 1)  # the word itself was counted when the script was read
         for word in words:
             if word.startswith("-") or "$(" in word:
                 continue
-            positional.append(_VERSION_SUFFIX.sub("", word))
+            positional.append(_unversioned(word) if len(word) <= 128 else _strip_version(word))
     return positional
 
 
@@ -129,17 +139,17 @@ def kept_packages(
         for name, value in command.assignments:
             scope[name] = "" if "$(" in value or "`" in value else expand(value, scope)
         program = command.program
-        if len(command.argv) < 2 or not (program in _APT or program in _RPM or program in _OTHER):
+        if len(command.argv) < 2 or program not in _MANAGERS:
             continue
         args = _expanded(command.argv[1:], scope, meter)
         if program in _APT:
-            _apt(args, scope, state, meter)
+            _apt(args, state, meter)
         elif program == "apt-mark":
-            _apt_mark(args, scope, state, meter)
+            _apt_mark(args, state, meter)
         elif program == "apk":
-            _apk(args, scope, state, meter)
+            _apk(args, state, meter)
         elif program in _RPM:
-            _rpm(args, scope, state, meter)
+            _rpm(args, state, meter)
     if implied:
         return tuple(state)
     return tuple(name for name, installed in state.items() if not installed.implied)
@@ -179,11 +189,9 @@ def _subcommand(args: tuple[str, ...], manager: str) -> tuple[str, tuple[str, ..
     return "", args
 
 
-def _apt(
-    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed], meter: Meter
-) -> None:
+def _apt(args: tuple[str, ...], state: dict[str, _Installed], meter: Meter) -> None:
     sub, rest = _subcommand(args, "apt")
-    names = _split_args("apt", rest, scope, meter)
+    names = _split_args("apt", rest, meter)
     autoremove = sub == "autoremove" or any(a in ("--auto-remove", "--autoremove") for a in rest)
     if sub == "install":
         for name in names:
@@ -198,11 +206,9 @@ def _apt(
             del state[name]
 
 
-def _apt_mark(
-    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed], meter: Meter
-) -> None:
+def _apt_mark(args: tuple[str, ...], state: dict[str, _Installed], meter: Meter) -> None:
     sub, rest = _subcommand(args, "apt")
-    patterns = _split_args("apt", rest, scope, meter)
+    patterns = _split_args("apt", rest, meter)
     if sub not in ("auto", "manual"):
         return
     globs = [g for g in (_as_glob(p) for p in patterns) if g is not None]
@@ -246,11 +252,9 @@ def _as_glob(pattern: str) -> str | None:
     return "".join(glob)
 
 
-def _apk(
-    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed], meter: Meter
-) -> None:
+def _apk(args: tuple[str, ...], state: dict[str, _Installed], meter: Meter) -> None:
     sub, rest = _subcommand(args, "apk")
-    names = _split_args("apk", rest, scope, meter)
+    names = _split_args("apk", rest, meter)
     if sub == "add":
         group = _virtual_name(rest)
         if group is not None:
@@ -264,14 +268,12 @@ def _apk(
                 del state[member]
 
 
-def _rpm(
-    args: tuple[str, ...], scope: Mapping[str, str], state: dict[str, _Installed], meter: Meter
-) -> None:
+def _rpm(args: tuple[str, ...], state: dict[str, _Installed], meter: Meter) -> None:
     sub, rest = _subcommand(args, "rpm")
     if sub in ("group", "groups"):
         sub, rest = _subcommand(rest, "rpm")
         sub = "group" + sub
-    names = _split_args("rpm", rest, scope, meter)
+    names = _split_args("rpm", rest, meter)
     if sub in ("install", "in", "groupinstall"):
         if sub == "groupinstall":
             names = ["@" + "-".join(n.lower().split()) for n in rest if not n.startswith("-")]
@@ -292,3 +294,65 @@ def toolchain_kept(
         if klass is not None:
             result.append(Kept(package, klass))
     return tuple(result)
+
+
+# What a step keeps depends only on its script, the platform and the values of the
+# variables its commands read (each is expanded once, as the shell does); a popular base's
+# steps recur, with those values, in every image built on it. So a step's result is
+# memoised by them while the script and the values are of bounded length, which keeps the
+# memo's memory bounded.
+MEMO_VALUE_CHARS = 4096
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_read(script: str, arch: frozenset[str] | None) -> tuple[str, ...] | None:
+    """The variables :func:`kept_packages` can read: in assignments, and in the words of
+    the package managers' commands (the other commands' words it never expands). None
+    when the step has neither: it keeps nothing, and counts no words for it."""
+    read = [c for c in commands(script, arch) if c.assignments or c.program in _MANAGERS]
+    return tuple(sorted(names_read(read))) if read else None
+
+
+def step_kept(
+    script: str,
+    arch: frozenset[str] | None,
+    found: tuple[Command, ...],
+    variables: Mapping[str, str],
+    meter: Meter,
+) -> tuple[Kept, ...]:
+    """:func:`toolchain_kept` of ``found``, the commands ``script`` runs on ``arch``.
+
+    Memoised (see above). The meter counts the same words and stops at the same point as
+    without the memo: the memo keeps the most words the step had counted at once, and the
+    words it counted in the end."""
+    if not found:
+        return ()  # a comment, or a branch for another platform
+    if len(script) <= MEMO_SCRIPT_CHARS:
+        names = _names_read(script, arch)
+        if names is None:
+            return ()
+        values = tuple((name, variables[name]) for name in names if name in variables)
+        if sum(len(value) for _, value in values) <= MEMO_VALUE_CHARS:
+            kept, most, counted = _memoised_kept(script, arch, values, meter.limits.words)
+            meter.words(most)
+            meter.words(counted - most)
+            return kept
+    return toolchain_kept(found, variables, meter)
+
+
+@functools.lru_cache(maxsize=4096)
+def _memoised_kept(
+    script: str,
+    arch: frozenset[str] | None,
+    values: tuple[tuple[str, str], ...],
+    words: int,
+) -> tuple[tuple[Kept, ...], int, int]:
+    tally = Meter(Limits(words=words))
+    kept = toolchain_kept(commands(script, arch), dict(values), tally)
+    return kept, tally.most_words, tally.words_counted
+
+
+def clear_memo() -> None:
+    """Forget every memoised step (benchmarks measure a cold analysis with it)."""
+    _names_read.cache_clear()
+    _memoised_kept.cache_clear()

@@ -80,20 +80,21 @@ def _recognition(signature: ImageSignature, evidence: str, facts: Facts) -> Reco
     )
 
 
-def _index(rows: Iterable[ImageSignature]) -> tuple[tuple[str, bool, tuple[int, ...]], ...]:
-    """Row positions by the first label (or, without labels, the first environment
-    variable) they need: an image is only checked against the rows whose key it has, and
-    most images have none of them."""
-    keys: dict[tuple[str, bool], list[int]] = {}
+def _index(rows: Iterable[ImageSignature], by_label: bool) -> dict[str, tuple[int, ...]]:
+    """Row positions by the first label they need (``by_label``) or, for rows without
+    labels, the first environment variable: an image is only checked against the rows
+    whose key it has, and most images have none of them."""
+    keys: dict[str, list[int]] = {}
     for position, row in enumerate(rows):
-        key = (row.labels[0][0], True) if row.labels else (row.env[0], False)
-        keys.setdefault(key, []).append(position)
-    return tuple((name, is_label, tuple(found)) for (name, is_label), found in keys.items())
+        if bool(row.labels) == by_label:
+            keys.setdefault(row.labels[0][0] if by_label else row.env[0], []).append(position)
+    return {name: tuple(found) for name, found in keys.items()}
 
 
 _BUILDER_ROWS = tuple(s for s in IMAGE_SIGNATURES if s.builder != "config")
 _PROGRAM_ROWS = tuple(s for s in IMAGE_SIGNATURES if s.builder == "config")
-_BUILDER_INDEX = _index(_BUILDER_ROWS)
+_BY_LABEL = _index(_BUILDER_ROWS, by_label=True)
+_BY_ENV = _index(_BUILDER_ROWS, by_label=False)
 # Any program a row names: most images run none of them, and are done with one match.
 _ANY_PROGRAM = re.compile("|".join(f"(?:{row.program})" for row in _PROGRAM_ROWS))
 
@@ -111,9 +112,7 @@ def _first(
 
 # Environment names any builder reading looks at; an image with none of them, no label and
 # no builder signature in its history is done with one set intersection.
-_ENV_KEYS = frozenset(
-    {name for name, is_label, _ in _BUILDER_INDEX if not is_label} | set(APP_ENV) | {"JAVA_HOME"}
-)
+_ENV_KEYS = frozenset({*_BY_ENV, *APP_ENV, "JAVA_HOME"})
 
 
 def by_builder(facts: Facts) -> Recognition | None:
@@ -125,12 +124,8 @@ def by_builder(facts: Facts) -> Recognition | None:
     if app is not None:
         return app
     labels, env = facts.labels, facts.env
-    positions = [
-        position
-        for name, is_label, found in _BUILDER_INDEX
-        if name in (labels if is_label else env)
-        for position in found
-    ]
+    positions = [p for name in labels.keys() & _BY_LABEL.keys() for p in _BY_LABEL[name]]
+    positions.extend(p for name in env.keys() & _BY_ENV.keys() for p in _BY_ENV[name])
     found = _first(_BUILDER_ROWS, positions, facts) if positions else None
     if found is not None:
         return found

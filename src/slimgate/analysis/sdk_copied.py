@@ -16,7 +16,7 @@ from slimgate.analysis.base import classify_reference
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, megabytes
-from slimgate.analysis.patterns import search
+from slimgate.analysis.patterns import search, union
 from slimgate.analysis.shell import Command
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.signatures.sdks import SDK_SIGNATURES, SdkSignature
@@ -50,15 +50,22 @@ def _removed_later(commands: Sequence[Command], position: int) -> bool:
     return False
 
 
+# Every signature's paths, and every signature's URLs, as one pattern each: most steps
+# match none, and are done with one search (or one per command) instead of one per row.
+_ANY_PATH = union(tuple(p for signature in SDK_SIGNATURES for p in signature.paths))
+_ANY_URL = union(tuple(u for signature in SDK_SIGNATURES for u in signature.urls))
+
+
 _FROM_IMAGE = re.compile(r"(?:^|\s)--from=(\S*[:/@]\S*)")
 _JAVA_HOME = re.compile(r"openjdk|/usr/lib/jvm|JAVA_HOME")
+_JDK = next(signature for signature in SDK_SIGNATURES if signature.rule == rules.JDK_RUNTIME)
 
 
 def _java_source(body: str) -> bool | None:
     """Whether ``COPY --from=<image>`` copies a JDK, by what the image is: True for a JDK
     image (``eclipse-temurin:21-jdk``), False for a JRE (``eclipse-temurin:21-jre``), None
     when the source is a stage or not a Java image (then only the paths can tell)."""
-    found = _FROM_IMAGE.search(body)
+    found = _FROM_IMAGE.search(body) if "--from=" in body else None
     if found is None or not _JAVA_HOME.search(body):
         return None
     classified = classify_reference(found.group(1))
@@ -68,25 +75,33 @@ def _java_source(body: str) -> bool | None:
 
 
 def _match(step: StepFacts) -> tuple[SdkSignature, str] | None:
+    """The first signature (in table order) the step copies or downloads, and the verb."""
     instruction = step.step.instruction
-    java = _java_source(step.step.body) if instruction in ("COPY", "ADD") else None
-    for signature in SDK_SIGNATURES:
-        if instruction in ("COPY", "ADD"):
-            if signature.rule == rules.JDK_RUNTIME and java is not None:
-                if java:
-                    return signature, "copies"
-                continue
-            if search(signature.paths, step.step.body):
+    if instruction in ("COPY", "ADD"):
+        body = step.step.body
+        java = _java_source(body)
+        if java:
+            return _JDK, "copies"
+        paths = _ANY_PATH.search(body) is not None
+        urls = instruction == "ADD" and _ANY_URL.search(body) is not None
+        for signature in SDK_SIGNATURES if paths or urls else ():
+            if java is False and signature is _JDK:
+                continue  # a Java home copied from a JRE image is a JRE, whatever its path
+            if paths and search(signature.paths, body):
                 return signature, "copies"
-            if instruction == "ADD" and search(signature.urls, step.step.body):
+            if urls and search(signature.urls, body):
                 return signature, "downloads"
-        elif instruction == "RUN":
-            for position, command in enumerate(step.commands):
-                if command.program in ("echo", "printf"):
-                    continue
-                if search(signature.urls, " ".join(command.argv[1:])):
-                    if _removed_later(step.commands, position):
-                        continue
+    elif instruction == "RUN":
+        # each command's words, joined once; only those some signature's URL is in
+        texts = [
+            (position, text)
+            for position, command in enumerate(step.commands)
+            if command.program not in ("echo", "printf")
+            and _ANY_URL.search(text := " ".join(command.argv[1:])) is not None
+        ]
+        for signature in SDK_SIGNATURES if texts else ():
+            for position, text in texts:
+                if search(signature.urls, text) and not _removed_later(step.commands, position):
                     return signature, "downloads"
     return None
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -349,6 +349,20 @@ def commands(
 def clear_memo() -> None:
     """Forget every memoised script (benchmarks measure a cold parse with it)."""
     _memoised.cache_clear()
+
+
+def names_read(found: Iterable[Command]) -> frozenset[str]:
+    """The variable names that :func:`expand` would look up in the words and assignment
+    values of ``found``."""
+    names: set[str] = set()
+    for command in found:
+        # One search per command: "}" between the words ends a "${NAME" left open in one
+        # word before it reaches the next (so a name is never hidden, only at most one
+        # more found).
+        text = "}".join((*command.argv, *(value for _, value in command.assignments)))
+        if "$" in text:
+            names.update(a or b for a, b in _VARIABLE.findall(text))
+    return frozenset(names)
 
 
 def expand(word: str, variables: Mapping[str, str], limit: int = EXPANSION_CHARS) -> str:

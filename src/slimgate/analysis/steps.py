@@ -15,6 +15,7 @@ when history and layers do not line up).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -164,11 +165,9 @@ def _without_trailer(text: str) -> str:
     return head[:-1].rstrip() if head.endswith("#") else text
 
 
-def parse_created_by(
-    created_by: str, declared: frozenset[str] = frozenset()
+def _parse(
+    created_by: str, declared: frozenset[str]
 ) -> tuple[str, str, tuple[tuple[str, str], ...]]:
-    """``(instruction, body, build_args)`` for one ``created_by`` text; ``declared`` are
-    the ARG names declared so far (they delimit unquoted build-arg values)."""
     text = _without_trailer(created_by.strip())
     nop = _NOP.match(text)
     if nop is not None:
@@ -189,6 +188,29 @@ def parse_created_by(
     return instruction, body, args
 
 
+# Entries up to this length are memoised, like the shell scripts they hold
+# (:data:`slimgate.analysis.shell.MEMO_SCRIPT_CHARS`): a popular base's history recurs in
+# every image built on it. Longer ones are parsed every time, so the memo stays bounded.
+MEMO_ENTRY_CHARS = 16 * 1024
+_memoised = functools.lru_cache(maxsize=4096)(_parse)
+
+
+def parse_created_by(
+    created_by: str, declared: frozenset[str] = frozenset()
+) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """``(instruction, body, build_args)`` for one ``created_by`` text; ``declared`` are
+    the ARG names declared so far (they delimit unquoted build-arg values). Memoised up to
+    :data:`MEMO_ENTRY_CHARS`; the result is immutable."""
+    if len(created_by) > MEMO_ENTRY_CHARS:
+        return _parse(created_by, declared)
+    return _memoised(created_by, declared)
+
+
+def clear_memo() -> None:
+    """Forget every memoised entry (benchmarks measure a cold parse with it)."""
+    _memoised.cache_clear()
+
+
 def _arg_names(body: str) -> list[str]:
     """The names an ``ARG`` entry declares (``ARG A=1 B``)."""
     words = body.split()
@@ -203,7 +225,10 @@ def steps_of(image: ImageMetadata) -> tuple[Step, ...]:
     """The image's history as steps, each with its layer when the pairing is known."""
     sizes = {i: desc.size for i, desc in enumerate(image.layers)}
     steps = []
-    arg_bodies: list[str] = []  # ARG entries so far; their names only matter to a |N prefix
+    # The ARG names declared so far. They only matter to a |N prefix, so ARG entries are
+    # read when one comes, and each only once (not again at every later step).
+    declared: frozenset[str] = frozenset()
+    unread: list[str] = []  # ARG bodies not yet in ``declared``
     for index, (entry, layer) in enumerate(paired(image)):
         created_by = entry.created_by
         if not created_by or created_by.isspace():
@@ -211,13 +236,15 @@ def steps_of(image: ImageMetadata) -> tuple[Step, ...]:
             # command: the step is unrecognisable, its comment is all there is to read.
             instruction, body = "", ""
             args: tuple[tuple[str, str], ...] = ()
-        elif arg_bodies and "|" in created_by[:8]:
-            declared = frozenset(name for text in arg_bodies for name in _arg_names(text))
+        elif (unread or declared) and "|" in created_by[:8]:
+            if unread:
+                declared = declared.union(name for text in unread for name in _arg_names(text))
+                unread.clear()
             instruction, body, args = parse_created_by(created_by, declared)
         else:
             instruction, body, args = parse_created_by(created_by)
         if instruction == "ARG":
-            arg_bodies.append(body)
+            unread.append(body)
         steps.append(
             Step(
                 index=index,

@@ -32,12 +32,9 @@ ERROR = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "dockerfile",
-        nargs="*",
-        default=["Dockerfile"],
-        help="the Dockerfiles (default: ./Dockerfile)",
-    )
+    from slimgate.cli.options import add_dockerfile_arguments
+
+    add_dockerfile_arguments(parser)
     parser.add_argument(
         "--write", action="store_true", help="rewrite the Dockerfile in place (keeps .orig)"
     )
@@ -60,12 +57,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--context",
         metavar="DIR",
         help="the build context (default: the Dockerfile's directory)",
-    )
-    parser.add_argument(
-        "--build-arg",
-        action="append",
-        metavar="KEY=VALUE",
-        help="build argument for FROM lines, as docker build --build-arg (repeatable)",
     )
 
 

@@ -26,20 +26,10 @@ PROG = "slimgate lint"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from slimgate.cli.check import add_common_arguments
+    from slimgate.cli.options import add_dockerfile_arguments
 
-    parser.add_argument(
-        "dockerfile",
-        nargs="*",
-        default=["Dockerfile"],
-        help="the Dockerfiles (default: ./Dockerfile)",
-    )
+    add_dockerfile_arguments(parser)
     add_common_arguments(parser)
-    parser.add_argument(
-        "--build-arg",
-        action="append",
-        metavar="KEY=VALUE",
-        help="build argument for FROM lines, as docker build --build-arg (repeatable)",
-    )
 
 
 def read_dockerfile(path: Path, limit: int) -> str:
@@ -103,12 +93,7 @@ def run(args: argparse.Namespace) -> int:
             )
             for platform in platforms
         ]
-        result = worst(per_platform)
-        if len(per_platform) > 1:
-            from dataclasses import replace
-
-            result = replace(result, per_platform=tuple(per_platform))
-        results.append(result)
+        results.append(worst(per_platform))
     render(results, args.output)
     report_errors(results, PROG, sys.stderr)
     from slimgate.policy.decision import Verdict

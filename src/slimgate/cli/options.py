@@ -1,11 +1,16 @@
-"""Command-line values the CLI commands share: ``--platform`` and ``KEY=VALUE`` options."""
+"""Command-line values the CLI commands share: ``--platform``, ``KEY=VALUE`` options and
+the Dockerfiles of lint and fix."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from slimgate.config import Settings
 from slimgate.model import Platform
+
+if TYPE_CHECKING:
+    from slimgate.config import Settings
 
 
 def parse_platforms(texts: Sequence[str] | None, settings: Settings) -> tuple[Platform, ...]:
@@ -26,3 +31,19 @@ def parse_pairs(texts: Sequence[str] | None, option: str) -> dict[str, str]:
             raise UsageError(f"invalid {option} {text!r}: expected KEY=VALUE")
         labels[key] = value
     return labels
+
+
+def add_dockerfile_arguments(parser: argparse.ArgumentParser) -> None:
+    """The Dockerfiles to read and their ``--build-arg`` values (lint and fix)."""
+    parser.add_argument(
+        "dockerfile",
+        nargs="*",
+        default=["Dockerfile"],
+        help="the Dockerfiles (default: ./Dockerfile)",
+    )
+    parser.add_argument(
+        "--build-arg",
+        action="append",
+        metavar="KEY=VALUE",
+        help="build argument for FROM lines, as docker build --build-arg (repeatable)",
+    )

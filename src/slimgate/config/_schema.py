@@ -107,6 +107,7 @@ class CacheConfig(_Section):
 
 class SharedCacheConfig(_Section):
     url: NonEmpty | None
+    username: NonEmpty | None
     password_file: NonEmpty | None
     ca_file: NonEmpty | None
     secret_file: NonEmpty | None
@@ -122,7 +123,16 @@ class SharedCacheConfig(_Section):
         if url is not None and not url.startswith(("redis://", "rediss://")):
             raise ValueError("the url must start with redis:// or rediss:// (TLS)")
         if url is not None and "@" in url.partition("://")[2].partition("/")[0]:
-            raise ValueError("put the password in passwordFile, not in the url")
+            raise ValueError(
+                "put the user in username and the password in passwordFile, not in the url"
+            )
+        if url is not None and ("?" in url or "#" in url):
+            # redis-py would take ?password= (or ?ssl_cert_reqs=none) from the url over
+            # passwordFile and caFile.
+            raise ValueError(
+                "the url takes no query: username, passwordFile, caFile and "
+                "timeoutMilliseconds are keys of their own"
+            )
         return url
 
     @model_validator(mode="after")
@@ -131,6 +141,8 @@ class SharedCacheConfig(_Section):
             raise ValueError("secretFile is required with a url: it keys the store's tag keys")
         if self.ca_file is not None and not (self.url or "").startswith("rediss://"):
             raise ValueError("caFile needs a rediss:// url")
+        if self.username is not None and self.password_file is None:
+            raise ValueError("username needs passwordFile: an ACL user logs in with both")
         return self
 
 

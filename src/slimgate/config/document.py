@@ -125,6 +125,7 @@ def shared_cache_from(section: Document) -> SharedCacheOptions | None:
     return SharedCacheOptions(
         url=str(section["url"]),
         secret_file=str(section["secretFile"]),
+        username=section["username"],
         password_file=section["passwordFile"],
         ca_file=section["caFile"],
         key_prefix=str(section["keyPrefix"]),

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 import shlex
 
+from slimgate.analysis.dockerfile_model import env_pairs
 from slimgate.fix import entry
-from slimgate.fix.original import Original, env_pairs
+from slimgate.fix.original import Original
 from slimgate.fix.shape import Runtime, Shape
 from slimgate.fix.source import Block
 

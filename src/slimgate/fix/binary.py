@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from slimgate.fix import bases
 from slimgate.fix.context import Context, binary_start, given_start
 from slimgate.fix.model import Missing
-from slimgate.fix.shape import Runtime, Shape, Start
+from slimgate.fix.shape import Runtime, Shape, Start, needs
 
 
 def binary_shape(
@@ -33,7 +33,7 @@ def binary_shape(
         context.original, artifact, (runs_in_one_go,), family.shell
     )
     if isinstance(start, Missing):
-        return Shape(ecosystem, None, None, missing=(start,))
+        return needs(ecosystem, start)
     assert isinstance(start, Start)
     return Shape(
         ecosystem,

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from slimgate.analysis.base import split_reference
-from slimgate.analysis.dockerfile_model import Dockerfile, Instruction, Stage
+from slimgate.analysis.dockerfile_model import Dockerfile, Instruction, Stage, env_pairs
 from slimgate.analysis.packages import kept_packages
 from slimgate.analysis.shell import Command, commands
 from slimgate.analysis.steps import steps_from_instructions
@@ -30,17 +30,6 @@ def run_script(value: str) -> str:
         value = value[match.end() :]
     (step,) = steps_from_instructions([("RUN", value, None)])
     return step.body
-
-
-def env_pairs(value: str) -> list[tuple[str, str]]:
-    """``ENV A=1 B="x y"`` or the legacy ``ENV A 1``."""
-    try:
-        words = shlex.split(value)
-    except ValueError:
-        words = value.split()
-    if words and "=" not in words[0]:
-        return [(words[0], " ".join(words[1:]))]
-    return [(w.partition("=")[0], w.partition("=")[2]) for w in words if "=" in w]
 
 
 @dataclass(frozen=True, slots=True)

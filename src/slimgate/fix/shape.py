@@ -66,3 +66,8 @@ class Shape:
 
     def cannot(self) -> bool:
         return bool(self.missing) or self.runtime is None
+
+
+def needs(ecosystem: str, missing: Missing, *, framework: str | None = None) -> Shape:
+    """The answer of a planner that cannot go on without ``missing``."""
+    return Shape(ecosystem, framework, None, missing=(missing,))

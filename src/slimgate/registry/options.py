@@ -89,6 +89,7 @@ class SharedCacheOptions:
 
     url: str  # redis://host:port/db or rediss://host:port/db
     secret_file: str  # the install secret that keys the HMAC of tag and failure keys
+    username: str | None = None  # an ACL user (AUTH username password); None: the password alone
     password_file: str | None = None
     ca_file: str | None = None  # rediss:// only: the CA that signs the store's certificate
     key_prefix: str = "slimgate:"

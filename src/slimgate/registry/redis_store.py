@@ -8,8 +8,12 @@ are dropped, claims are granted), so a store that is down costs a lookup nothing
 the next command is the trial. Each change of state is one log line and the
 ``up``/``down`` events of the observer; every error is counted (``error``).
 
-The password and the install secret are read from files (a mounted Secret), never from the
-configuration itself, and never logged.
+The store is logged in to with the password alone (``requirepass``: ``AUTH password``) or,
+with ``username``, as an ACL user (``AUTH username password``). The password and the install
+secret are read from files (a mounted Secret), never from the configuration itself (the url
+may hold no login and no query, which the client would prefer to its arguments), and never
+logged: the log line of a failure names the store by host and port and quotes the error
+with the password, should it appear there, replaced by ``***``.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class RedisStore:
         retry_seconds: float,
         observer: RegistryObserver,
         where: str,
+        password: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._redis = client
@@ -55,6 +60,7 @@ class RedisStore:
         self._retry = retry_seconds
         self._observer = observer
         self._where = where  # host:port, for the log (no credentials)
+        self._password = password  # kept out of the log lines
         self._clock = clock
         self._lock = threading.Lock()
         self._down_until: float | None = None  # None: up
@@ -66,6 +72,14 @@ class RedisStore:
         parts = urlsplit(options.url)
         if parts.scheme not in ("redis", "rediss"):
             raise ConfigError("registry.sharedCache.url must be redis:// or rediss://")
+        if "@" in parts.netloc or parts.query or parts.fragment:
+            # redis-py takes a login and ?password= from the url over its arguments
+            raise ConfigError(
+                "registry.sharedCache.url takes no login and no query: the user is "
+                "username, the password passwordFile"
+            )
+        if options.username is not None and options.password_file is None:
+            raise ConfigError("registry.sharedCache.username needs passwordFile")
         extra: dict[str, object] = {}
         if parts.scheme == "rediss":
             extra["ssl_cert_reqs"] = "required"
@@ -77,6 +91,7 @@ class RedisStore:
         try:
             client = redis.Redis.from_url(
                 options.url,
+                username=options.username,
                 password=password,
                 socket_timeout=options.timeout_seconds,
                 socket_connect_timeout=options.timeout_seconds,
@@ -94,6 +109,7 @@ class RedisStore:
             retry_seconds=options.retry_seconds,
             observer=observer,
             where=where,
+            password=password,
         )
 
     # -- Store --------------------------------------------------------------------------
@@ -161,9 +177,15 @@ class RedisStore:
                 self._where,
                 command,
                 type(exc).__name__,
-                str(exc)[:200],
+                self._quoted(exc),
                 self._retry,
             )
+
+    def _quoted(self, exc: Exception) -> str:
+        text = str(exc)
+        if self._password:
+            text = text.replace(self._password, "***")
+        return text[:200]
 
     def _answered(self, began: float) -> None:
         with self._lock:

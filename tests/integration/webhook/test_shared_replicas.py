@@ -115,11 +115,7 @@ def new_image(registry: RegistryServer, name: str) -> str:
 
 def fetches(registry: RegistryServer, name: str) -> list[str]:
     """The reads of ``shared/<name>`` the registry logged (the push's requests left out)."""
-    return [
-        line
-        for line in registry.accesses(path_part=f"/v2/shared/{name}/")
-        if line.startswith(("GET ", "HEAD /v2/shared/" + name + "/manifests/"))
-    ]
+    return registry.reads(f"shared/{name}")
 
 
 def allowed(replica: ServedWebhook, image: str) -> dict[str, Any]:

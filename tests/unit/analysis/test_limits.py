@@ -15,6 +15,7 @@ import pytest
 from slimgate.analysis import rules
 from slimgate.analysis.dockerfile_lint import lint
 from slimgate.analysis.engine import analyse
+from slimgate.analysis.facts import clear_memos
 from slimgate.analysis.knowledge import Knowledge
 from slimgate.analysis.limits import Limits
 from slimgate.analysis.packages import kept_packages
@@ -106,6 +107,22 @@ def test_past_a_limit_the_image_is_too_complex_and_says_which(
     (finding,) = analysis.findings
     assert finding.rule == rules.TOO_COMPLEX
     assert finding.message == f"too complex to analyse: {reason}"
+
+
+@pytest.mark.parametrize(("words", "reason"), [(7, "more than 7 shell words"), (8, None)])
+def test_a_step_read_before_counts_its_words_as_it_did_the_first_time(
+    words: int, reason: str | None
+) -> None:
+    """Five words, then $DEPS adds three and each empty $NONE takes one away: the count
+    peaks at 8 and ends at 6, and a step whose result is remembered stops at the same
+    peak (not at its final count) as one read afresh."""
+    knowledge = replace(KNOWLEDGE, limits=Limits(words=words))
+    step = "/bin/sh -c apt-get install $DEPS $NONE $NONE"
+    first = image(step, env=("DEPS=gcc make cmake libc6-dev",))
+    clear_memos()
+    assert analyse(first, knowledge).too_complex == reason
+    again = image("ENV A=1", step, env=("DEPS=gcc make cmake libc6-dev",))
+    assert analyse(again, knowledge).too_complex == reason
 
 
 def test_build_args_and_expanded_variables_count_as_words() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from slimgate.analysis.packages import classify, kept_packages, toolchain_kept
+from slimgate.analysis.limits import Meter
+from slimgate.analysis.packages import classify, kept_packages, step_kept, toolchain_kept
 from slimgate.analysis.shell import commands
 
 AMD64 = frozenset({"amd64", "x86_64", "x64"})
@@ -128,3 +129,18 @@ def test_classes() -> None:
     assert classify("git").triggers is False  # type: ignore[union-attr]
     assert classify("curl") is None
     assert classify("libpq5") is None
+
+
+def test_a_remembered_step_is_read_again_with_the_values_of_its_variables() -> None:
+    """The same script keeps what its variables say in each image, and a variable it does
+    not read does not matter."""
+    script = "apt-get install -y $DEPS"
+
+    def step(env: dict[str, str]) -> list[str]:
+        found = commands(script, AMD64)
+        return [k.package for k in step_kept(script, AMD64, found, env, Meter())]
+
+    assert step({"DEPS": "gcc make"}) == ["gcc", "make"]
+    assert step({"DEPS": "curl"}) == []
+    assert step({"DEPS": "gcc make", "PATH": "/opt/bin"}) == ["gcc", "make"]
+    assert step({}) == []

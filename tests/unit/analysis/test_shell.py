@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slimgate.analysis.shell import commands, expand
+from slimgate.analysis.shell import commands, expand, names_read
 
 AMD64 = frozenset({"amd64", "x86_64", "x64"})
 ARM64 = frozenset({"arm64", "aarch64"})
@@ -106,3 +106,9 @@ def test_expand_substitutes_known_and_blanks_unknown() -> None:
     variables = {"PHPIZE_DEPS": "gcc make", "V": "1"}
     assert expand("$PHPIZE_DEPS", variables) == "gcc make"
     assert expand("${V:-2}.${MISSING}", variables) == "1."
+
+
+def test_the_names_read_are_every_variable_a_word_or_assignment_expands() -> None:
+    """A ``${`` left open in one word does not hide the next word's variables."""
+    found = commands('A=$B apt-get install ${X $Y} "${Z:-d}" $W_1 x$ \\$')
+    assert names_read(found) == {"B", "X", "Y", "Z", "W_1"}

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import time
+from typing import cast
 
 import pytest
+import redis
 
-from slimgate.errors import RateLimited
+from slimgate.errors import ConfigError, RateLimited
 from slimgate.registry.cache import Content
 from slimgate.registry.counters import Counters
 from slimgate.registry.limits import Deadline
@@ -207,3 +209,60 @@ def test_a_result_written_just_before_the_claim_is_won_is_used() -> None:
 
     assert shared.once("tag:w", lambda: 3, fetch, Deadline(4)) == 3
     assert "lock:tag:w" not in store.items
+
+
+class RefusingClient:
+    """A client whose every command fails with ``message`` (as a server's error could)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def get(self, key: str) -> bytes:
+        raise redis.ResponseError(self.message)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_password_in_a_store_error_is_kept_out_of_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    password = "correct-horse-battery"
+    client = RefusingClient(f"ERR unknown argument {password!r} near AUTH")
+    store = RedisStore(
+        cast(redis.Redis, client),
+        prefix="slimgate:",
+        retry_seconds=60,
+        observer=Counters(),
+        where="store:6379",
+        password=password,
+    )
+    with caplog.at_level("WARNING", logger="slimgate.registry.shared"):
+        assert store.get("blob:x") is None
+    (record,) = caplog.records
+    assert "ERR unknown argument '***' near AUTH" in record.getMessage()
+    assert password not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:hunter2@store:6379/0",
+        "redis://slimgate:hunter2@store:6379/0",
+        "redis://store:6379/0?password=hunter2",
+        "rediss://store:6379/0?ssl_cert_reqs=none",
+        "redis://store:6379/0#hunter2",
+    ],
+)
+def test_a_url_with_a_login_or_a_query_is_refused_without_repeating_it(url: str) -> None:
+    options = SharedCacheOptions(url=url, secret_file="/unused")
+    with pytest.raises(ConfigError, match="takes no login and no query") as caught:
+        RedisStore.connect(options, Counters())
+    assert "hunter2" not in str(caught.value)
+    assert "ssl_cert_reqs" not in str(caught.value)
+
+
+def test_a_username_without_a_password_is_refused() -> None:
+    options = SharedCacheOptions(url="redis://store:6379/0", secret_file="/x", username="gate")
+    with pytest.raises(ConfigError, match="username needs passwordFile"):
+        RedisStore.connect(options, Counters())

@@ -1,22 +1,23 @@
-"""A fake engine for the webhook's unit tests: canned analyses, the real policy decision.
+"""The webhook's unit tests' engine: the real :class:`Evaluator` over a fake image source.
 
-Only the image lookup and analysis are faked; the decision comes from
-:func:`slimgate.policy.decide.decide`, so modes, rule actions and ``onRegistryError``
-behave as in production.
+Only the image lookup and the analysis are faked (canned analyses by image); fetching,
+platforms, the memo-free decision through :func:`slimgate.policy.decide.decide`, modes,
+rule actions and ``onRegistryError`` run as in production.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 
 from slimgate.analysis.findings import Analysis, BaseImage, Finding, Method, Severity
+from slimgate.analysis.knowledge import Knowledge
 from slimgate.errors import RegistryError
-from slimgate.model import DEFAULT_PLATFORM, ImageMetadata, Platform, Subject
-from slimgate.policy.decide import decide, decide_unreadable
-from slimgate.policy.decision import Decision, RuleAction
+from slimgate.evaluation import Evaluator, ImageResult
+from slimgate.model import DEFAULT_PLATFORM, ImageConfig, ImageMetadata, Platform, Subject
+from slimgate.policy.decision import RuleAction
 from slimgate.policy.model import Policy
 
 TODAY = date(2026, 11, 27)
@@ -45,44 +46,52 @@ LARGE = Analysis(findings=(OVERSIZE,), base=None, compressed_size=400_000_000)
 DEFAULT_RULES = {"toolchain-base": RuleAction.DENY, "oversize-layer": RuleAction.WARN}
 
 
-@dataclass(frozen=True, slots=True)
-class FakeResult:
-    image: str
-    platform: Platform
-    decision: Decision
-    analysis: Analysis | None
-    error: str | None = None
-    metadata: ImageMetadata | None = None  # what was read; its notes become warnings
-    per_platform: tuple[FakeResult, ...] = ()
+class FakeSource:
+    """Every image reads as an empty one: ``errors`` raise, ``blocked`` images wait."""
+
+    def __init__(self, errors: dict[str, RegistryError], blocked: set[str]) -> None:
+        self.errors, self.blocked = errors, blocked
+        self.release = threading.Event()
+
+    def fetch(self, reference: str, platform: Platform) -> ImageMetadata:
+        if reference in self.blocked:
+            self.release.wait(30)
+        if reference in self.errors:
+            raise self.errors[reference]
+        digest = "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+        return ImageMetadata(reference, digest, platform, "", digest, (), ImageConfig())
 
 
-@dataclass
-class FakeEngine:
-    """Images map to analyses; anything in ``errors`` raises; ``blocked`` images wait."""
+class FakeEngine(Evaluator):
+    """The real engine over :class:`FakeSource`, with canned analyses (``canned``: image ->
+    analysis, clean by default); it records each ``evaluate`` call and its platforms."""
 
-    analyses: dict[str, Analysis] = field(default_factory=dict)
-    errors: dict[str, RegistryError] = field(default_factory=dict)
-    blocked: set[str] = field(default_factory=set)
-    release: threading.Event = field(default_factory=threading.Event)
-    policy: Policy = field(default_factory=lambda: Policy(rules=DEFAULT_RULES))
-    calls: list[tuple[str, Subject]] = field(default_factory=list)
-    platforms: list[tuple[Platform, ...]] = field(default_factory=list)  # of each evaluate
+    def __init__(
+        self,
+        *,
+        canned: dict[str, Analysis] | None = None,
+        errors: dict[str, RegistryError] | None = None,
+        blocked: set[str] | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        self.fake = FakeSource(errors or {}, blocked or set())
+        rules = policy or Policy(rules=DEFAULT_RULES)
+        super().__init__(self.fake, rules, Knowledge(), today=lambda: TODAY)
+        self.canned = dict(canned or {})
+        self.errors, self.blocked, self.release = (
+            self.fake.errors,
+            self.fake.blocked,
+            self.fake.release,
+        )
+        self.calls: list[tuple[str, Subject]] = []
+        self.platforms: list[tuple[Platform, ...]] = []  # of each evaluate
 
     def evaluate(
         self, image: str, subject: Subject, platforms: Sequence[Platform] = (DEFAULT_PLATFORM,)
-    ) -> FakeResult:
+    ) -> ImageResult:
         self.calls.append((image, subject))
         self.platforms.append(tuple(platforms))
-        if image in self.blocked:
-            self.release.wait(30)
-        if image in self.errors:
-            return self.unreadable(image, subject, str(self.errors[image]), platforms[0])
-        analysis = self.analyses.get(image, CLEAN)
-        decision = decide(analysis, subject, image, self.policy, TODAY)
-        return FakeResult(image, platforms[0], decision, analysis)
+        return super().evaluate(image, subject, platforms)
 
-    def unreadable(
-        self, image: str, subject: Subject, reason: str, platform: Platform = DEFAULT_PLATFORM
-    ) -> FakeResult:
-        decision = decide_unreadable(image, subject, reason, self.policy, TODAY)
-        return FakeResult(image, platform, decision, None, reason)
+    def _analysis(self, metadata: ImageMetadata, knowledge: Knowledge) -> Analysis:
+        return self.canned.get(metadata.reference, CLEAN)

@@ -16,12 +16,13 @@ import pytest
 from flask import Flask
 
 from slimgate.config import WebhookSettings
+from slimgate.evaluation import ImageResult
 from slimgate.webhook.app import create_app
 from slimgate.webhook.asgi import INLINE_LIMIT, WebhookAsgi
 from slimgate.webhook.handler import AdmissionHandler
 from slimgate.webhook.review import Outcome, Pending, Reviewer
 from tests.support import admission
-from tests.unit.webhook.fakes import BLOATED, FakeEngine, FakeResult
+from tests.unit.webhook.fakes import BLOATED, FakeEngine
 
 GO = "registry.example/team/api:1.4"
 
@@ -33,7 +34,7 @@ class ThreadNoting(FakeEngine):
         super().__init__()
         self.threads: list[str] = []
 
-    def evaluate(self, image: str, *args: Any, **kwargs: Any) -> FakeResult:
+    def evaluate(self, image: str, *args: Any, **kwargs: Any) -> ImageResult:
         self.threads.append(threading.current_thread().name)
         return super().evaluate(image, *args, **kwargs)
 
@@ -41,7 +42,7 @@ class ThreadNoting(FakeEngine):
 @pytest.fixture
 def engine() -> ThreadNoting:
     engine = ThreadNoting()
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     return engine
 
 

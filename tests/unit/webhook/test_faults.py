@@ -11,13 +11,14 @@ from flask.testing import FlaskClient
 
 from slimgate.config import WebhookSettings
 from slimgate.errors import RateLimited, RegistryUnavailable
+from slimgate.evaluation import ImageResult
 from slimgate.model import DEFAULT_PLATFORM, Platform, Subject
 from slimgate.policy.decision import Verdict
 from slimgate.policy.model import Policy
 from slimgate.webhook.app import create_app
 from tests.support import admission
 from tests.unit.webhook.conftest import post
-from tests.unit.webhook.fakes import DEFAULT_RULES, FakeEngine, FakeResult
+from tests.unit.webhook.fakes import DEFAULT_RULES, FakeEngine
 
 IMAGE = "registry.example/team/api:1.4"
 
@@ -77,7 +78,7 @@ def test_wrong_method_is_not_a_500(client: FlaskClient) -> None:
 class Exploding(FakeEngine):
     def evaluate(
         self, image: str, subject: Subject, platforms: Sequence[Platform] = (DEFAULT_PLATFORM,)
-    ) -> FakeResult:
+    ) -> ImageResult:
         raise RuntimeError("boom")
 
 
@@ -103,8 +104,8 @@ class Unrenderable(FakeEngine):
 
     def evaluate(
         self, image: str, subject: Subject, platforms: Sequence[Platform] = (DEFAULT_PLATFORM,)
-    ) -> FakeResult:
-        return FakeResult(image, platforms[0], None, None)  # type: ignore[arg-type]
+    ) -> ImageResult:
+        return ImageResult(image, platforms[0], None, None, None, None)  # type: ignore[arg-type]
 
 
 def test_a_crash_after_evaluation_gets_the_registry_error_decision_not_an_allow() -> None:
@@ -166,7 +167,7 @@ def test_images_of_one_request_are_evaluated_in_parallel(engine: FakeEngine) -> 
     class Meeting(FakeEngine):
         def evaluate(
             self, image: str, subject: Subject, platforms: Sequence[Platform] = (DEFAULT_PLATFORM,)
-        ) -> FakeResult:
+        ) -> ImageResult:
             barrier.wait()  # only returns once all three images are being evaluated at once
             return super().evaluate(image, subject, platforms)
 

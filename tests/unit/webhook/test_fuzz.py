@@ -25,7 +25,7 @@ IMAGES = [GO, "registry.example/team/web:2", "nginx:1.27"]
 
 @pytest.fixture
 def handler() -> Iterator[AdmissionHandler]:
-    engine = FakeEngine(analyses={GO: BLOATED})
+    engine = FakeEngine(canned={GO: BLOATED})
     app = create_app(WebhookSettings(), engine)
     found = app.extensions["slimgate"]["handler"]
     assert isinstance(found, AdmissionHandler)

@@ -109,7 +109,7 @@ def test_the_rest_is_decided_by_on_registry_error(on_error: Verdict) -> None:
 
 def test_a_denied_container_and_the_denied_rest_are_counted_together() -> None:
     engine = FakeEngine(policy=Policy(rules=DEFAULT_RULES, on_registry_error=Verdict.DENY))
-    engine.analyses["registry.example/go:1"] = BLOATED
+    engine.canned["registry.example/go:1"] = BLOATED
     app = create_app(SMALL, engine)
     images = ["registry.example/go:1"] + [f"registry.example/app{i}:1" for i in range(5)]
     response = post(app.test_client(), pod_of(images))
@@ -191,9 +191,7 @@ def test_a_pod_of_90000_distinct_images_is_answered_quickly_with_bounded_output(
 
 def test_a_too_complex_image_is_named_even_when_on_registry_error_allows() -> None:
     engine = FakeEngine(policy=Policy(rules=DEFAULT_RULES, on_registry_error=Verdict.ALLOW))
-    engine.analyses["registry.example/gcc:1"] = too_complex(
-        "59,871 history entries (limit 1,000)", 1
-    )
+    engine.canned["registry.example/gcc:1"] = too_complex("59,871 history entries (limit 1,000)", 1)
     app = create_app(WebhookSettings(), engine)
     response = post(app.test_client(), pod_of(["registry.example/gcc:1"]))
     assert response["allowed"] is True

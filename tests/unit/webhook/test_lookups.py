@@ -10,13 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from slimgate.config import WebhookSettings
+from slimgate.evaluation import ImageResult
 from slimgate.model import DEFAULT_PLATFORM, Platform, Subject
 from slimgate.registry.limits import ceiling
 from slimgate.webhook.app import create_app
 from slimgate.webhook.lookups import LookupPool, registry_of
 from tests.support import admission
 from tests.unit.webhook.conftest import post
-from tests.unit.webhook.fakes import BLOATED, FakeEngine, FakeResult
+from tests.unit.webhook.fakes import BLOATED, FakeEngine
 
 
 @pytest.fixture
@@ -176,12 +177,12 @@ class Dripping(FakeEngine):
     """Images of ``slow.test`` wait for the release, and record how many waited at once."""
 
     def __init__(self) -> None:
-        super().__init__(analyses={"healthy.test/team/api:1": BLOATED})
+        super().__init__(canned={"healthy.test/team/api:1": BLOATED})
         self.gate = Gate()
 
     def evaluate(
         self, image: str, subject: Subject, platforms: Sequence[Platform] = (DEFAULT_PLATFORM,)
-    ) -> FakeResult:
+    ) -> ImageResult:
         if image.startswith("slow.test/"):
             self.gate(image)
         return super().evaluate(image, subject, platforms)

@@ -19,7 +19,7 @@ GO = "registry.example/team/api:1.4"
 
 def test_each_pod_is_evaluated_for_the_node_platforms_it_may_run_on() -> None:
     engine = FakeEngine()
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
 
     def platforms_for(template: PodTemplate) -> tuple[Platform, ...]:
         return narrow((AMD64, ARM64), template.placement)

@@ -66,7 +66,7 @@ def test_registry_observer_feeds_the_counters(engine: FakeEngine) -> None:
 def test_one_json_log_line_per_decision_without_specs(
     client: FlaskClient, engine: FakeEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     body = admission.review(
         admission.pod([GO], pull_secrets=["regcred"], name="api"), uid="uid-log", dry_run=True
     )
@@ -116,7 +116,7 @@ def rebuild_from(path: Path) -> Wiring:
         raise ConfigError(f"{path}: unknown mode {mode!r}")
     return Wiring(
         WebhookSettings(),
-        FakeEngine(analyses={GO: BLOATED}, policy=Policy(rules=DEFAULT_RULES, mode=Mode(mode))),
+        FakeEngine(canned={GO: BLOATED}, policy=Policy(rules=DEFAULT_RULES, mode=Mode(mode))),
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import pytest
 from flask import Flask
@@ -14,6 +13,7 @@ from urllib3.exceptions import MaxRetryError
 
 from slimgate.cluster.pullsecrets import PullSecrets
 from slimgate.config import WebhookSettings
+from slimgate.evaluation import ImageResult
 from slimgate.kube.workloads import PodTemplate
 from slimgate.model import DEFAULT_PLATFORM, Platform, Subject
 from slimgate.policy.decision import Verdict
@@ -21,23 +21,25 @@ from slimgate.policy.model import Policy
 from slimgate.webhook.app import create_app
 from slimgate.webhook.metrics import WebhookMetrics
 from tests.support import admission
-from tests.unit.cluster.test_pullsecrets import FakeSecrets, Hanging, Raising
+from tests.support.fakes import FakeSecrets
+from tests.unit.cluster.test_pullsecrets import Hanging, Raising
 from tests.unit.webhook.conftest import post
-from tests.unit.webhook.fakes import DEFAULT_RULES, FakeEngine, FakeResult
+from tests.unit.webhook.fakes import DEFAULT_RULES, FakeEngine
 
 PRIVATE = "registry.example/private/api:1"
 UNAUTHORIZED = "registry.example answered 401 Unauthorized"
 
 
-@dataclass
 class PrivateRegistry(FakeEngine):
     """Reads :data:`PRIVATE` only with credentials, like a registry behind token auth."""
 
-    credentials: bool = False
+    def __init__(self, *, policy: Policy, credentials: bool = False) -> None:
+        super().__init__(policy=policy)
+        self.credentials = credentials
 
     def evaluate(
         self, image: str, subject: Subject, platforms: Sequence[Platform] = (DEFAULT_PLATFORM,)
-    ) -> FakeResult:
+    ) -> ImageResult:
         if image == PRIVATE and not self.credentials:
             return self.unreadable(image, subject, UNAUTHORIZED, platforms[0])
         return super().evaluate(image, subject, platforms)

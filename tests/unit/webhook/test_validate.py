@@ -32,7 +32,7 @@ def test_clean_pod_is_allowed_and_the_uid_echoed(client: FlaskClient, engine: Fa
 def test_toolchain_pod_is_denied_with_an_actionable_message(
     client: FlaskClient, engine: FakeEngine
 ) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     response = post(client, admission.review(admission.pod([OK, GO]), uid="uid-2"))
     assert response["uid"] == "uid-2"
     assert response["allowed"] is False
@@ -55,7 +55,7 @@ def test_toolchain_pod_is_denied_with_an_actionable_message(
 def test_a_denial_no_multi_stage_build_removes_carries_no_fix_hint(
     client: FlaskClient, engine: FakeEngine
 ) -> None:
-    engine.analyses[GO] = LARGE
+    engine.canned[GO] = LARGE
     engine.policy = Policy(rules={"oversize-layer": RuleAction.DENY})
     response = post(client, admission.review(admission.pod([GO])))
     assert response["allowed"] is False
@@ -66,7 +66,7 @@ def test_a_denial_no_multi_stage_build_removes_carries_no_fix_hint(
 def test_deployment_warning_names_the_template_field_path(
     client: FlaskClient, engine: FakeEngine
 ) -> None:
-    engine.analyses[BIG] = LARGE
+    engine.canned[BIG] = LARGE
     obj = admission.workload("Deployment", [OK, BIG])
     response = post(client, admission.review(obj))
     assert response["allowed"] is True
@@ -78,22 +78,22 @@ def test_deployment_warning_names_the_template_field_path(
 def test_cronjob_is_checked_through_the_job_template(
     client: FlaskClient, engine: FakeEngine
 ) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     response = post(client, admission.review(admission.workload("CronJob", [GO])))
     assert response["allowed"] is False
     assert "spec.jobTemplate.spec.template.spec.containers[0]" in response["status"]["message"]
 
 
 def test_every_template_kind_is_checked(client: FlaskClient, engine: FakeEngine) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     for kind in ["StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"]:
         response = post(client, admission.review(admission.workload(kind, [GO])))
         assert response["allowed"] is False, kind
 
 
 def test_warnings_fit_the_apiserver_limits(client: FlaskClient, engine: FakeEngine) -> None:
-    engine.analyses[BIG] = LARGE
-    engine.analyses[GO] = BLOATED
+    engine.canned[BIG] = LARGE
+    engine.canned[GO] = BLOATED
     engine.policy = Policy(rules=DEFAULT_RULES, mode=Mode.WARN)
     obj = admission.workload("CronJob", [BIG], init=[GO])
     response = post(client, admission.review(obj))
@@ -107,7 +107,7 @@ def test_warnings_fit_the_apiserver_limits(client: FlaskClient, engine: FakeEngi
 
 
 def test_warn_mode_turns_the_denial_into_a_warning(client: FlaskClient, engine: FakeEngine) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     engine.policy = Policy(rules=DEFAULT_RULES, mode=Mode.WARN)
     response = post(client, admission.review(admission.pod([GO])))
     assert response["allowed"] is True
@@ -119,8 +119,8 @@ def test_warn_mode_turns_the_denial_into_a_warning(client: FlaskClient, engine: 
 def test_audit_mode_allows_without_warnings_but_records(
     client: FlaskClient, engine: FakeEngine
 ) -> None:
-    engine.analyses[GO] = BLOATED
-    engine.analyses[BIG] = LARGE
+    engine.canned[GO] = BLOATED
+    engine.canned[BIG] = LARGE
     engine.policy = Policy(rules=DEFAULT_RULES, mode=Mode.AUDIT)
     response = post(client, admission.review(admission.pod([GO, BIG])))
     assert response["allowed"] is True
@@ -134,7 +134,7 @@ def test_audit_mode_allows_without_warnings_but_records(
 
 
 def test_dry_run_is_answered_the_same_way(client: FlaskClient, engine: FakeEngine) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     wet = post(client, admission.review(admission.pod([GO]), uid="u"))
     dry = post(client, admission.review(admission.pod([GO]), uid="u", dry_run=True))
     assert dry == wet
@@ -143,7 +143,7 @@ def test_dry_run_is_answered_the_same_way(client: FlaskClient, engine: FakeEngin
 def test_same_image_in_two_containers_is_evaluated_once(
     client: FlaskClient, engine: FakeEngine
 ) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     response = post(client, admission.review(admission.pod([GO, GO])))
     assert evaluated(engine) == [GO]
     assert "spec.containers[0]" in response["status"]["message"]
@@ -166,7 +166,7 @@ def test_subject_carries_namespace_labels_and_workload(
 def test_ephemeral_container_update_checks_only_the_debugger(
     client: FlaskClient, engine: FakeEngine
 ) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     response = post(client, admission.ephemeral_update([OK], GO))
     assert evaluated(engine) == [GO]
     assert response["allowed"] is False
@@ -183,7 +183,7 @@ def test_update_evaluates_only_new_or_changed_images(
 
 
 def test_scaling_a_deployment_evaluates_nothing(client: FlaskClient, engine: FakeEngine) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     old = admission.workload("Deployment", [GO])
     new = admission.workload("Deployment", [GO])
     new["spec"]["replicas"] = 5
@@ -195,7 +195,7 @@ def test_scaling_a_deployment_evaluates_nothing(client: FlaskClient, engine: Fak
 def test_own_and_excluded_namespaces_are_never_checked(
     client: FlaskClient, engine: FakeEngine
 ) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     for namespace in ["kube-system", "slimgate"]:
         response = post(client, admission.review(admission.pod([GO], namespace=namespace)))
         assert response["allowed"] is True
@@ -203,7 +203,7 @@ def test_own_and_excluded_namespaces_are_never_checked(
 
 
 def test_mirror_pods_are_skipped(client: FlaskClient, engine: FakeEngine) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     obj = admission.pod([GO], annotations={"kubernetes.io/config.mirror": "a1b2"})
     assert post(client, admission.review(obj))["allowed"] is True
     assert engine.calls == []
@@ -212,7 +212,7 @@ def test_mirror_pods_are_skipped(client: FlaskClient, engine: FakeEngine) -> Non
 def test_other_kinds_subresources_and_operations_are_allowed_unchecked(
     client: FlaskClient, engine: FakeEngine
 ) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     configmap = {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "x"}, "data": {}}
     status_update = admission.review(
         admission.pod([GO]), operation="UPDATE", old=admission.pod([OK]), sub_resource="status"
@@ -226,7 +226,7 @@ def test_other_kinds_subresources_and_operations_are_allowed_unchecked(
 def test_identical_reviews_within_the_memo_window_evaluate_once(
     client: FlaskClient, engine: FakeEngine
 ) -> None:
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     first = post(client, admission.review(admission.pod([GO]), uid="a"))
     second = post(client, admission.review(admission.pod([GO]), uid="b"))
     assert evaluated(engine) == [GO]
@@ -242,7 +242,7 @@ def test_pods_that_differ_only_in_name_share_the_decision_but_not_across_credent
     """Bare pods and Jobs' pods each have a name of their own: the decision does not depend
     on it, so the second is answered from the memo. Labels (exemptions match them) and the
     credentials the pod pulls with are part of what was decided, so they are not shared."""
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     post(client, admission.review(admission.pod([GO], name="job-1", labels={"app": "x"})))
     post(client, admission.review(admission.pod([GO], name="job-2", labels={"app": "x"})))
     assert evaluated(engine) == [GO]
@@ -262,7 +262,7 @@ def test_reviews_queued_behind_the_first_of_a_burst_use_its_answer(
     app: Flask, engine: FakeEngine
 ) -> None:
     """Both begin before either finishes (a cold burst on the event loop); only one evaluates."""
-    engine.analyses[GO] = BLOATED
+    engine.canned[GO] = BLOATED
     handler = app.extensions["slimgate"]["handler"]
     first = handler.begin(json.dumps(admission.review(admission.pod([GO]), uid="a")).encode())
     second = handler.begin(json.dumps(admission.review(admission.pod([GO]), uid="b")).encode())
@@ -301,11 +301,11 @@ def test_the_fix_is_stated_once_for_several_findings_of_a_container(
     from dataclasses import replace
 
     from slimgate.analysis.findings import Analysis
-    from slimgate.policy.model import RuleAction
+    from slimgate.policy.decision import RuleAction
     from tests.unit.webhook.fakes import GOLANG, TOOLCHAIN
 
     build = replace(TOOLCHAIN, rule="build-in-final-image", message="layer 9 runs go build")
-    engine.analyses[GO] = Analysis(findings=(TOOLCHAIN, build), base=GOLANG, compressed_size=1)
+    engine.canned[GO] = Analysis(findings=(TOOLCHAIN, build), base=GOLANG, compressed_size=1)
     engine.policy = Policy(rules={**DEFAULT_RULES, "build-in-final-image": RuleAction.DENY})
     message = post(client, admission.review(admission.pod([GO])))["status"]["message"]
     assert "[toolchain-base]" in message

@@ -8,6 +8,8 @@ Go/OCI names (``amd64``), dpkg names (``amd64``, ``armhf``, ``ppc64el``), apk an
 
 from __future__ import annotations
 
+import functools
+
 from slimgate.model import Platform
 
 # (OCI architecture, variant or None) -> aliases
@@ -29,9 +31,15 @@ KNOWN_NAMES: frozenset[str] = frozenset().union(*ALIASES.values()) | {"arm", "pp
 
 
 def aliases(platform: Platform) -> frozenset[str]:
-    """Every spelling of ``platform``'s architecture (arm without variant means v7)."""
-    arch = platform.architecture
-    variant = platform.variant
+    """Every spelling of ``platform``'s architecture (arm without variant means v7).
+
+    The same set each time for the same platform: it keys the memos of parsed scripts,
+    and a set made anew would be hashed anew for each of them."""
+    return _aliases(platform.architecture, platform.variant)
+
+
+@functools.lru_cache(maxsize=64)
+def _aliases(arch: str, variant: str | None) -> frozenset[str]:
     if arch == "arm64":
         variant = None
     if arch == "arm" and variant is None:

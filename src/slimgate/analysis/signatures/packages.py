@@ -119,6 +119,17 @@ PACKAGE_CLASSES: tuple[PackageClass, ...] = (
 )
 
 
+# The sub-commands with which each package manager removes packages (``apt-get purge gcc``).
+REMOVE_VERBS: dict[str, tuple[str, ...]] = {
+    "apt-get": ("purge", "remove", "autoremove"),
+    "apt": ("purge", "remove", "autoremove"),
+    "apk": ("del",),
+    "yum": ("remove", "erase", "autoremove"),
+    "dnf": ("remove", "erase", "autoremove"),
+    "microdnf": ("remove",),
+}
+
+
 # Metapackages and what they pull in as *automatic* dependencies: ``apt-get remove
 # build-essential`` without ``--auto-remove``/``autoremove`` removes only the metapackage
 # and leaves these installed (Debian's build-essential depends on gcc, g++, make,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from slimgate.fix import bases, entry, packages
 from slimgate.fix.context import Context, binary_start, given_start
 from slimgate.fix.model import Missing
-from slimgate.fix.shape import Runtime, Shape, Start
+from slimgate.fix.shape import Runtime, Shape, Start, needs
 
 _COMPILERS = frozenset({"gcc", "g++", "cc", "c++", "clang", "clang++"})
 # gcc image major -> the Debian release it is built on (docker-library gcc, 2026).
@@ -77,17 +77,13 @@ def plan(context: Context) -> Shape:
         if program and "/" in program:
             artifact = entry.resolve(program, original.workdir)
     if artifact is None:
-        return Shape(
+        return needs(
             "c",
-            None,
-            None,
-            missing=(
-                Missing(
-                    "the path of the binary the build writes",
-                    "--artifact",
-                    "the compiler has no -o and the start command does not name a path",
-                    example="--artifact /src/build/app",
-                ),
+            Missing(
+                "the path of the binary the build writes",
+                "--artifact",
+                "the compiler has no -o and the start command does not name a path",
+                example="--artifact /src/build/app",
             ),
         )
     runtime_base = _runtime_base(original.repository, original.tag)
@@ -105,7 +101,7 @@ def plan(context: Context) -> Shape:
     family = bases.family_of(runtime_base)
     start = given_start(context.options) or binary_start(original, artifact, (), family.shell)
     if isinstance(start, Missing):
-        return Shape("c", None, None, missing=(start,))
+        return needs("c", start)
     assert isinstance(start, Start)
     return Shape(
         "c",

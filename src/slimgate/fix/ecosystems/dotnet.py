@@ -15,7 +15,7 @@ from slimgate.fix import bases, entry
 from slimgate.fix.context import Context, given_start
 from slimgate.fix.model import Missing
 from slimgate.fix.project import xml_root, xml_text
-from slimgate.fix.shape import Runtime, Shape, Start
+from slimgate.fix.shape import Runtime, Shape, Start, needs
 
 
 def _option(argv: tuple[str, ...], *names: str) -> str | None:
@@ -122,4 +122,4 @@ def plan(context: Context) -> Shape:
 
 
 def _missing(flag: str, what: str, why: str, example: str) -> Shape:
-    return Shape("dotnet", None, None, missing=(Missing(what, flag, why, example=example),))
+    return needs("dotnet", Missing(what, flag, why, example=example))

@@ -16,7 +16,7 @@ from slimgate.fix import bases, entry, packages
 from slimgate.fix.binary import binary_shape
 from slimgate.fix.context import Context
 from slimgate.fix.model import Missing
-from slimgate.fix.shape import Shape
+from slimgate.fix.shape import Shape, needs
 
 BUILD_ENV = frozenset(
     {
@@ -230,16 +230,12 @@ def _default_name(context: Context, argv: tuple[str, ...]) -> str | None:
 
 
 def _missing_binary(why: str) -> Shape:
-    return Shape(
+    return needs(
         "go",
-        None,
-        None,
-        missing=(
-            Missing(
-                "the path of the binary the build writes",
-                "--artifact",
-                why,
-                example="--artifact /src/app",
-            ),
+        Missing(
+            "the path of the binary the build writes",
+            "--artifact",
+            why,
+            example="--artifact /src/app",
         ),
     )

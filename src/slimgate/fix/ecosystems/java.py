@@ -23,7 +23,7 @@ from slimgate.fix.context import Context, given_start
 from slimgate.fix.model import Missing
 from slimgate.fix.original import Original, RunStep
 from slimgate.fix.project import xml_root, xml_text
-from slimgate.fix.shape import Runtime, Shape, Start
+from slimgate.fix.shape import Runtime, Shape, Start, needs
 
 _BUILDERS = {"mvn": "maven", "mvnw": "maven", "gradle": "gradle", "gradlew": "gradle"}
 _GOALS = frozenset(
@@ -264,17 +264,13 @@ def plan(context: Context) -> Shape:
         if swapped is not None:
             return swapped
     if found is None:
-        return Shape(
+        return needs(
             "java",
-            None,
-            None,
-            missing=(
-                Missing(
-                    "the JDK's vendor and major version",
-                    "a pinned FROM tag",
-                    f"{original.base} does not say which JDK it carries; pin it (for example "
-                    "maven:3-eclipse-temurin-21 or eclipse-temurin:21-jdk)",
-                ),
+            Missing(
+                "the JDK's vendor and major version",
+                "a pinned FROM tag",
+                f"{original.base} does not say which JDK it carries; pin it (for example "
+                "maven:3-eclipse-temurin-21 or eclipse-temurin:21-jdk)",
             ),
         )
     jre, vendor_note = found
@@ -363,18 +359,15 @@ def plan(context: Context) -> Shape:
     start: Start | None = given_start(context.options)
     if start is None:
         if words and jar is not None and not _jar_in_start(words, original.workdir)[0]:
-            return Shape(
+            return needs(
                 "java",
-                framework,
-                None,
-                missing=(
-                    Missing(
-                        "the command the runtime image starts",
-                        "--start",
-                        f"the image starts `{' '.join(words)}`, not java -jar",
-                        example='--start \'["java", "-jar", "/app/app.jar"]\'',
-                    ),
+                Missing(
+                    "the command the runtime image starts",
+                    "--start",
+                    f"the image starts `{' '.join(words)}`, not java -jar",
+                    example='--start \'["java", "-jar", "/app/app.jar"]\'',
                 ),
+                framework=framework,
             )
         start = Start(cmd=cmd) if original.entrypoint is None else Start(entrypoint=cmd)
     return Shape(
@@ -416,16 +409,12 @@ def _at_least(version: str, floor: tuple[int, int]) -> bool:
 
 
 def _missing_jar(why: str) -> Shape:
-    return Shape(
+    return needs(
         "java",
-        None,
-        None,
-        missing=(
-            Missing(
-                "the path of the jar the build writes",
-                "--artifact",
-                why,
-                example="--artifact target/app-1.0.jar",
-            ),
+        Missing(
+            "the path of the jar the build writes",
+            "--artifact",
+            why,
+            example="--artifact target/app-1.0.jar",
         ),
     )

@@ -24,7 +24,7 @@ from slimgate.fix import bases, entry
 from slimgate.fix.context import Context, app_copies, given_start
 from slimgate.fix.model import Missing
 from slimgate.fix.project import dependencies, json_file, major
-from slimgate.fix.shape import ExtraStage, Runtime, Shape, Start
+from slimgate.fix.shape import ExtraStage, Runtime, Shape, Start, needs
 
 STATIC_SERVER = "nginxinc/nginx-unprivileged:1.27-alpine"
 _MANAGERS = ("pnpm", "yarn", "npm")
@@ -157,28 +157,23 @@ def _runtime_base(context: Context) -> str:
 
 
 def _missing_output(framework: str, why: str, example: str) -> Shape:
-    return Shape(
+    return needs(
         "node",
-        framework,
-        None,
-        missing=(Missing("the directory the build writes", "--output-dir", why, example=example),),
+        Missing("the directory the build writes", "--output-dir", why, example=example),
+        framework=framework,
     )
 
 
 def plan(context: Context) -> Shape:
     original = context.original
     if original.repository != "node":
-        return Shape(
+        return needs(
             "node",
-            None,
-            None,
-            missing=(
-                Missing(
-                    "a node image to run on",
-                    "--start",
-                    f"the build runs on {original.base}, not on an official node image, so "
-                    "slimgate cannot pick the matching node:*-slim; build FROM node:<version>",
-                ),
+            Missing(
+                "a node image to run on",
+                "--start",
+                f"the build runs on {original.base}, not on an official node image, so "
+                "slimgate cannot pick the matching node:*-slim; build FROM node:<version>",
             ),
         )
     package = json_file(context.files, "package.json")

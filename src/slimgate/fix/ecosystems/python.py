@@ -17,7 +17,7 @@ from slimgate.fix import bases, packages
 from slimgate.fix.context import Context, app_copies, given_start
 from slimgate.fix.model import Missing
 from slimgate.fix.original import RunStep
-from slimgate.fix.shape import Runtime, Shape, Start
+from slimgate.fix.shape import Runtime, Shape, Start, needs
 
 VENV = "/opt/venv"
 _TOOLS = frozenset({"pip", "setuptools", "wheel", "poetry", "uv", "pipenv", "pdm", "poetry-core"})
@@ -129,17 +129,13 @@ def plan(context: Context) -> Shape:
         )
     run, tool, argv = found
     if "--user" in argv:
-        return Shape(
+        return needs(
             "python",
-            None,
-            None,
-            missing=(
-                Missing(
-                    "an install without --user",
-                    "--user",
-                    f"`{' '.join(argv)}` installs into root's home; drop --user (the build "
-                    f"stage installs into {VENV})",
-                ),
+            Missing(
+                "an install without --user",
+                "--user",
+                f"`{' '.join(argv)}` installs into root's home; drop --user (the build "
+                f"stage installs into {VENV})",
             ),
         )
     notes: list[str] = []

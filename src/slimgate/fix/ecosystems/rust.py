@@ -15,7 +15,7 @@ from slimgate.fix.binary import binary_shape
 from slimgate.fix.context import Context
 from slimgate.fix.model import Missing
 from slimgate.fix.project import toml_file
-from slimgate.fix.shape import Shape
+from slimgate.fix.shape import Shape, needs
 
 BUILD_ENV = frozenset(
     {
@@ -184,16 +184,12 @@ def plan(context: Context) -> Shape:
 
 
 def _missing(why: str) -> Shape:
-    return Shape(
+    return needs(
         "rust",
-        None,
-        None,
-        missing=(
-            Missing(
-                "the path of the binary cargo writes",
-                "--artifact",
-                why,
-                example="--artifact target/release/app",
-            ),
+        Missing(
+            "the path of the binary cargo writes",
+            "--artifact",
+            why,
+            example="--artifact target/release/app",
         ),
     )

@@ -1,4 +1,4 @@
-"""Find helm and render the chart into parsed manifests for the chart tests.
+"""Find helm and render the chart into parsed manifests: the one chart renderer of the tests.
 
 The chart is tested with the real ``helm`` binary (built from Go modules by
 ``scripts/ensure-k8s-tools.sh``), never with a re-implementation of its
@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import yaml
 
@@ -100,6 +100,18 @@ class Rendering:
         return str(self.one("ValidatingWebhookConfiguration")["metadata"]["name"])
 
 
+class Options(TypedDict, total=False):
+    """What a rendering may set: release and namespace ("slimgate"), values files, values
+    (``--set-json`` key path -> value), extra helm arguments, the Kubernetes version."""
+
+    release: str
+    namespace: str
+    values_files: Iterable[Path]
+    values: Mapping[str, object]
+    extra: Sequence[str]
+    kube_version: str
+
+
 @dataclass(frozen=True)
 class Helm:
     """A helm binary and the chart it renders."""
@@ -112,59 +124,27 @@ class Helm:
             [str(self.binary), *args], capture_output=True, text=True, check=False, timeout=120
         )
 
-    def template_args(
-        self,
-        *,
-        release: str,
-        namespace: str,
-        values_files: Iterable[Path],
-        values: Mapping[str, object],
-        extra: Sequence[str],
-    ) -> list[str]:
-        args = ["template", release, str(self.chart), "--namespace", namespace]
-        args += ["--kube-version", KUBE_VERSION]
-        for path in values_files:
+    def template_args(self, **options: Unpack[Options]) -> list[str]:
+        """``helm template`` arguments; ``values`` are set with ``--set-json`` (key path ->
+        value), after the ``values_files`` in order (later ones win)."""
+        args = ["template", options.get("release", "slimgate"), str(self.chart)]
+        args += ["--namespace", options.get("namespace", "slimgate")]
+        args += ["--kube-version", options.get("kube_version", KUBE_VERSION)]
+        for path in options.get("values_files", ()):
             args += ["--values", str(path)]
-        for key, value in values.items():
+        for key, value in options.get("values", {}).items():
             args += ["--set-json", f"{key}={json.dumps(value)}"]
-        return args + list(extra)
+        return args + list(options.get("extra", ()))
 
-    def template(
-        self,
-        *,
-        release: str = "slimgate",
-        namespace: str = "slimgate",
-        values_files: Iterable[Path] = (),
-        values: Mapping[str, object] | None = None,
-        extra: Sequence[str] = (),
-    ) -> Rendering:
-        """Render the chart; ``values`` are set with ``--set-json`` (key path -> value)."""
-        args = self.template_args(
-            release=release,
-            namespace=namespace,
-            values_files=values_files,
-            values=values or {},
-            extra=extra,
-        )
-        result = self.run(*args)
+    def template(self, **options: Unpack[Options]) -> Rendering:
+        """Render the chart (options as for :meth:`template_args`); it must succeed."""
+        result = self.run(*self.template_args(**options))
         assert result.returncode == 0, f"helm template failed:\n{result.stderr}"
         return Rendering(parse_manifests(result.stdout))
 
-    def template_error(
-        self,
-        *,
-        values: Mapping[str, object] | None = None,
-        values_files: Iterable[Path] = (),
-    ) -> str:
+    def template_error(self, **options: Unpack[Options]) -> str:
         """Render with values that must be refused; return helm's error text."""
-        args = self.template_args(
-            release="slimgate",
-            namespace="slimgate",
-            values_files=values_files,
-            values=values or {},
-            extra=(),
-        )
-        result = self.run(*args)
+        result = self.run(*self.template_args(**options))
         assert result.returncode != 0, "helm accepted values it should have refused"
         return result.stderr
 

@@ -18,17 +18,18 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.cluster import KubeCluster
+from tests.support.chart import CHART, REPO_ROOT, Helm
+from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer
 
-from .chart import CHART, REPO_ROOT, Helm
+from .cluster import KubeCluster
+from .helm import isolated
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
@@ -102,7 +103,7 @@ def published(
     package = work / "dist" / f"slimgate-{VERSION}.tgz"
     assert package.is_file(), sorted(p.name for p in (work / "dist").iterdir())
 
-    repository = f"release-{uuid.uuid4().hex[:8]}/charts"
+    repository = f"{fresh('release')}/charts"
     pushed = helm_in(
         "push", str(package), f"oci://{plain_registry.host}/{repository}", "--plain-http"
     )
@@ -139,7 +140,7 @@ def test_helm_install_from_the_registry_runs_the_image_pinned_by_digest(
     published: dict[str, Any], kube_cluster: KubeCluster
 ) -> None:
     helm_in: HelmIn = published["helm"]
-    namespace, release = f"oci-{uuid.uuid4().hex[:6]}", "slimgate"
+    namespace, release = fresh("oci"), fresh("slimgate")
     helm_in(
         "install",
         release,
@@ -152,6 +153,7 @@ def test_helm_install_from_the_registry_runs_the_image_pinned_by_digest(
         "--create-namespace",
         "--set",
         "crds.policyReports.install=never",
+        *isolated(release),
     )
 
     metadata = json.loads(helm_in("get", "metadata", release, "-n", namespace, "-o", "json").stdout)
@@ -178,11 +180,11 @@ def test_the_chart_installs_by_its_own_digest_too(
 ) -> None:
     """``oci://…/slimgate@sha256:…`` installs exactly the chart that was pushed and signed."""
     helm_in: HelmIn = published["helm"]
-    namespace = f"oci-{uuid.uuid4().hex[:6]}"
+    namespace, release = fresh("oci"), fresh("pinned")
     reference = f"{published['oci']}@{published['chart_digest']}"
     helm_in(
         "install",
-        "pinned",
+        release,
         reference,
         "--plain-http",
         "--namespace",
@@ -190,8 +192,7 @@ def test_the_chart_installs_by_its_own_digest_too(
         "--create-namespace",
         "--set",
         "crds.policyReports.install=never",
+        *isolated(release),
     )
-    metadata = json.loads(
-        helm_in("get", "metadata", "pinned", "-n", namespace, "-o", "json").stdout
-    )
+    metadata = json.loads(helm_in("get", "metadata", release, "-n", namespace, "-o", "json").stdout)
     assert metadata["version"] == VERSION

@@ -5,15 +5,13 @@ certificate survives `helm upgrade`.
 `helm template` has no cluster, so `lookup` finds nothing there and the
 chart's certificate reuse can only be seen with a real API server: install,
 upgrade, and compare the caBundle the API server holds. The server is the
-e2e harness's (kine + kube-apiserver on loopback, no controllers), so pods
-never run; what is tested is what the API server stores and validates.
+session's (kine + kube-apiserver on loopback, no controllers), so pods never
+run; what is tested is what the API server stores and validates.
 """
 
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,10 +25,11 @@ from slimgate.analysis.findings import Severity
 from slimgate.audit.outcomes import Outcome, RuleResult
 from slimgate.audit.workloads import WorkloadRef
 from slimgate.reports.policyreport import Flavour, report_body
-from tests.e2e.cluster import KubeCluster
-from tests.e2e.helm import apply_dry_run, ensure_namespace
+from tests.support.chart import CI_VALUES, Helm
+from tests.support.names import fresh
 
-from .chart import CI_VALUES, Helm
+from .cluster import KubeCluster
+from .helm import apply_dry_run, ensure_namespace, install_report_crds, isolated
 
 pytestmark = pytest.mark.e2e
 
@@ -44,10 +43,6 @@ def helm_in(kube_cluster: KubeCluster, helm: Helm, *args: str) -> str:
     result = helm.run("--kubeconfig", str(kube_cluster.kubeconfig_path), *args)
     assert result.returncode == 0, result.stderr
     return result.stdout
-
-
-def fresh(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
 def read(cluster: KubeCluster, path: str) -> dict[str, Any]:
@@ -90,6 +85,7 @@ def test_helm_certificate_is_kept_across_upgrades(kube_cluster: KubeCluster, hel
         "--create-namespace",
         "--set",
         "crds.policyReports.install=never",
+        *isolated(release),
     )
     installed_bundle = webhook_entry(kube_cluster, fullname)["clientConfig"]["caBundle"]
     installed_secret = secret_data(kube_cluster, namespace, secret)
@@ -120,39 +116,6 @@ def test_helm_certificate_is_kept_across_upgrades(kube_cluster: KubeCluster, hel
     rotated = webhook_entry(kube_cluster, fullname)["clientConfig"]["caBundle"]
     assert rotated != installed_bundle
     assert secret_data(kube_cluster, namespace, secret)["ca.crt"] == rotated
-
-
-def install_crds(kube_cluster: KubeCluster, helm: Helm) -> None:
-    """Create the chart's report CRDs for real and wait until they serve."""
-    rendering = helm.template(
-        values={
-            "crds.policyReports.install": "always",
-            "crds.openReports.install": "always",
-        },
-        extra=[
-            "--show-only",
-            "templates/crds/policyreports.yaml",
-            "--show-only",
-            "templates/crds/openreports.yaml",
-        ],
-    )
-    with kube_cluster.api_client() as api:
-        dynamic = DynamicClient(api)  # type: ignore[no-untyped-call]
-        crds = dynamic.resources.get(
-            api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
-        )
-        for crd in rendering.manifests:
-            crds.server_side_apply(body=crd, field_manager=FIELD_MANAGER, force_conflicts=True)
-        deadline = time.monotonic() + 60
-        for crd in rendering.manifests:
-            while not established(crds.get(name=crd["metadata"]["name"]).to_dict()):
-                assert time.monotonic() < deadline, f"{crd['metadata']['name']} not established"
-                time.sleep(0.5)
-
-
-def established(crd: dict[str, Any]) -> bool:
-    conditions = (crd.get("status") or {}).get("conditions") or []
-    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 def sample_results(namespace: str) -> list[RuleResult]:
@@ -186,7 +149,7 @@ def test_the_operators_reports_fit_the_charts_crds(
     kube_cluster: KubeCluster, helm: Helm, flavour: Flavour
 ) -> None:
     """A report as the operator's writer builds it is stored as written."""
-    install_crds(kube_cluster, helm)
+    install_report_crds(kube_cluster, helm)
     namespace = fresh("reports")
     body = report_body(namespace, sample_results(namespace), datetime.now(UTC), flavour)
     with kube_cluster.api_client() as api:

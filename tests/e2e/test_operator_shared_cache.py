@@ -1,0 +1,303 @@
+"""The audit operator as its own process, sharing a redis-server with a webhook process and
+``slimgate check``, against a real kube-apiserver and a real registry.
+
+What the registry served is counted in its own access log; what the operator asked for, in
+its ``/metrics``. An image a webhook or ``slimgate check`` fetched costs the operator no
+registry read, an image the operator fetched costs the webhook and ``check`` none, and an
+operator started again (a rollout) audits every namespace from the store alone. Every
+PolicyReport is written as without the store.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+import trustme
+
+from slimgate.cluster.api import Json, KubeApi
+from tests.integration.audit.scenario import (
+    GOLANG_APP,
+    SMALL_APP,
+    create_chain,
+    create_namespace,
+    create_pod,
+)
+from tests.support import admission
+from tests.support.images import ImageSpec, build_image, push
+from tests.support.redis_server import RedisServer, start_redis
+from tests.support.registry_server import RegistryServer
+from tests.support.served import ServedWebhook
+
+from .admission_setup import eventually
+from .cluster import K8sTools, KubeCluster
+from .test_operator import LEASE_NAMESPACE, PR, Operator, install_report_crds, start_operator
+
+pytestmark = [pytest.mark.e2e, pytest.mark.registry]
+
+PREFIX = "store"  # the namespaces (and repositories) of this module; the operator's only
+CONFIG = """\
+registry:
+  insecure: ["127.0.0.1"]
+  knownToolchainImages: []
+  sharedCache:
+    url: {url}
+    passwordFile: {password}
+    secretFile: {secret}
+    timeoutMilliseconds: 200
+    retrySeconds: 30
+    waitSeconds: 4
+policy:
+  thresholds: {{layerMegabytes: 1, imageMegabytes: 1000}}
+operator:
+  namespaces: ['{prefix}-*']
+webhook:
+  timeoutSeconds: 10
+"""
+
+
+def scrape(operator: Operator) -> dict[str, float]:
+    """The operator's ``/metrics``, sample by sample (``name{labels}`` -> value)."""
+    url = f"http://127.0.0.1:{operator.metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text: str = response.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def total(samples: dict[str, float], name: str) -> float:
+    """The sum of metric ``name`` over its labels."""
+    return sum(v for k, v in samples.items() if k == name or k.startswith(f"{name}{{"))
+
+
+@dataclass
+class Shared:
+    cluster: KubeCluster
+    api: KubeApi
+    registry: RegistryServer
+    store: RedisServer
+    config: Path
+    workdir: Path
+    webhook: ServedWebhook
+    operator: Operator
+    namespaces: list[str] = field(default_factory=list)  # every one this module made
+
+    def image(self, spec: ImageSpec) -> tuple[str, str]:
+        """A new image, unknown to every cache: its reference and its repository."""
+        repository = f"{PREFIX}-{uuid.uuid4().hex[:8]}/app"
+        push(self.registry.url, repository, "1", build_image(spec))
+        return f"{self.registry.host}/{repository}:1", repository
+
+    def namespace(self) -> str:
+        name = f"{PREFIX}-{uuid.uuid4().hex[:8]}"
+        create_namespace(self.api, name)
+        self.namespaces.append(name)
+        return name
+
+    def check(self, image: str, denied: bool) -> None:
+        """``slimgate check`` of ``image``, a process of its own on the same store."""
+        checked = subprocess.run(
+            [sys.executable, "-m", "slimgate.main", "check", "--config", str(self.config), image],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert checked.returncode == (1 if denied else 0), checked.stdout + checked.stderr
+
+    def review(self, image: str, denied: bool) -> None:
+        """The webhook's review of a pod of ``image``: denied for its toolchain or allowed."""
+        response = self.webhook.review(admission.review(admission.pod([image])))
+        assert response["allowed"] is not denied, response
+        if denied:
+            assert "toolchain-base" in response["status"]["message"], response
+
+
+def start_leader(cluster: KubeCluster, config: Path, workdir: Path, identity: str) -> Operator:
+    """An operator on ``config``, leading a lease of its own at once."""
+    operator = start_operator(
+        cluster, config, workdir, identity, "--lease-name", f"slimgate-{identity}"
+    )
+    api = KubeApi(cluster.api_client())
+
+    def leads() -> bool:
+        if operator.process.poll() is not None:
+            raise AssertionError(f"the operator exited:\n{operator.log_text()}")
+        lease = api.get("coordination.k8s.io/v1", "leases", LEASE_NAMESPACE, f"slimgate-{identity}")
+        return (lease or {}).get("spec", {}).get("holderIdentity") == identity
+
+    try:
+        eventually(leads, what=f"operator {identity} to take its lease", timeout=60.0)
+    except BaseException:
+        operator.stop()
+        raise
+    return operator
+
+
+@pytest.fixture(scope="module")
+def shared(
+    kube_cluster: KubeCluster,
+    k8s_tools: K8sTools,
+    logged_registry: RegistryServer,
+    test_ca: trustme.CA,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Shared]:
+    workdir = tmp_path_factory.mktemp("operator-shared-cache")
+    api = KubeApi(kube_cluster.api_client())
+    install_report_crds(api, k8s_tools)
+    create_namespace(api, LEASE_NAMESPACE)
+    store = start_redis(workdir / "redis")
+    secret = workdir / "install-secret"
+    secret.write_text("one install, one secret\n")
+    config = workdir / "config.yaml"
+    config.write_text(
+        CONFIG.format(url=store.url, password=store.password_file, secret=secret, prefix=PREFIX)
+    )
+    cert, key, ca = workdir / "tls.crt", workdir / "tls.key", workdir / "ca.pem"
+    issued = test_ca.issue_cert("127.0.0.1")
+    test_ca.cert_pem.write_to_path(str(ca))
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    webhook: ServedWebhook | None = None
+    operator: Operator | None = None
+    try:
+        webhook = ServedWebhook(workdir, config, cert, key, ca)
+        operator = start_leader(kube_cluster, config, workdir, "shared-first")
+        yield Shared(kube_cluster, api, logged_registry, store, config, workdir, webhook, operator)
+    finally:
+        if operator is not None:
+            operator.stop()
+            print(operator.log_text()[-4000:])
+        if webhook is not None:
+            webhook.stop()
+        store.stop()
+
+
+def wait_report(shared: Shared, namespace: str, ready: Callable[[Json], bool]) -> Json:
+    def found() -> Json | None:
+        body = shared.api.get(*PR, namespace, "slimgate")
+        return body if body is not None and ready(body) else None
+
+    return eventually(found, what=f"the PolicyReport in {namespace}", timeout=60.0)
+
+
+def by_resource(report: Json) -> dict[tuple[str, str, str], Json]:
+    return {
+        (r["resources"][0]["kind"], r["resources"][0]["name"], r["rule"]): r
+        for r in report["results"]
+    }
+
+
+def workloads(report: Json) -> set[str]:
+    return {r["resources"][0]["name"] for r in report["results"]}
+
+
+def named(count: int) -> Callable[[Json], bool]:
+    """A report with results for ``count`` workloads."""
+    return lambda body: len(workloads(body)) == count
+
+
+def one_fetch_set(reads: list[str]) -> bool:
+    """A HEAD for the tag, a GET for the manifest and one for the config, all answered."""
+    methods = sorted(line.split(" ")[0] for line in reads)
+    return methods == ["GET", "GET", "HEAD"] and all(line.endswith(" 200") for line in reads)
+
+
+def test_the_operator_audits_images_a_webhook_and_check_fetched_without_a_registry_read(
+    shared: Shared,
+) -> None:
+    toolchain, toolchain_repo = shared.image(replace(GOLANG_APP, labels={"warmed": "webhook"}))
+    small, small_repo = shared.image(replace(SMALL_APP, labels={"warmed": "check"}))
+    shared.review(toolchain, denied=True)  # a webhook replica judges a pod of it
+    shared.check(small, denied=False)  # and slimgate check the other
+    warmed = {repo: shared.registry.reads(repo) for repo in (toolchain_repo, small_repo)}
+    assert all(one_fetch_set(reads) for reads in warmed.values()), warmed
+    before = scrape(shared.operator)
+
+    namespace = shared.namespace()
+    create_chain(shared.api, namespace, "web", toolchain, replicas=2)
+    create_pod(shared.api, namespace, "tool", small)
+    report = wait_report(shared, namespace, named(2))
+
+    results = by_resource(report)
+    web = results[("Deployment", "web", "toolchain-base")]
+    assert web["result"] == "fail"
+    assert web["properties"]["image"] == toolchain
+    assert web["properties"]["digest"].startswith("sha256:")
+    assert results[("Pod", "tool", "toolchain-base")]["result"] == "pass"
+    for repo, reads in warmed.items():
+        assert shared.registry.reads(repo) == reads, repo  # the registry saw nothing more
+    after = scrape(shared.operator)
+    requests = "slimgate_registry_requests_total"
+    assert total(after, requests) == total(before, requests) == 0
+    hits = 'slimgate_shared_cache_events_total{event="hit"}'
+    # per image: its tag, its manifest and its config, each read from the store
+    assert after.get(hits, 0) - before.get(hits, 0) >= 6
+    assert after["slimgate_shared_cache_up"] == 1
+
+
+def test_an_image_the_operator_fetched_costs_the_webhook_and_check_no_registry_read(
+    shared: Shared,
+) -> None:
+    image, repo = shared.image(replace(GOLANG_APP, labels={"warmed": "operator"}))
+    before = total(scrape(shared.operator), "slimgate_registry_requests_total")
+    namespace = shared.namespace()
+    create_pod(shared.api, namespace, "first", image)
+    report = wait_report(shared, namespace, named(1))
+    assert by_resource(report)[("Pod", "first", "toolchain-base")]["result"] == "fail"
+    fetched = shared.registry.reads(repo)
+    assert one_fetch_set(fetched), fetched
+    assert total(scrape(shared.operator), "slimgate_registry_requests_total") - before == 3
+
+    shared.review(image, denied=True)
+    shared.check(image, denied=True)
+    assert shared.registry.reads(repo) == fetched
+
+
+def test_an_operator_started_again_audits_every_namespace_from_the_store_alone(
+    shared: Shared,
+) -> None:
+    image, repo = shared.image(replace(SMALL_APP, labels={"warmed": "rollout"}))
+    namespace = shared.namespace()
+    create_pod(shared.api, namespace, "kept", image)
+    wait_report(shared, namespace, named(1))
+    fetched = shared.registry.reads(repo)
+    assert one_fetch_set(fetched), fetched
+    written = {}
+    for each in shared.namespaces:  # this one, and those of the tests before
+        report = shared.api.get(*PR, each, "slimgate")
+        assert report is not None
+        written[each] = report
+    shared.operator.stop()
+    for each in written:  # so that every report is the next operator's
+        shared.api.delete(*PR, each, "slimgate")
+
+    restarted = start_leader(shared.cluster, shared.config, shared.workdir, "shared-second")
+    try:
+        again = {
+            each: wait_report(shared, each, named(len(workloads(before))))
+            for each, before in written.items()
+        }
+        for each, before in written.items():
+            assert again[each]["summary"] == before["summary"], each
+        kept = by_resource(again[namespace])[("Pod", "kept", "toolchain-base")]
+        assert kept["result"] == "pass"
+        samples = scrape(restarted)
+        assert total(samples, "slimgate_registry_requests_total") == 0
+        assert shared.registry.reads(repo) == fetched
+        for process in (restarted, shared.operator):
+            assert shared.store.password not in process.log_text()
+        assert shared.store.password not in shared.webhook.log_text()
+    finally:
+        restarted.stop()
+        print(restarted.log_text()[-3000:])
