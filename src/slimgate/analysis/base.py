@@ -118,10 +118,9 @@ def _anchor(steps: Sequence[StepFacts], signature: BaseSignature) -> int | None:
 _SAME_BUILD = timedelta(minutes=30)
 
 
-def _moment(created: Sequence[str | None], index: int) -> datetime | None:
-    """When history entry ``index`` was created; None when unknown or a fixed reproducible-
-    build time (1970, 1980), which says nothing about which build made the step."""
-    text = created[index] if index < len(created) else None
+def _moment(text: str | None) -> datetime | None:
+    """When a history entry was created; None when unknown or a fixed reproducible-build
+    time (1970, 1980), which says nothing about which build made the step."""
     if not text:
         return None
     try:
@@ -129,6 +128,17 @@ def _moment(created: Sequence[str | None], index: int) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.year >= 2000 else None
+
+
+def _same_build(created: Sequence[str | None], earlier: str | None, later: str | None) -> bool:
+    """Whether two steps' times say one build made both: minutes apart, in order, and the
+    history carries more than one time (one time on every entry tells no builds apart)."""
+    first, second = _moment(earlier), _moment(later)
+    if first is None or second is None:
+        return False
+    if len({text for text in created if text}) < 2:
+        return False
+    return timedelta(0) <= second - first <= _SAME_BUILD
 
 
 def tail(
@@ -141,23 +151,17 @@ def tail(
     patterns), and between two of them any step made in the same build (the gradle image's
     ``apt-get install make git ...`` sits between its ``GRADLE_HOME`` and its download)."""
     end = anchor
-    if len({text for text in created if text}) < 2:
-        created = ()  # one time on every entry (stamped alike) tells no builds apart
-    previous = _moment(created, anchor)
+    previous = created[anchor] if anchor < len(created) else None
     for facts in steps[anchor + 1 :]:
         instruction = facts.step.instruction
         if instruction in ("CMD", "ENTRYPOINT"):
             return facts.index
-        moment = _moment(created, facts.index)
+        time = created[facts.index] if facts.index < len(created) else None
         if _matches(own, facts.text):
             end = facts.index
-        elif instruction not in METADATA and not (
-            previous is not None
-            and moment is not None
-            and timedelta(0) <= moment - previous <= _SAME_BUILD
-        ):
+        elif instruction not in METADATA and not _same_build(created, previous, time):
             break
-        previous = moment if moment is not None else previous
+        previous = time or previous
     return end
 
 
@@ -199,13 +203,13 @@ def _env_index(signatures: Sequence[BaseSignature]) -> dict[str, tuple[int, ...]
 
 _BY_ENV = _env_index(_SEARCHED)
 _BY_HISTORY = tuple(i for i, s in enumerate(_SEARCHED) if not s.env)
-# Their anchors searched together first: most images match none of them, and one pass over
-# the steps then rules them all out.
-_HISTORY_ONLY = tuple(p for s in _SEARCHED if not s.env for p in s.history)
+# Their markers, tested first: most images have no step with any of them, and one pass of
+# substring tests then rules them all out.
+_MARKERS = tuple(s.marker for s in _SEARCHED if not s.env)
 
 
 def _by_signature(facts: Facts) -> Recognition | None:
-    hits: list[StepFacts] | None = None  # the steps any history-only anchor matches
+    hits: list[StepFacts] | None = None  # the steps with a history-only row's marker
     positions = [*_BY_HISTORY]
     for name in facts.env.keys() & _BY_ENV.keys():
         positions.extend(_BY_ENV[name])
@@ -217,7 +221,7 @@ def _by_signature(facts: Facts) -> Recognition | None:
         candidates: Sequence[StepFacts] = facts.steps
         if not signature.env:
             if hits is None:
-                hits = [f for f in facts.steps if _matches(_HISTORY_ONLY, f.text)]
+                hits = [f for f in facts.steps if any(m in f.text for m in _MARKERS)]
             if not hits:
                 continue
             candidates = hits

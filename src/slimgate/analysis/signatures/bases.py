@@ -46,6 +46,9 @@ class BaseSignature:
     # What the anchor step shows when the row is told by its history alone (no ``env``):
     # the finding's evidence reads "step <n> <evidence>".
     evidence: str = ""
+    # Plain text every step a ``history`` anchor matches contains: a substring test rules
+    # the other steps out before any regular expression runs.
+    marker: str = ""
 
     @property
     def remedy_key(self) -> str:
@@ -309,6 +312,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         repositories=("perl",),
         clean_tags=("slim",),
         evidence="builds perl from its CPAN release",
+        marker="/perl-5.",
     ),
     BaseSignature(  # haskell passes its versions as ARGs: GHC's binary release is the evidence
         "haskell",
@@ -322,6 +326,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         sdk=(r"downloads\.haskell\.org", r"commercialhaskell/stack"),
         repositories=("haskell",),
         evidence="installs GHC from its binary release",
+        marker="downloads.haskell.org/~ghc/",
     ),
     BaseSignature(
         "buildpack-deps",
@@ -334,6 +339,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         repositories=("buildpack-deps",),
         clean_tags=("curl", "scm"),
         evidence="installs the buildpack-deps compiler set",
+        marker="libmagickwand-dev",
     ),
 )
 
