@@ -59,6 +59,12 @@ _ANY_URL = union(tuple(u for signature in SDK_SIGNATURES for u in signature.urls
 _FROM_IMAGE = re.compile(r"(?:^|\s)--from=(\S*[:/@]\S*)")
 _JAVA_HOME = re.compile(r"openjdk|/usr/lib/jvm|JAVA_HOME")
 _JDK = next(signature for signature in SDK_SIGNATURES if signature.rule == rules.JDK_RUNTIME)
+# A built image's history drops COPY's --from=<image>, so a Java home copied in reads the
+# same for a JDK and a JRE; the layer's size tells them apart. The smallest full JDK layer
+# is about 100 MB compressed (Temurin 8), Temurin 21's is 150.8 MB and its JRE's 50.6 MB
+# (docker-library repo-info, tests/fixtures/corpus/eclipse-temurin-21-*.json); a jlink
+# runtime is smaller still. Below this size, a Java home copied in is not a full JDK.
+JDK_MIN_BYTES = 80 * 1024 * 1024
 
 
 def _java_source(body: str) -> bool | None:
@@ -74,6 +80,13 @@ def _java_source(body: str) -> bool | None:
     return classified[1] == rules.JDK_RUNTIME
 
 
+def _too_small_for_a_jdk(step: StepFacts) -> bool:
+    """A COPY whose layer is known and smaller than any full JDK (a JRE or a jlink
+    runtime copied into a built image, whose history no longer names the source image)."""
+    size = step.step.size
+    return step.step.instruction == "COPY" and size is not None and 0 < size < JDK_MIN_BYTES
+
+
 def _match(step: StepFacts) -> tuple[SdkSignature, str] | None:
     """The first signature (in table order) the step copies or downloads, and the verb."""
     instruction = step.step.instruction
@@ -85,7 +98,7 @@ def _match(step: StepFacts) -> tuple[SdkSignature, str] | None:
         paths = _ANY_PATH.search(body) is not None
         urls = instruction == "ADD" and _ANY_URL.search(body) is not None
         for signature in SDK_SIGNATURES if paths or urls else ():
-            if java is False and signature is _JDK:
+            if signature is _JDK and (java is False or _too_small_for_a_jdk(step)):
                 continue  # a Java home copied from a JRE image is a JRE, whatever its path
             if paths and search(signature.paths, body):
                 return signature, "copies"

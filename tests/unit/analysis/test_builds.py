@@ -117,3 +117,19 @@ def test_final_stage_starts_after_the_last_cmd_boundary_of_an_unknown_base() -> 
     app = corpus.extend(base, [("COPY --from=build /app /app # buildkit", MB)])
     assert build_findings(app) == []
     assert build_findings(base) == [2]
+
+
+def jdk_findings(image: ImageMetadata) -> list[int | None]:
+    return [
+        f.layer for f in analyse(image, Knowledge.default()).findings if f.rule == rules.JDK_RUNTIME
+    ]
+
+
+def test_a_java_home_copied_into_a_built_image_is_judged_by_its_size() -> None:
+    """The history of `COPY --from=eclipse-temurin:21-jre /opt/java/openjdk ...` no longer
+    names the image: a 50 MB layer is a JRE (Temurin 21's JRE layer is 50.6 MB), a 150 MB
+    one a JDK (its JDK layer is 150.8 MB)."""
+    copy = "COPY /opt/java/openjdk /opt/java/openjdk # buildkit"
+    base = corpus.load("debian-bookworm-slim")
+    assert jdk_findings(corpus.extend(base, [(copy, 50 * MB)])) == []
+    assert jdk_findings(corpus.extend(base, [(copy, 150 * MB)])) == [1]
