@@ -14,6 +14,7 @@ the report CRDs with :func:`install_report_crds` before dry-running reports.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,9 +27,22 @@ from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 
 from tests.support.chart import Helm, Manifest
 
-from .cluster import KubeCluster
+from .cluster import K8sTools, KubeCluster
 
 FIELD_MANAGER = "slimgate-e2e"
+
+
+def run_helm(cluster: KubeCluster, tools: K8sTools, *args: str) -> str:
+    """``helm *args`` against ``cluster``; its stdout, or a failure with helm's stderr."""
+    result = subprocess.run(
+        [str(tools.helm), "--kubeconfig", str(cluster.kubeconfig_path), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+    )
+    assert result.returncode == 0, f"helm {' '.join(args)} failed:\n{result.stderr}"
+    return result.stdout
 
 
 def isolated(release: str) -> list[str]:

@@ -21,7 +21,6 @@ of one pod distinct ``resultID``s.
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.error
 import urllib.request
 import uuid
@@ -37,6 +36,7 @@ from tests.support.registry_server import RegistryServer
 
 from .admission_setup import eventually
 from .cluster import K8sTools, KubeCluster
+from .helm import run_helm as helm
 from .test_operator import LEASE_NAMESPACE, start_operator
 
 pytestmark = [pytest.mark.e2e]
@@ -58,16 +58,22 @@ def cluster(k8s_tools: K8sTools) -> Iterator[KubeCluster]:
         yield fresh
 
 
-def helm(cluster: KubeCluster, tools: K8sTools, *args: str) -> str:
-    result = subprocess.run(
-        [str(tools.helm), "--kubeconfig", str(cluster.kubeconfig_path), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=180,
+def install_owner(cluster: KubeCluster, tools: K8sTools, *values: str, adopt: bool = False) -> None:
+    """The other tool's chart, owning report CRDs, as release ``reporter`` in ``tools``."""
+    sets = [item for value in values for item in ("--set", value)]
+    adopting = ["--take-ownership"] if adopt else []
+    helm(
+        cluster,
+        tools,
+        "install",
+        "reporter",
+        str(OWNER_CHART),
+        "-n",
+        "tools",
+        "--create-namespace",
+        *sets,
+        *adopting,
     )
-    assert result.returncode == 0, f"helm {' '.join(args)} failed:\n{result.stderr}"
-    return result.stdout
 
 
 def install_slimgate(cluster: KubeCluster, tools: K8sTools, *values: str) -> str:
@@ -210,16 +216,7 @@ def owner_still_upgrades_and_reinstalls(
 def test_crds_owned_by_another_release_are_left_alone(
     cluster: KubeCluster, k8s_tools: K8sTools
 ) -> None:
-    helm(
-        cluster,
-        k8s_tools,
-        "install",
-        "reporter",
-        str(OWNER_CHART),
-        "-n",
-        "tools",
-        "--create-namespace",
-    )
+    install_owner(cluster, k8s_tools)
     before = settled_crds(cluster, WG_CRDS + OR_CRDS)
 
     manifest = install_slimgate(cluster, k8s_tools, *AUTO, "operator.reports=both")
@@ -240,18 +237,7 @@ def test_a_three_version_policyreport_crd_and_no_openreports(
     tmp_path: Path,
 ) -> None:
     three = ("policyReports=threeVersions", "openReports=false")
-    sets = [item for value in three for item in ("--set", value)]
-    helm(
-        cluster,
-        k8s_tools,
-        "install",
-        "reporter",
-        str(OWNER_CHART),
-        "-n",
-        "tools",
-        "--create-namespace",
-        *sets,
-    )
+    install_owner(cluster, k8s_tools, *three)
     before = settled_crds(cluster, WG_CRDS)
     stored = json.loads(before[WG_CRDS[0]])["status"]["storedVersions"]
     assert stored == ["v1beta1"]
@@ -410,16 +396,7 @@ def test_a_default_install_first_leaves_the_crds_to_the_tool_that_comes_next(
         missing = 'slimgate_audit_report_api_served{api="wgpolicyk8s.io/v1alpha2"} 0.0'
         eventually(lambda: missing in scrape(metrics_url), what="the missing API's gauge")
 
-        helm(
-            cluster,
-            k8s_tools,
-            "install",
-            "reporter",
-            str(OWNER_CHART),
-            "-n",
-            "tools",
-            "--create-namespace",
-        )
+        install_owner(cluster, k8s_tools)
         owned = settled_crds(cluster, WG_CRDS + OR_CRDS)
         for answer in owned.values():
             annotations = json.loads(answer)["metadata"]["annotations"]
@@ -488,19 +465,7 @@ def test_crds_slimgate_installed_first_are_handed_over_to_another_release(
     )
     uids = {n: json.loads(b)["metadata"]["uid"] for n, b in crd_bytes(cluster, WG_CRDS).items()}
 
-    helm(
-        cluster,
-        k8s_tools,
-        "install",
-        "reporter",
-        str(OWNER_CHART),
-        "-n",
-        "tools",
-        "--create-namespace",
-        "--set",
-        "openReports=false",
-        "--take-ownership",
-    )
+    install_owner(cluster, k8s_tools, "openReports=false", adopt=True)
     owned = settled_crds(cluster, WG_CRDS)
     for answer in owned.values():
         annotations = json.loads(answer)["metadata"]["annotations"]

@@ -24,6 +24,7 @@ from tests.support.registry_server import free_port
 
 from .admission_setup import ApiHttp, eventually, pod, status_message
 from .cluster import K8sTools, KubeCluster
+from .helm import run_helm as helm
 
 pytestmark = [pytest.mark.e2e]
 
@@ -38,17 +39,6 @@ def cluster(k8s_tools: K8sTools) -> Iterator[KubeCluster]:
     """A cluster of its own: the webhook it registers sees every namespace."""
     with KubeCluster(k8s_tools) as fresh:
         yield fresh
-
-
-def helm(cluster: KubeCluster, tools: K8sTools, *args: str) -> None:
-    result = subprocess.run(
-        [str(tools.helm), "--kubeconfig", str(cluster.kubeconfig_path), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stderr
 
 
 def bundle(api: KubeApi) -> str:
