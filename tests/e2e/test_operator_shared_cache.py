@@ -31,7 +31,7 @@ from tests.integration.audit.scenario import (
 )
 from tests.support import admission
 from tests.support.images import ImageSpec, build_image, push
-from tests.support.redis_server import RedisServer, start_redis
+from tests.support.redis_server import QUICK, RedisServer, start_redis
 from tests.support.registry_server import RegistryServer
 from tests.support.served import ServedWebhook
 
@@ -42,21 +42,11 @@ from .test_operator import LEASE_NAMESPACE, PR, Operator, install_report_crds, s
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
 PREFIX = "store"  # the namespaces (and repositories) of this module; the operator's only
-CONFIG = """\
-registry:
-  insecure: ["127.0.0.1"]
-  knownToolchainImages: []
-  sharedCache:
-    url: {url}
-    passwordFile: {password}
-    secretFile: {secret}
-    timeoutMilliseconds: 200
-    retrySeconds: 30
-    waitSeconds: 4
+SETTINGS = f"""\
 policy:
   thresholds: {{layerMegabytes: 1, imageMegabytes: 1000}}
 operator:
-  namespaces: ['{prefix}-*']
+  namespaces: ['{PREFIX}-*']
 webhook:
   timeoutSeconds: 10
 """
@@ -160,9 +150,7 @@ def shared(
     secret = workdir / "install-secret"
     secret.write_text("one install, one secret\n")
     config = workdir / "config.yaml"
-    config.write_text(
-        CONFIG.format(url=store.url, password=store.password_file, secret=secret, prefix=PREFIX)
-    )
+    config.write_text(store.registry_config(secret, **QUICK) + SETTINGS)
     cert, key, ca = workdir / "tls.crt", workdir / "tls.key", workdir / "ca.pem"
     issued = test_ca.issue_cert("127.0.0.1")
     test_ca.cert_pem.write_to_path(str(ca))

@@ -24,6 +24,10 @@ from tests.support.registry_server import free_port
 
 BINARY = "/usr/bin/redis-server"
 SLIMGATE_ACL = "resetchannels ~slimgate:* -@all +get +set +del"
+# ``sharedCache`` settings for processes that share a store: a store that stops answering
+# costs a request little, and a follower waits while the shared test machine takes a
+# second over the leader's fetch.
+QUICK = {"timeoutMilliseconds": 200, "retrySeconds": 30, "waitSeconds": 4}
 
 
 def available() -> bool:
@@ -52,6 +56,29 @@ class RedisServer:
     def user_password_file(self) -> Path:
         """The ACL user's password."""
         return self.workdir / "user-password"
+
+    def registry_config(
+        self,
+        secret: Path,
+        *,
+        url: str | None = None,
+        password: Path | None = None,
+        **shared: object,
+    ) -> str:
+        """A configuration's ``registry:`` block for the tests' registries on 127.0.0.1 that
+        shares this store: ``sharedCache`` with this server's url and password file (or
+        ``url``, ``password``), the install's ``secret`` file and the ``shared`` settings
+        (such as :data:`QUICK`). Further ``registry:`` settings may follow, indented two."""
+        settings = {
+            "url": url or self.url,
+            "passwordFile": password or self.password_file,
+            "secretFile": secret,
+            **shared,
+        }
+        return (
+            'registry:\n  insecure: ["127.0.0.1"]\n  knownToolchainImages: []\n  sharedCache:\n'
+            + ("".join(f"    {key}: {value}\n" for key, value in settings.items()))
+        )
 
     def client(self) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, password=self.password)

@@ -183,17 +183,6 @@ def check(config: Path, image: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-CONFIG = """\
-registry:
-  insecure: ["127.0.0.1"]
-  knownToolchainImages: []
-  sharedCache:
-    url: {url}
-    passwordFile: {password}
-    secretFile: {secret}
-"""
-
-
 def test_check_with_a_refused_store_login_answers_and_prints_no_password(
     plain_registry: RegistryServer, redis_server: RedisServer, secret_file: Path, tmp_path: Path
 ) -> None:
@@ -201,7 +190,7 @@ def test_check_with_a_refused_store_login_answers_and_prints_no_password(
     wrong = tmp_path / "password"
     wrong.write_text("a-wrong-store-password\n")
     config = tmp_path / "config.yaml"
-    config.write_text(CONFIG.format(url=redis_server.url, password=wrong, secret=secret_file))
+    config.write_text(redis_server.registry_config(secret_file, password=wrong))
     checked = check(config, image)
     assert checked.returncode == 0, checked.stderr
     assert f"shared cache 127.0.0.1:{redis_server.port} failed (GET: AuthenticationError" in (
@@ -225,13 +214,8 @@ def test_a_password_in_the_url_is_refused_without_being_repeated(
     redis_server: RedisServer, secret_file: Path, tmp_path: Path, url: str, message: str
 ) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text(
-        CONFIG.format(
-            url=url.format(password=redis_server.password, port=redis_server.port),
-            password=redis_server.password_file,
-            secret=secret_file,
-        )
-    )
+    url = url.format(password=redis_server.password, port=redis_server.port)
+    config.write_text(redis_server.registry_config(secret_file, url=url))
     checked = check(config, "127.0.0.1:1/any:1")
     assert checked.returncode == 2
     assert message in checked.stderr

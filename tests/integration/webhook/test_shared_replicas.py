@@ -32,26 +32,11 @@ from slimgate.wiring import build_engines
 from tests.support import admission
 from tests.support.faults import FaultServer, Reply
 from tests.support.images import ImageSpec, build_image, push
-from tests.support.redis_server import RedisServer, start_redis
+from tests.support.redis_server import QUICK, RedisServer, start_redis
 from tests.support.registry_server import RegistryServer
 from tests.support.served import ServedWebhook
 
 pytestmark = pytest.mark.registry
-
-CONFIG = """
-registry:
-  insecure: ["127.0.0.1"]
-  knownToolchainImages: []
-  sharedCache:
-    url: {url}
-    passwordFile: {password}
-    secretFile: {secret}
-    timeoutMilliseconds: 200
-    retrySeconds: 30
-    waitSeconds: 4  # the shared test machine may take a second over the leader's fetch
-webhook:
-  timeoutSeconds: 10
-"""
 
 
 class Trio:
@@ -95,7 +80,7 @@ def config(tmp_path_factory: pytest.TempPathFactory, store: RedisServer) -> Path
     secret = root / "install-secret"
     secret.write_text("replicas share this secret\n")
     path = root / "config.yaml"
-    path.write_text(CONFIG.format(url=store.url, password=store.password_file, secret=secret))
+    path.write_text(store.registry_config(secret, **QUICK) + "webhook:\n  timeoutSeconds: 10\n")
     return path
 
 
@@ -247,20 +232,8 @@ def test_the_store_killed_mid_load_costs_no_error_and_no_denial(
     assert noticed >= 1  # lookups after the kill did meet the dead store
 
 
-STALE_CONFIG = """
-registry:
-  insecure: ["127.0.0.1"]
-  knownToolchainImages: []
-  cache:
-    tagTtlSeconds: 6
-    staleGraceSeconds: 6
-  sharedCache:
-    url: {url}
-    passwordFile: {password}
-    secretFile: {secret}
-webhook:
-  timeoutSeconds: 10
-"""
+# a tag's TTL and its grace (registry.cache), after the sharedCache block
+STALE = "  cache:\n    tagTtlSeconds: 6\n    staleGraceSeconds: 6\nwebhook:\n  timeoutSeconds: 10\n"
 
 
 def test_a_rate_limited_registry_is_answered_stale_for_a_bounded_grace_and_says_so(
@@ -271,11 +244,7 @@ def test_a_rate_limited_registry_is_answered_stale_for_a_bounded_grace_and_says_
     secret = tmp_path / "install-secret"
     secret.write_text("grace\n")
     config = tmp_path / "config.yaml"
-    config.write_text(
-        STALE_CONFIG.format(
-            url=redis_server.url, password=redis_server.password_file, secret=secret
-        )
-    )
+    config.write_text(redis_server.registry_config(secret) + STALE)
     trio = Trio(tmp_path, config, test_ca)
     try:
         first, second, _ = trio.replicas
