@@ -33,6 +33,7 @@ from tests.support.chart import Helm, Manifest, Rendering
 from tests.support.images import ImageSpec, Layer, build_image, push
 from tests.support.registry_server import RegistryServer, free_port
 from tests.support.served import ServedWebhook
+from tests.support.tls import write_serving
 from tests.support.volumes import project
 
 from .cluster import SERVICE_ACCOUNT_ISSUER, K8sTools, KubeCluster
@@ -233,11 +234,7 @@ def serve_from_chart(
     """Start the webhook with a certificate from ``test_ca`` and the chart's configuration
     for :func:`chart_values` (``options``); with ``rbac``, the chart's RBAC for it is applied
     and it runs with a token of its ServiceAccount."""
-    ca, cert, key = workdir / "ca.pem", workdir / "tls.crt", workdir / "tls.key"
-    issued = test_ca.issue_cert("127.0.0.1")
-    test_ca.cert_pem.write_to_path(str(ca))
-    issued.cert_chain_pems[0].write_to_path(str(cert))
-    issued.private_key_pem.write_to_path(str(key))
+    ca, cert, key = write_serving(test_ca, workdir)
     port = free_port()
     url, ca_pem = f"https://127.0.0.1:{port}/validate", test_ca.cert_pem.bytes()
     values = chart_values(url=url, ca_pem=ca_pem, **options)

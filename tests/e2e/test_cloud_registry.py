@@ -36,6 +36,7 @@ from tests.support.images import build_image, push
 from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer, free_port, start_registry
 from tests.support.served import ServedWebhook
+from tests.support.tls import write_serving
 from tests.support.volumes import project
 
 from .admission_setup import (
@@ -177,11 +178,7 @@ def _serve(
 ) -> Release:
     """Render ``release`` of the chart, serve its configuration through the resolving
     launcher, and return it once its webhook is ready (not yet registered)."""
-    ca, cert, key = workdir / "ca.pem", workdir / "tls.crt", workdir / "tls.key"
-    issued = test_ca.issue_cert("127.0.0.1")
-    test_ca.cert_pem.write_to_path(str(ca))
-    issued.cert_chain_pems[0].write_to_path(str(cert))
-    issued.private_key_pem.write_to_path(str(key))
+    ca, cert, key = write_serving(test_ca, workdir)
     port = free_port()
     assert registry.ca_path is not None
     values = chart_values(

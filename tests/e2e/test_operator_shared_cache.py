@@ -34,6 +34,7 @@ from tests.support.images import ImageSpec, build_image, push
 from tests.support.redis_server import QUICK, RedisServer, start_redis
 from tests.support.registry_server import RegistryServer
 from tests.support.served import ServedWebhook
+from tests.support.tls import write_serving
 
 from .admission_setup import eventually
 from .cluster import K8sTools, KubeCluster
@@ -151,11 +152,7 @@ def shared(
     secret.write_text("one install, one secret\n")
     config = workdir / "config.yaml"
     config.write_text(store.registry_config(secret, **QUICK) + SETTINGS)
-    cert, key, ca = workdir / "tls.crt", workdir / "tls.key", workdir / "ca.pem"
-    issued = test_ca.issue_cert("127.0.0.1")
-    test_ca.cert_pem.write_to_path(str(ca))
-    issued.cert_chain_pems[0].write_to_path(str(cert))
-    issued.private_key_pem.write_to_path(str(key))
+    ca, cert, key = write_serving(test_ca, workdir)
     webhook: ServedWebhook | None = None
     operator: Operator | None = None
     try:

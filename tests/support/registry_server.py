@@ -24,6 +24,7 @@ import httpx
 import trustme
 
 from tests.support import processes
+from tests.support.tls import write_serving
 from tests.support.token_server import ISSUER, SERVICE, TokenServer
 
 BINARY = "/usr/bin/docker-registry"
@@ -128,15 +129,8 @@ def start_registry(
         }
     ca_path: Path | None = None
     if tls_ca is not None:
-        leaf = tls_ca.issue_cert("127.0.0.1", "localhost", *tls_names)
-        leaf.private_key_pem.write_to_path(str(workdir / "tls.key"))
-        leaf.cert_chain_pems[0].write_to_path(str(workdir / "tls.crt"))
-        tls_ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
-        ca_path = workdir / "ca.pem"
-        config["http"]["tls"] = {
-            "certificate": str(workdir / "tls.crt"),
-            "key": str(workdir / "tls.key"),
-        }
+        ca_path, cert, key = write_serving(tls_ca, workdir, "127.0.0.1", "localhost", *tls_names)
+        config["http"]["tls"] = {"certificate": str(cert), "key": str(key)}
     (workdir / "config.yml").write_text(json.dumps(config, indent=2))
     log = (workdir / "registry.log").open("wb")
     process = subprocess.Popen(

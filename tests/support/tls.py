@@ -1,5 +1,5 @@
-"""TLS test support: a Secret volume laid out as the kubelet does, and the serial a server
-context or a live server presents."""
+"""TLS test support: serving certificates of the test CA written to files, and the serial a
+server context or a live server presents."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ from pathlib import Path
 import trustme
 from cryptography import x509
 
-from tests.support.volumes import project
 
-
-def mount_secret(root: Path, files: dict[str, bytes], generation: int) -> None:
-    """Write ``files`` as version ``generation`` of a Secret volume at ``root``."""
-    project(root, files, generation)
+def write_serving(ca: trustme.CA, directory: Path, *names: str) -> tuple[Path, Path, Path]:
+    """A certificate of ``ca`` for ``names`` (by default 127.0.0.1) written into
+    ``directory`` with its key and the CA: the paths of ``ca.pem``, ``tls.crt``, ``tls.key``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_path, cert, key = directory / "ca.pem", directory / "tls.crt", directory / "tls.key"
+    leaf = ca.issue_cert(*(names or ("127.0.0.1",)))
+    ca.cert_pem.write_to_path(str(ca_path))
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    return ca_path, cert, key
 
 
 def pair(leaf: trustme.LeafCert) -> dict[str, bytes]:

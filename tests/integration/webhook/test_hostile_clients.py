@@ -37,6 +37,7 @@ from tests.support.hostile_client import (
     rss_mb,
 )
 from tests.support.served import ServedWebhook
+from tests.support.tls import write_serving
 
 pytestmark = pytest.mark.registry
 
@@ -69,12 +70,7 @@ class Served(ServedWebhook):
 
 
 def start(root: Path, ca: trustme.CA, config: str, *extra: str) -> Served:
-    root.mkdir(parents=True, exist_ok=True)
-    ca_path, cert, key = root / "ca.pem", root / "tls.crt", root / "tls.key"
-    issued = ca.issue_cert("127.0.0.1", "localhost")
-    ca.cert_pem.write_to_path(str(ca_path))
-    issued.cert_chain_pems[0].write_to_path(str(cert))
-    issued.private_key_pem.write_to_path(str(key))
+    ca_path, cert, key = write_serving(ca, root, "127.0.0.1", "localhost")
     (root / "config.yaml").write_text(config)
     return Served(root, root / "config.yaml", cert, key, ca_path, extra=extra)
 

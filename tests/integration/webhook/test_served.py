@@ -15,6 +15,7 @@ import trustme
 from tests.integration.webhook.conftest import Images
 from tests.support import admission
 from tests.support.served import ServedWebhook
+from tests.support.tls import write_serving
 from tests.unit.webhook.test_operations import mount_configmap
 
 pytestmark = pytest.mark.registry
@@ -35,11 +36,7 @@ def server(
     tmp_path_factory: pytest.TempPathFactory, test_ca: trustme.CA
 ) -> Iterator[ServedWebhook]:
     root = tmp_path_factory.mktemp("webhook")
-    ca, cert, key = root / "ca.pem", root / "tls.crt", root / "tls.key"
-    issued = test_ca.issue_cert("127.0.0.1", "localhost")
-    test_ca.cert_pem.write_to_path(str(ca))
-    issued.cert_chain_pems[0].write_to_path(str(cert))
-    issued.private_key_pem.write_to_path(str(key))
+    ca, cert, key = write_serving(test_ca, root, "127.0.0.1", "localhost")
     mounted = root / "configmap"
     mounted.mkdir()
     config = mount_configmap(mounted, CONFIG.format(mode="enforce"), 1)

@@ -35,6 +35,7 @@ from tests.support.images import ImageSpec, build_image, push
 from tests.support.redis_server import QUICK, RedisServer, start_redis
 from tests.support.registry_server import RegistryServer
 from tests.support.served import ServedWebhook
+from tests.support.tls import write_serving
 
 pytestmark = pytest.mark.registry
 
@@ -44,11 +45,7 @@ class Trio:
 
     def __init__(self, root: Path, config: Path, ca: trustme.CA) -> None:
         self.root, self.config = root, config
-        self.ca, self.cert, self.key = root / "ca.pem", root / "tls.crt", root / "tls.key"
-        issued = ca.issue_cert("127.0.0.1", "localhost")
-        ca.cert_pem.write_to_path(str(self.ca))
-        issued.cert_chain_pems[0].write_to_path(str(self.cert))
-        issued.private_key_pem.write_to_path(str(self.key))
+        self.ca, self.cert, self.key = write_serving(ca, root, "127.0.0.1", "localhost")
         self.replicas: list[ServedWebhook] = []
         for _ in range(3):
             self.replicas.append(self.start())

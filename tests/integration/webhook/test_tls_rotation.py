@@ -16,7 +16,8 @@ import trustme
 
 from tests.support import admission
 from tests.support.served import ServedWebhook
-from tests.support.tls import connection_serial, mount_secret, pair, serial_of, served_serial
+from tests.support.tls import connection_serial, pair, serial_of, served_serial
+from tests.support.volumes import project
 
 CONFIG = "webhook:\n  timeoutSeconds: 5\n"
 # An image in a namespace the webhook never checks: the answer needs no registry.
@@ -32,7 +33,7 @@ class Served(ServedWebhook):
 
     def swap(self, files: dict[str, bytes]) -> None:
         self.generation += 1
-        mount_secret(self.secret, files, self.generation)
+        project(self.secret, files, self.generation)
 
     def serial(self) -> int:
         return served_serial("127.0.0.1", self.port, self.trusted)
@@ -60,7 +61,7 @@ JSON = "application/json"
 def served(tmp_path: Path, test_ca: trustme.CA) -> Iterator[Served]:
     secret = tmp_path / "secret"
     secret.mkdir()
-    mount_secret(secret, pair(test_ca.issue_cert("127.0.0.1", "localhost")), 1)
+    project(secret, pair(test_ca.issue_cert("127.0.0.1", "localhost")), 1)
     config, ca = tmp_path / "config.yaml", tmp_path / "ca.pem"
     config.write_text(CONFIG)
     test_ca.cert_pem.write_to_path(str(ca))

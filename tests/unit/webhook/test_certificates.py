@@ -10,7 +10,8 @@ import trustme
 
 from slimgate.errors import CertificateError
 from slimgate.runtime.certificates import CertificateStore
-from tests.support.tls import handshake_serial, mount_secret, pair, serial_of
+from tests.support.tls import handshake_serial, pair, serial_of
+from tests.support.volumes import project
 
 
 class Counts:
@@ -31,7 +32,7 @@ def ca() -> trustme.CA:
 
 
 def store_on(root: Path, leaf: trustme.LeafCert) -> tuple[CertificateStore, Counts]:
-    mount_secret(root, pair(leaf), 1)
+    project(root, pair(leaf), 1)
     store = CertificateStore(root / "tls.crt", root / "tls.key", recheck_seconds=0)
     counts = Counts()
     store.observe(counts)
@@ -42,7 +43,7 @@ def test_a_symlink_swap_to_a_renewed_pair_is_served(tmp_path: Path, ca: trustme.
     first, renewed = ca.issue_cert("localhost"), ca.issue_cert("localhost")
     store, counts = store_on(tmp_path, first)
     assert handshake_serial(store.context(), ca) == serial_of(first)
-    mount_secret(tmp_path, pair(renewed), 2)
+    project(tmp_path, pair(renewed), 2)
     assert handshake_serial(store.context(), ca) == serial_of(renewed)
     assert (counts.reloads, counts.rejections) == (1, 0)
 
@@ -54,7 +55,7 @@ def test_a_context_handed_out_before_renewal_serves_the_renewed_pair(
     first, renewed = ca.issue_cert("localhost"), ca.issue_cert("localhost")
     store, counts = store_on(tmp_path, first)
     kept = store.context()
-    mount_secret(tmp_path, pair(renewed), 2)
+    project(tmp_path, pair(renewed), 2)
     assert handshake_serial(kept, ca) == serial_of(renewed)
     assert store.context() is not kept
     assert counts.reloads == 1
@@ -73,7 +74,7 @@ def test_a_mismatched_pair_is_ignored_and_logged(
     store, counts = store_on(tmp_path, first)
     mismatched = {"tls.crt": pair(other)["tls.crt"], "tls.key": pair(first)["tls.key"]}
     with caplog.at_level(logging.ERROR, logger="slimgate.webhook"):
-        mount_secret(tmp_path, mismatched, 2)
+        project(tmp_path, mismatched, 2)
         assert handshake_serial(store.context(), ca) == serial_of(first)
         store.context()  # reported once per change, not on every connection
     assert (counts.reloads, counts.rejections) == (0, 1)
@@ -99,9 +100,7 @@ def test_a_half_written_key_is_ignored_until_it_is_complete(tmp_path: Path, ca: 
 
 def test_a_pair_that_does_not_load_at_start_is_an_error(tmp_path: Path, ca: trustme.CA) -> None:
     first, other = ca.issue_cert("localhost"), ca.issue_cert("localhost")
-    mount_secret(
-        tmp_path, {"tls.crt": pair(first)["tls.crt"], "tls.key": pair(other)["tls.key"]}, 1
-    )
+    project(tmp_path, {"tls.crt": pair(first)["tls.crt"], "tls.key": pair(other)["tls.key"]}, 1)
     with pytest.raises(CertificateError):
         CertificateStore(tmp_path / "tls.crt", tmp_path / "tls.key")
 
@@ -110,12 +109,12 @@ def test_the_files_are_looked_at_at_most_once_per_recheck_interval(
     tmp_path: Path, ca: trustme.CA
 ) -> None:
     first, renewed = ca.issue_cert("localhost"), ca.issue_cert("localhost")
-    mount_secret(tmp_path, pair(first), 1)
+    project(tmp_path, pair(first), 1)
     now = [100.0]
     store = CertificateStore(
         tmp_path / "tls.crt", tmp_path / "tls.key", recheck_seconds=1.0, clock=lambda: now[0]
     )
-    mount_secret(tmp_path, pair(renewed), 2)
+    project(tmp_path, pair(renewed), 2)
     now[0] += 0.5
     assert handshake_serial(store.context(), ca) == serial_of(first)  # not looked at yet
     now[0] += 0.6
