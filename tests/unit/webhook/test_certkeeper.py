@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 import datetime
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 
 from slimgate.errors import KubeError
-from slimgate.runtime.issuer import ensure_material
+from slimgate.runtime.issuer import Material, ensure_material
 from slimgate.webhook.certkeeper import VWC, CertificateKeeper, KeeperSettings, dns_names_for
 from tests.unit.operator.fakeapi import FakeApi
 
@@ -19,7 +20,9 @@ NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 NAMES = dns_names_for("gate-webhook", "gate")
 
 
-def _cluster() -> FakeApi:
+@pytest.fixture
+def api() -> FakeApi:
+    """A cluster holding the empty Secret ``gate/tls`` and the configuration ``gate``."""
     api = FakeApi()
     api.put("v1", "secrets", {"metadata": {"name": "tls", "namespace": "gate"}, "type": "Opaque"})
     api.put(
@@ -50,10 +53,23 @@ def _bundles(api: FakeApi) -> set[str]:
     return {w["clientConfig"].get("caBundle", "") for w in vwc["webhooks"]}
 
 
+def _material(current: Material | None, names: Sequence[str] = NAMES) -> Material | None:
+    """:func:`ensure_material` with a 100-day CA and a 50-day certificate renewed 5 days
+    before its end."""
+    return ensure_material(
+        current,
+        common_name="ca",
+        dns_names=names,
+        now=NOW,
+        ca_days=100,
+        cert_days=50,
+        renew_before=datetime.timedelta(days=5),
+    )
+
+
 def test_an_empty_secret_gets_a_ca_and_a_certificate_and_the_bundle_is_set(
-    tmp_path: Path,
+    api: FakeApi, tmp_path: Path
 ) -> None:
-    api = _cluster()
     assert _keeper(api, tmp_path).ensure()
     stored = _secret(api)
     assert set(stored) == {"ca.crt", "ca.key", "tls.crt", "tls.key"}
@@ -67,8 +83,9 @@ def test_an_empty_secret_gets_a_ca_and_a_certificate_and_the_bundle_is_set(
     assert _bundles(api) == {base64.b64encode(stored["ca.crt"]).decode()}
 
 
-def test_a_second_replica_serves_the_same_certificate_and_writes_nothing(tmp_path: Path) -> None:
-    api = _cluster()
+def test_a_second_replica_serves_the_same_certificate_and_writes_nothing(
+    api: FakeApi, tmp_path: Path
+) -> None:
     _keeper(api, tmp_path / "one").ensure()
     writes = len([c for c in api.calls if c[0] == "replace"])
     assert _keeper(api, tmp_path / "two").ensure()
@@ -78,8 +95,9 @@ def test_a_second_replica_serves_the_same_certificate_and_writes_nothing(tmp_pat
     assert len([c for c in api.calls if c[0] == "replace"]) == writes
 
 
-def test_a_certificate_near_its_end_is_renewed_with_the_same_ca(tmp_path: Path) -> None:
-    api = _cluster()
+def test_a_certificate_near_its_end_is_renewed_with_the_same_ca(
+    api: FakeApi, tmp_path: Path
+) -> None:
     _keeper(api, tmp_path).ensure()
     first = _secret(api)
     later = NOW + datetime.timedelta(days=340)  # 25 days before the 365-day certificate ends
@@ -90,8 +108,9 @@ def test_a_certificate_near_its_end_is_renewed_with_the_same_ca(tmp_path: Path) 
     assert (tmp_path / "tls.crt").read_bytes() == renewed["tls.crt"]
 
 
-def test_a_ca_near_its_end_is_replaced_and_the_old_one_stays_trusted(tmp_path: Path) -> None:
-    api = _cluster()
+def test_a_ca_near_its_end_is_replaced_and_the_old_one_stays_trusted(
+    api: FakeApi, tmp_path: Path
+) -> None:
     _keeper(api, tmp_path).ensure()
     first = _secret(api)
     later = NOW + datetime.timedelta(days=1800)  # 25 days before the 1825-day CA ends
@@ -109,8 +128,9 @@ def test_a_ca_near_its_end_is_replaced_and_the_old_one_stays_trusted(tmp_path: P
     assert x509.load_pem_x509_certificates(_secret(api)["ca.crt"])[1] == cas[0]
 
 
-def test_a_configuration_reapplied_without_the_bundle_gets_it_back(tmp_path: Path) -> None:
-    api = _cluster()
+def test_a_configuration_reapplied_without_the_bundle_gets_it_back(
+    api: FakeApi, tmp_path: Path
+) -> None:
     keeper = _keeper(api, tmp_path)
     keeper.ensure()
     vwc = api.objects[(*VWC, "", "gate")]
@@ -121,8 +141,9 @@ def test_a_configuration_reapplied_without_the_bundle_gets_it_back(tmp_path: Pat
     assert "" not in _bundles(api)
 
 
-def test_a_lost_race_takes_the_winners_certificate_on_the_next_pass(tmp_path: Path) -> None:
-    api = _cluster()
+def test_a_lost_race_takes_the_winners_certificate_on_the_next_pass(
+    api: FakeApi, tmp_path: Path
+) -> None:
     winner, loser = _keeper(api, tmp_path / "w"), _keeper(api, tmp_path / "l")
     secret = api.get("v1", "secrets", "gate", "tls")
     winner.ensure()
@@ -145,35 +166,11 @@ def test_a_missing_secret_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_material_for_other_names_is_reissued() -> None:
-    first = ensure_material(
-        None,
-        common_name="ca",
-        dns_names=NAMES,
-        now=NOW,
-        ca_days=100,
-        cert_days=50,
-        renew_before=datetime.timedelta(days=5),
-    )
+    first = _material(None)
     assert first is not None
-    same = ensure_material(
-        first,
-        common_name="ca",
-        dns_names=NAMES,
-        now=NOW,
-        ca_days=100,
-        cert_days=50,
-        renew_before=datetime.timedelta(days=5),
-    )
+    same = _material(first)
     assert same is None
-    other = ensure_material(
-        first,
-        common_name="ca",
-        dns_names=("other.gate.svc",),
-        now=NOW,
-        ca_days=100,
-        cert_days=50,
-        renew_before=datetime.timedelta(days=5),
-    )
+    other = _material(first, ("other.gate.svc",))
     assert other is not None
     assert other.ca_bundle == first.ca_bundle
     assert other.cert != first.cert
@@ -181,27 +178,11 @@ def test_material_for_other_names_is_reissued() -> None:
 
 def test_an_address_becomes_an_ip_san_and_stays_valid() -> None:
     names = ("127.0.0.1", "localhost")
-    first = ensure_material(
-        None,
-        common_name="ca",
-        dns_names=names,
-        now=NOW,
-        ca_days=100,
-        cert_days=50,
-        renew_before=datetime.timedelta(days=5),
-    )
+    first = _material(None, names)
     assert first is not None
     leaf = x509.load_pem_x509_certificate(first.cert)
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert [str(a) for a in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
     assert san.get_values_for_type(x509.DNSName) == ["localhost"]
-    again = ensure_material(
-        first,
-        common_name="ca",
-        dns_names=names,
-        now=NOW,
-        ca_days=100,
-        cert_days=50,
-        renew_before=datetime.timedelta(days=5),
-    )
+    again = _material(first, names)
     assert again is None
