@@ -16,9 +16,8 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
@@ -51,21 +50,6 @@ def isolated(release: str) -> list[str]:
     release's name, so it never judges the pods of other tests."""
     selector = {"matchLabels": {"slimgate.io/e2e-release": release}}
     return ["--set-json", f"webhook.objectSelector={json.dumps(selector)}"]
-
-
-def helm_template(
-    helm: Path,
-    chart: Path,
-    *,
-    kube_version: str,
-    set_values: Mapping[str, str] = {},
-    extra_args: Sequence[str] = (),
-) -> list[Manifest]:
-    """:meth:`tests.support.chart.Helm.template` of ``chart``, as a list of manifests."""
-    rendering = Helm(helm, chart).template(
-        kube_version=kube_version, values=set_values, extra=extra_args
-    )
-    return rendering.manifests
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -34,55 +32,22 @@ from tests.integration.audit.scenario import (
     push_images,
     push_private,
 )
+from tests.support import processes
+from tests.support.chart import Helm
 from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
+from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer, free_port
 
 from .admission_setup import eventually
-from .cluster import K8sTools, KubeCluster
-from .helm import helm_template
+from .cluster import KubeCluster
+from .helm import install_report_crds
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
-CHART = Path(__file__).resolve().parents[2] / "chart" / "slimgate"
 PR = ("wgpolicyk8s.io/v1alpha2", "policyreports")
 OR = ("openreports.io/v1alpha1", "reports")
 LEASE_NAMESPACE = "slimgate-system"
 CREDS = "creds"  # namespace prefix of the pull-secret test
-T = TypeVar("T")
-
-
-def install_report_crds(api: KubeApi, tools: K8sTools) -> None:
-    """The chart's PolicyReport and Report CRDs, installed for real."""
-    manifests = helm_template(
-        tools.helm,
-        CHART,
-        kube_version="v1.34.4",
-        set_values={"crds.policyReports.install": "always", "crds.openReports.install": "always"},
-        extra_args=[
-            "--show-only",
-            "templates/crds/policyreports.yaml",
-            "--show-only",
-            "templates/crds/openreports.yaml",
-        ],
-    )
-    for crd in manifests:
-        name = crd["metadata"]["name"]
-        if api.get("apiextensions.k8s.io/v1", "customresourcedefinitions", "", name) is None:
-            api.create("apiextensions.k8s.io/v1", "customresourcedefinitions", "", crd)
-    for api_version, plural in (PR, OR):
-        eventually(
-            lambda v=api_version, p=plural: _listable(api, v, p),  # type: ignore[misc]
-            what=f"{plural} to be served",
-            timeout=60.0,
-        )
-
-
-def _listable(api: KubeApi, api_version: str, plural: str) -> bool:
-    try:
-        api.list(api_version, plural)
-    except Exception:  # noqa: BLE001 - not served yet
-        return False
-    return True
 
 
 @dataclass
@@ -92,13 +57,7 @@ class Operator:
     metrics_port: int
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        processes.stop(self.process, grace=20)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -151,13 +110,13 @@ class Env:
 @pytest.fixture(scope="module")
 def env(
     kube_cluster: KubeCluster,
-    k8s_tools: K8sTools,
+    helm: Helm,
     plain_registry: RegistryServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Env]:
     workdir = tmp_path_factory.mktemp("operator")
     api = KubeApi(kube_cluster.api_client())
-    install_report_crds(api, k8s_tools)
+    install_report_crds(kube_cluster, helm)
     create_namespace(api, LEASE_NAMESPACE)
     images = push_images(plain_registry.url, plain_registry.host)
     dead = f"127.0.0.1:{free_port()}"  # nothing listens here
@@ -192,7 +151,7 @@ def env(
 
 
 def _namespace(api: KubeApi) -> str:
-    name = f"audit-{uuid.uuid4().hex[:8]}"
+    name = fresh("audit")
     create_namespace(api, name)
     return name
 
@@ -389,7 +348,7 @@ def test_private_images_are_read_with_the_pods_pull_secrets(
         "operator:\n"
         f"  namespaces: ['{CREDS}-*']\n"
     )
-    namespace = f"{CREDS}-{uuid.uuid4().hex[:8]}"
+    namespace = fresh(CREDS)
     create_namespace(env.api, namespace)
     create_pull_secret(
         env.api, namespace, "regcred", token_registry.host, TOKEN_USER, TOKEN_PASSWORD

@@ -20,13 +20,15 @@ from kubernetes.client.exceptions import ApiException
 
 from slimgate.cluster.api import KubeApi
 from tests.integration.audit.scenario import create_namespace
+from tests.support.chart import Helm
 from tests.support.images import build_image, build_index, push
 from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer
 
 from .admission_setup import RUNTIME_SPEC, eventually, toolchain_spec
-from .cluster import K8sTools, KubeCluster
-from .test_operator import LEASE_NAMESPACE, PR, install_report_crds, start_operator
+from .cluster import KubeCluster
+from .helm import install_report_crds
+from .test_operator import LEASE_NAMESPACE, PR, start_operator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
@@ -62,7 +64,7 @@ def nodes(kube_cluster: KubeCluster) -> Iterator[list[str]]:
 
 def test_the_operator_judges_each_workload_for_the_nodes_it_may_run_on(
     kube_cluster: KubeCluster,
-    k8s_tools: K8sTools,
+    helm: Helm,
     plain_registry: RegistryServer,
     nodes: list[str],
     tmp_path: Path,
@@ -74,7 +76,7 @@ def test_the_operator_judges_each_workload_for_the_nodes_it_may_run_on(
     image = f"{plain_registry.host}/{repository}:1.0"
 
     api = KubeApi(kube_cluster.api_client())
-    install_report_crds(api, k8s_tools)
+    install_report_crds(kube_cluster, helm)
     create_namespace(api, LEASE_NAMESPACE)
     namespace = fresh(PREFIX)
     create_namespace(api, namespace)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,15 +29,18 @@ from tests.integration.audit.scenario import (
     create_pod,
 )
 from tests.support import admission
+from tests.support.chart import Helm
 from tests.support.images import ImageSpec, build_image, push
-from tests.support.redis_server import QUICK, RedisServer, start_redis
+from tests.support.names import fresh
+from tests.support.redis_server import RedisServer, start_redis
 from tests.support.registry_server import RegistryServer
 from tests.support.served import ServedWebhook
 from tests.support.tls import write_serving
 
 from .admission_setup import eventually
-from .cluster import K8sTools, KubeCluster
-from .test_operator import LEASE_NAMESPACE, PR, Operator, install_report_crds, start_operator
+from .cluster import KubeCluster
+from .helm import install_report_crds
+from .test_operator import LEASE_NAMESPACE, PR, Operator, start_operator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
@@ -85,12 +87,12 @@ class Shared:
 
     def image(self, spec: ImageSpec) -> tuple[str, str]:
         """A new image, unknown to every cache: its reference and its repository."""
-        repository = f"{PREFIX}-{uuid.uuid4().hex[:8]}/app"
+        repository = f"{fresh(PREFIX)}/app"
         push(self.registry.url, repository, "1", build_image(spec))
         return f"{self.registry.host}/{repository}:1", repository
 
     def namespace(self) -> str:
-        name = f"{PREFIX}-{uuid.uuid4().hex[:8]}"
+        name = fresh(PREFIX)
         create_namespace(self.api, name)
         self.namespaces.append(name)
         return name
@@ -138,20 +140,20 @@ def start_leader(cluster: KubeCluster, config: Path, workdir: Path, identity: st
 @pytest.fixture(scope="module")
 def shared(
     kube_cluster: KubeCluster,
-    k8s_tools: K8sTools,
+    helm: Helm,
     logged_registry: RegistryServer,
     test_ca: trustme.CA,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Shared]:
     workdir = tmp_path_factory.mktemp("operator-shared-cache")
     api = KubeApi(kube_cluster.api_client())
-    install_report_crds(api, k8s_tools)
+    install_report_crds(kube_cluster, helm)
     create_namespace(api, LEASE_NAMESPACE)
     store = start_redis(workdir / "redis")
     secret = workdir / "install-secret"
     secret.write_text("one install, one secret\n")
     config = workdir / "config.yaml"
-    config.write_text(store.registry_config(secret, **QUICK) + SETTINGS)
+    config.write_text(store.registry_config(secret, quick=True) + SETTINGS)
     ca, cert, key = write_serving(test_ca, workdir)
     webhook: ServedWebhook | None = None
     operator: Operator | None = None
