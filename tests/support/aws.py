@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,22 +90,17 @@ def start_moto(workdir: Path, timeout: float = 30.0) -> MotoServer:
     """moto's server on 127.0.0.1 on a port it picks; ready when this returns."""
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "moto.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", "0"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT},
-        )
-    ends = time.monotonic() + timeout
-    while time.monotonic() < ends:
+
+    def port() -> str | None:
         found = re.search(rb"Running on http://127\.0\.0\.1:(\d+)", log.read_bytes())
-        if found:
-            return MotoServer(process, int(found.group(1)), log)
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    process.kill()
-    process.wait()
-    raise RuntimeError(f"moto_server did not start:\n{log.read_text(errors='replace')}")
+        return found.group(1).decode() if found else None
+
+    process = processes.start(
+        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", "0"],
+        log,
+        lambda: port() is not None,
+        name="moto_server",
+        timeout=timeout,
+        env={**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT},
+    )
+    return MotoServer(process, int(port() or 0), log)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,17 +62,17 @@ class RedisServer:
         *,
         url: str | None = None,
         password: Path | None = None,
-        **shared: object,
+        quick: bool = False,
     ) -> str:
         """A configuration's ``registry:`` block for the tests' registries on 127.0.0.1 that
         shares this store: ``sharedCache`` with this server's url and password file (or
-        ``url``, ``password``), the install's ``secret`` file and the ``shared`` settings
-        (such as :data:`QUICK`). Further ``registry:`` settings may follow, indented two."""
+        ``url``, ``password``), the install's ``secret`` file and, if ``quick``, the
+        settings of :data:`QUICK`. Further ``registry:`` settings may follow, indented two."""
         settings = {
             "url": url or self.url,
             "passwordFile": password or self.password_file,
             "secretFile": secret,
-            **shared,
+            **(QUICK if quick else {}),
         }
         return (
             'registry:\n  insecure: ["127.0.0.1"]\n  knownToolchainImages: []\n  sharedCache:\n'
@@ -120,7 +119,7 @@ def start_redis(
                 "appendonly no",
                 f"dir {workdir}",
                 "daemonize no",
-                f"logfile {workdir / 'redis.log'}",
+                'logfile ""',
                 "maxmemory 256mb",
                 "maxmemory-policy allkeys-lru",
                 *acl,
@@ -128,29 +127,22 @@ def start_redis(
         )
         + "\n"
     )
-    process = subprocess.Popen(
-        [BINARY, str(workdir / "redis.conf")],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server = RedisServer(process, port, workdir, password, user, user_password)
-    deadline = time.monotonic() + timeout
-    client = server.client()
+    client = redis.Redis(host="127.0.0.1", port=port, password=password)
+
+    def answers() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+
     try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"redis-server exited:\n{server.log()}")
-            try:
-                if client.ping():
-                    return server
-            except redis.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not answer within {timeout} s")
-            time.sleep(0.05)
-    except BaseException:
-        server.stop()
-        raise
+        process = processes.start(
+            [BINARY, str(workdir / "redis.conf")],
+            workdir / "redis.log",
+            answers,
+            name="redis-server",
+            timeout=timeout,
+        )
     finally:
         client.close()
+    return RedisServer(process, port, workdir, password, user, user_password)

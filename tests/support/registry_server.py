@@ -14,7 +14,6 @@ import re
 import socket
 import ssl
 import subprocess
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,15 +131,24 @@ def start_registry(
         ca_path, cert, key = write_serving(tls_ca, workdir, "127.0.0.1", "localhost", *tls_names)
         config["http"]["tls"] = {"certificate": str(cert), "key": str(key)}
     (workdir / "config.yml").write_text(json.dumps(config, indent=2))
-    log = (workdir / "registry.log").open("wb")
-    process = subprocess.Popen(
-        [BINARY, "serve", str(workdir / "config.yml")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    log.close()
-    server = RegistryServer(
+    url = f"{'https' if tls_ca else 'http'}://127.0.0.1:{port}/v2/"
+    verify = ssl.create_default_context(cafile=str(ca_path)) if ca_path else True
+    with httpx.Client(verify=verify, timeout=2, trust_env=False) as client:
+
+        def answers() -> bool:
+            try:
+                return client.get(url).status_code in (200, 401)
+            except httpx.TransportError:
+                return False
+
+        process = processes.start(
+            [BINARY, "serve", str(workdir / "config.yml")],
+            workdir / "registry.log",
+            answers,
+            name="docker-registry",
+            timeout=timeout,
+        )
+    return RegistryServer(
         process=process,
         port=port,
         workdir=workdir,
@@ -150,26 +158,3 @@ def start_registry(
         password=htpasswd[1] if htpasswd else None,
         token_server=token,
     )
-    try:
-        _wait_ready(server, timeout)
-    except BaseException:
-        server.stop()
-        raise
-    return server
-
-
-def _wait_ready(server: RegistryServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(verify=server.verify, timeout=2, trust_env=False) as client:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                raise RuntimeError(f"docker-registry exited:\n{server.log()}")
-            try:
-                status = client.get(f"{server.url}/v2/").status_code
-            except httpx.TransportError:
-                time.sleep(0.05)
-                continue
-            if status in (200, 401):
-                return
-            time.sleep(0.05)
-    raise RuntimeError(f"docker-registry did not answer within {timeout} s:\n{server.log()}")

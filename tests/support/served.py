@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import os
 import ssl
-import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,21 +53,20 @@ class ServedWebhook:
             *("--tls-cert", str(cert), "--tls-key", str(key)),
             *("--host", "127.0.0.1", "--port", str(self.port), *extra),
         ]
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                list(command),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "SLIMGATE_WEBHOOK_WORKERS": "1", **env},
-                cwd=workdir,
-            )
         self._sni = {"sni_hostname": server_name} if server_name else {}
         self.http = self.client()
         try:
-            self._wait_ready(ready_within)
+            self.process = processes.start(
+                command,
+                self.log,
+                self._ready,
+                name="slimgate serve",
+                timeout=ready_within,
+                env={**os.environ, "SLIMGATE_WEBHOOK_WORKERS": "1", **env},
+                cwd=workdir,
+            )
         except BaseException:
-            self.stop()
+            self.http.close()
             raise
 
     def context(self) -> ssl.SSLContext:
@@ -125,16 +122,8 @@ class ServedWebhook:
         self.http.close()
         return processes.stop(self.process, grace=30)
 
-    def _wait_ready(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while True:
-            if self.process.poll() is not None:
-                raise AssertionError(f"slimgate serve exited:\n{self.log_text()}")
-            try:
-                if self.get("/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"slimgate serve was not ready:\n{self.log_text()}")
-            time.sleep(0.2)
+    def _ready(self) -> bool:
+        try:
+            return self.get("/readyz").status_code == 200
+        except httpx.TransportError:
+            return False
