@@ -67,19 +67,7 @@ PROBE = "169.254.169.254/probe/app:1"
 DENIED = f'admission webhook "{WEBHOOK_NAME}" denied the request: slimgate: 1 container denied'
 PLUGIN = "ecr-credential-provider"
 
-# The nodes' file for EKS, as the README shows it.
-PROVIDERS = {
-    "apiVersion": "kubelet.config.k8s.io/v1",
-    "kind": "CredentialProviderConfig",
-    "providers": [
-        {
-            "name": PLUGIN,
-            "matchImages": ["*.dkr.ecr.*.amazonaws.com", "*.dkr.ecr.*.amazonaws.com.cn"],
-            "defaultCacheDuration": "12h",
-            "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
-        }
-    ],
-}
+PROVIDERS = aws.ecr_providers()  # the nodes' file for EKS
 # Where the chart mounts the ConfigMap; here it is projected into a local directory.
 CHART_PROVIDER_CONFIG = "/etc/slimgate/credential-providers.yaml"
 
@@ -127,13 +115,6 @@ class Cloud:
     namespace: str
     with_plugin: Release
     without_plugin: Release
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = aws.start_moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,21 +9,11 @@ from pathlib import Path
 import yaml
 
 from slimgate.config import parse_settings
+from tests.support.aws import ecr_providers
 from tests.support.chart import Helm
 from tests.support.credential_programs import write_program
 
-NODE_FILE = {
-    "apiVersion": "kubelet.config.k8s.io/v1",
-    "kind": "CredentialProviderConfig",
-    "providers": [
-        {
-            "name": "ecr-credential-provider",
-            "matchImages": ["*.dkr.ecr.*.amazonaws.com"],
-            "defaultCacheDuration": "12h",
-            "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
-        }
-    ],
-}
+NODE_FILE = ecr_providers()
 
 
 def test_the_node_file_is_written_beside_the_configuration_that_names_it(

@@ -18,6 +18,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.support import processes
 
@@ -27,6 +28,24 @@ ECR_HOST = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"
 ECR_PASSWORD = f"{ACCOUNT}-auth-token"
 ECR_USER = "AWS"
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
+
+
+def ecr_providers(**provider: object) -> dict[str, Any]:
+    """The kubelet's ``CredentialProviderConfig`` for EKS nodes, as the README shows it;
+    ``provider`` adds fields to its one provider (such as ``env``)."""
+    return {
+        "apiVersion": "kubelet.config.k8s.io/v1",
+        "kind": "CredentialProviderConfig",
+        "providers": [
+            {
+                "name": "ecr-credential-provider",
+                "matchImages": ["*.dkr.ecr.*.amazonaws.com", "*.dkr.ecr.*.amazonaws.com.cn"],
+                "defaultCacheDuration": "12h",
+                "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
+                **provider,
+            }
+        ],
+    }
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ them carry ``@pytest.mark.registry``; without the binary they are skipped.
 - ``fault_server`` / ``other_fault_server``: :class:`tests.support.faults.FaultServer` on
   127.0.0.1 and 127.0.0.2, new for each test
 - ``test_ca`` / ``test_ca_path``: the CA of every test certificate, and its PEM file
+- ``moto``: moto's server as a local AWS API (:mod:`tests.support.aws`)
 - ``redis_server``: Debian's ``redis-server`` with a password, emptied for each test (the
   shared store of ``registry.sharedCache``); ``logged_registry``: an anonymous plain-HTTP
   registry that writes an access log (:meth:`RegistryServer.accesses`)
@@ -26,8 +27,9 @@ from pathlib import Path
 import pytest
 import trustme
 
+from tests.support import aws, registry_server
 from tests.support import redis_server as redis_support
-from tests.support import registry_server
+from tests.support.aws import MotoServer
 from tests.support.faults import FaultServer
 from tests.support.redis_server import RedisServer, start_redis
 from tests.support.registry_server import RegistryServer, start_registry
@@ -134,6 +136,13 @@ def other_fault_server() -> Iterator[FaultServer]:
 def logged_registry(registry_root: Path) -> Iterator[RegistryServer]:
     _need_registry()
     server = start_registry(registry_root / "logged", access_log=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    server = aws.start_moto(tmp_path_factory.mktemp("moto"))
     yield server
     server.stop()
 

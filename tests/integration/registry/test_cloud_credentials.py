@@ -54,13 +54,6 @@ def programs() -> EcrPrograms:
 
 
 @pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = aws.start_moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def ecr_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
     if not Path("/usr/bin/docker-registry").exists():
         pytest.skip("/usr/bin/docker-registry is not installed")
@@ -96,21 +89,8 @@ class ToLocal:
 def _provider_file(directory: Path, moto: MotoServer) -> Path:
     """The kubelet's file for EKS nodes, with the endpoint of the local AWS API."""
     env = [{"name": k, "value": v} for k, v in moto.environment().items()]
-    document = {
-        "apiVersion": "kubelet.config.k8s.io/v1",
-        "kind": "CredentialProviderConfig",
-        "providers": [
-            {
-                "name": "ecr-credential-provider",
-                "matchImages": ["*.dkr.ecr.*.amazonaws.com", "*.dkr.ecr.*.amazonaws.com.cn"],
-                "defaultCacheDuration": "12h",
-                "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
-                "env": env,
-            }
-        ],
-    }
     path = directory / "credential-providers.yaml"
-    path.write_text(json.dumps(document, indent=2))
+    path.write_text(json.dumps(aws.ecr_providers(env=env), indent=2))
     return path
 
 
@@ -202,22 +182,7 @@ def test_a_failing_plugin_is_a_registry_error_within_the_deadline(
 ) -> None:
     write_program(tmp_path / "bin", "ecr-credential-provider", "time.sleep(30)\n")
     config = tmp_path / "providers.json"
-    config.write_text(
-        json.dumps(
-            {
-                "apiVersion": "kubelet.config.k8s.io/v1",
-                "kind": "CredentialProviderConfig",
-                "providers": [
-                    {
-                        "name": "ecr-credential-provider",
-                        "matchImages": ["*.dkr.ecr.*.amazonaws.com"],
-                        "defaultCacheDuration": "12h",
-                        "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
-                    }
-                ],
-            }
-        )
-    )
+    config.write_text(json.dumps(aws.ecr_providers()))
     text = _registry_settings(
         "  limits: {lookupSeconds: 1.0}\n"
         f"  credentialPlugins: {{providerConfig: {config}, binDir: {tmp_path / 'bin'}, "

@@ -32,7 +32,7 @@ from slimgate.wiring import build_engines
 from tests.support import admission
 from tests.support.faults import FaultServer, Reply
 from tests.support.images import ImageSpec, build_image, push
-from tests.support.redis_server import QUICK, RedisServer, start_redis
+from tests.support.redis_server import RedisServer, start_redis
 from tests.support.registry_server import RegistryServer
 from tests.support.served import ServedWebhook
 from tests.support.tls import write_serving
@@ -77,7 +77,7 @@ def config(tmp_path_factory: pytest.TempPathFactory, store: RedisServer) -> Path
     secret = root / "install-secret"
     secret.write_text("replicas share this secret\n")
     path = root / "config.yaml"
-    path.write_text(store.registry_config(secret, **QUICK) + "webhook:\n  timeoutSeconds: 10\n")
+    path.write_text(store.registry_config(secret, quick=True) + "webhook:\n  timeoutSeconds: 10\n")
     return path
 
 
