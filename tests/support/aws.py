@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import processes
+from tests.support.chart import ENSURE_TOOLS_SCRIPT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 ECR_HOST = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"
 ECR_PASSWORD = f"{ACCOUNT}-auth-token"
@@ -56,15 +56,19 @@ class EcrPrograms:
 
 def ensure_ecr_programs() -> EcrPrograms:
     """Build (or find cached) the two ECR credential programs; return their paths."""
-    script = REPO_ROOT / "scripts" / "ensure-k8s-tools.sh"
     done = subprocess.run(
-        ["bash", str(script), "ecr-credential-provider", "docker-credential-ecr-login"],
+        [
+            "bash",
+            str(ENSURE_TOOLS_SCRIPT),
+            "ecr-credential-provider",
+            "docker-credential-ecr-login",
+        ],
         capture_output=True,
         text=True,
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{script} failed:\n{done.stderr[-4000:]}")
+        raise RuntimeError(f"{ENSURE_TOOLS_SCRIPT} failed:\n{done.stderr[-4000:]}")
     paths = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
     return EcrPrograms(
         Path(paths["ECR_CREDENTIAL_PROVIDER"]), Path(paths["DOCKER_CREDENTIAL_ECR_LOGIN"])

@@ -28,7 +28,6 @@ import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from slimgate.main import build_parser
 from slimgate.registry.addresses import system_resolver
@@ -38,8 +37,8 @@ from slimgate.registry.credentials import CredentialStore
 from slimgate.registry.options import RegistryOptions
 from slimgate.webhook import serve
 from slimgate.wiring.engines import Registry
+from tests.support.chart import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV = {"PYTHONPATH": str(REPO_ROOT)}
 
 Endpoint = tuple[str, int]
