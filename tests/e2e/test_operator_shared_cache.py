@@ -10,8 +10,6 @@ PolicyReport is written as without the store.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -28,6 +26,7 @@ from tests.integration.audit.scenario import (
     create_namespace,
     create_pod,
 )
+from tests.integration.cli.command import slimgate
 from tests.support import admission
 from tests.support.chart import Helm
 from tests.support.images import ImageSpec, build_image, push
@@ -99,13 +98,7 @@ class Shared:
 
     def check(self, image: str, denied: bool) -> None:
         """``slimgate check`` of ``image``, a process of its own on the same store."""
-        checked = subprocess.run(
-            [sys.executable, "-m", "slimgate.main", "check", "--config", str(self.config), image],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        checked = slimgate("check", "--config", self.config, image)
         assert checked.returncode == (1 if denied else 0), checked.stdout + checked.stderr
 
     def review(self, image: str, denied: bool) -> None:

@@ -6,8 +6,6 @@ reaches a log line or an error message.
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from slimgate.model import Platform
 from slimgate.registry import RegistryClient, RegistryOptions
 from slimgate.registry.counters import Counters
 from slimgate.registry.options import SharedCacheOptions
+from tests.integration.cli.command import slimgate
 from tests.support.images import ImageSpec, build_image, push
 from tests.support.redis_server import RedisServer, start_redis
 from tests.support.registry_server import RegistryServer
@@ -173,16 +172,6 @@ def test_a_refused_login_costs_no_lookup_and_no_password_reaches_the_log(
         assert secret not in caplog.text
 
 
-def check(config: Path, image: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "slimgate.main", "check", "--config", str(config), image],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_check_with_a_refused_store_login_answers_and_prints_no_password(
     plain_registry: RegistryServer, redis_server: RedisServer, secret_file: Path, tmp_path: Path
 ) -> None:
@@ -191,7 +180,7 @@ def test_check_with_a_refused_store_login_answers_and_prints_no_password(
     wrong.write_text("a-wrong-store-password\n")
     config = tmp_path / "config.yaml"
     config.write_text(redis_server.registry_config(secret_file, password=wrong))
-    checked = check(config, image)
+    checked = slimgate("check", "--config", config, image)
     assert checked.returncode == 0, checked.stderr
     assert f"shared cache 127.0.0.1:{redis_server.port} failed (GET: AuthenticationError" in (
         checked.stderr
@@ -216,7 +205,7 @@ def test_a_password_in_the_url_is_refused_without_being_repeated(
     config = tmp_path / "config.yaml"
     url = url.format(password=redis_server.password, port=redis_server.port)
     config.write_text(redis_server.registry_config(secret_file, url=url))
-    checked = check(config, "127.0.0.1:1/any:1")
+    checked = slimgate("check", "--config", config, "127.0.0.1:1/any:1")
     assert checked.returncode == 2
     assert message in checked.stderr
     assert redis_server.password not in checked.stdout + checked.stderr

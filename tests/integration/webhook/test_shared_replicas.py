@@ -10,8 +10,6 @@ no error and no denial.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +27,7 @@ from slimgate.audit.workloads import ContainerImage, OwnerReference, PodRecord, 
 from slimgate.cli.audit import audit_pods
 from slimgate.config import load_settings
 from slimgate.wiring import build_engines
+from tests.integration.cli.command import slimgate
 from tests.support import admission
 from tests.support.faults import FaultServer, Reply
 from tests.support.images import ImageSpec, build_image, push
@@ -149,13 +148,7 @@ def test_a_new_image_reviewed_by_every_replica_check_and_audit_costs_one_fetch_s
     with ThreadPoolExecutor(max_workers=3) as pool:
         for future in [pool.submit(review, r) for r in trio.replicas]:
             future.result(timeout=60)
-    checked = subprocess.run(
-        [sys.executable, "-m", "slimgate.main", "check", "--config", str(config), image],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    checked = slimgate("check", "--config", config, image)
     assert checked.returncode == 0, checked.stderr
     audited = audit_with_shared_engines(config, image)
     assert audited.workloads == 1
