@@ -33,7 +33,7 @@ from typing import Any
 
 import trustme
 
-from tests.support.images import Blob, Built, BuiltIndex
+from tests.support.images import Blob, Built
 
 GIB = 1024 * 1024 * 1024
 
@@ -186,9 +186,8 @@ class FaultServer:
         """Publish ``built`` like a registry would: manifests by tag and digest, blobs; each
         answer ``delay`` seconds late (a registry that far away)."""
         base = f"/v2/{repository}"
-        images = built.images if isinstance(built, BuiltIndex) else (built,)
-        top = built.index if isinstance(built, BuiltIndex) else built.manifest
-        for image in images:
+        top = built.manifest  # an index's is the index
+        for image in built.images:
             self._publish_manifest(base, image.digest, image.manifest, delay)
             for blob in image.blobs():
                 reply = dataclasses.replace(blob_reply(blob), delay=delay)

@@ -121,6 +121,11 @@ class BuiltImage:
     def digest(self) -> str:
         return self.manifest.digest
 
+    @property
+    def images(self) -> tuple[BuiltImage, ...]:
+        """The manifests to publish with it, as an index has them: itself."""
+        return (self,)
+
     def blobs(self) -> tuple[Blob, ...]:
         return (*self.layers, self.config)
 
@@ -314,8 +319,7 @@ def push(
     auth = _ChallengeAuth(username, password, f"repository:{repository}:pull,push")
     base = registry_url.rstrip("/") + f"/v2/{repository}"
     with httpx.Client(auth=auth, verify=verify, timeout=30, trust_env=False) as client:
-        images = built.images if isinstance(built, BuiltIndex) else (built,)
-        for image in images:
+        for image in built.images:
             for blob in image.blobs():
                 _push_blob(client, base, blob)
             reference = image.digest if isinstance(built, BuiltIndex) or tag is None else tag
@@ -375,14 +379,13 @@ def write_oci_layout(
     def write(blob: Blob) -> None:
         (blobs / blob.digest.split(":", 1)[1]).write_bytes(blob.data)
 
-    images = built.images if isinstance(built, BuiltIndex) else (built,)
-    for image in images:
+    for image in built.images:
         write(image.manifest)
         write(image.config)
         for layer in image.layers:
             if not omit_layers or layer.media_type == IN_TOTO:
                 write(layer)
-    top = built.index if isinstance(built, BuiltIndex) else built.manifest
+    top = built.manifest  # an index's is the index
     write(top)
     descriptor: dict[str, Any] = {
         "mediaType": top.media_type,

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from tests.support.images import Blob, Built, BuiltIndex
+from tests.support.images import Blob, Built
 
 HOST = "registry.test"
 REALM = "https://auth.test/token"
@@ -52,9 +52,8 @@ class MockRegistry:
         self.token_body: bytes | None = None  # when set, the token service answers this
 
     def add(self, repository: str, tag: str, built: Built) -> None:
-        images = built.images if isinstance(built, BuiltIndex) else (built,)
-        top = built.index if isinstance(built, BuiltIndex) else built.manifest
-        for image in images:
+        top = built.manifest  # an index's is the index
+        for image in built.images:
             self.content[f"/v2/{repository}/manifests/{image.digest}"] = image.manifest
             for blob in image.blobs():
                 self.content[f"/v2/{repository}/blobs/{blob.digest}"] = blob
