@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -53,9 +54,14 @@ class ManualClock:
         self.now += seconds
 
 
-def _need_registry() -> None:
+def _registry(workdir: Path, **options: Any) -> Iterator[RegistryServer]:
+    """A registry for the session (:func:`start_registry` with ``options``), stopped at its
+    end; the tests that need one are skipped without the binary."""
     if not registry_server.available():
         pytest.skip(f"{registry_server.BINARY} is not installed")
+    server = start_registry(workdir, **options)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -65,18 +71,12 @@ def registry_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def plain_registry(registry_root: Path) -> Iterator[RegistryServer]:
-    _need_registry()
-    server = start_registry(registry_root / "plain")
-    yield server
-    server.stop()
+    yield from _registry(registry_root / "plain")
 
 
 @pytest.fixture(scope="session")
 def basic_registry(registry_root: Path) -> Iterator[RegistryServer]:
-    _need_registry()
-    server = start_registry(registry_root / "basic", htpasswd=(BASIC_USER, BASIC_PASSWORD))
-    yield server
-    server.stop()
+    yield from _registry(registry_root / "basic", htpasswd=(BASIC_USER, BASIC_PASSWORD))
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +94,6 @@ def test_ca_path(test_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="session")
 def token_registry(registry_root: Path, test_ca: trustme.CA) -> Iterator[RegistryServer]:
-    _need_registry()
     tokens = TokenServer(
         signing_ca=trustme.CA(),
         users={TOKEN_USER: TOKEN_PASSWORD},
@@ -102,21 +101,14 @@ def token_registry(registry_root: Path, test_ca: trustme.CA) -> Iterator[Registr
         tls=test_ca.issue_cert("127.0.0.1"),
     ).start()
     try:
-        server = start_registry(registry_root / "token", token=tokens, tls_ca=test_ca)
-    except BaseException:
+        yield from _registry(registry_root / "token", token=tokens, tls_ca=test_ca)
+    finally:
         tokens.stop()
-        raise
-    yield server
-    server.stop()
-    tokens.stop()
 
 
 @pytest.fixture(scope="session")
 def tls_registry(registry_root: Path, test_ca: trustme.CA) -> Iterator[RegistryServer]:
-    _need_registry()
-    server = start_registry(registry_root / "tls", tls_ca=test_ca)
-    yield server
-    server.stop()
+    yield from _registry(registry_root / "tls", tls_ca=test_ca)
 
 
 @pytest.fixture
@@ -134,10 +126,7 @@ def other_fault_server() -> Iterator[FaultServer]:
 
 @pytest.fixture(scope="session")
 def logged_registry(registry_root: Path) -> Iterator[RegistryServer]:
-    _need_registry()
-    server = start_registry(registry_root / "logged", access_log=True)
-    yield server
-    server.stop()
+    yield from _registry(registry_root / "logged", access_log=True)
 
 
 @pytest.fixture(scope="session")
