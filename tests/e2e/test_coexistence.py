@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import pytest
 
 from slimgate.cluster.api import KubeApi
 from tests.integration.audit.scenario import config_text, create_namespace, push_images
+from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer
 
 from .admission_setup import eventually
@@ -263,7 +263,7 @@ def audit_two_containers(
     config = workdir / "config.yaml"
     config.write_text(config_text(registry.host))
     create_namespace(api, LEASE_NAMESPACE)
-    namespace = f"two-{uuid.uuid4().hex[:6]}"
+    namespace = fresh("two")
     create_namespace(api, namespace)
     pod = {
         "apiVersion": "v1",
@@ -381,7 +381,7 @@ def test_a_default_install_first_leaves_the_crds_to_the_tool_that_comes_next(
     config = tmp_path / "config.yaml"
     config.write_text(config_text(plain_registry.host))
     create_namespace(api, LEASE_NAMESPACE)
-    namespace = f"later-{uuid.uuid4().hex[:6]}"
+    namespace = fresh("later")
     create_namespace(api, namespace)
     pod = {
         "apiVersion": "v1",
