@@ -35,19 +35,14 @@ class HelmUnavailable(RuntimeError):
     """helm is not cached and cannot be built here."""
 
 
-def cached_helm() -> Path:
-    """Where ``scripts/ensure-k8s-tools.sh`` caches helm."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "slimgate" / f"helm-{HELM_VERSION}" / "helm"
-
-
 def ensure_helm() -> Path:
     """Return the cached helm, building it with the Go toolchain if needed.
 
     Raises :class:`HelmUnavailable` when there is no helm and no ``go`` to
     build one; a failed build raises ``subprocess.CalledProcessError``.
     """
-    helm = cached_helm()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    helm = Path(cache) / "slimgate" / f"helm-{HELM_VERSION}" / "helm"  # as the script caches it
     if helm.is_file() and os.access(helm, os.X_OK):
         return helm
     if shutil.which("go") is None:

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import trustme
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -58,17 +59,14 @@ class TokenServer:
     requests: list[TokenRequest] = field(default_factory=list)
     tls: trustme.LeafCert | None = None
     _server: ThreadingHTTPServer | None = None
-    _thread: threading.Thread | None = None
 
     def __post_init__(self) -> None:
         leaf = self.signing_ca.issue_cert("token-signer.slimgate.test")
         key = serialization.load_pem_private_key(leaf.private_key_pem.bytes(), password=None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         self._key = key
-        cert_pem = leaf.cert_chain_pems[0].bytes()
-        from cryptography import x509
-
-        der = x509.load_pem_x509_certificate(cert_pem).public_bytes(serialization.Encoding.DER)
+        cert = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes())
+        der = cert.public_bytes(serialization.Encoding.DER)
         self._x5c = [base64.b64encode(der).decode("ascii")]
 
     # -- the token -------------------------------------------------------------------
@@ -158,10 +156,9 @@ class TokenServer:
             self.tls.configure_cert(context)
             server.socket = context.wrap_socket(server.socket, server_side=True)
         self._server = server
-        self._thread = threading.Thread(
+        threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        ).start()
         return self
 
     def _check(self, authorization: str | None) -> str | None:
