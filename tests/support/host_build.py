@@ -32,7 +32,6 @@ _ABSOLUTE = re.compile(r"(?<![\w.$/~-])(/[A-Za-z0-9_.@+-]+(?:/[A-Za-z0-9_.@*+-]*
 
 @dataclass
 class Built:
-    build_root: Path
     runtime_root: Path
     start: list[str] = field(default_factory=list)
     workdir: str = "/"
@@ -122,7 +121,7 @@ class HostBuild:
         return workdir, env
 
     def _runtime(self, stage: list[dict[str, str]]) -> Built:
-        built = Built(self.root, self.runtime)
+        built = Built(self.runtime)
         for item in stage:
             keyword, value = item["instruction"], item["value"]
             if keyword == "WORKDIR":

@@ -45,7 +45,6 @@ class TokenRequest:
     scope: str
     service: str
     username: str | None
-    authorized: bool
 
 
 @dataclass
@@ -123,9 +122,8 @@ class TokenServer:
                 scope = " ".join(query.get("scope", []))
                 service = query.get("service", [""])[0]
                 username = owner._check(self.headers.get("Authorization"))
-                bad_login = username == ""
-                owner.requests.append(TokenRequest(scope, service, username or None, not bad_login))
-                if bad_login:
+                owner.requests.append(TokenRequest(scope, service, username or None))
+                if username == "":  # a failed login
                     self._send(401, {"errors": [{"code": "UNAUTHORIZED"}]})
                     return
                 token = owner.mint(
