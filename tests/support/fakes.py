@@ -1,9 +1,10 @@
 """Fakes at our own seams, one of each, for the unit tests.
 
 - :class:`FakeSource`: an ``ImageSource`` (and the registry client's ``with_credentials`` /
-  ``close``), images by reference or by (reference, platform); an exception stands for the
-  registry's answer. Calls are recorded; an optional gate holds the fetches of ``held``
-  references (of every reference when ``held`` is None) until it is set.
+  ``close``), images by reference or by (reference, platform), others made by ``otherwise``
+  if given; an exception stands for the registry's answer. Calls are recorded; an optional
+  gate holds the fetches of ``held`` references (of every reference when ``held`` is None)
+  until it is set.
 - :class:`FakeSecrets`: a ``SecretSource`` of pull secrets for the namespace ``shop``.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 
 from slimgate.cluster.pullsecrets import DOCKERCONFIGJSON
@@ -24,7 +25,8 @@ Images = Mapping[str | tuple[str, Platform], ImageMetadata | BaseException]
 
 
 class FakeSource:
-    """Images by reference, or by (reference, platform) first; anything else is NotFound."""
+    """Images by reference, or by (reference, platform) first; anything else is made by
+    ``otherwise``, or is NotFound."""
 
     def __init__(
         self,
@@ -33,6 +35,7 @@ class FakeSource:
         gate: threading.Event | None = None,
         held: Collection[str] | None = None,
         credentials: CredentialStore | None = None,
+        otherwise: Callable[[str, Platform], ImageMetadata] | None = None,
     ) -> None:
         self.images: dict[str | tuple[str, Platform], ImageMetadata | BaseException] = dict(
             images or {}
@@ -40,6 +43,7 @@ class FakeSource:
         self.gate = gate
         self.held = held
         self.credentials = credentials  # the store of a with_credentials() view
+        self.otherwise = otherwise
         self.calls: list[tuple[str, Platform]] = []
         self.views: list[FakeSource] = []
         self.closed = False
@@ -55,6 +59,8 @@ class FakeSource:
             return replace(found, reference=reference, platform=platform)
         if found is None:
             found = self.images.get(reference)
+        if found is None and self.otherwise is not None:
+            return self.otherwise(reference, platform)
         if found is None:
             raise NotFound(f"{reference}: not found")
         if isinstance(found, BaseException):
@@ -63,7 +69,13 @@ class FakeSource:
 
     def with_credentials(self, credentials: CredentialStore) -> FakeSource:
         """A view that reads the same images, recording the store it was given."""
-        view = FakeSource(self.images, gate=self.gate, held=self.held, credentials=credentials)
+        view = FakeSource(
+            self.images,
+            gate=self.gate,
+            held=self.held,
+            credentials=credentials,
+            otherwise=self.otherwise,
+        )
         self.views.append(view)
         return view
 

@@ -19,6 +19,7 @@ from slimgate.evaluation import Evaluator, ImageResult
 from slimgate.model import DEFAULT_PLATFORM, ImageConfig, ImageMetadata, Platform, Subject
 from slimgate.policy.decision import RuleAction
 from slimgate.policy.model import Policy
+from tests.support.fakes import FakeSource
 
 TODAY = date(2026, 11, 27)
 
@@ -46,20 +47,10 @@ LARGE = Analysis(findings=(OVERSIZE,), base=None, compressed_size=400_000_000)
 DEFAULT_RULES = {"toolchain-base": RuleAction.DENY, "oversize-layer": RuleAction.WARN}
 
 
-class FakeSource:
-    """Every image reads as an empty one: ``errors`` raise, ``blocked`` images wait."""
-
-    def __init__(self, errors: dict[str, RegistryError], blocked: set[str]) -> None:
-        self.errors, self.blocked = errors, blocked
-        self.release = threading.Event()
-
-    def fetch(self, reference: str, platform: Platform) -> ImageMetadata:
-        if reference in self.blocked:
-            self.release.wait(30)
-        if reference in self.errors:
-            raise self.errors[reference]
-        digest = "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
-        return ImageMetadata(reference, digest, platform, "", digest, (), ImageConfig())
+def empty_image(reference: str, platform: Platform) -> ImageMetadata:
+    """Every image the engine's source has no error for reads as an empty one."""
+    digest = "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+    return ImageMetadata(reference, digest, platform, "", digest, (), ImageConfig())
 
 
 class FakeEngine(Evaluator):
@@ -74,15 +65,14 @@ class FakeEngine(Evaluator):
         blocked: set[str] | None = None,
         policy: Policy | None = None,
     ) -> None:
-        self.fake = FakeSource(errors or {}, blocked or set())
+        self.blocked = set(blocked or ())  # images whose fetch waits for release
+        self.release = threading.Event()
+        self.fake = FakeSource(gate=self.release, held=self.blocked, otherwise=empty_image)
+        self.errors = self.fake.images  # image -> the error its fetch raises
+        self.errors.update(errors or {})
         rules = policy or Policy(rules=DEFAULT_RULES)
         super().__init__(self.fake, rules, Knowledge(), today=lambda: TODAY)
         self.canned = dict(canned or {})
-        self.errors, self.blocked, self.release = (
-            self.fake.errors,
-            self.fake.blocked,
-            self.fake.release,
-        )
         self.calls: list[tuple[str, Subject]] = []
         self.platforms: list[tuple[Platform, ...]] = []  # of each evaluate
 
