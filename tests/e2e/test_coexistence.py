@@ -303,10 +303,7 @@ def audit_two_containers(
         assert stored is not None
         assert len(stored["results"]) == len(results)
 
-        with urllib.request.urlopen(  # a loopback URL the test built
-            f"http://127.0.0.1:{operator.metrics_port}/metrics", timeout=10
-        ) as answer:
-            metrics = answer.read().decode()
+        metrics = operator.metrics()
         assert 'slimgate_audit_report_api_served{api="openreports.io/v1alpha1"} 0.0' in metrics
         assert 'slimgate_audit_report_api_served{api="wgpolicyk8s.io/v1alpha2"} 1.0' in metrics
         log = operator.log_text()
@@ -392,9 +389,8 @@ def test_a_default_install_first_leaves_the_crds_to_the_tool_that_comes_next(
     api.create("v1", "pods", namespace, pod)
     operator = start_operator(cluster, config, tmp_path, "later", "--interval", "2")
     try:
-        metrics_url = f"http://127.0.0.1:{operator.metrics_port}/metrics"
         missing = 'slimgate_audit_report_api_served{api="wgpolicyk8s.io/v1alpha2"} 0.0'
-        eventually(lambda: missing in scrape(metrics_url), what="the missing API's gauge")
+        eventually(lambda: missing in operator.metrics(), what="the missing API's gauge")
 
         install_owner(cluster, k8s_tools)
         owned = settled_crds(cluster, WG_CRDS + OR_CRDS)
@@ -419,16 +415,6 @@ def test_a_default_install_first_leaves_the_crds_to_the_tool_that_comes_next(
     owner_still_upgrades_and_reinstalls(cluster, k8s_tools)
     helm(cluster, k8s_tools, "uninstall", "slimgate", "-n", "slimgate")
     assert crd_bytes(cluster, WG_CRDS + OR_CRDS).keys() == owned.keys()
-
-
-def scrape(url: str) -> str:
-    """The metrics page, or "" while the operator is still starting."""
-    try:
-        with urllib.request.urlopen(url, timeout=10) as answer:  # a loopback URL the test built
-            text: str = answer.read().decode()
-            return text
-    except urllib.error.URLError:
-        return ""
 
 
 def test_on_an_empty_cluster_slimgate_installs_and_keeps_its_own_crds(

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -61,6 +62,16 @@ class Operator:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def metrics(self) -> str:
+        """The operator's ``/metrics`` page now, or "" while it does not answer yet."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:  # a loopback URL
+                text: str = response.read().decode()
+        except urllib.error.URLError:
+            return ""
+        return text
 
 
 def start_operator(
@@ -268,9 +279,7 @@ def test_denied_workloads_get_one_event_not_one_per_pod(env: Env) -> None:
 
 def test_metrics_are_served(env: Env) -> None:
     def scrape() -> str | None:
-        url = f"http://127.0.0.1:{env.operator.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            text: str = response.read().decode()
+        text = env.operator.metrics()
         return text if "slimgate_audit_scans_total" in text else None
 
     text = eventually(scrape, what="metrics", timeout=60.0)

@@ -10,7 +10,6 @@ PolicyReport is written as without the store.
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,11 +55,8 @@ webhook:
 
 def scrape(operator: Operator) -> dict[str, float]:
     """The operator's ``/metrics``, sample by sample (``name{labels}`` -> value)."""
-    url = f"http://127.0.0.1:{operator.metrics_port}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text: str = response.read().decode()
     samples = {}
-    for line in text.splitlines():
+    for line in operator.metrics().splitlines():
         if line and not line.startswith("#"):
             name, value = line.rsplit(" ", 1)
             samples[name] = float(value)
