@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from slimgate.cluster.api import KubeApi
+from tests.support import processes
 from tests.support.registry_server import free_port
 
 from .admission_setup import ApiHttp, eventually, pod, status_message
@@ -139,10 +140,5 @@ def test_the_webhook_keeps_its_own_certificate_and_ca_bundle(
         )
     finally:
         http.close()
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        processes.stop(process, grace=20)
         print(log.read_text(errors="replace")[-4000:])
