@@ -139,10 +139,8 @@ def shared(
     install_report_crds(kube_cluster, helm)
     create_namespace(api, LEASE_NAMESPACE)
     store = start_redis(workdir / "redis")
-    secret = workdir / "install-secret"
-    secret.write_text("one install, one secret\n")
     config = workdir / "config.yaml"
-    config.write_text(store.registry_config(secret, quick=True) + SETTINGS)
+    config.write_text(store.registry_config(quick=True) + SETTINGS)
     ca, cert, key = write_serving(test_ca, workdir)
     webhook: ServedWebhook | None = None
     operator: Operator | None = None

@@ -56,22 +56,27 @@ class RedisServer:
         """The ACL user's password."""
         return self.workdir / "user-password"
 
+    @property
+    def install_secret(self) -> Path:
+        """An install's secret (``sharedCache.secretFile``) for the processes of one install
+        that share this store."""
+        return self.workdir / "install-secret"
+
     def registry_config(
         self,
-        secret: Path,
         *,
         url: str | None = None,
         password: Path | None = None,
         quick: bool = False,
     ) -> str:
         """A configuration's ``registry:`` block for the tests' registries on 127.0.0.1 that
-        shares this store: ``sharedCache`` with this server's url and password file (or
-        ``url``, ``password``), the install's ``secret`` file and, if ``quick``, the
-        settings of :data:`QUICK`. Further ``registry:`` settings may follow, indented two."""
+        shares this store: ``sharedCache`` with this server's url, password file (or ``url``,
+        ``password``) and install secret and, if ``quick``, the settings of :data:`QUICK`.
+        Further ``registry:`` settings may follow, indented two."""
         settings = {
             "url": url or self.url,
             "passwordFile": password or self.password_file,
-            "secretFile": secret,
+            "secretFile": self.install_secret,
             **(QUICK if quick else {}),
         }
         return (
@@ -104,6 +109,7 @@ def start_redis(
     port = port or free_port()
     password = secrets.token_hex(16)
     (workdir / "password").write_text(password + "\n")
+    (workdir / "install-secret").write_text(secrets.token_hex(16) + "\n")
     user_password = secrets.token_hex(16) if user else None
     acl = []
     if user:

@@ -30,21 +30,14 @@ pytestmark = pytest.mark.registry
 PLATFORM = Platform()
 
 
-@pytest.fixture
-def secret_file(tmp_path: Path) -> Path:
-    path = tmp_path / "install-secret"
-    path.write_text("an install secret for the tests\n")
-    return path
-
-
-def shared_options(redis: RedisServer, secret: Path, **cache: float) -> RegistryOptions:
+def shared_options(redis: RedisServer, **cache: float) -> RegistryOptions:
     return RegistryOptions(
         insecure={"127.0.0.1"},
         allow_private={"127.0.0.1"},
         cache=CacheOptions(**cache),  # type: ignore[arg-type]
         shared=SharedCacheOptions(
             url=redis.url,
-            secret_file=str(secret),
+            secret_file=str(redis.install_secret),
             password_file=str(redis.password_file),
             timeout_seconds=0.2,
             retry_seconds=30,
@@ -53,9 +46,9 @@ def shared_options(redis: RedisServer, secret: Path, **cache: float) -> Registry
 
 
 @pytest.fixture
-def replicas(redis_server: RedisServer, secret_file: Path) -> Iterator[list[RegistryClient]]:
+def replicas(redis_server: RedisServer) -> Iterator[list[RegistryClient]]:
     """Three clients that share the store and nothing else."""
-    options = shared_options(redis_server, secret_file)
+    options = shared_options(redis_server)
     clients = [RegistryClient.from_options(options, observer=Counters()) for _ in range(3)]
     yield clients
     for client in clients:
@@ -85,11 +78,11 @@ def test_replicas_fetch_a_new_image_once_between_them(
 
 
 def test_a_new_replica_answers_a_known_image_without_the_registry(
-    plain_registry: RegistryServer, redis_server: RedisServer, secret_file: Path
+    plain_registry: RegistryServer, redis_server: RedisServer
 ) -> None:
     push(plain_registry.url, "shared/known", "1", build_image(ImageSpec(env=["KNOWN=1"])))
     reference = f"{plain_registry.host}/shared/known:1"
-    options = shared_options(redis_server, secret_file)
+    options = shared_options(redis_server)
     with RegistryClient.from_options(options, observer=Counters()) as first:
         expected = first.fetch(reference, PLATFORM)
     with RegistryClient.from_options(options, observer=Counters()) as restarted:
@@ -99,11 +92,11 @@ def test_a_new_replica_answers_a_known_image_without_the_registry(
 
 
 def test_a_forged_document_in_the_store_is_refused_deleted_and_fetched_again(
-    plain_registry: RegistryServer, redis_server: RedisServer, secret_file: Path
+    plain_registry: RegistryServer, redis_server: RedisServer
 ) -> None:
     push(plain_registry.url, "shared/forged", "1", build_image(ImageSpec(env=["FORGED=1"])))
     reference = f"{plain_registry.host}/shared/forged:1"
-    options = shared_options(redis_server, secret_file)
+    options = shared_options(redis_server)
     with RegistryClient.from_options(options, observer=Counters()) as first:
         genuine = first.fetch(reference, PLATFORM)
     store = redis_server.client()
@@ -134,7 +127,6 @@ def test_tag_keys_reveal_neither_the_tag_nor_the_login(
 
 def test_a_store_killed_under_load_costs_no_lookup_and_logs_once(
     plain_registry: RegistryServer,
-    secret_file: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -145,7 +137,7 @@ def test_a_store_killed_under_load_costs_no_lookup_and_logs_once(
         images.append(f"{plain_registry.host}/shared/killed:v{n}")
     redis = start_redis(tmp_path / "redis")
     try:
-        options = shared_options(redis, secret_file)
+        options = shared_options(redis)
         with RegistryClient.from_options(options, observer=Counters()) as client:
             client.fetch(images[0], PLATFORM)
             assert client.counters.shared_events("write") > 0
@@ -194,12 +186,12 @@ def test_a_429_pauses_the_registry_for_every_replica(
 
 
 def test_a_known_tag_is_used_stale_while_paused_for_a_bounded_grace(
-    fault_server: FaultServer, redis_server: RedisServer, secret_file: Path
+    fault_server: FaultServer, redis_server: RedisServer
 ) -> None:
     built = build_image(ImageSpec(env=["STALE=1"]))
     fault_server.serve("app", "1", built)
     reference = f"{fault_server.host}/app:1"
-    options = shared_options(redis_server, secret_file, tag_ttl_seconds=1, stale_grace_seconds=2)
+    options = shared_options(redis_server, tag_ttl_seconds=1, stale_grace_seconds=2)
     with RegistryClient.from_options(options, observer=Counters()) as first:
         fresh = first.fetch(reference, PLATFORM)
         assert fresh.notes == ()

@@ -27,13 +27,6 @@ PLATFORM = Platform()
 USER = "slimgate"
 
 
-@pytest.fixture
-def secret_file(tmp_path: Path) -> Path:
-    path = tmp_path / "install-secret"
-    path.write_text("an install secret for the tests\n")
-    return path
-
-
 @pytest.fixture(scope="module")
 def acl_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A redis-server with a password for its default user and the ACL user ``slimgate``
@@ -43,15 +36,13 @@ def acl_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]
     server.stop()
 
 
-def options(
-    store: RedisServer, secret: Path, *, username: str | None, password: Path | None
-) -> RegistryOptions:
+def options(store: RedisServer, *, username: str | None, password: Path | None) -> RegistryOptions:
     return RegistryOptions(
         insecure={"127.0.0.1"},
         allow_private={"127.0.0.1"},
         shared=SharedCacheOptions(
             url=store.url,
-            secret_file=str(secret),
+            secret_file=str(store.install_secret),
             username=username,
             password_file=str(password) if password else None,
             timeout_seconds=0.5,
@@ -76,10 +67,10 @@ def logged_in_as(store: RedisServer) -> set[str]:
 
 
 def test_a_store_with_requirepass_is_used_with_the_password_alone(
-    plain_registry: RegistryServer, redis_server: RedisServer, secret_file: Path
+    plain_registry: RegistryServer, redis_server: RedisServer
 ) -> None:
     image = new_image(plain_registry, "requirepass")
-    shared = options(redis_server, secret_file, username=None, password=redis_server.password_file)
+    shared = options(redis_server, username=None, password=redis_server.password_file)
     with RegistryClient.from_options(shared, observer=Counters()) as first:
         expected = first.fetch(image, PLATFORM)
         assert first.counters.shared_events("write") >= 3
@@ -91,10 +82,10 @@ def test_a_store_with_requirepass_is_used_with_the_password_alone(
 
 
 def test_an_acl_user_logs_in_with_its_name_and_password_and_needs_only_get_set_del(
-    plain_registry: RegistryServer, acl_store: RedisServer, secret_file: Path
+    plain_registry: RegistryServer, acl_store: RedisServer
 ) -> None:
     image = new_image(plain_registry, "acl")
-    shared = options(acl_store, secret_file, username=USER, password=acl_store.user_password_file)
+    shared = options(acl_store, username=USER, password=acl_store.user_password_file)
     with RegistryClient.from_options(shared, observer=Counters()) as first:
         expected = first.fetch(image, PLATFORM)
         assert first.counters.shared_events("write") >= 3
@@ -141,7 +132,6 @@ def password_file(store: RedisServer, tmp_path: Path, login: Login) -> Path | No
 def test_a_refused_login_costs_no_lookup_and_no_password_reaches_the_log(
     plain_registry: RegistryServer,
     acl_store: RedisServer,
-    secret_file: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     login: Login,
@@ -149,7 +139,6 @@ def test_a_refused_login_costs_no_lookup_and_no_password_reaches_the_log(
     images = [new_image(plain_registry, f"refused{n}") for n in range(3)]
     shared = options(
         acl_store,
-        secret_file,
         username=login.username,
         password=password_file(acl_store, tmp_path, login),
     )
@@ -173,13 +162,13 @@ def test_a_refused_login_costs_no_lookup_and_no_password_reaches_the_log(
 
 
 def test_check_with_a_refused_store_login_answers_and_prints_no_password(
-    plain_registry: RegistryServer, redis_server: RedisServer, secret_file: Path, tmp_path: Path
+    plain_registry: RegistryServer, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     image = new_image(plain_registry, "check")
     wrong = tmp_path / "password"
     wrong.write_text("a-wrong-store-password\n")
     config = tmp_path / "config.yaml"
-    config.write_text(redis_server.registry_config(secret_file, password=wrong))
+    config.write_text(redis_server.registry_config(password=wrong))
     checked = slimgate("check", "--config", config, image)
     assert checked.returncode == 0, checked.stderr
     assert f"shared cache 127.0.0.1:{redis_server.port} failed (GET: AuthenticationError" in (
@@ -200,11 +189,11 @@ def test_check_with_a_refused_store_login_answers_and_prints_no_password(
     ids=["password", "user and password", "query"],
 )
 def test_a_password_in_the_url_is_refused_without_being_repeated(
-    redis_server: RedisServer, secret_file: Path, tmp_path: Path, url: str, message: str
+    redis_server: RedisServer, tmp_path: Path, url: str, message: str
 ) -> None:
     config = tmp_path / "config.yaml"
     url = url.format(password=redis_server.password, port=redis_server.port)
-    config.write_text(redis_server.registry_config(secret_file, url=url))
+    config.write_text(redis_server.registry_config(url=url))
     checked = slimgate("check", "--config", config, "127.0.0.1:1/any:1")
     assert checked.returncode == 2
     assert message in checked.stderr

@@ -73,10 +73,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory, store: RedisServer) -> Path:
     root = tmp_path_factory.mktemp("shared-config")
-    secret = root / "install-secret"
-    secret.write_text("replicas share this secret\n")
     path = root / "config.yaml"
-    path.write_text(store.registry_config(secret, quick=True) + "webhook:\n  timeoutSeconds: 10\n")
+    path.write_text(store.registry_config(quick=True) + "webhook:\n  timeoutSeconds: 10\n")
     return path
 
 
@@ -231,10 +229,8 @@ def test_a_rate_limited_registry_is_answered_stale_for_a_bounded_grace_and_says_
 ) -> None:
     fault_server.serve("app", "1", build_image(ImageSpec(env=["GRACE=1"])))
     image = f"{fault_server.host}/app:1"
-    secret = tmp_path / "install-secret"
-    secret.write_text("grace\n")
     config = tmp_path / "config.yaml"
-    config.write_text(redis_server.registry_config(secret) + STALE)
+    config.write_text(redis_server.registry_config() + STALE)
     trio = Trio(tmp_path, config, test_ca)
     try:
         first, second, _ = trio.replicas
