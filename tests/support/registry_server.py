@@ -46,8 +46,6 @@ class RegistryServer:
     workdir: Path
     tls: bool
     ca_path: Path | None = None
-    username: str | None = None
-    password: str | None = None
     token_server: TokenServer | None = None
 
     @property
@@ -154,7 +152,5 @@ def start_registry(
         workdir=workdir,
         tls=tls_ca is not None,
         ca_path=ca_path,
-        username=htpasswd[0] if htpasswd else None,
-        password=htpasswd[1] if htpasswd else None,
         token_server=token,
     )
