@@ -19,7 +19,6 @@ compressed to about a megabyte), :func:`deflate_bomb` and :func:`deep_json`.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import ssl
 import threading
@@ -69,7 +68,7 @@ class Reply:
 Handler = Reply | Callable[[Seen], Reply]
 
 
-def blob_reply(blob: Blob, *, head: bool = False) -> Reply:
+def blob_reply(blob: Blob, *, head: bool = False, delay: float = 0.0) -> Reply:
     return Reply(
         200,
         b"" if head else blob.data,
@@ -78,6 +77,7 @@ def blob_reply(blob: Blob, *, head: bool = False) -> Reply:
             "Docker-Content-Digest": blob.digest,
             "Content-Length": str(blob.size),
         },
+        delay=delay,
     )
 
 
@@ -190,8 +190,7 @@ class FaultServer:
         for image in built.images:
             self._publish_manifest(base, image.digest, image.manifest, delay)
             for blob in image.blobs():
-                reply = dataclasses.replace(blob_reply(blob), delay=delay)
-                self.route("GET", f"{base}/blobs/{blob.digest}", reply)
+                self.route("GET", f"{base}/blobs/{blob.digest}", blob_reply(blob, delay=delay))
         self._publish_manifest(base, top.digest, top, delay)
         if tag is not None:
             self._publish_manifest(base, tag, top, delay)
@@ -202,9 +201,9 @@ class FaultServer:
         self._publish_manifest(f"/v2/{repository}", blob.digest, blob)
 
     def _publish_manifest(self, base: str, reference: str, blob: Blob, delay: float = 0.0) -> None:
-        get, head = blob_reply(blob), blob_reply(blob, head=True)
-        self.route("GET", f"{base}/manifests/{reference}", dataclasses.replace(get, delay=delay))
-        self.route("HEAD", f"{base}/manifests/{reference}", dataclasses.replace(head, delay=delay))
+        path = f"{base}/manifests/{reference}"
+        self.route("GET", path, blob_reply(blob, delay=delay))
+        self.route("HEAD", path, blob_reply(blob, head=True, delay=delay))
 
     def requests(self, method: str | None = None, path_part: str = "") -> list[Seen]:
         return [
