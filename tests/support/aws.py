@@ -109,7 +109,7 @@ class MotoServer:
         processes.stop(self.process)
 
 
-def start_moto(workdir: Path, timeout: float = 30.0) -> MotoServer:
+def start_moto(workdir: Path) -> MotoServer:
     """moto's server on 127.0.0.1 on a port it picks; ready when this returns."""
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "moto.log"
@@ -123,7 +123,7 @@ def start_moto(workdir: Path, timeout: float = 30.0) -> MotoServer:
         log,
         lambda: port() is not None,
         name="moto_server",
-        timeout=timeout,
+        timeout=30,
         env={**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT},
     )
     return MotoServer(process, int(port() or 0), log)

@@ -100,13 +100,11 @@ class RedisServer:
         processes.stop(self.process)
 
 
-def start_redis(
-    workdir: Path, *, port: int | None = None, user: str | None = None, timeout: float = 20.0
-) -> RedisServer:
-    """Start redis-server in ``workdir`` (on ``port``, by default a free one), with the ACL
-    user ``user`` (:data:`SLIMGATE_ACL`) if given; ready on return."""
+def start_redis(workdir: Path, *, user: str | None = None) -> RedisServer:
+    """Start redis-server in ``workdir`` on a free port, with the ACL user ``user``
+    (:data:`SLIMGATE_ACL`) if given; ready on return (within 20 s)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
+    port = free_port()
     password = secrets.token_hex(16)
     (workdir / "password").write_text(password + "\n")
     (workdir / "install-secret").write_text(secrets.token_hex(16) + "\n")
@@ -147,7 +145,7 @@ def start_redis(
             workdir / "redis.log",
             answers,
             name="redis-server",
-            timeout=timeout,
+            timeout=20,
         )
     finally:
         client.close()

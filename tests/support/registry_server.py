@@ -94,7 +94,6 @@ def start_registry(
     token: TokenServer | None = None,
     tls_ca: trustme.CA | None = None,
     tls_names: Sequence[str] = (),
-    timeout: float = 20.0,
     access_log: bool = False,
 ) -> RegistryServer:
     """Start a registry in ``workdir``; it is ready when this returns. With ``access_log``
@@ -144,7 +143,7 @@ def start_registry(
             workdir / "registry.log",
             answers,
             name="docker-registry",
-            timeout=timeout,
+            timeout=20,
         )
     return RegistryServer(
         process=process,
