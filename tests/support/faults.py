@@ -100,9 +100,9 @@ def deflate_bomb(size: int = GIB) -> bytes:
     return _compressed_zeros(size, zlib.MAX_WBITS)
 
 
-def deep_json(depth: int = 100_000, inside: bytes = b"") -> bytes:
-    """A JSON document nested ``depth`` arrays deep: valid, and too deep for ``json.loads``."""
-    return b"[" * depth + inside + b"]" * depth
+def deep_json() -> bytes:
+    """A JSON document nested 100,000 arrays deep: valid, and too deep for ``json.loads``."""
+    return b"[" * 100_000 + b"]" * 100_000
 
 
 class FaultServer:
