@@ -38,6 +38,7 @@ from tests.support.chart import Helm
 from tests.support.fixtures import TOKEN_PASSWORD, TOKEN_USER
 from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer, free_port
+from tests.support.served import metric
 
 from .admission_setup import eventually
 from .cluster import KubeCluster
@@ -72,6 +73,10 @@ class Operator:
         except urllib.error.URLError:
             return ""
         return text
+
+    def metric(self, name: str) -> float:
+        """:func:`tests.support.served.metric` of the metrics page now."""
+        return metric(self.metrics(), name)
 
 
 def start_operator(

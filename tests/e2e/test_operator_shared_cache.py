@@ -53,21 +53,6 @@ webhook:
 """
 
 
-def scrape(operator: Operator) -> dict[str, float]:
-    """The operator's ``/metrics``, sample by sample (``name{labels}`` -> value)."""
-    samples = {}
-    for line in operator.metrics().splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            samples[name] = float(value)
-    return samples
-
-
-def total(samples: dict[str, float], name: str) -> float:
-    """The sum of metric ``name`` over its labels."""
-    return sum(v for k, v in samples.items() if k == name or k.startswith(f"{name}{{"))
-
-
 @dataclass
 class Shared:
     cluster: KubeCluster
@@ -196,7 +181,9 @@ def test_the_operator_audits_images_a_webhook_and_check_fetched_without_a_regist
     shared.check(small, denied=False)  # and slimgate check the other
     warmed = {repo: shared.registry.reads(repo) for repo in (toolchain_repo, small_repo)}
     assert all(one_fetch_set(reads) for reads in warmed.values()), warmed
-    before = scrape(shared.operator)
+    operator, requests = shared.operator, "slimgate_registry_requests_total"
+    hits = 'slimgate_shared_cache_events_total{event="hit"}'
+    requests_before, hits_before = operator.metric(requests), operator.metric(hits)
 
     namespace = shared.namespace()
     create_chain(shared.api, namespace, "web", toolchain, replicas=2)
@@ -211,27 +198,24 @@ def test_the_operator_audits_images_a_webhook_and_check_fetched_without_a_regist
     assert results[("Pod", "tool", "toolchain-base")]["result"] == "pass"
     for repo, reads in warmed.items():
         assert shared.registry.reads(repo) == reads, repo  # the registry saw nothing more
-    after = scrape(shared.operator)
-    requests = "slimgate_registry_requests_total"
-    assert total(after, requests) == total(before, requests) == 0
-    hits = 'slimgate_shared_cache_events_total{event="hit"}'
+    assert operator.metric(requests) == requests_before == 0
     # per image: its tag, its manifest and its config, each read from the store
-    assert after.get(hits, 0) - before.get(hits, 0) >= 6
-    assert after["slimgate_shared_cache_up"] == 1
+    assert operator.metric(hits) - hits_before >= 6
+    assert operator.metric("slimgate_shared_cache_up") == 1
 
 
 def test_an_image_the_operator_fetched_costs_the_webhook_and_check_no_registry_read(
     shared: Shared,
 ) -> None:
     image, repo = shared.image(replace(GOLANG_APP, labels={"warmed": "operator"}))
-    before = total(scrape(shared.operator), "slimgate_registry_requests_total")
+    before = shared.operator.metric("slimgate_registry_requests_total")
     namespace = shared.namespace()
     create_pod(shared.api, namespace, "first", image)
     report = wait_report(shared, namespace, named(1))
     assert by_resource(report)[("Pod", "first", "toolchain-base")]["result"] == "fail"
     fetched = shared.registry.reads(repo)
     assert one_fetch_set(fetched), fetched
-    assert total(scrape(shared.operator), "slimgate_registry_requests_total") - before == 3
+    assert shared.operator.metric("slimgate_registry_requests_total") - before == 3
 
     shared.review(image, denied=True)
     shared.check(image, denied=True)
@@ -266,8 +250,7 @@ def test_an_operator_started_again_audits_every_namespace_from_the_store_alone(
             assert again[each]["summary"] == before["summary"], each
         kept = by_resource(again[namespace])[("Pod", "kept", "toolchain-base")]
         assert kept["result"] == "pass"
-        samples = scrape(restarted)
-        assert total(samples, "slimgate_registry_requests_total") == 0
+        assert restarted.metric("slimgate_registry_requests_total") == 0
         assert shared.registry.reads(repo) == fetched
         for process in (restarted, shared.operator):
             assert shared.store.password not in process.log_text()

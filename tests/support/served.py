@@ -21,6 +21,15 @@ from tests.support import processes
 from tests.support.registry_server import free_port
 
 
+def metric(text: str, name: str) -> float:
+    """The sum of metric ``name`` (labels may follow, as ``name{a="b"}``) over the labels
+    not given, in the metrics page ``text``."""
+    prefixes = (f"{name}{{", f"{name} ")
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefixes)
+    )
+
+
 class ServedWebhook:
     """Start ``slimgate serve --config config --tls-cert cert --tls-key key`` (plus ``extra``)
     on ``port`` (a free one by default), or run ``argv`` as it is; trust ``ca``. Requests go
@@ -93,11 +102,7 @@ class ServedWebhook:
 
     def metric(self, name: str) -> float:
         """The sum of metric ``name`` over its labels, as ``/metrics`` shows it now."""
-        text = self.get("/metrics").text
-        prefixes = (f"{name}{{", f"{name} ")
-        return sum(
-            float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefixes)
-        )
+        return metric(self.get("/metrics").text, name)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
