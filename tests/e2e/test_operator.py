@@ -52,6 +52,13 @@ LEASE_NAMESPACE = "slimgate-system"
 CREDS = "creds"  # namespace prefix of the pull-secret test
 
 
+def holder(api: KubeApi, lease: str = "slimgate-operator") -> str | None:
+    """Who holds ``lease`` (in :data:`LEASE_NAMESPACE`) now."""
+    found = api.get("coordination.k8s.io/v1", "leases", LEASE_NAMESPACE, lease) or {}
+    holding: str | None = found.get("spec", {}).get("holderIdentity")
+    return holding
+
+
 @dataclass
 class Operator:
     process: subprocess.Popen[bytes]
@@ -146,19 +153,7 @@ def env(
     operator = start_operator(kube_cluster, config, workdir, "first", "--reports", "both")
     try:
         eventually(
-            lambda: (
-                (
-                    api.get(
-                        "coordination.k8s.io/v1", "leases", LEASE_NAMESPACE, "slimgate-operator"
-                    )
-                    or {}
-                )
-                .get("spec", {})
-                .get("holderIdentity")
-                == "first"
-            ),
-            what="the operator to take the lease",
-            timeout=60.0,
+            lambda: holder(api) == "first", what="the operator to take the lease", timeout=60.0
         )
         yield Env(kube_cluster, api, images, f"{dead}/team/x:1", config, workdir, operator)
     finally:
@@ -312,26 +307,10 @@ def test_a_second_replica_waits_and_takes_over_when_the_leader_stops(env: Env) -
     second = start_operator(env.cluster, env.config, env.workdir, "second")
     try:
         time.sleep(6)
-        lease = env.api.get(
-            "coordination.k8s.io/v1", "leases", LEASE_NAMESPACE, "slimgate-operator"
-        )
-        assert lease is not None
-        assert lease["spec"]["holderIdentity"] == "first"
+        assert holder(env.api) == "first"
         env.operator.stop()
         eventually(
-            lambda: (
-                (
-                    env.api.get(
-                        "coordination.k8s.io/v1", "leases", LEASE_NAMESPACE, "slimgate-operator"
-                    )
-                    or {}
-                )
-                .get("spec", {})
-                .get("holderIdentity")
-                == "second"
-            ),
-            what="the standby to take the lease",
-            timeout=30,
+            lambda: holder(env.api) == "second", what="the standby to take the lease", timeout=30
         )
         namespace = _namespace(env.api)
         create_pod(env.api, namespace, "after", env.images.small)

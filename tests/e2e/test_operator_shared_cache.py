@@ -38,7 +38,7 @@ from tests.support.tls import write_serving
 from .admission_setup import eventually
 from .cluster import KubeCluster
 from .helm import install_report_crds
-from .test_operator import LEASE_NAMESPACE, PR, Operator, start_operator
+from .test_operator import LEASE_NAMESPACE, PR, Operator, holder, start_operator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
@@ -100,8 +100,7 @@ def start_leader(cluster: KubeCluster, config: Path, workdir: Path, identity: st
     def leads() -> bool:
         if operator.process.poll() is not None:
             raise AssertionError(f"the operator exited:\n{operator.log_text()}")
-        lease = api.get("coordination.k8s.io/v1", "leases", LEASE_NAMESPACE, f"slimgate-{identity}")
-        return (lease or {}).get("spec", {}).get("holderIdentity") == identity
+        return holder(api, f"slimgate-{identity}") == identity
 
     try:
         eventually(leads, what=f"operator {identity} to take its lease", timeout=60.0)
