@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from slimgate.cluster.api import KubeApi
-from tests.integration.audit.scenario import config_text, create_namespace, push_images
+from tests.integration.audit.scenario import config_text, create_namespace, create_pod, push_images
 from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer
 
@@ -380,13 +380,7 @@ def test_a_default_install_first_leaves_the_crds_to_the_tool_that_comes_next(
     create_namespace(api, LEASE_NAMESPACE)
     namespace = fresh("later")
     create_namespace(api, namespace)
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "web"},
-        "spec": {"containers": [{"name": "app", "image": images.golang}]},
-    }
-    api.create("v1", "pods", namespace, pod)
+    create_pod(api, namespace, "web", images.golang)
     operator = start_operator(cluster, config, tmp_path, "later", "--interval", "2")
     try:
         missing = 'slimgate_audit_report_api_served{api="wgpolicyk8s.io/v1alpha2"} 0.0'
