@@ -11,6 +11,7 @@ created through the API with the labels a kubelet sets (``kubernetes.io/os``,
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -46,6 +47,24 @@ def node(name: str, arch: str) -> k8s_client.V1Node:
     return k8s_client.V1Node(metadata=k8s_client.V1ObjectMeta(name=name, labels=labels))
 
 
+@contextlib.contextmanager
+def amd_and_arm_nodes(core: k8s_client.CoreV1Api) -> Iterator[list[str]]:
+    """A linux/amd64 and a linux/arm64 Node (no kubelet behind them), deleted on the way out;
+    their names."""
+    names = [fresh("amd"), fresh("arm")]
+    try:
+        for name, arch in zip(names, ("amd64", "arm64"), strict=True):
+            core.create_node(node(name, arch))
+        yield names
+    finally:
+        for name in names:
+            try:
+                core.delete_node(name)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+
+
 @dataclass
 class Mixed:
     http: ApiHttp
@@ -77,32 +96,25 @@ def mixed(
     image = f"{plain_registry.host}/team/multi:1.0"
 
     core = k8s_client.CoreV1Api(kube_cluster.api_client())
-    nodes = [fresh("amd"), fresh("arm")]
-    for name, arch in zip(nodes, ("amd64", "arm64"), strict=True):
-        core.create_node(node(name, arch))
-    served = serve_from_chart(
-        kube_cluster,
-        k8s_tools,
-        test_ca,
-        workdir,
-        rbac=True,  # get/list/watch nodes
-        registry={"insecure": [plain_registry.host], "platforms": "auto"},
-    )
-    gate = Mixed(served.http, core, fresh("mixed"), image, nodes[1])
-    try:
-        ensure_namespace(kube_cluster.api_client(), gate.namespace)
-        served.register()
-        # Until the webhook has listed the nodes it evaluates linux/amd64 (allowed).
-        eventually(lambda: gate.create({})[0] == 403, "the webhook to see the arm64 node")
-        yield gate
-    finally:
-        served.unregister((lambda: gate.create({})[0] == 201) if served.webhook.alive() else None)
-        for name in nodes:
-            try:
-                core.delete_node(name)
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
+    with amd_and_arm_nodes(core) as nodes:
+        served = serve_from_chart(
+            kube_cluster,
+            k8s_tools,
+            test_ca,
+            workdir,
+            rbac=True,  # get/list/watch nodes
+            registry={"insecure": [plain_registry.host], "platforms": "auto"},
+        )
+        gate = Mixed(served.http, core, fresh("mixed"), image, nodes[1])
+        try:
+            ensure_namespace(kube_cluster.api_client(), gate.namespace)
+            served.register()
+            # Until the webhook has listed the nodes it evaluates linux/amd64 (allowed).
+            eventually(lambda: gate.create({})[0] == 403, "the webhook to see the arm64 node")
+            yield gate
+        finally:
+            alive = served.webhook.alive()
+            served.unregister((lambda: gate.create({})[0] == 201) if alive else None)
 
 
 def test_a_pod_pinned_to_amd64_is_judged_by_the_amd64_variant(mixed: Mixed) -> None:

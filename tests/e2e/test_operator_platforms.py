@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from kubernetes import client as k8s_client
-from kubernetes.client.exceptions import ApiException
 
 from slimgate.cluster.api import KubeApi
 from tests.integration.audit.scenario import create_namespace
@@ -28,11 +27,11 @@ from tests.support.registry_server import RegistryServer
 from .admission_setup import RUNTIME_SPEC, eventually, toolchain_spec
 from .cluster import KubeCluster
 from .helm import install_report_crds
+from .test_node_platforms import ARCH, amd_and_arm_nodes
 from .test_operator import LEASE_NAMESPACE, PR, start_operator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
-ARCH = "kubernetes.io/arch"
 PREFIX = "plat"  # the operator audits only this module's namespaces
 CONFIG = """\
 registry:
@@ -46,20 +45,8 @@ operator:
 
 @pytest.fixture
 def nodes(kube_cluster: KubeCluster) -> Iterator[list[str]]:
-    core = k8s_client.CoreV1Api(kube_cluster.api_client())
-    names = [fresh("amd"), fresh("arm")]
-    for name, arch in zip(names, ("amd64", "arm64"), strict=True):
-        labels = {"kubernetes.io/os": "linux", ARCH: arch, "kubernetes.io/hostname": name}
-        core.create_node(
-            k8s_client.V1Node(metadata=k8s_client.V1ObjectMeta(name=name, labels=labels))
-        )
-    yield names
-    for name in names:
-        try:
-            core.delete_node(name)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+    with amd_and_arm_nodes(k8s_client.CoreV1Api(kube_cluster.api_client())) as names:
+        yield names
 
 
 def test_the_operator_judges_each_workload_for_the_nodes_it_may_run_on(
