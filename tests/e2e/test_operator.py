@@ -179,10 +179,12 @@ def results_by(report_body: Json) -> dict[tuple[str, str, str], Json]:
 
 
 def wait_report(
-    env: Env, namespace: str, ready: Callable[[Json], bool], timeout: float = 60
+    api: KubeApi, namespace: str, ready: Callable[[Json], bool], timeout: float = 60
 ) -> Json:
+    """The PolicyReport in ``namespace`` once ``ready`` says it is."""
+
     def check() -> Json | None:
-        body = report(env, namespace)
+        body = api.get(*PR, namespace, "slimgate")
         return body if body is not None and ready(body) else None
 
     return eventually(check, f"the report in {namespace}", timeout)
@@ -194,7 +196,7 @@ def test_one_report_per_namespace_with_workloads_found_through_owners(env: Env) 
     create_cronjob_chain(env.api, namespace, "nightly", env.images.big)
     create_pod(env.api, namespace, "debug", env.images.small)
     body = wait_report(
-        env, namespace, lambda b: len({r["resources"][0]["name"] for r in b["results"]}) == 3
+        env.api, namespace, lambda b: len({r["resources"][0]["name"] for r in b["results"]}) == 3
     )
 
     assert body["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "slimgate"
@@ -228,26 +230,26 @@ def test_one_report_per_namespace_with_workloads_found_through_owners(env: Env) 
 def test_the_report_follows_an_image_change_and_empties_when_workloads_go(env: Env) -> None:
     namespace = _namespace(env.api)
     create_pod(env.api, namespace, "solo", env.images.small)
-    wait_report(env, namespace, lambda b: bool(b["results"]))
+    wait_report(env.api, namespace, lambda b: bool(b["results"]))
     pod = env.api.get("v1", "pods", namespace, "solo")
     assert pod is not None
     pod["spec"]["containers"][0]["image"] = env.images.golang_v2
     env.api.replace("v1", "pods", namespace, "solo", pod)
     body = wait_report(
-        env,
+        env.api,
         namespace,
         lambda b: {r["properties"]["image"] for r in b["results"]} == {env.images.golang_v2},
     )
     assert results_by(body)[("Pod", "solo", "toolchain-base")]["result"] == "fail"
     env.api.delete("v1", "pods", namespace, "solo")
-    body = wait_report(env, namespace, lambda b: b["results"] == [])
+    body = wait_report(env.api, namespace, lambda b: b["results"] == [])
     assert body["summary"] == {"pass": 0, "skip": 0, "warn": 0, "fail": 0, "error": 0}
 
 
 def test_an_unreachable_registry_gives_error_results(env: Env) -> None:
     namespace = _namespace(env.api)
     create_pod(env.api, namespace, "lost", env.unreachable)
-    body = wait_report(env, namespace, lambda b: bool(b["results"]))
+    body = wait_report(env.api, namespace, lambda b: bool(b["results"]))
     [error] = body["results"]
     assert (error["result"], error["rule"]) == ("error", "registry-error")
     assert error["properties"]["reason"]
@@ -258,7 +260,7 @@ def test_an_unreachable_registry_gives_error_results(env: Env) -> None:
 def test_denied_workloads_get_one_event_not_one_per_pod(env: Env) -> None:
     namespace = _namespace(env.api)
     create_chain(env.api, namespace, "api", env.images.golang, replicas=4)
-    wait_report(env, namespace, lambda b: bool(b["results"]))
+    wait_report(env.api, namespace, lambda b: bool(b["results"]))
 
     def events() -> list[Json]:
         return [
@@ -314,7 +316,7 @@ def test_a_second_replica_waits_and_takes_over_when_the_leader_stops(env: Env) -
         )
         namespace = _namespace(env.api)
         create_pod(env.api, namespace, "after", env.images.small)
-        wait_report(env, namespace, lambda b: bool(b["results"]))
+        wait_report(env.api, namespace, lambda b: bool(b["results"]))
     finally:
         second.stop()
         print(second.log_text()[-3000:])
@@ -353,7 +355,9 @@ def test_private_images_are_read_with_the_pods_pull_secrets(
     )
     try:
         body = wait_report(
-            env, namespace, lambda b: len({r["resources"][0]["name"] for r in b["results"]}) == 2
+            env.api,
+            namespace,
+            lambda b: len({r["resources"][0]["name"] for r in b["results"]}) == 2,
         )
     finally:
         operator.stop()

@@ -38,7 +38,15 @@ from tests.support.tls import write_serving
 from .admission_setup import eventually
 from .cluster import KubeCluster
 from .helm import install_report_crds
-from .test_operator import LEASE_NAMESPACE, PR, Operator, holder, start_operator
+from .test_operator import (
+    LEASE_NAMESPACE,
+    PR,
+    Operator,
+    holder,
+    results_by,
+    start_operator,
+    wait_report,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.registry]
 
@@ -141,21 +149,6 @@ def shared(
         store.stop()
 
 
-def wait_report(shared: Shared, namespace: str, ready: Callable[[Json], bool]) -> Json:
-    def found() -> Json | None:
-        body = shared.api.get(*PR, namespace, "slimgate")
-        return body if body is not None and ready(body) else None
-
-    return eventually(found, what=f"the PolicyReport in {namespace}", timeout=60.0)
-
-
-def by_resource(report: Json) -> dict[tuple[str, str, str], Json]:
-    return {
-        (r["resources"][0]["kind"], r["resources"][0]["name"], r["rule"]): r
-        for r in report["results"]
-    }
-
-
 def workloads(report: Json) -> set[str]:
     return {r["resources"][0]["name"] for r in report["results"]}
 
@@ -187,9 +180,9 @@ def test_the_operator_audits_images_a_webhook_and_check_fetched_without_a_regist
     namespace = shared.namespace()
     create_chain(shared.api, namespace, "web", toolchain, replicas=2)
     create_pod(shared.api, namespace, "tool", small)
-    report = wait_report(shared, namespace, named(2))
+    report = wait_report(shared.api, namespace, named(2))
 
-    results = by_resource(report)
+    results = results_by(report)
     web = results[("Deployment", "web", "toolchain-base")]
     assert web["result"] == "fail"
     assert web["properties"]["image"] == toolchain
@@ -210,8 +203,8 @@ def test_an_image_the_operator_fetched_costs_the_webhook_and_check_no_registry_r
     before = shared.operator.metric("slimgate_registry_requests_total")
     namespace = shared.namespace()
     create_pod(shared.api, namespace, "first", image)
-    report = wait_report(shared, namespace, named(1))
-    assert by_resource(report)[("Pod", "first", "toolchain-base")]["result"] == "fail"
+    report = wait_report(shared.api, namespace, named(1))
+    assert results_by(report)[("Pod", "first", "toolchain-base")]["result"] == "fail"
     fetched = shared.registry.reads(repo)
     assert one_fetch_set(fetched), fetched
     assert shared.operator.metric("slimgate_registry_requests_total") - before == 3
@@ -227,7 +220,7 @@ def test_an_operator_started_again_audits_every_namespace_from_the_store_alone(
     image, repo = shared.image(replace(SMALL_APP, labels={"warmed": "rollout"}))
     namespace = shared.namespace()
     create_pod(shared.api, namespace, "kept", image)
-    wait_report(shared, namespace, named(1))
+    wait_report(shared.api, namespace, named(1))
     fetched = shared.registry.reads(repo)
     assert one_fetch_set(fetched), fetched
     written = {}
@@ -242,12 +235,12 @@ def test_an_operator_started_again_audits_every_namespace_from_the_store_alone(
     restarted = start_leader(shared.cluster, shared.config, shared.workdir, "shared-second")
     try:
         again = {
-            each: wait_report(shared, each, named(len(workloads(before))))
+            each: wait_report(shared.api, each, named(len(workloads(before))))
             for each, before in written.items()
         }
         for each, before in written.items():
             assert again[each]["summary"] == before["summary"], each
-        kept = by_resource(again[namespace])[("Pod", "kept", "toolchain-base")]
+        kept = results_by(again[namespace])[("Pod", "kept", "toolchain-base")]
         assert kept["result"] == "pass"
         assert restarted.metric("slimgate_registry_requests_total") == 0
         assert shared.registry.reads(repo) == fetched
