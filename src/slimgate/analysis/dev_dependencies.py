@@ -4,19 +4,22 @@
 the image environment, the command's prefix or an earlier ``export`` in the step); the
 same for yarn, pnpm, poetry, uv, bundler and composer, and ``pip install -r
 requirements-dev.txt``. The table is :data:`~slimgate.analysis.signatures.builds.DEV_INSTALLS`.
+An install that a later command of the same step prunes (``npm ci && npm run build &&
+npm prune --omit=dev``, :data:`~slimgate.analysis.signatures.builds.DEV_PRUNES`) leaves
+no development dependency in its layer and is no finding.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from slimgate.analysis import rules
 from slimgate.analysis.facts import Facts
 from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, shorten
 from slimgate.analysis.shell import Command
-from slimgate.analysis.signatures.builds import DEV_INSTALLS, DevInstall
+from slimgate.analysis.signatures.builds import DEV_INSTALLS, DEV_PRUNES, DevInstall
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.stage import Scope
 from slimgate.analysis.step_finding import step_finding
@@ -58,6 +61,38 @@ def dev_install(command: Command, env: Mapping[str, str]) -> DevInstall | None:
     return None
 
 
+def prunes(command: Command, ecosystem: str, env: Mapping[str, str]) -> bool:
+    """Whether ``command`` removes the development dependencies of ``ecosystem``."""
+    positional = [a for a in command.argv[1:] if not a.startswith("-")]
+    sub = positional[0] if positional else ""
+    joined = " ".join(command.argv[1:])
+    scoped = {**env, **dict(command.assignments)}
+    for row in DEV_PRUNES:
+        if row.ecosystem != ecosystem or command.program not in row.programs:
+            continue
+        if sub not in row.subcommands:
+            continue
+        if any(_has_flag(joined, flag) for flag in row.production_flags) or any(
+            scoped.get(name, "").strip().lower() in values for name, values in row.production_env
+        ):
+            return True
+    return False
+
+
+def pruned_after(
+    commands: Sequence[Command], start: int, ecosystem: str, env: Mapping[str, str]
+) -> bool:
+    """Whether a command after ``commands[start]`` prunes ``ecosystem``'s dev dependencies."""
+    local = dict(env)
+    for command in commands[: start + 1]:
+        local.update(command.assignments)
+    for command in commands[start + 1 :]:
+        local.update(command.assignments)
+        if prunes(command, ecosystem, local):
+            return True
+    return False
+
+
 def dev_findings(facts: Facts, scope: Scope) -> list[Finding]:
     findings: list[Finding] = []
     env = dict(facts.env)
@@ -65,14 +100,14 @@ def dev_findings(facts: Facts, scope: Scope) -> list[Finding]:
         if step.step.instruction != "RUN":
             continue
         local = dict(env)
-        for command in step.commands:
+        for position, command in enumerate(step.commands):
             local.update(command.assignments)
             if command.program in ("bundle", "bundler") and "config" in command.argv:
                 if "without" in command.argv and "development" in " ".join(command.argv):
                     env["BUNDLE_WITHOUT"] = local["BUNDLE_WITHOUT"] = "development"
                 continue
             row = dev_install(command, local)
-            if row is None:
+            if row is None or pruned_after(step.commands, position, row.ecosystem, local):
                 continue
             remedy = remediation_for(row.ecosystem)
             where = step.step.where

@@ -87,3 +87,30 @@ def test_installs_in_the_base_are_not_the_applications() -> None:
     assert not any(
         f.rule == rules.DEV_DEPENDENCIES for f in analyse(app, Knowledge.default()).findings
     )
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "npm ci && npm run build && npm prune --production",
+        "npm ci && npm run build && npm prune --omit=dev",
+        "npm install && npm run build && NODE_ENV=production npm prune",
+        "npm ci && npm run build && npm ci --omit=dev",
+        "pnpm install --frozen-lockfile && pnpm build && pnpm prune --prod",
+        "composer install && composer install --no-dev",
+    ],
+)
+def test_an_install_pruned_later_in_the_same_step_is_clean(script: str) -> None:
+    assert not dev(script)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "npm prune --production && npm ci",  # the prune runs before the install
+        "npm ci && npm run build && npm prune",  # a prune without production keeps them
+        "npm ci && composer install --no-dev",  # another ecosystem's prune
+    ],
+)
+def test_a_prune_that_does_not_follow_the_install_or_keeps_dev_is_not_one(script: str) -> None:
+    assert dev(script)

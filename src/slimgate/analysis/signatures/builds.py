@@ -7,7 +7,8 @@ rows (make, gcc...) are the ones official images run inside a self-cleaning step
 analysis ignores those when the step also removed the compilers it installed.
 
 A :class:`DevInstall` describes a dependency install that includes development
-dependencies unless a production flag or environment says otherwise.
+dependencies unless a production flag or environment says otherwise; a :class:`DevPrune`,
+a command that takes them out again (``npm prune --omit=dev``).
 """
 
 from __future__ import annotations
@@ -74,26 +75,28 @@ class DevInstall:
 
 
 _NODE_ENV = ("NODE_ENV", ("production", "prod"))
+_NPM_PRODUCTION_FLAGS = (
+    "--omit=dev",
+    "--omit dev",
+    "--only=prod",
+    "--only=production",
+    "--production",
+    "--prod",
+)
+_NPM_PRODUCTION_ENV = (
+    _NODE_ENV,
+    ("NPM_CONFIG_PRODUCTION", ("true",)),
+    ("NPM_CONFIG_OMIT", ("dev",)),
+    ("npm_config_omit", ("dev",)),
+)
 
 DEV_INSTALLS: tuple[DevInstall, ...] = (
     DevInstall(
         "node",
         ("npm",),
         ("ci", "install", "i"),
-        production_flags=(
-            "--omit=dev",
-            "--omit dev",
-            "--only=prod",
-            "--only=production",
-            "--production",
-            "--prod",
-        ),
-        production_env=(
-            _NODE_ENV,
-            ("NPM_CONFIG_PRODUCTION", ("true",)),
-            ("NPM_CONFIG_OMIT", ("dev",)),
-            ("npm_config_omit", ("dev",)),
-        ),
+        production_flags=_NPM_PRODUCTION_FLAGS,
+        production_env=_NPM_PRODUCTION_ENV,
         bare_only=True,
         skip_flags=("-g", "--global"),
     ),
@@ -172,4 +175,33 @@ DEV_INSTALLS: tuple[DevInstall, ...] = (
         production_flags=("--no-dev",),
         production_env=(("COMPOSER_NO_DEV", ("1", "true")),),
     ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DevPrune:
+    """A command that removes the development dependencies an install of ``ecosystem``
+    brought: ``programs`` with a first positional argument in ``subcommands``, and one of
+    ``production_flags`` or a production value in ``production_env``. In the step of the
+    install, it leaves no development dependency in the layer (npm's and pnpm's Docker
+    guides build, then prune, in the stage that installed)."""
+
+    ecosystem: str
+    programs: tuple[str, ...]
+    subcommands: tuple[str, ...]
+    production_flags: tuple[str, ...]
+    production_env: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+DEV_PRUNES: tuple[DevPrune, ...] = (
+    DevPrune(
+        "node",
+        ("npm",),
+        ("prune", "ci"),  # ``npm ci`` deletes node_modules before it installs
+        production_flags=_NPM_PRODUCTION_FLAGS,
+        production_env=_NPM_PRODUCTION_ENV,
+    ),
+    DevPrune("node", ("pnpm",), ("prune",), ("--prod", "--production"), (_NODE_ENV,)),
+    DevPrune("node", ("yarn",), ("workspaces",), ("--production",)),  # workspaces focus
+    DevPrune("php", ("composer",), ("install",), ("--no-dev",)),
 )
