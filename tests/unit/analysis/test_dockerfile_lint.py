@@ -186,3 +186,43 @@ def test_a_java_home_copied_from_an_image_is_what_that_image_is(
         f"COPY --from={source} {paths}\nCOPY app.jar /app/app.jar\n"
     )
     assert found(text) == expected
+
+
+def _copied(deps: str, copy: str) -> list[str]:
+    text = (
+        f"FROM node:20 AS deps\nWORKDIR /srv/app\nCOPY . .\n{deps}\n"
+        f'FROM gcr.io/distroless/nodejs20-debian12\n{copy}\nCMD ["server.js"]\n'
+    )
+    return [
+        f.message for f in lint(parse_dockerfile(text)).findings if f.rule == rules.DEV_DEPENDENCIES
+    ]
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        "COPY --from=deps /srv/app /srv/app",
+        "COPY --from=deps /srv /srv",
+        "COPY --from=deps srv/app/node_modules ./node_modules",
+        "COPY --from=0 /srv/app/ /srv/app/",
+    ],
+)
+def test_a_copy_of_another_stages_dev_dependencies_ships_them(copy: str) -> None:
+    (message,) = _copied("RUN npm install", copy)
+    assert message.startswith("line 6 copies /srv")
+    assert "dev dependencies" in message and "line 4" in message
+
+
+@pytest.mark.parametrize(
+    ("deps", "copy"),
+    [
+        ("RUN npm ci --omit=dev", "COPY --from=deps /srv/app /srv/app"),
+        ("RUN npm ci && npm run build && npm prune --omit=dev", "COPY --from=deps /srv /srv"),
+        ("RUN npm ci\nRUN npm run build\nRUN npm prune --production", "COPY --from=deps /srv /srv"),
+        ("RUN npm ci", "COPY --from=deps /srv/app/dist /srv/app/dist"),  # the build output only
+        ("RUN npm ci", "COPY --from=node:20 /srv/app /srv/app"),  # an image, not the stage
+    ],
+)
+def test_a_copy_without_dev_dependencies_is_clean(deps: str, copy: str) -> None:
+    assert _copied(deps, copy) == []
+
