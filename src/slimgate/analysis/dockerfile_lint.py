@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from slimgate.analysis.base import classify_reference, split_reference, variant_name
 from slimgate.analysis.complexity import capped, too_complex
-from slimgate.analysis.dockerfile_model import Dockerfile, Stage, env_pairs, words
+from slimgate.analysis.dockerfile_model import Dockerfile, Stage, env_pairs, substitute, words
 from slimgate.analysis.dockerfile_notes import notes
 from slimgate.analysis.engine import analyse_facts, ordered
 from slimgate.analysis.facts import Facts, facts_of_steps
@@ -32,12 +32,15 @@ from slimgate.errors import TooComplex
 from slimgate.model import DEFAULT_PLATFORM, SOURCE_ANNOTATION, Platform
 
 
-def _env_of(stages: tuple[Stage, ...]) -> dict[str, str]:
+def _env_of(stages: tuple[Stage, ...], args: Mapping[str, str]) -> dict[str, str]:
+    """The ENV of ``stages``, with the build args and earlier variables they use
+    substituted (``ENV NODE_ENV="${NODE_ENV}"`` after ``ARG NODE_ENV=production``)."""
     env: dict[str, str] = {}
     for stage in stages:
         for instruction in stage.instructions:
             if instruction.keyword == "ENV":
-                env.update(env_pairs(instruction.value))
+                scope = {**args, **env}
+                env.update((k, substitute(v, scope)) for k, v in env_pairs(instruction.value))
     return env
 
 
@@ -132,9 +135,10 @@ def _facts_of(
     steps = steps_from_instructions(
         (instruction.keyword, instruction.value, instruction.line) for instruction in instructions
     )
-    env = {**base_env(chain[0].base), **_env_of(chain)}
+    args = _args_of(chain, dockerfile.args, dockerfile.build_args)
+    env = {**base_env(chain[0].base), **_env_of(chain, args)}
     labels = _labels_of(chain)
-    variables = {**_args_of(chain, dockerfile.args, dockerfile.build_args), **env}
+    variables = {**args, **env}
     return Facts(
         steps=facts_of_steps(steps, variables, platform, meter),
         env=env,

@@ -226,3 +226,11 @@ def test_a_copy_of_another_stages_dev_dependencies_ships_them(copy: str) -> None
 def test_a_copy_without_dev_dependencies_is_clean(deps: str, copy: str) -> None:
     assert _copied(deps, copy) == []
 
+
+def test_an_env_value_takes_the_build_arg_it_names() -> None:
+    text = (
+        'ARG NODE_ENV="production"\nFROM node:20-slim\nARG NODE_ENV\n'
+        'ENV NODE_ENV="${NODE_ENV}"\nCOPY . .\nRUN npm ci\nCMD ["node", "server.js"]\n'
+    )
+    assert rules.DEV_DEPENDENCIES not in found(text)
+    assert rules.DEV_DEPENDENCIES in found(text, NODE_ENV="development")
