@@ -97,6 +97,8 @@ def test_installs_in_the_base_are_not_the_applications() -> None:
         "npm install && npm run build && NODE_ENV=production npm prune",
         "npm ci && npm run build && npm ci --omit=dev",
         "pnpm install --frozen-lockfile && pnpm build && pnpm prune --prod",
+        "pnpm install && pnpm build && pnpm install --prod --offline",
+        "yarn install --frozen-lockfile && yarn build && yarn install --production",
         "composer install && composer install --no-dev",
     ],
 )

@@ -193,15 +193,21 @@ class DevPrune:
     production_env: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
+# A production install over a full one removes what it omits: npm's ``--omit`` ("omit from
+# the installation tree on disk"), ``npm ci`` (deletes node_modules first), pnpm's
+# ``install --prod`` and yarn 1's ``install --production`` (both remove the extraneous).
 DEV_PRUNES: tuple[DevPrune, ...] = (
     DevPrune(
         "node",
         ("npm",),
-        ("prune", "ci"),  # ``npm ci`` deletes node_modules before it installs
+        ("prune", "ci", "install", "i"),
         production_flags=_NPM_PRODUCTION_FLAGS,
         production_env=_NPM_PRODUCTION_ENV,
     ),
-    DevPrune("node", ("pnpm",), ("prune",), ("--prod", "--production"), (_NODE_ENV,)),
+    DevPrune(
+        "node", ("pnpm",), ("prune", "install", "i"), ("--prod", "-P", "--production"), (_NODE_ENV,)
+    ),
+    DevPrune("node", ("yarn",), ("install", ""), ("--production", "--prod")),
     DevPrune("node", ("yarn",), ("workspaces",), ("--production",)),  # workspaces focus
     DevPrune("php", ("composer",), ("install",), ("--no-dev",)),
 )
