@@ -234,3 +234,24 @@ def test_an_env_value_takes_the_build_arg_it_names() -> None:
     )
     assert rules.DEV_DEPENDENCIES not in found(text)
     assert rules.DEV_DEPENDENCIES in found(text, NODE_ENV="development")
+
+
+@pytest.mark.parametrize(
+    ("copy", "toolchain"),
+    [
+        ("COPY --from=builder /usr/local/cargo/bin/feed /usr/local/bin/feed", False),
+        ("COPY --from=builder /root/.cargo/bin/feed /feed", False),
+        ("COPY --from=builder /usr/local/cargo /usr/local/cargo", True),
+        ("COPY --from=builder /usr/local/cargo/bin /usr/local/cargo/bin", True),
+        ("COPY --from=builder /usr/local/cargo/bin/* /usr/local/bin/", True),
+        ("COPY --from=rust:1 /usr/local/cargo/bin/cargo /usr/local/bin/cargo", True),
+        ("COPY --from=builder /usr/local/rustup /usr/local/rustup", True),
+    ],
+)
+def test_a_binary_cargo_install_put_in_cargo_home_is_not_the_toolchain(
+    copy: str, toolchain: bool
+) -> None:
+    text = (
+        f"FROM rust:1 AS builder\nRUN cargo install --path .\nFROM debian:bookworm-slim\n{copy}\n"
+    )
+    assert (rules.SDK_COPIED in found(text)) is toolchain
