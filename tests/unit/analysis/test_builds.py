@@ -150,8 +150,6 @@ def test_a_build_between_install_and_prune_in_one_step_leaves_no_toolchain() -> 
 def test_a_build_whose_dev_dependencies_stay_counts() -> None:
     last = len(corpus.load("node-22-bookworm-slim").layers) + 1
     # pruned before the build, not pruned at all, or installed in an earlier layer
-    assert build_findings(on_node_slim("npm ci && npm prune --omit=dev && npm run build")) == [
-        last
-    ]
+    assert build_findings(on_node_slim("npm ci && npm prune --omit=dev && npm run build")) == [last]
     assert build_findings(on_node_slim("npm ci && npm run build")) == [last]
     assert build_findings(on_node_slim("npm run build && npm prune --omit=dev")) == [last]
