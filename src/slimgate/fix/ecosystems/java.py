@@ -13,6 +13,7 @@ to the JRE.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 
@@ -303,7 +304,18 @@ def plan(context: Context) -> Shape:
         jar = entry.resolve(context.options.artifact, run.workdir)
     if jar is None and tool == "maven":
         jar = _pom_jar(context, run.workdir)
-    if jar is None or "*" in jar:
+    source = jar
+    if jar is not None and "*" in jar:
+        # ``java -jar target/*.jar``: the jar pom.xml names when the pattern matches it,
+        # else the one jar the pattern matches (as the shell's expansion ran it), copied
+        # to a fixed name
+        named = _pom_jar(context, run.workdir) if tool == "maven" else None
+        if named is not None and fnmatch.fnmatchcase(named, jar):
+            jar = source = named
+        elif "*" not in posixpath.dirname(jar):
+            jar = posixpath.join(posixpath.dirname(jar), "app.jar")
+            notes.append(f"the runtime copies the jar {source} matches to {jar}")
+    if jar is None or source is None or "*" in jar:
         return _missing_jar(
             "the start command does not name the jar (java -jar ...) and pom.xml does not either"
         )
@@ -316,7 +328,7 @@ def plan(context: Context) -> Shape:
         name = posixpath.basename(jar)
         if _at_least(boot, (3, 3)):
             extract = (
-                f"RUN java -Djarmode=tools -jar {jar} extract --layers --destination /extracted"
+                f"RUN java -Djarmode=tools -jar {source} extract --layers --destination /extracted"
             )
             layer_root = "/extracted"
             cmd = (*java, "-jar", f"{appdir}/{name}", *arguments)
@@ -328,7 +340,7 @@ def plan(context: Context) -> Shape:
             )
             extract = (
                 "RUN mkdir /extracted && cd /extracted "
-                f"&& java -Djarmode=layertools -jar {jar} extract"
+                f"&& java -Djarmode=layertools -jar {source} extract"
             )
             layer_root = "/extracted"
             cmd = (*java, launcher, *arguments)
@@ -352,7 +364,7 @@ def plan(context: Context) -> Shape:
             notes.append(
                 "Spring Boot's version is not readable: the jar is copied whole, not in layers"
             )
-        copies = (f"COPY --from={b} {jar} {jar}",)
+        copies = (f"COPY --from={b} {source} {jar}",)
         cmd = (*java, "-jar", jar, *arguments)
         framework = "spring-boot" if boot else None
         comment = "runtime: the jar on a JRE of the same vendor and major"
