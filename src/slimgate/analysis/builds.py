@@ -7,8 +7,9 @@ context (``COPY . .``), or in a step that fetches sources itself (``git clone``)
 itself is reported by the base or install rules. Compile commands (make, gcc...) in a step
 that removes what it installed are the self-cleaning official-image pattern and pass; so
 does a build between an install of every dependency and the prune of the development ones
-in the same step (``npm ci && npm run build && npm prune --omit=dev``): the tools the build
-used leave no trace in its layer.
+in the same step (``npm ci && npm run build && npm prune --omit=dev``), and any build in a
+step that removes the toolchain it installed for it (``apk add --virtual .build go && go
+build && apk del .build``): the tools the build used leave no trace in its layer.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from slimgate.analysis.dev_dependencies import dev_install, pruned_after
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, shorten
+from slimgate.analysis.packages import toolchain_kept
 from slimgate.analysis.shell import Command
 from slimgate.analysis.signatures.builds import BUILD_COMMANDS, BuildCommand
 from slimgate.analysis.signatures.packages import REMOVE_VERBS
@@ -90,6 +92,19 @@ def _pruned_build(step: StepFacts, position: int, ecosystem: str, env: Mapping[s
     return installed and pruned_after(commands, position, ecosystem, local)
 
 
+def _toolchain_removed(step: StepFacts, position: int, env: Mapping[str, str]) -> bool:
+    """Whether the toolchain the build at ``commands[position]`` used was installed by this
+    step before it and removed after it (``apk add --virtual .build go && go build ... &&
+    apk del .build``): a toolchain package present then is gone at the end of the step,
+    and the step keeps none."""
+    if any(kept.klass.triggers for kept in step.kept):
+        return False
+    variables = {**env, **dict(step.step.args)}
+    present = toolchain_kept(step.commands[:position], variables)
+    kept = {kept.package for kept in step.kept}
+    return any(found.package not in kept for found in present)
+
+
 def build_match(
     step: StepFacts, env: Mapping[str, str] | None = None
 ) -> tuple[BuildCommand, str] | None:
@@ -106,7 +121,9 @@ def build_match(
                     cleaning = _self_cleaning(step)
                 if cleaning:
                     continue
-            elif _pruned_build(step, position, row.ecosystem, env or {}):
+            elif _pruned_build(step, position, row.ecosystem, env or {}) or _toolchain_removed(
+                step, position, env or {}
+            ):
                 continue
             return row, shown
     return None
