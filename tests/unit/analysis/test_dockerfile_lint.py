@@ -210,7 +210,8 @@ def _copied(deps: str, copy: str) -> list[str]:
 def test_a_copy_of_another_stages_dev_dependencies_ships_them(copy: str) -> None:
     (message,) = _copied("RUN npm install", copy)
     assert message.startswith("line 6 copies /srv")
-    assert "dev dependencies" in message and "line 4" in message
+    assert "dev dependencies" in message
+    assert "line 4" in message
 
 
 @pytest.mark.parametrize(

@@ -343,11 +343,34 @@ _PRUNE = {
 }
 
 
+def _yarn_berry(context: Context) -> bool:
+    """Whether the project uses Yarn 2 or later, whose install takes no ``--production``:
+    a ``.yarnrc.yml``, a ``packageManager`` of ``yarn@2`` or later in package.json, or a
+    Dockerfile that runs ``yarn set version`` (other than ``classic`` or 1.x) or an install
+    with ``--immutable`` (Yarn 2's name for ``--frozen-lockfile``)."""
+    if context.files.exists(".yarnrc.yml"):
+        return True
+    package = json_file(context.files, "package.json") or {}
+    declared = package.get("packageManager")
+    if isinstance(declared, str) and declared.startswith("yarn@"):
+        first = declared[5:].split(".", 1)[0]
+        return first.isdigit() and int(first) >= 2
+    for _, command in context.original.all_commands():
+        if command.program != "yarn":
+            continue
+        words = [w for w in command.argv[1:] if not w.startswith("-")]
+        if words[:2] == ["set", "version"] and len(words) > 2:
+            return words[2] != "classic" and not words[2].startswith("1.")
+        if "--immutable" in command.argv:
+            return True
+    return False
+
+
 def _server(context: Context, framework: str | None) -> Shape:
     original = context.original
     manager = _manager(context)
     notes: list[str] = []
-    if manager == "yarn" and context.files.exists(".yarnrc.yml"):
+    if manager == "yarn" and _yarn_berry(context):
         manager = "yarn-berry"
     if manager == "pnpm" and context.files.exists("pnpm-workspace.yaml"):
         notes.append(

@@ -1,0 +1,69 @@
+"""Which yarn the Node.js plan prunes with: Yarn 2 and later take no ``--production``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pytest
+
+from slimgate.fix import Status, plan_fix
+from slimgate.sources.dockerfile import parse_dockerfile
+
+
+class Files:
+    """A build context of a few small files, in memory."""
+
+    def __init__(self, files: Mapping[str, str]) -> None:
+        self.files = dict(files)
+
+    def read(self, path: str) -> str | None:
+        return self.files.get(path)
+
+    def exists(self, path: str) -> bool:
+        return path in self.files
+
+    def names(self, suffix: str) -> tuple[str, ...]:
+        return tuple(sorted(p for p in self.files if p.endswith(suffix)))
+
+    def compressed_size(self, paths: Sequence[str]) -> int | None:
+        return None
+
+
+PACKAGE = '{"name": "bot", "scripts": {"build": "tsc", "start": "node build/index.js"}%s}'
+
+
+def _deps_line(install: str, files: Mapping[str, str]) -> str:
+    text = (
+        f'FROM node:20\nWORKDIR /app\nCOPY . .\n{install}\nRUN yarn build\nCMD ["yarn", "start"]\n'
+    )
+    result = plan_fix(parse_dockerfile(text), text, Files({"yarn.lock": "", **files}))
+    assert result.status is Status.FIXED, result.message
+    assert result.text is not None
+    return next(line for line in result.text.splitlines() if "--production" in line)
+
+
+@pytest.mark.parametrize(
+    ("install", "files"),
+    [
+        ("RUN yarn install --immutable", {"package.json": PACKAGE % ""}),
+        ("RUN yarn set version berry && yarn install", {"package.json": PACKAGE % ""}),
+        ("RUN yarn install", {"package.json": PACKAGE % ', "packageManager": "yarn@4.1.0"'}),
+        ("RUN yarn install", {"package.json": PACKAGE % "", ".yarnrc.yml": ""}),
+    ],
+)
+def test_yarn_2_or_later_is_pruned_with_workspaces_focus(
+    install: str, files: Mapping[str, str]
+) -> None:
+    assert _deps_line(install, files) == "RUN yarn workspaces focus --all --production"
+
+
+@pytest.mark.parametrize(
+    ("install", "files"),
+    [
+        ("RUN yarn install --frozen-lockfile", {"package.json": PACKAGE % ""}),
+        ("RUN yarn set version classic && yarn install", {"package.json": PACKAGE % ""}),
+        ("RUN yarn install", {"package.json": PACKAGE % ', "packageManager": "yarn@1.22.22"'}),
+    ],
+)
+def test_yarn_1_is_pruned_with_install_production(install: str, files: Mapping[str, str]) -> None:
+    assert _deps_line(install, files).startswith("RUN yarn install --production")
