@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import pytest
 
 from slimgate.fix import Status, plan_fix
 from slimgate.sources.dockerfile import parse_dockerfile
-
-
-class Files:
-    """A build context of a few small files, in memory."""
-
-    def __init__(self, files: Mapping[str, str]) -> None:
-        self.files = dict(files)
-
-    def read(self, path: str) -> str | None:
-        return self.files.get(path)
-
-    def exists(self, path: str) -> bool:
-        return path in self.files
-
-    def names(self, suffix: str) -> tuple[str, ...]:
-        return tuple(sorted(p for p in self.files if p.endswith(suffix)))
-
-    def compressed_size(self, paths: Sequence[str]) -> int | None:
-        return None
-
+from tests.support.project_files import MemoryFiles
 
 PACKAGE = '{"name": "bot", "scripts": {"build": "tsc", "start": "node build/index.js"}%s}'
 
@@ -36,7 +17,7 @@ def _deps_line(install: str, files: Mapping[str, str]) -> str:
     text = (
         f'FROM node:20\nWORKDIR /app\nCOPY . .\n{install}\nRUN yarn build\nCMD ["yarn", "start"]\n'
     )
-    result = plan_fix(parse_dockerfile(text), text, Files({"yarn.lock": "", **files}))
+    result = plan_fix(parse_dockerfile(text), text, MemoryFiles({"yarn.lock": "", **files}))
     assert result.status is Status.FIXED, result.message
     assert result.text is not None
     return next(line for line in result.text.splitlines() if "--production" in line)
