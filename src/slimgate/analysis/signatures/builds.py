@@ -117,6 +117,15 @@ DEV_INSTALLS: tuple[DevInstall, ...] = (
         bare_only=True,
         skip_flags=("-g", "--global"),
     ),
+    DevInstall(  # Bun's install: devDependencies unless --production or NODE_ENV=production
+        "node",
+        ("bun",),
+        ("install", "i"),
+        production_flags=("--production", "-p"),
+        production_env=(_NODE_ENV,),
+        bare_only=True,
+        skip_flags=("-g", "--global"),
+    ),
     DevInstall(
         "python",
         ("pip", "pip3"),
@@ -208,6 +217,7 @@ DEV_PRUNES: tuple[DevPrune, ...] = (
         "node", ("pnpm",), ("prune", "install", "i"), ("--prod", "-P", "--production"), (_NODE_ENV,)
     ),
     DevPrune("node", ("yarn",), ("install", ""), ("--production", "--prod")),
+    DevPrune("node", ("bun",), ("install", "i"), ("--production", "-p"), (_NODE_ENV,)),
     DevPrune("node", ("yarn",), ("workspaces",), ("--production",)),  # workspaces focus
     DevPrune("php", ("composer",), ("install",), ("--no-dev",)),
 )
