@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from slimgate.fix import Status, plan_fix
+from slimgate.fix import Status, bases, plan_fix
 from slimgate.sources.dockerfile import parse_dockerfile
 from tests.support.project_files import MemoryFiles
 
@@ -48,3 +48,18 @@ def test_yarn_2_or_later_is_pruned_with_workspaces_focus(
 )
 def test_yarn_1_is_pruned_with_install_production(install: str, files: Mapping[str, str]) -> None:
     assert _deps_line(install, files).startswith("RUN yarn install --production")
+
+
+@pytest.mark.parametrize(
+    ("tag", "runtime"),
+    [
+        ("1", "1-slim"),
+        ("latest", "slim"),
+        ("1.1.38-debian", "1.1.38-slim"),
+        ("debian", "slim"),
+        ("1-alpine", "1-alpine"),
+        ("1-distroless", "1-distroless"),
+    ],
+)
+def test_bun_runs_on_its_slim_tag(tag: str, runtime: str) -> None:
+    assert bases.slim_tag("oven/bun", tag) == runtime

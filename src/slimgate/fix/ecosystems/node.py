@@ -13,6 +13,10 @@ Shapes, by framework (detected from the build command, the ``build`` script in
 * any other server: a ``deps`` stage that drops the dev dependencies (``npm prune
   --omit=dev``, ``yarn workspaces focus --all --production``, ``pnpm install --prod``),
   then the application with its production ``node_modules`` on ``node:*-slim``.
+
+A build on Bun's image (``oven/bun``) runs on its ``-slim`` tag (or the alpine or
+distroless tag it already names), as user ``bun``; its ``deps`` stage reinstalls with
+``bun install --production``.
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ from slimgate.fix.project import dependencies, json_file, major
 from slimgate.fix.shape import ExtraStage, Runtime, Shape, Start, needs
 
 STATIC_SERVER = "nginxinc/nginx-unprivileged:1.27-alpine"
-_MANAGERS = ("pnpm", "yarn", "npm")
+_MANAGERS = ("pnpm", "yarn", "bun", "npm")
+# The images the plan runs on the slim variant of: Node.js, and Bun (oven/bun, whose
+# ``-slim`` and ``-alpine`` tags are its runtime variants).
+_RUNTIMES = ("node", "oven/bun")
 _RUNNERS = frozenset({"npx", "pnpx"})
 _STATIC_STARTS = re.compile(
     r"\b(serve|http-server|vite preview|vite\b(?! build)|react-scripts start|ng serve"
@@ -62,6 +69,8 @@ def _manager(context: Context) -> str:
             return name
     if context.files.exists("pnpm-lock.yaml"):
         return "pnpm"
+    if context.files.exists("bun.lock") or context.files.exists("bun.lockb"):
+        return "bun"
     if context.files.exists("yarn.lock"):
         return "yarn"
     return "npm"
@@ -152,7 +161,7 @@ def _static_start(context: Context, package: dict[str, Any] | None) -> bool:
 def _runtime_base(context: Context) -> str:
     original = context.original
     raw = bases.raw_tag(original.stage.raw_base)
-    slim = bases.slim_tag("node", original.tag)
+    slim = bases.slim_tag(original.repository, original.tag)
     return bases.with_tag(original.stage.raw_base, bases.keep_argument(raw, original.tag, slim))
 
 
@@ -166,7 +175,7 @@ def _missing_output(framework: str, why: str, example: str) -> Shape:
 
 def plan(context: Context) -> Shape:
     original = context.original
-    if original.repository != "node":
+    if original.repository not in _RUNTIMES:
         return needs(
             "node",
             Missing(
@@ -340,6 +349,7 @@ _PRUNE = {
     "yarn": "RUN yarn install --production --frozen-lockfile --ignore-scripts --prefer-offline",
     "yarn-berry": "RUN yarn workspaces focus --all --production",
     "pnpm": "RUN pnpm install --prod --frozen-lockfile --offline",
+    "bun": "RUN rm -rf node_modules && bun install --production",
 }
 
 
@@ -398,7 +408,8 @@ def _server(context: Context, framework: str | None) -> Shape:
         framework,
         _node_runtime(
             context,
-            "runtime: the application with its production dependencies only, on node slim",
+            "runtime: the application with its production dependencies only, on "
+            f"{'bun' if original.repository == 'oven/bun' else 'node'} slim",
             app_copies(context, "deps"),
             start,
         ),
