@@ -126,6 +126,19 @@ def raw_tag(raw_base: str) -> str:
     return name[colon + 1 :] if colon > slash else "latest"
 
 
+def slim_runtime(raw_base: str, base: str, repository: str, tag: str) -> str:
+    """The slim runtime image of a build on ``base`` (``raw_base`` as the FROM line wrote
+    it): the build argument of the tag is kept (``node:${NODE_VERSION}-slim``), but an
+    argument that names the image itself (``FROM ${BASE_IMAGE}``) cannot take a tag, so
+    the runtime is written out from the image it names (``python:3.11-slim``)."""
+    slim = slim_tag(repository, tag)
+    name = raw_base.partition("@")[0]
+    tagged = name.rfind(":") > name.rfind("/")
+    if not tagged and "$" in name and base and "$" not in base:
+        return with_tag(base, slim)
+    return with_tag(raw_base, keep_argument(raw_tag(raw_base), tag, slim))
+
+
 def with_tag(raw_base: str, tag: str) -> str:
     """``raw_base`` with its tag replaced (a digest is dropped: it pins the build image)."""
     name = raw_base.partition("@")[0]

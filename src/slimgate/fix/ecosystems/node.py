@@ -160,9 +160,9 @@ def _static_start(context: Context, package: dict[str, Any] | None) -> bool:
 
 def _runtime_base(context: Context) -> str:
     original = context.original
-    raw = bases.raw_tag(original.stage.raw_base)
-    slim = bases.slim_tag(original.repository, original.tag)
-    return bases.with_tag(original.stage.raw_base, bases.keep_argument(raw, original.tag, slim))
+    return bases.slim_runtime(
+        original.stage.raw_base, original.base, original.repository, original.tag
+    )
 
 
 def _missing_output(framework: str, why: str, example: str) -> Shape:

@@ -134,9 +134,7 @@ def _first_install(context: Context) -> tuple[RunStep, str, tuple[str, ...]] | N
 
 def _runtime_base(context: Context) -> str:
     original = context.original
-    raw = bases.raw_tag(original.stage.raw_base)
-    slim = bases.slim_tag("python", original.tag)
-    return bases.with_tag(original.stage.raw_base, bases.keep_argument(raw, original.tag, slim))
+    return bases.slim_runtime(original.stage.raw_base, original.base, "python", original.tag)
 
 
 def _without_dev(line: str, tool: str) -> str:
