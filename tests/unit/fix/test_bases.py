@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from slimgate.fix import bases
+from slimgate.fix import Status, bases, plan_fix
+from slimgate.sources.dockerfile import parse_dockerfile
+from tests.support.project_files import MemoryFiles
 
 
 @pytest.mark.parametrize(
@@ -28,3 +30,11 @@ def test_the_slim_runtime_is_a_valid_reference(
 ) -> None:
     assert bases.slim_runtime(raw, base, repository, tag) == runtime
 
+
+def test_an_onbuild_base_is_refused_with_what_to_write_out() -> None:
+    text = "FROM node:8-onbuild\nEXPOSE 3000\n"
+    files = MemoryFiles({"package.json": '{"name": "a", "scripts": {"start": "node a.js"}}'})
+    result = plan_fix(parse_dockerfile(text), text, files)
+    assert result.status is Status.CANNOT
+    assert "ONBUILD" in result.message
+    assert "without -onbuild" in result.message
