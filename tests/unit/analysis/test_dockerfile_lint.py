@@ -256,3 +256,18 @@ def test_a_binary_cargo_install_put_in_cargo_home_is_not_the_toolchain(
         f"FROM rust:1 AS builder\nRUN cargo install --path .\nFROM debian:bookworm-slim\n{copy}\n"
     )
     assert (rules.SDK_COPIED in found(text)) is toolchain
+
+
+@pytest.mark.parametrize(
+    ("base", "jdk"),
+    [
+        ("amazoncorretto:21-al2023-headless", False),
+        ("amazoncorretto:17-al2023-headful", False),
+        ("amazoncorretto:17-alpine", True),
+        ("mcr.microsoft.com/openjdk/jdk:17-distroless", True),
+        ("mcr.microsoft.com/openjdk/jdk:21-ubuntu", True),
+    ],
+)
+def test_a_java_base_is_a_jdk_by_what_its_tag_installs(base: str, jdk: bool) -> None:
+    text = f'FROM {base}\nCOPY app.jar /app.jar\nCMD ["java", "-jar", "/app.jar"]\n'
+    assert (rules.JDK_RUNTIME in found(text)) is jdk

@@ -217,9 +217,12 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
             "tomcat",
             "java",
         ),
-        clean_tags=("jre",),
+        # Corretto's headless and headful tags install its JRE packages, no -devel
+        # (corretto/corretto-docker 21/headless/al2023/Dockerfile@137b6ef02877)
+        clean_tags=("jre", "headless", "headful"),
         remedy="jdk",
-        repository_patterns=(r"cgr\.dev/[^/]+/(?:jdk|jre)",),
+        # the Microsoft Build of OpenJDK ships JDK images only, distroless ones included
+        repository_patterns=(r"cgr\.dev/[^/]+/(?:jdk|jre)", r"mcr\.microsoft\.com/openjdk/jdk"),
     ),
     BaseSignature(
         "node",
