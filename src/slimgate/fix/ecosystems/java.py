@@ -14,6 +14,7 @@ to the JRE.
 from __future__ import annotations
 
 import fnmatch
+import json
 import posixpath
 import re
 
@@ -42,7 +43,15 @@ _GOALS = frozenset(
     }
 )
 _CORRETTO = (
-    "Amazon Corretto publishes no JRE image: the runtime is Eclipse Temurin's JRE of the same major"
+    "Amazon Corretto's JRE images (-al2023-headless) are Amazon Linux only: the runtime is "
+    "Eclipse Temurin's Alpine JRE of the same major"
+)
+# Corretto's headless tags install the JRE rpm alone, no -devel
+# (corretto/corretto-docker 21/headless/al2023/Dockerfile@137b6ef02877)
+_CORRETTO_JRE = "amazoncorretto:{major}-al2023-headless"
+_MICROSOFT = (
+    "the Microsoft Build of OpenJDK publishes no JRE image: the runtime is Eclipse Temurin's "
+    "JRE of the same major"
 )
 _OPENJDK = (
     "the openjdk image is deprecated and has no JRE tags: the runtime is Eclipse Temurin's "
@@ -64,12 +73,15 @@ JRES: tuple[tuple[str, str, str, str], ...] = (
     ),
     (r"^maven$", r"sapmachine-(\d+)", "sapmachine:{major}-jre", ""),
     (r"^maven$", r"ibm-semeru-(\d+)", "ibm-semeru-runtimes:open-{major}-jre", ""),
+    (r"^maven$", r"amazoncorretto-(8)(-alpine)", "amazoncorretto:{major}{variant}-jre", ""),
     (
         r"^maven$",
-        r"amazoncorretto-(\d+)(-alpine)?",
+        r"amazoncorretto-(\d+)(-alpine)",
         "eclipse-temurin:{major}-jre{variant}",
         _CORRETTO,
     ),
+    (r"^maven$", r"amazoncorretto-(8)(?!\d)", "amazoncorretto:{major}-al2023-jre", ""),
+    (r"^maven$", r"amazoncorretto-(\d+)", _CORRETTO_JRE, ""),
     (
         r"^maven$",
         r"openjdk-(\d+)(-alpine)?",
@@ -82,18 +94,30 @@ JRES: tuple[tuple[str, str, str, str], ...] = (
         "eclipse-temurin:{major}-jre{variant}",
         "",
     ),
-    (
-        r"^gradle$",
-        r"jdk(\d+)-corretto",
-        "eclipse-temurin:{major}-jre",
-        _CORRETTO,
-    ),
+    (r"^gradle$", r"jdk(8)-corretto", "amazoncorretto:{major}-al2023-jre", ""),
+    (r"^gradle$", r"jdk(\d+)-corretto", _CORRETTO_JRE, ""),
     (
         r"^openjdk$",
         r"^(\d+)(?:[.\d]*)?(?:-jdk)?(?:-slim|-buster|-bullseye|-bookworm)?(-alpine)?",
         "eclipse-temurin:{major}-jre{variant}",
         _OPENJDK,
     ),
+    # Corretto 8 keeps JRE tags, on Amazon Linux and on Alpine (corretto-docker 8/jre/)
+    (
+        r"^amazoncorretto$",
+        r"^(8)(?:u[\d]+)?[.\d]*(-alpine)",
+        "amazoncorretto:{major}{variant}-jre",
+        "",
+    ),
+    (r"^amazoncorretto$", r"^(8)(?!\d)", "amazoncorretto:{major}-al2023-jre", ""),
+    (
+        r"^amazoncorretto$",
+        r"^(\d+)[.\d]*(-alpine)",
+        "eclipse-temurin:{major}-jre{variant}",
+        _CORRETTO,
+    ),
+    (r"^amazoncorretto$", r"^(\d+)", _CORRETTO_JRE, ""),
+    (r"^mcr\.microsoft\.com/openjdk/jdk$", r"^(\d+)", "eclipse-temurin:{major}-jre", _MICROSOFT),
     (
         r"^sapmachine$",
         r"^(\d+)(?:[.\d]*)?(?:-jdk)?(-ubuntu[-\w.]*)?",
@@ -297,6 +321,7 @@ def plan(context: Context) -> Shape:
             ),
             notes=tuple(notes),
             swap=True,
+            replace=_java_named(original, words, notes),
         )
     run, command = builds[-1]
     tool = _BUILDERS[command.program]
@@ -404,6 +429,24 @@ def plan(context: Context) -> Shape:
         notes=tuple(notes),
         not_counted=("the jar the build writes",),
     )
+
+
+def _java_named(
+    original: Original, words: tuple[str, ...], notes: list[str]
+) -> dict[int, tuple[str, ...]]:
+    """The CMD rewritten to name ``java`` when it starts with an option (``["-jar",
+    "/app.jar"]``): it ran on the JDK image's ``java`` entrypoint (distroless JDKs), which
+    the JRE image does not have."""
+    if not words or not words[0].startswith("-") or original.entrypoint is not None:
+        return {}
+    at = max(
+        (i for i, ins in enumerate(original.stage.instructions) if ins.keyword == "CMD"),
+        default=None,
+    )
+    if at is None:
+        return {}
+    notes.append("the JDK image started java itself: the CMD now names java")
+    return {at: ("CMD " + json.dumps(["java", *words]),)}
 
 
 def _builds(original: Original) -> list[tuple[RunStep, Command]]:
