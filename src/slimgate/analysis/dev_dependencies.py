@@ -26,7 +26,12 @@ from slimgate.analysis.step_finding import step_finding
 
 
 def _has_flag(joined: str, flag: str) -> bool:
-    return re.search(rf"(?:^|\s){re.escape(flag)}(?:[\s=]|$)", joined) is not None
+    """``flag`` among the arguments, alone or with a value that is not false
+    (``--production=false`` asks for the dev dependencies)."""
+    return (
+        re.search(rf"(?:^|\s){re.escape(flag)}(?:\s|$|=(?!(?:false|0)(?:\s|$)))", joined)
+        is not None
+    )
 
 
 def _production_env(row: DevInstall, env: Mapping[str, str]) -> bool:
@@ -54,6 +59,8 @@ def dev_install(command: Command, env: Mapping[str, str]) -> DevInstall | None:
             return None
         if row.dev_markers:
             return row if any(re.search(m, joined) for m in row.dev_markers) else None
+        if any(_has_flag(joined, flag) for flag in row.dev_flags):
+            return row  # asked for, whatever the environment says
         if any(_has_flag(joined, flag) for flag in row.production_flags):
             return None
         scoped = {**env, **dict(command.assignments)}

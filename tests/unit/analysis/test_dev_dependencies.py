@@ -32,6 +32,8 @@ def dev(script: str, env: tuple[str, ...] = ()) -> bool:
         "pnpm install --frozen-lockfile",
         "bun install --frozen-lockfile",
         "bun i",
+        "npm install --production=false",
+        "yarn install --production=false --frozen-lockfile",
         "pip install -r requirements-dev.txt",
         "pip install -e '.[dev]'",
         "poetry install --no-root",
@@ -75,6 +77,18 @@ def test_production_installs_are_clean(script: str) -> None:
 
 def test_node_env_production_in_the_image_environment_is_clean() -> None:
     assert not dev("npm ci", env=("NODE_ENV=production",))
+
+
+@pytest.mark.parametrize(
+    "script",
+    ["npm ci --include=dev", "npm install --production=false", "pnpm install --prod=false"],
+)
+def test_dev_dependencies_asked_for_are_installed_whatever_node_env_says(script: str) -> None:
+    assert dev(script, env=("NODE_ENV=production",))
+
+
+def test_a_production_flag_set_false_does_not_prune() -> None:
+    assert dev("npm ci && npm run build && npm prune --production=false")
 
 
 def test_bundle_without_in_the_image_environment_is_clean() -> None:

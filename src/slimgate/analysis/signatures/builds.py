@@ -72,6 +72,9 @@ class DevInstall:
     dev_markers: tuple[str, ...] = ()  # regexes over the joined arguments
     bare_only: bool = False
     skip_flags: tuple[str, ...] = ()
+    # flags that ask for the dev dependencies whatever the environment says
+    # (``npm ci --include=dev`` under ``NODE_ENV=production``)
+    dev_flags: tuple[str, ...] = ()
 
 
 _NODE_ENV = ("NODE_ENV", ("production", "prod"))
@@ -99,6 +102,7 @@ DEV_INSTALLS: tuple[DevInstall, ...] = (
         production_env=_NPM_PRODUCTION_ENV,
         bare_only=True,
         skip_flags=("-g", "--global"),
+        dev_flags=("--include=dev", "--include dev", "--production=false", "--also=dev"),
     ),
     DevInstall(
         "node",
@@ -107,6 +111,7 @@ DEV_INSTALLS: tuple[DevInstall, ...] = (
         production_flags=("--production", "--prod"),
         production_env=(_NODE_ENV, ("YARN_PRODUCTION", ("true",))),
         bare_only=True,
+        dev_flags=("--production=false",),
     ),
     DevInstall(
         "node",
@@ -116,6 +121,7 @@ DEV_INSTALLS: tuple[DevInstall, ...] = (
         production_env=(_NODE_ENV,),
         bare_only=True,
         skip_flags=("-g", "--global"),
+        dev_flags=("--prod=false", "--production=false", "--dev", "-D"),
     ),
     DevInstall(  # Bun's install: devDependencies unless --production or NODE_ENV=production
         "node",
