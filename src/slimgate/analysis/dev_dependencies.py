@@ -38,6 +38,33 @@ def _production_env(row: DevInstall, env: Mapping[str, str]) -> bool:
     return any(env.get(name, "").strip().lower() in values for name, values in row.production_env)
 
 
+def _groups(value: str) -> set[str]:
+    return {name for name in re.split(r"[,:\s]+", value) if name}
+
+
+def _excluded(row: DevInstall, args: Sequence[str], env: Mapping[str, str]) -> bool:
+    """Whether ``--without`` or the row's ``without_env`` leaves out a dev group."""
+    if not row.without_groups:
+        return False
+    groups = set(row.without_groups)
+    if row.without_env and _groups(env.get(row.without_env, "")) & groups:
+        return True
+    for position, arg in enumerate(args):
+        if arg.startswith("--without="):
+            values = [arg.partition("=")[2]]
+        elif arg == "--without":
+            values = []
+            for word in args[position + 1 :]:
+                if word.startswith("-"):
+                    break
+                values.append(word)
+        else:
+            continue
+        if any(_groups(value) & groups for value in values):
+            return True
+    return False
+
+
 # Every program a row names: most commands run none of them.
 _PROGRAMS = frozenset(program for row in DEV_INSTALLS for program in row.programs)
 
@@ -64,6 +91,8 @@ def dev_install(command: Command, env: Mapping[str, str]) -> DevInstall | None:
         if any(_has_flag(joined, flag) for flag in row.production_flags):
             return None
         scoped = {**env, **dict(command.assignments)}
+        if _excluded(row, args, scoped):
+            return None
         return None if _production_env(row, scoped) else row
     return None
 

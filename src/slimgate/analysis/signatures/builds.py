@@ -75,6 +75,11 @@ class DevInstall:
     # flags that ask for the dev dependencies whatever the environment says
     # (``npm ci --include=dev`` under ``NODE_ENV=production``)
     dev_flags: tuple[str, ...] = ()
+    # groups whose exclusion makes the install a production one, in ``--without`` (its
+    # value or the words after it, split at ``,``, ``:`` and spaces) or the environment
+    # variable ``without_env`` (``bundle install --without=development,test``)
+    without_groups: tuple[str, ...] = ()
+    without_env: str | None = None
 
 
 _NODE_ENV = ("NODE_ENV", ("production", "prod"))
@@ -156,6 +161,8 @@ DEV_INSTALLS: tuple[DevInstall, ...] = (
             "--without dev,test",
         ),
         production_env=(("POETRY_WITHOUT", ("dev", "dev,test", "test,dev")),),
+        without_groups=("dev",),
+        without_env="POETRY_WITHOUT",
     ),
     DevInstall("python", ("uv",), ("sync",), production_flags=("--no-dev", "--only-group")),
     DevInstall("python", ("pipenv",), ("install",), dev_markers=(r"(?:^|\s)(?:--dev|-d)\b",)),
@@ -182,6 +189,8 @@ DEV_INSTALLS: tuple[DevInstall, ...] = (
             ),
             ("BUNDLE_DEPLOYMENT", ("1", "true")),
         ),
+        without_groups=("development",),
+        without_env="BUNDLE_WITHOUT",
     ),
     DevInstall(
         "php",
