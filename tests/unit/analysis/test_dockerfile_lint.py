@@ -271,3 +271,17 @@ def test_a_binary_cargo_install_put_in_cargo_home_is_not_the_toolchain(
 def test_a_java_base_is_a_jdk_by_what_its_tag_installs(base: str, jdk: bool) -> None:
     text = f'FROM {base}\nCOPY app.jar /app.jar\nCMD ["java", "-jar", "/app.jar"]\n'
     assert (rules.JDK_RUNTIME in found(text)) is jdk
+
+
+@pytest.mark.parametrize(
+    ("base", "full"),
+    [
+        ("registry.access.redhat.com/ubi9/python-311", True),
+        ("registry.access.redhat.com/ubi8/nodejs-18:1-42", True),
+        ("registry.access.redhat.com/ubi9/nodejs-18-minimal", False),
+        ("registry.access.redhat.com/ubi9/python-312-minimal", False),
+    ],
+)
+def test_an_s2i_language_image_keeps_its_builder_toolchain(base: str, full: bool) -> None:
+    text = f'FROM {base}\nCOPY . .\nCMD ["run"]\n'
+    assert (rules.FULL_LANGUAGE_BASE in found(text)) is full

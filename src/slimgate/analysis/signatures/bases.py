@@ -188,6 +188,29 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         remedy="s2i-java",
         repository_patterns=(r"(?:.+/)?ubi\d*/openjdk-\d+(?:-runtime)?",),
     ),
+    # Named by reference only, as above: sclorg's s2i language images are built on s2i-base,
+    # which installs gcc-c++, make, autoconf and -devel headers (sclorg/s2i-base-container
+    # base/Dockerfile); their -minimal variants are not.
+    BaseSignature(
+        "ubi-s2i-python",
+        "python",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.ALWAYS,
+        "UBI python (s2i builder: gcc, make, -devel)",
+        "UBI python minimal",
+        clean_tags=("minimal",),
+        repository_patterns=(r"(?:.+/)?(?:ubi|rhel)\d*/python-\d+(?:-minimal)?",),
+    ),
+    BaseSignature(
+        "ubi-s2i-nodejs",
+        "node",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.ALWAYS,
+        "UBI nodejs (s2i builder: gcc, make, -devel)",
+        "UBI nodejs minimal",
+        clean_tags=("minimal",),
+        repository_patterns=(r"(?:.+/)?(?:ubi|rhel)\d*/nodejs-\d+(?:-minimal)?",),
+    ),
     BaseSignature(
         "java",
         "java",
