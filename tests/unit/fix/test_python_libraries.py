@@ -45,3 +45,13 @@ def test_a_requirement_linking_a_header_of_the_full_image_gets_its_library(
 )
 def test_bundled_or_pure_requirements_need_no_library(base: str, requirements: str) -> None:
     assert _runtime_installs(base, "pip install -r requirements.txt", requirements) == ""
+
+
+def test_a_python_image_other_than_python_is_refused_with_the_reason() -> None:
+    text = (
+        "FROM registry.access.redhat.com/ubi9/python-311\n"
+        "COPY . .\nRUN pip install -r requirements.txt\n"
+    )
+    result = plan_fix(parse_dockerfile(text), text, MemoryFiles({"requirements.txt": "flask\n"}))
+    assert result.status is Status.CANNOT
+    assert "python:<version>" in result.message

@@ -165,6 +165,19 @@ def _start(context: Context) -> Start | None:
 
 def plan(context: Context) -> Shape:
     original = context.original
+    if original.repository.rsplit("/", 1)[-1] != "python":
+        # a UBI s2i python image (ubi9/python-311): its Python lives under /opt/app-root and
+        # has no -slim tag, so a virtual environment cannot move onto python:*-slim
+        return needs(
+            "python",
+            Missing(
+                "a python image to run on",
+                "a python:<version> FROM",
+                f"the build runs on {original.base}, not on the python image, so slimgate "
+                "cannot pick the matching python:*-slim (its -minimal variant is the runtime "
+                "to try); build FROM python:<version>",
+            ),
+        )
     found = _first_install(context)
     runtime_base = _runtime_base(context)
     family = bases.family_of(runtime_base)
