@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from slimgate.analysis import rules
 from slimgate.analysis.dev_dependencies import dev_install, pruned_after, prunes
-from slimgate.analysis.dockerfile_model import Dockerfile, Instruction, Stage, words
+from slimgate.analysis.dockerfile_model import Dockerfile, Instruction, Stage, substitute, words
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, shorten
@@ -48,8 +48,8 @@ def _installs(facts: Facts, instructions: Sequence[Instruction]) -> list[_Instal
     workdirs: dict[int | None, str] = {}
     current = "/"
     for instruction in instructions:
-        if instruction.keyword == "WORKDIR":
-            current = _workdir(current, instruction.value)
+        if instruction.keyword == "WORKDIR":  # ``WORKDIR $APP_HOME`` after ``ENV APP_HOME=/app``
+            current = _workdir(current, substitute(instruction.value, facts.env))
         workdirs[instruction.line] = current
     kept: list[_Install] = []
     env = dict(facts.env)

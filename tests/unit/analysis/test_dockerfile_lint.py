@@ -285,3 +285,11 @@ def test_a_java_base_is_a_jdk_by_what_its_tag_installs(base: str, jdk: bool) -> 
 def test_an_s2i_language_image_keeps_its_builder_toolchain(base: str, full: bool) -> None:
     text = f'FROM {base}\nCOPY . .\nCMD ["run"]\n'
     assert (rules.FULL_LANGUAGE_BASE in found(text)) is full
+
+
+def test_a_copied_install_is_found_under_a_workdir_named_by_a_variable() -> None:
+    text = (
+        "FROM node:20 AS deps\nENV APP_HOME=/srv/app\nWORKDIR $APP_HOME\nCOPY . .\n"
+        "RUN npm install\nFROM node:20-slim\nCOPY --from=deps /srv/app /srv/app\n"
+    )
+    assert rules.DEV_DEPENDENCIES in found(text)
