@@ -12,6 +12,7 @@ root of the stage (Dockerfile reference, "COPY --from").
 
 from __future__ import annotations
 
+import json
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,10 +71,23 @@ def _installs(facts: Facts, instructions: Sequence[Instruction]) -> list[_Instal
 
 
 def _sources(value: str) -> tuple[str | None, list[str]]:
-    """The ``--from`` of a COPY and its sources, each an absolute path in that stage."""
+    """The ``--from`` of a COPY and its sources, each an absolute path in that stage
+    (shell form or JSON form: ``COPY --from=deps ["/app", "/app"]``)."""
     found = words(value)
     origin = next((w.partition("=")[2] for w in found if w.startswith("--from=")), None)
-    paths = [w for w in found if not w.startswith("--")][:-1]
+    rest = value.strip()
+    while rest.startswith("--"):
+        rest = rest.split(None, 1)[1] if len(rest.split(None, 1)) > 1 else ""
+    paths: list[str] = []
+    if rest.startswith("["):
+        try:
+            loaded = json.loads(rest)
+        except ValueError:
+            loaded = None
+        if isinstance(loaded, list) and all(isinstance(p, str) for p in loaded):
+            paths = loaded[:-1]
+    else:
+        paths = [w for w in found if not w.startswith("--")][:-1]
     return origin, [posixpath.normpath(posixpath.join("/", p.rstrip("*"))) for p in paths]
 
 

@@ -205,6 +205,7 @@ def _copied(deps: str, copy: str) -> list[str]:
         "COPY --from=deps /srv /srv",
         "COPY --from=deps srv/app/node_modules ./node_modules",
         "COPY --from=0 /srv/app/ /srv/app/",
+        'COPY --from=deps --chown=node:node ["/srv/app", "/srv/app"]',
     ],
 )
 def test_a_copy_of_another_stages_dev_dependencies_ships_them(copy: str) -> None:
