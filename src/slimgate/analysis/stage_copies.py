@@ -112,6 +112,7 @@ def carried_dev_findings(
     chain of that stage."""
     by_line: Mapping[int | None, StepFacts] = {s.step.line: s for s in facts.steps}
     final_index = chain[-1].index
+    shipped = {stage.index for stage in chain}  # stages the final image is built FROM
     findings: list[Finding] = []
     for instruction in (i for stage in chain for i in stage.instructions):
         if instruction.keyword != "COPY" or "--from=" not in instruction.value:
@@ -119,7 +120,7 @@ def carried_dev_findings(
         origin, sources = _sources(instruction.value)
         stage = dockerfile.stage_named(origin) if origin else None
         step = by_line.get(instruction.line)
-        if stage is None or stage.index >= final_index or stage in chain or step is None:
+        if stage is None or stage.index >= final_index or stage.index in shipped or step is None:
             continue
         source_chain, _ = dockerfile.chain(stage)
         instructions = [i for s in source_chain for i in s.instructions]
