@@ -38,6 +38,10 @@ BUILD_ENV = frozenset(
 )
 
 
+# Start commands that run another program: never the name of the installed binary.
+_LAUNCHERS = frozenset({"cargo", "sh", "bash", "env", "tini", "dumb-init", "exec"})
+
+
 def _option(argv: tuple[str, ...], name: str) -> str | None:
     for i, word in enumerate(argv):
         if word == name and i + 1 < len(argv):
@@ -118,6 +122,9 @@ def _installed(context: Context, installs: list[tuple[RunStep, Command]]) -> Sha
         artifact = entry.resolve(context.options.artifact, run.workdir)
     else:
         name = _binary_name(context, argv) if path.strip("./") == "" else _option(argv, "--bin")
+        program = context.original.program()
+        if name is None and program and "/" not in program and program not in _LAUNCHERS:
+            name = program  # the start command runs the binary cargo install put on PATH
         if name is None:
             return _missing(f"cannot read the name of the binary cargo install --path {path} puts")
         artifact = f"{_install_root(context, run, argv)}/bin/{name}"
