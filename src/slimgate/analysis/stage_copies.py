@@ -26,7 +26,9 @@ from slimgate.analysis.messages import fit, shorten
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.step_finding import step_finding
 
-# Where an install of each ecosystem puts what it installs, under the directory it ran in.
+# Where an install of each ecosystem puts what it installs, under the directory it ran in;
+# the others (pip, poetry, bundler) install outside it by default, so a copy of the working
+# directory does not tell whether it carries them.
 _INSTALLED_INTO = {"node": "node_modules", "php": "vendor"}
 
 
@@ -63,7 +65,11 @@ def _installs(facts: Facts, instructions: Sequence[Instruction]) -> list[_Instal
         for position, command in enumerate(step.commands):
             local.update(command.assignments)
             row = dev_install(command, local)
-            if row is not None and not pruned_after(step.commands, position, row.ecosystem, local):
+            if (
+                row is not None
+                and row.ecosystem in _INSTALLED_INTO  # pip, bundler: outside the WORKDIR
+                and not pruned_after(step.commands, position, row.ecosystem, local)
+            ):
                 directory = workdirs.get(step.step.line, "/")
                 shown = shorten(" ".join(command.argv), 40)
                 kept.append(_Install(directory, row.ecosystem, shown, step.step.line))

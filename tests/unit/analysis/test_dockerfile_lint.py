@@ -223,6 +223,7 @@ def test_a_copy_of_another_stages_dev_dependencies_ships_them(copy: str) -> None
         ("RUN npm ci\nRUN npm run build\nRUN npm prune --production", "COPY --from=deps /srv /srv"),
         ("RUN npm ci", "COPY --from=deps /srv/app/dist /srv/app/dist"),  # the build output only
         ("RUN npm ci", "COPY --from=node:20 /srv/app /srv/app"),  # an image, not the stage
+        ("RUN pip install -r requirements-dev.txt", "COPY --from=deps /srv/app /srv/app"),
     ],
 )
 def test_a_copy_without_dev_dependencies_is_clean(deps: str, copy: str) -> None:
