@@ -186,15 +186,5 @@ class CertificateKeeper:
                 log.warning("cannot check the webhook certificate: %s", exc)
 
 
-def dns_names_for(service: str, namespace: str) -> tuple[str, ...]:
-    """The names the API server may use for a Service (it calls ``<svc>.<ns>.svc``)."""
-    return (
-        service,
-        f"{service}.{namespace}",
-        f"{service}.{namespace}.svc",
-        f"{service}.{namespace}.svc.cluster.local",
-    )
-
-
 def parse_names(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
