@@ -55,7 +55,7 @@ import ssl
 import sys
 import tempfile
 import threading
-from argparse import Namespace
+from argparse import ArgumentParser, Namespace
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,7 @@ from slimgate.webhook.connections import (
 )
 from slimgate.webhook.generations import Composer
 from slimgate.webhook.metrics import TlsCounters, WebhookMetrics
+from slimgate.webhook.options import add_arguments
 from slimgate.webhook.sample import sample_review
 from slimgate.wiring import RegistryFactory, registry_client
 
@@ -348,19 +349,8 @@ def self_managed_keeper(args: Namespace) -> CertificateKeeper:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m slimgate.webhook.serve``: the same as ``slimgate serve``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="slimgate serve")
-    parser.add_argument("--config")
-    parser.add_argument("--host")
-    parser.add_argument("--port", type=int)
-    parser.add_argument("--tls-cert")
-    parser.add_argument("--tls-key")
-    parser.add_argument("--dev", action="store_true")
-    parser.add_argument("--workers", type=int)
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--header-timeout", type=float)
-    parser.add_argument("--max-connections", type=int)
+    parser = ArgumentParser(prog="slimgate serve")
+    add_arguments(parser)
     return run(parser.parse_args(argv))
 
 
