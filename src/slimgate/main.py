@@ -1,7 +1,7 @@
 """The ``slimgate`` command: argument parsing and dispatch to the drivers.
 
 Subcommands: ``check``, ``lint`` and ``fix`` (:mod:`slimgate.cli`), ``serve`` (the admission
-webhook, :mod:`slimgate.webhook.serve`), ``operator`` (:mod:`slimgate.operator`) and
+webhook, :mod:`slimgate.webhook.serve`), ``operator`` (:mod:`slimgate.operator.app`) and
 ``audit`` (:mod:`slimgate.cli.audit`). Every driver is imported only when its subcommand
 runs, so ``slimgate check`` never loads Flask, kopf or the Kubernetes client. A driver
 module that exposes ``add_arguments(parser)`` defines its own options; it is imported for
@@ -31,7 +31,7 @@ DRIVERS: dict[str, tuple[str, str]] = {
     "lint": ("slimgate.cli.lint", "decide about a Dockerfile's final stage before building"),
     "fix": ("slimgate.cli.fix", "rewrite a single-stage Dockerfile as a multi-stage build"),
     "serve": ("slimgate.webhook.serve", "run the validating admission webhook (HTTPS)"),
-    "operator": ("slimgate.operator", "run the audit operator (PolicyReports)"),
+    "operator": ("slimgate.operator.app", "run the audit operator (PolicyReports)"),
     "audit": ("slimgate.cli.audit", "audit the workloads running in a cluster"),
 }
 
