@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from slimgate.analysis.knowledge import Knowledge
 from slimgate.config import Settings
 from slimgate.evaluation import Evaluator, ImageSource
 from slimgate.model import Platform, Subject
@@ -229,7 +230,7 @@ def build_engines(
     shared = Evaluator(
         source,
         settings.policy,
-        settings.knowledge,
+        Knowledge(),  # the policy's thresholds; lineage is resolved at run time
         today=today,
         lineage=resolver[1] if resolver is not None else None,
         clock=time.thread_time,
