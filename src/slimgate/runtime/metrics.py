@@ -12,28 +12,11 @@ webhook's and the operator's. :class:`RegistryMetrics` is the client's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeVar
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.metrics import MetricWrapperBase
-
-M = TypeVar("M", bound=MetricWrapperBase)
-
-
-class Children:
-    """``metric.labels(*values)``, looked up once per label set (``labels()`` takes a lock
-    and validates its arguments on every call)."""
-
-    def __init__(self) -> None:
-        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
-
-    def __call__(self, metric: M, *values: str) -> M:
-        key = (id(metric), values)
-        found = self._children.get(key)
-        if found is None:
-            found = self._children[key] = metric.labels(*values)
-        return found
 
 
 class DriverMetrics:
@@ -43,7 +26,11 @@ class DriverMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.child = Children()
+        # ``metric.labels(*values)``, looked up once per label set (``labels()`` takes a lock
+        # and validates its arguments on every call)
+        self.child: Callable[..., Any] = functools.cache(
+            lambda metric, *values: metric.labels(*values)
+        )
         self.lookups = RegistryMetrics(self)
 
     def counter(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Counter:
