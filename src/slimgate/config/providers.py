@@ -111,12 +111,8 @@ def _read(data: Any, where: _File, bin_dir: str) -> list[tuple[int, ProviderSpec
     items = data.get("providers")
     if not isinstance(items, list) or not items:
         raise where.error(("providers",), "at least one provider is required")
-    read = []
-    for index, item in enumerate(items):
-        spec = _provider(item, ("providers", index), where, bin_dir)
-        if spec is not None:
-            read.append((index, spec))
-    return read
+    specs = ((i, _provider(item, ("providers", i), where, bin_dir)) for i, item in enumerate(items))
+    return [(i, spec) for i, spec in specs if spec is not None]
 
 
 def _provider(item: Any, at: KeyPath, where: _File, bin_dir: str) -> ProviderSpec | None:
