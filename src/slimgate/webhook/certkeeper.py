@@ -80,14 +80,13 @@ def _encode(material: Material) -> dict[str, str]:
     return {k: base64.b64encode(v).decode() for k, v in zip(SECRET_KEYS, values, strict=True)}
 
 
-def _write_if_changed(path: Path, content: bytes, mode: int) -> bool:
+def _write_if_changed(path: Path, content: bytes, mode: int) -> None:
     if path.exists() and path.read_bytes() == content:
-        return False
+        return
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.touch(mode=mode)
     tmp.write_bytes(content)
     os.replace(tmp, path)
-    return True
 
 
 class CertificateKeeper:
