@@ -13,6 +13,7 @@ analysis is memoised like any other.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -145,15 +146,9 @@ class Evaluator:
     def with_source(self, source: ImageSource) -> Evaluator:
         """The same engine reading images from ``source`` (the registry client with a pod's
         pull secrets): same policy, knowledge, clock, lineage and memo of analyses."""
-        return Evaluator(
-            source,
-            self.policy,
-            self.knowledge,
-            today=self._today,
-            lineage=self._lineage,
-            analyses=self.analyses,
-            clock=self._clock,
-        )
+        engine = copy.copy(self)
+        engine.source = source
+        return engine
 
     def evaluate(
         self,

@@ -1,7 +1,7 @@
 """The ``slimgate`` command: argument parsing and dispatch to the drivers.
 
 Subcommands: ``check``, ``lint`` and ``fix`` (:mod:`slimgate.cli`), ``serve`` (the admission
-webhook, :mod:`slimgate.webhook.serve`), ``operator`` (:mod:`slimgate.operator`) and
+webhook, :mod:`slimgate.webhook.serve`), ``operator`` (:mod:`slimgate.operator.app`) and
 ``audit`` (:mod:`slimgate.cli.audit`). Every driver is imported only when its subcommand
 runs, so ``slimgate check`` never loads Flask, kopf or the Kubernetes client. A driver
 module that exposes ``add_arguments(parser)`` defines its own options; it is imported for
@@ -18,6 +18,7 @@ from types import ModuleType
 
 from slimgate import __version__
 from slimgate.errors import DriverUnavailable
+from slimgate.webhook import options as serve_options
 
 USAGE_ERROR = 2
 
@@ -30,7 +31,7 @@ DRIVERS: dict[str, tuple[str, str]] = {
     "lint": ("slimgate.cli.lint", "decide about a Dockerfile's final stage before building"),
     "fix": ("slimgate.cli.fix", "rewrite a single-stage Dockerfile as a multi-stage build"),
     "serve": ("slimgate.webhook.serve", "run the validating admission webhook (HTTPS)"),
-    "operator": ("slimgate.operator", "run the audit operator (PolicyReports)"),
+    "operator": ("slimgate.operator.app", "run the audit operator (PolicyReports)"),
     "audit": ("slimgate.cli.audit", "audit the workloads running in a cluster"),
 }
 
@@ -44,54 +45,6 @@ def _load(module_name: str) -> ModuleType:
         ):
             raise DriverUnavailable(module_name) from exc
         raise
-
-
-def _serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", "-c", metavar="FILE", help="configuration file (YAML)")
-    parser.add_argument("--host", help="address to listen on (default 0.0.0.0; --dev: 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to listen on (default 8443)")
-    parser.add_argument("--tls-cert", metavar="PEM", help="server certificate chain")
-    parser.add_argument("--tls-key", metavar="PEM", help="server private key")
-    parser.add_argument(
-        "--dev", action="store_true", help="local development: self-signed certificate, loopback"
-    )
-    parser.add_argument("--workers", type=int, help="server worker processes (default 1)")
-    parser.add_argument(
-        "--threads", type=int, help="reviews that wait on registries at once, per worker"
-    )
-    parser.add_argument(
-        "--header-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="a request head must arrive within this (default 5); else 408 and close",
-    )
-    parser.add_argument(
-        "--max-connections",
-        type=int,
-        metavar="N",
-        help="open connections per worker (default 1000); more are closed at once",
-    )
-    self_managed = parser.add_argument_group(
-        "self-managed TLS",
-        "keep the CA and certificate in a Secret, renew them and set the caBundle (GitOps)",
-    )
-    self_managed.add_argument(
-        "--tls-secret", metavar="NAMESPACE/NAME", help="Secret holding ca.crt, ca.key, tls.*"
-    )
-    self_managed.add_argument(
-        "--webhook-configuration", metavar="NAME", help="ValidatingWebhookConfiguration to patch"
-    )
-    self_managed.add_argument(
-        "--tls-dns-name", action="append", default=[], metavar="NAME", help="(repeatable)"
-    )
-    self_managed.add_argument(
-        "--tls-dir", help="where the served pair is written (default: a new temporary folder)"
-    )
-    self_managed.add_argument("--tls-ca-days", type=int, default=1825)
-    self_managed.add_argument("--tls-cert-days", type=int, default=365)
-    self_managed.add_argument("--tls-renew-before-days", type=float, default=30.0)
-    self_managed.add_argument("--tls-check-seconds", type=float, default=60.0)
-    self_managed.add_argument("--kubeconfig", help="kubeconfig (default: in-cluster)")
 
 
 def _passthrough(parser: argparse.ArgumentParser) -> None:
@@ -111,7 +64,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         adder: Callable[[argparse.ArgumentParser], None] | None = None
         if name == "serve":
-            adder = _serve_arguments
+            adder = serve_options.add_arguments
         elif name == command:
             try:
                 adder = getattr(_load(module_name), "add_arguments", None)

@@ -94,7 +94,7 @@ def start_operator(
     args = [
         sys.executable,
         "-c",
-        "import sys; from slimgate.operator import run; sys.exit(run(sys.argv[1:]))",
+        "import sys; from slimgate.operator.app import run; sys.exit(run(sys.argv[1:]))",
         "--kubeconfig",
         str(cluster.kubeconfig_path),
         "--config",

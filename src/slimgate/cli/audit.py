@@ -17,11 +17,11 @@ import argparse
 import fnmatch
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from slimgate.audit.auditing import Evaluate, audit_workloads, plan
 from slimgate.audit.inventory import group_workloads
@@ -33,9 +33,6 @@ from slimgate.errors import SlimgateError
 from slimgate.kube.placement import Placement
 from slimgate.kube.workloads import PullAccess
 from slimgate.model import Subject
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 OUTPUTS = ("table", "json", "html")
 
@@ -98,11 +95,7 @@ def audit_pods(
         return result
 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="slimgate-audit") as pool:
-
-        def map_(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-            return pool.map(fn, items)
-
-        audits = audit_workloads(workloads, counted, map_=map_)
+        audits = audit_workloads(workloads, counted, map_=pool.map)
     return summarize(audits, generated=generated, cluster=cluster, top=top)
 
 

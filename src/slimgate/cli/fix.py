@@ -91,6 +91,10 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _parts(parts: Any) -> list[dict[str, Any]]:
+    return [{"label": p.label, "size": p.size, "source": p.source} for p in parts]
+
+
 def _as_json(path: Path, result: Any) -> dict[str, Any]:
     estimate = result.estimate
     return {
@@ -107,12 +111,8 @@ def _as_json(path: Path, result: Any) -> dict[str, Any]:
             "text": estimate.text,
             "before": estimate.before_total,
             "after": estimate.after_total,
-            "before_parts": [
-                {"label": p.label, "size": p.size, "source": p.source} for p in estimate.before
-            ],
-            "after_parts": [
-                {"label": p.label, "size": p.size, "source": p.source} for p in estimate.after
-            ],
+            "before_parts": _parts(estimate.before),
+            "after_parts": _parts(estimate.after),
             "not_counted": list(estimate.not_counted),
         },
         "notes": list(result.notes),
@@ -184,12 +184,9 @@ def fix_one(path: Path, args: argparse.Namespace, documents: list[dict[str, Any]
     result = plan_fix(dockerfile, text, DirectoryFiles(context), options)
     if args.output == "json":
         documents.append(_as_json(path, result))
-    if result.status is Status.CANNOT:
-        print(f"{PROG}: {path}: {result.message}", file=sys.stderr)
-        return ERROR
     if result.status is not Status.FIXED or result.text is None:
         print(f"{PROG}: {path}: {result.message}", file=sys.stderr)
-        return OK
+        return ERROR if result.status is Status.CANNOT else OK
     if args.output == "diff" and not args.write:
         sys.stdout.write(render_diff(str(path), text, result))
     if args.write:

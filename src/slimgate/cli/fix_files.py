@@ -13,6 +13,7 @@ import fnmatch
 import os
 import zlib
 from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 
 MAX_FILE = 1 << 20  # a project file larger than this is not read
@@ -82,13 +83,8 @@ class DirectoryFiles:
                 yield Path(directory) / name
 
     def names(self, suffix: str) -> tuple[str, ...]:
-        found: list[str] = []
-        for path in self._walk(self.root, _SKIP_DIRS):
-            if path.name.endswith(suffix):
-                found.append(path.relative_to(self.root).as_posix())
-                if len(found) >= MAX_LISTED:
-                    break
-        return tuple(found)
+        found = (p for p in self._walk(self.root, _SKIP_DIRS) if p.name.endswith(suffix))
+        return tuple(p.relative_to(self.root).as_posix() for p in islice(found, MAX_LISTED))
 
     def compressed_size(self, paths: Sequence[str]) -> int | None:
         compressor = zlib.compressobj(6, zlib.DEFLATED, 31)

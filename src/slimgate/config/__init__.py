@@ -18,22 +18,10 @@ from pathlib import Path
 
 from slimgate.config.document import settings_from
 from slimgate.config.reader import DEFAULT_SOURCE, default_text, load_yaml
-from slimgate.config.settings import (
-    OperatorSettings,
-    RegistrySettings,
-    Settings,
-    WebhookSettings,
-)
+from slimgate.config.settings import Settings, WebhookSettings
 from slimgate.errors import ConfigError
 
-__all__ = [
-    "OperatorSettings",
-    "RegistrySettings",
-    "Settings",
-    "WebhookSettings",
-    "load_settings",
-    "parse_settings",
-]
+__all__ = ["Settings", "WebhookSettings", "load_settings", "parse_settings"]
 
 
 def load_settings(path: str | Path | None) -> Settings:

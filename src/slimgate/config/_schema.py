@@ -30,7 +30,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from slimgate.analysis import rules
-from slimgate.config.reader import DEFAULT_SOURCE, KeyPath, default_text, format_path, load_yaml
+from slimgate.config.reader import DEFAULT_SOURCE, KeyPath, default_text, load_yaml, located
 from slimgate.errors import ConfigError, InvalidPlatform, InvalidReference
 from slimgate.model import Platform
 from slimgate.policy.decision import Mode, RuleAction
@@ -305,20 +305,10 @@ def _merge(base: Any, override: Any) -> Any:
     return override
 
 
-def _line_of(loc: KeyPath, lines: Mapping[KeyPath, int]) -> tuple[int | None, KeyPath]:
-    """The line of the longest prefix of ``loc`` that the file has, and that prefix."""
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]], loc[:end]
-    return None, ()
-
-
 def _explain(exc: ValidationError, source: str, lines: Mapping[KeyPath, int]) -> ConfigError:
     problems = []
     for error in exc.errors(include_url=False):
         loc: KeyPath = tuple(p for p in error["loc"] if p != "[key]")
-        line, _ = _line_of(loc, lines)
-        where = f"{source}:{line}" if line is not None else source
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown key"
@@ -326,7 +316,7 @@ def _explain(exc: ValidationError, source: str, lines: Mapping[KeyPath, int]) ->
             message = "required key is missing"
         elif error["type"] == "value_error":
             message = message.removeprefix("Value error, ")
-        problems.append(f"{where}: {format_path(loc)}: {message}")
+        problems.append(f"{located(source, loc, lines)}: {message}")
     return ConfigError("invalid configuration:\n  " + "\n  ".join(dict.fromkeys(problems)))
 
 

@@ -9,7 +9,6 @@ validate unchanged (the test suite checks it).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from slimgate.analysis import rules
@@ -67,12 +66,6 @@ def _seconds(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _date(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
 def policy_from(section: Document) -> Policy:
     """The ``policy:`` section as the value :func:`slimgate.policy.decide.decide` takes."""
     thresholds = section["thresholds"]
@@ -90,7 +83,7 @@ def policy_from(section: Document) -> Policy:
                 namespaces=tuple(item.get("namespaces") or ()),
                 images=tuple(item.get("images") or ()),
                 labels=tuple(sorted((item.get("labels") or {}).items())),
-                expires=_date(item.get("expires")),
+                expires=item.get("expires"),  # validated: a date (the defaults have none)
             )
             for item in section["exemptions"]
         ),

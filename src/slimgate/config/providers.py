@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from slimgate.config.reader import KeyPath, format_path, load_yaml
+from slimgate.config.reader import KeyPath, load_yaml, located
 from slimgate.errors import ConfigError
 from slimgate.kube.image_match import parse_schemeless
 from slimgate.registry.providers import API_VERSIONS, ProviderSpec, parse_duration
@@ -61,15 +61,8 @@ class _File:
         self.lines = lines
 
     def error(self, path: KeyPath, message: str) -> ConfigError:
-        line = None
-        for end in range(len(path), -1, -1):
-            line = self.lines.get(path[:end])
-            if line is not None:
-                break
-        where = f"{self.name}:{line}" if line is not None else self.name
-        return ConfigError(
-            f"invalid credential provider configuration: {where}: {format_path(path)}: {message}"
-        )
+        where = located(self.name, path, self.lines)
+        return ConfigError(f"invalid credential provider configuration: {where}: {message}")
 
 
 def read_provider_config(path: str, bin_dir: str | None) -> tuple[ProviderSpec, ...]:
@@ -118,12 +111,8 @@ def _read(data: Any, where: _File, bin_dir: str) -> list[tuple[int, ProviderSpec
     items = data.get("providers")
     if not isinstance(items, list) or not items:
         raise where.error(("providers",), "at least one provider is required")
-    read = []
-    for index, item in enumerate(items):
-        spec = _provider(item, ("providers", index), where, bin_dir)
-        if spec is not None:
-            read.append((index, spec))
-    return read
+    specs = ((i, _provider(item, ("providers", i), where, bin_dir)) for i, item in enumerate(items))
+    return [(i, spec) for i, spec in specs if spec is not None]
 
 
 def _provider(item: Any, at: KeyPath, where: _File, bin_dir: str) -> ProviderSpec | None:

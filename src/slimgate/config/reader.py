@@ -13,6 +13,7 @@ stay strings, for the validator to check with a proper message.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
@@ -49,6 +50,14 @@ def format_path(path: KeyPath) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "(top level)"
+
+
+def located(source: str, path: KeyPath, lines: Mapping[KeyPath, int]) -> str:
+    """``FILE:LINE: key.path``, the line of the longest prefix of ``path`` the file has."""
+    found = (lines[path[:end]] for end in range(len(path), -1, -1) if path[:end] in lines)
+    line = next(found, None)
+    where = f"{source}:{line}" if line is not None else source
+    return f"{where}: {format_path(path)}"
 
 
 def _marks(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], source: str) -> None:

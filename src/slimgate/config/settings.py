@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from slimgate.analysis.knowledge import Knowledge
 from slimgate.analysis.lineage import DEFAULT_TOOLCHAIN_IMAGES, ToolchainImage
 from slimgate.model import DEFAULT_PLATFORM, Platform
 from slimgate.policy.model import Policy
@@ -88,8 +87,3 @@ class Settings:
     policy: Policy
     webhook: WebhookSettings
     operator: OperatorSettings
-
-    @property
-    def knowledge(self) -> Knowledge:
-        """The analysis inputs: the policy's thresholds (lineage is resolved at run time)."""
-        return Knowledge(thresholds=self.policy.thresholds)

@@ -80,12 +80,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics-port", type=int, default=8080, help="0 turns metrics off")
     parser.add_argument("--metrics-address", default="0.0.0.0")  # noqa: S104 - a pod's port
     parser.add_argument(
-        "--liveness", default=None, help="kopf liveness endpoint, e.g. http://0.0.0.0:8081/healthz"
+        "--liveness", help="kopf liveness endpoint, e.g. http://0.0.0.0:8081/healthz"
     )
     parser.add_argument(
         "--interval",
         type=float,
-        default=None,
         help="seconds between full re-scans (default: operator.intervalSeconds)",
     )
     parser.add_argument(
@@ -114,7 +113,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lease-namespace", default=os.environ.get("POD_NAMESPACE", "slimgate"))
     parser.add_argument(
         "--identity",
-        default=None,
         help="this replica's name in the Lease (default: host name and pid)",
     )
     parser.add_argument("--log-level", default="INFO")

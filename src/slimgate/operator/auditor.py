@@ -14,9 +14,10 @@ import fnmatch
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -73,19 +74,6 @@ class AuditSettings:
         )
 
 
-@dataclass
-class _Totals:
-    by_namespace: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def set(self, namespace: str, counts: dict[str, int]) -> dict[str, int]:
-        self.by_namespace[namespace] = counts
-        total: dict[str, int] = {}
-        for item in self.by_namespace.values():
-            for key, value in item.items():
-                total[key] = total.get(key, 0) + value
-        return total
-
-
 class Auditor:
     def __init__(
         self,
@@ -119,7 +107,7 @@ class Auditor:
         self._retry: dict[str, float] = {}
         self._known: dict[Key, Evaluated] = {}
         self._next_rescan: float | None = None  # None: re-scan as soon as leading
-        self._totals = _Totals()
+        self._counts: dict[str, dict[str, int]] = {}  # namespace -> outcome -> results
         self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="slimgate-eval")
 
     # -- fed by kopf ---------------------------------------------------------------------
@@ -243,7 +231,10 @@ class Auditor:
                 self._retry[namespace] = self._monotonic() + self.settings.error_retry
             else:
                 self._retry.pop(namespace, None)
-        totals = self._totals.set(namespace, summary_counts(r.outcome for r in results))
+        self._counts[namespace] = summary_counts(r.outcome for r in results)
+        totals: Counter[str] = Counter()
+        for counts in self._counts.values():
+            totals.update(counts)  # keeps the zeros, so each outcome's gauge is set
         for name, value in totals.items():
             self.metrics.results.labels(name).set(value)
         self.metrics.scans.labels(trigger).inc()

@@ -7,65 +7,52 @@ the registry client's ``slimgate_registry_*`` (``lookups``), named as the webhoo
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
-from slimgate.runtime.metrics import RegistryMetrics
+from slimgate.runtime.metrics import DriverMetrics
 
 
-class AuditMetrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
-        r = self.registry
-        self.scans = Counter(
+class AuditMetrics(DriverMetrics):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scans = self.counter(
             "slimgate_audit_scans",
             "Namespaces audited, by what triggered the pass (change, interval, retry)",
             ["trigger"],
-            registry=r,
         )
-        self.subjects = Counter(
+        self.subjects = self.counter(
             "slimgate_audit_subjects_evaluated",
             "Workloads evaluated (one subject per top-level owner)",
-            registry=r,
         )
-        self.images = Counter(
+        self.images = self.counter(
             "slimgate_audit_images_evaluated",
             "Container images run through the engine (cache misses of the operator)",
-            registry=r,
         )
-        self.results = Gauge(
+        self.results = self.gauge(
             "slimgate_audit_results",
             "Results in the reports, by outcome (pass, fail, warn, error, skip)",
             ["outcome"],
-            registry=r,
         )
-        self.duration = Histogram(
+        self.duration = self.histogram(
             "slimgate_audit_duration_seconds",
             "Seconds to audit one namespace: owners, evaluation, report write",
-            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
-            registry=r,
+            [],
+            (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
         )
-        self.writes = Counter(
+        self.writes = self.counter(
             "slimgate_audit_report_writes",
             "Report writes by result (created, replaced, unchanged, skipped, failed)",
             ["kind", "result"],
-            registry=r,
         )
-        self.events = Counter(
-            "slimgate_audit_events", "Kubernetes Events posted on workloads", registry=r
+        self.events = self.counter("slimgate_audit_events", "Kubernetes Events posted on workloads")
+        self.leader = self.gauge(
+            "slimgate_audit_leader", "1 while this replica holds the lease and writes"
         )
-        self.leader = Gauge(
-            "slimgate_audit_leader", "1 while this replica holds the lease and writes", registry=r
-        )
-        self.report_apis = Gauge(
+        self.report_apis = self.gauge(
             "slimgate_audit_report_api_served",
             "1 when the configured report API (group/version) is served, 0 when it is missing",
             ["api"],
-            registry=r,
         )
-        self.pods = Gauge("slimgate_audit_pods", "Pods in the operator's inventory", registry=r)
-        self.pull_secret_errors = Counter(
+        self.pods = self.gauge("slimgate_audit_pods", "Pods in the operator's inventory")
+        self.pull_secret_errors = self.counter(
             "slimgate_audit_pull_secret_errors",
             "Pull secrets or ServiceAccounts that could not be read (static credentials used)",
-            registry=r,
         )
-        self.lookups = RegistryMetrics(r)

@@ -63,12 +63,10 @@ def _conclude(
 
 
 def _decided(findings: Iterable[Finding], policy: Policy) -> tuple[DecidedFinding, ...]:
-    decided = []
-    for finding in findings:
-        action = policy.action_for(finding.rule)
-        if action is not RuleAction.OFF or finding.rule in UNEVALUATED:
-            decided.append(DecidedFinding(finding=finding, action=action))
-    return tuple(decided)
+    decided = (DecidedFinding(finding, policy.action_for(finding.rule)) for finding in findings)
+    return tuple(
+        d for d in decided if d.action is not RuleAction.OFF or d.finding.rule in UNEVALUATED
+    )
 
 
 def decide(

@@ -40,11 +40,7 @@ _NO_IMAGE: tuple[int, PatternSpecificity] = (0, (0, 0, 0))
 def pattern_specificity(pattern: str) -> PatternSpecificity:
     """(literal prefix length, -wildcard count, literal characters) of a normalised pattern."""
     wildcards = sum(pattern.count(c) for c in _WILDCARDS)
-    prefix = len(pattern)
-    for i, char in enumerate(pattern):
-        if char in _WILDCARDS:
-            prefix = i
-            break
+    prefix = next((i for i, char in enumerate(pattern) if char in _WILDCARDS), len(pattern))
     literal = len(pattern) - wildcards
     return (prefix, -wildcards, literal)
 

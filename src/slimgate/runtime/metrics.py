@@ -1,4 +1,4 @@
-"""The registry client's Prometheus counters, for every driver that exports metrics.
+"""Every driver's Prometheus metrics start here, with the registry client's counters.
 
 ``slimgate_registry_requests_total`` (by host, method and status or error class),
 ``slimgate_registry_cache_{hits,misses}_total`` (by cache),
@@ -12,84 +12,82 @@ webhook's and the operator's. :class:`RegistryMetrics` is the client's
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
-from prometheus_client.metrics import MetricWrapperBase
-
-M = TypeVar("M", bound=MetricWrapperBase)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
-class Children:
-    """``metric.labels(*values)``, looked up once per label set (``labels()`` takes a lock
-    and validates its arguments on every call)."""
+class DriverMetrics:
+    """What every driver's metrics start from: a registry of its own (no process-global
+    state), the label-child lookup, the registry client's ``slimgate_registry_*``
+    (``lookups``), and one shape to declare the rest in: name, help text, label names."""
 
     def __init__(self) -> None:
-        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        self.registry = CollectorRegistry(auto_describe=True)
+        # ``metric.labels(*values)``, looked up once per label set (``labels()`` takes a lock
+        # and validates its arguments on every call)
+        self.child: Callable[..., Any] = functools.cache(
+            lambda metric, *values: metric.labels(*values)
+        )
+        self.lookups = RegistryMetrics(self)
 
-    def __call__(self, metric: M, *values: str) -> M:
-        key = (id(metric), values)
-        found = self._children.get(key)
-        if found is None:
-            found = self._children[key] = metric.labels(*values)
-        return found
+    def counter(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Counter:
+        return Counter(name, documentation, labels, registry=self.registry)
+
+    def gauge(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Gauge:
+        return Gauge(name, documentation, labels, registry=self.registry)
+
+    def histogram(
+        self, name: str, documentation: str, labels: Sequence[str], buckets: Sequence[float]
+    ) -> Histogram:
+        return Histogram(name, documentation, labels, buckets=buckets, registry=self.registry)
 
 
 class RegistryMetrics:
-    """``slimgate_registry_*`` on ``registry``; a ``RegistryObserver`` for the client."""
+    """``slimgate_registry_*`` on the driver's registry; a ``RegistryObserver`` for the
+    client."""
 
-    def __init__(self, registry: CollectorRegistry, children: Children | None = None) -> None:
-        self.child = children if children is not None else Children()
-        self.requests = Counter(
+    def __init__(self, driver: DriverMetrics) -> None:
+        self.child = driver.child
+        self.requests = driver.counter(
             "slimgate_registry_requests_total",
             "HTTP requests to registries, by host, method and status (or error class)",
             ["host", "method", "status"],
-            registry=registry,
         )
-        self.cache_hits = Counter(
-            "slimgate_registry_cache_hits_total",
-            "Registry cache hits",
-            ["cache"],
-            registry=registry,
+        self.cache_hits = driver.counter(
+            "slimgate_registry_cache_hits_total", "Registry cache hits", ["cache"]
         )
-        self.cache_misses = Counter(
-            "slimgate_registry_cache_misses_total",
-            "Registry cache misses",
-            ["cache"],
-            registry=registry,
+        self.cache_misses = driver.counter(
+            "slimgate_registry_cache_misses_total", "Registry cache misses", ["cache"]
         )
-
-        self.ratelimit_limit = Gauge(
+        self.ratelimit_limit = driver.gauge(
             "slimgate_registry_ratelimit_limit",
             "The ratelimit-limit header of a registry's last answer that sent one",
             ["host"],
-            registry=registry,
         )
-        self.ratelimit_remaining = Gauge(
+        self.ratelimit_remaining = driver.gauge(
             "slimgate_registry_ratelimit_remaining",
             "The ratelimit-remaining header of a registry's last answer that sent one",
             ["host"],
-            registry=registry,
         )
-        self.shared_events = Counter(
+        self.shared_events = driver.counter(
             "slimgate_shared_cache_events",
             "Shared store events: hit, miss, write, forged, wait, wait-expired, stale, "
             "paused, error, down, up",
             ["event"],
-            registry=registry,
         )
-        self.shared_up = Gauge(
+        self.shared_up = driver.gauge(
             "slimgate_shared_cache_up",
             "1 while the shared store answers (or none is configured), 0 while it is not asked",
-            registry=registry,
         )
         self.shared_up.set(1)
-        self.programs = Counter(
+        self.programs = driver.counter(
             "slimgate_registry_credential_program_runs_total",
             "Runs of credential provider plugins and Docker credential helpers, by program "
             "and outcome (ok, not-found, error, timeout, invalid)",
             ["program", "outcome"],
-            registry=registry,
         )
 
     def request(self, host: str, method: str, status: int | str, seconds: float = 0.0) -> None:

@@ -68,10 +68,9 @@ def create_app(
     with ``reload_in_background`` (the served app, whose reviews run on an event loop) the
     reload runs on a thread of its own instead of in the request that noticed the change.
     """
-    hook = settings
     metrics = metrics or WebhookMetrics()
     pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="slimgate-image")
-    lookups = LookupPool(pool, hook.lookups_per_registry, pool_size)
+    lookups = LookupPool(pool, settings.lookups_per_registry, pool_size)
 
     def reviewer_for(wiring: Wiring) -> Reviewer:
         lookups.resize(wiring.settings.lookups_per_registry)
@@ -85,7 +84,7 @@ def create_app(
             clock=clock,
         )
 
-    first = reviewer_for(Wiring(hook, evaluator, engine_for, platforms_for))
+    first = reviewer_for(Wiring(settings, evaluator, engine_for, platforms_for))
     watcher: ConfigWatcher[Reviewer] | None = None
     if config_path is not None and rebuild is not None:
         watcher = ConfigWatcher(
@@ -93,7 +92,7 @@ def create_app(
             first,
             lambda path: reviewer_for(rebuild(path)),
             metrics,
-            interval=hook.reload_interval_seconds,
+            interval=settings.reload_interval_seconds,
             clock=clock,
             background=(
                 ThreadPoolExecutor(1, thread_name_prefix="slimgate-reload")
@@ -106,16 +105,9 @@ def create_app(
         return watcher.poll() if watcher is not None else first
 
     app = Flask("slimgate.webhook")
-    app.config["MAX_CONTENT_LENGTH"] = hook.max_body_bytes
-    app.extensions["slimgate"] = {
-        "metrics": metrics,
-        "pool": pool,
-        "lookups": lookups,
-        "watcher": watcher,
-    }
-
-    handler = AdmissionHandler(current, metrics, clock, limit=hook.max_body_bytes)
-    app.extensions["slimgate"]["handler"] = handler
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    handler = AdmissionHandler(current, metrics, clock, limit=settings.max_body_bytes)
+    app.extensions["slimgate"] = {"pool": pool, "lookups": lookups, "handler": handler}
 
     @app.post("/validate")
     def validate() -> Response:

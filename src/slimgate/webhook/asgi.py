@@ -88,12 +88,15 @@ async def read_body(
             total += len(part)
             if total > limit:
                 return None
-            if not message.get("more_body", False):
-                if not parts:
-                    return part
-                parts.append(part)
-                return b"".join(parts)
             parts.append(part)
+            if not message.get("more_body", False):
+                return part if len(parts) == 1 else b"".join(parts)
+
+
+async def _send(send: Send, status: int, body: bytes, *, close: bool) -> None:
+    headers = [_JSON, (b"content-length", str(len(body)).encode()), *([_CLOSE] if close else [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 class WebhookAsgi:
@@ -140,23 +143,16 @@ class WebhookAsgi:
         if isinstance(answer, Begun):
             loop = asyncio.get_running_loop()
             answer = await loop.run_in_executor(self._reviews, self._handler.complete, answer)
-        status, body = answer
-        headers = [_JSON, (b"content-length", str(len(body)).encode())]
-        if data is None:
-            # The rest of an oversized body was never read: the server closes the connection
-            # after this answer, and the client must know not to send another request on it.
-            headers.append(_CLOSE)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        # The rest of an oversized body was never read: the server closes the connection
+        # after this answer, and the client must know not to send another request on it.
+        await _send(send, *answer, close=data is None)
 
     async def _timed_out(self, send: Send) -> None:
         """408 for a body that stopped arriving; the connection cannot be reused."""
         reason = f"the request body did not arrive within {self.body_timeout:g} s"
         log.warning("request timeout", extra={"fields": {"reason": reason}})
         body = json.dumps({"error": "request timeout", "reason": reason}).encode()
-        headers = [_JSON, (b"content-length", str(len(body)).encode()), _CLOSE]
-        await send({"type": "http.response.start", "status": 408, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await _send(send, 408, body, close=True)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -80,14 +80,13 @@ def _encode(material: Material) -> dict[str, str]:
     return {k: base64.b64encode(v).decode() for k, v in zip(SECRET_KEYS, values, strict=True)}
 
 
-def _write_if_changed(path: Path, content: bytes, mode: int) -> bool:
+def _write_if_changed(path: Path, content: bytes, mode: int) -> None:
     if path.exists() and path.read_bytes() == content:
-        return False
+        return
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.touch(mode=mode)
     tmp.write_bytes(content)
     os.replace(tmp, path)
-    return True
 
 
 class CertificateKeeper:
@@ -184,16 +183,6 @@ class CertificateKeeper:
                 self.ensure()
             except (KubeError, SlimgateError) as exc:
                 log.warning("cannot check the webhook certificate: %s", exc)
-
-
-def dns_names_for(service: str, namespace: str) -> tuple[str, ...]:
-    """The names the API server may use for a Service (it calls ``<svc>.<ns>.svc``)."""
-    return (
-        service,
-        f"{service}.{namespace}",
-        f"{service}.{namespace}.svc",
-        f"{service}.{namespace}.svc.cluster.local",
-    )
 
 
 def parse_names(values: Sequence[str]) -> tuple[str, ...]:

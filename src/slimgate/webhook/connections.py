@@ -57,21 +57,20 @@ SHUTDOWN_TIMEOUT = 2.0  # for the peer's TLS close_notify; uvloop's own default 
 DEFAULT_MAX_CONNECTIONS = 1000
 MAX_HEAD_BYTES = 64 * 1024  # request line and headers; the apiserver sends a few hundred bytes
 
-_TIMEOUT_TEXT = b"the request head did not arrive in time\n"
-_REQUEST_TIMEOUT = (
-    b"HTTP/1.1 408 Request Timeout\r\n"
-    b"content-type: text/plain; charset=utf-8\r\n"
-    b"content-length: %d\r\n"
-    b"connection: close\r\n\r\n%s" % (len(_TIMEOUT_TEXT), _TIMEOUT_TEXT)
+
+def _closing_answer(status: bytes, text: bytes) -> bytes:
+    """A plain-text answer to send before closing the connection."""
+    return b"HTTP/1.1 %s\r\ncontent-type: text/plain; charset=utf-8\r\n" % status + (
+        b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(text), text)
+    )
+
+
+_REQUEST_TIMEOUT = _closing_answer(
+    b"408 Request Timeout", b"the request head did not arrive in time\n"
 )
-
-
-_TOO_LARGE_TEXT = b"the request head is larger than %d bytes\n" % MAX_HEAD_BYTES
-_HEAD_TOO_LARGE = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-    b"content-type: text/plain; charset=utf-8\r\n"
-    b"content-length: %d\r\n"
-    b"connection: close\r\n\r\n%s" % (len(_TOO_LARGE_TEXT), _TOO_LARGE_TEXT)
+_HEAD_TOO_LARGE = _closing_answer(
+    b"431 Request Header Fields Too Large",
+    b"the request head is larger than %d bytes\n" % MAX_HEAD_BYTES,
 )
 
 

@@ -102,8 +102,6 @@ class Composer:
             if retire is not None:
                 self._schedule(self._retire_seconds, retire)
         platforms_for = self._platforms_for() if settings.registry.node_platforms else None
-        if reader is None:
-            return Wiring(settings.webhook, engines.shared, None, platforms_for)
 
         def engine_for(template: PodTemplate, budget: float) -> Evaluator:
             return engines.for_access(template.access, budget)

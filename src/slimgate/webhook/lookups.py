@@ -157,12 +157,8 @@ class LookupPool:
                 task.future.set_exception(exc)
             else:
                 task.future.set_result(result)
-        finally:
-            self._release(registry)
-
-    def _release(self, registry: str) -> None:
-        """A thread of ``registry`` is free: give it to the next lookup that may start."""
-        self._start(self._free(registry))
+        finally:  # a thread of ``registry`` is free: to the next lookup that may start
+            self._start(self._free(registry))
 
     def _free(self, registry: str) -> list[tuple[str, _Task[Any]]]:
         with self._lock:

@@ -53,10 +53,6 @@ class ConfigWatcher(Generic[T]):
         self._next = clock() + interval
         self._lock = threading.Lock()
 
-    @property
-    def current(self) -> T:
-        return self._current
-
     def poll(self) -> T:
         """The current generation, after reloading if the interval passed and the file changed.
 

@@ -108,8 +108,8 @@ class Pending:
     keys: dict[str, Key]  # image -> memo key, one per distinct image
     results: dict[str, ImageResult]  # image -> result, the memoised ones so far
     start: float
+    platforms: tuple[Platform, ...]
     excess: Excess | None = None
-    platforms: tuple[Platform, ...] = ()
 
     def checked(self) -> tuple[Checked, ...]:
         return tuple(Checked(c, self.results[c.image]) for c in self.containers)
@@ -173,15 +173,10 @@ class Reviewer:
         excess = self._over_limits(review, subject, template.unread, over, platforms[0])
         who = subject_key(subject, platforms, template.access)
         keys = {image: memo_key(image, who) for image in images}
-        results: dict[str, ImageResult] = {}
-        for image, key in keys.items():
-            hit = self.memo.get(key)
-            if hit is not None:
-                results[image] = hit
         pending = Pending(
-            review, template, tuple(containers), subject, keys, results, started, excess, platforms
+            review, template, tuple(containers), subject, keys, {}, started, platforms, excess
         )
-        if len(results) < len(keys):
+        if not self._recall(pending):
             return pending
         return self._answer(review, template, pending.checked(), (), excess)
 
@@ -277,19 +272,13 @@ class Reviewer:
     def _evaluate(self, pending: Pending) -> tuple[str, ...]:
         """Fill in ``pending.results`` for the images the memo did not have; the late ones."""
         deadline = pending.start + self.settings.deadline
-        subject, results = pending.subject, pending.results
-        for image, key in pending.keys.items():  # answered by another review since begin()?
-            if image not in results:
-                hit = self.memo.get(key)
-                if hit is not None:
-                    results[image] = hit
-        if len(results) == len(pending.keys):
+        subject, results, platforms = pending.subject, pending.results, pending.platforms
+        if self._recall(pending):  # answered by another review since begin()
             return ()
         engine = self.engine
         if self.engine_for is not None:
             left = max(0.0, deadline - self.clock())
             engine = self._engine_for(pending.template, left)
-        platforms = pending.platforms or self.settings.platforms
         until = time.monotonic() + max(0.0, deadline - self.clock())  # lookups end with us
         futures = {
             image: self.lookups.submit(
@@ -316,6 +305,13 @@ class Reviewer:
             results[image] = engine.unreadable(image, subject, why, platforms[0])
         return tuple(late)
 
+    def _recall(self, pending: Pending) -> bool:
+        """Fill in the results the memo has for ``pending``; True when it has them all."""
+        for image, key in pending.keys.items():
+            if image not in pending.results and (hit := self.memo.get(key)) is not None:
+                pending.results[image] = hit
+        return len(pending.results) == len(pending.keys)
+
     def _engine_for(self, template: PodTemplate, left: float) -> Evaluator:
         assert self.engine_for is not None
         try:
@@ -331,7 +327,7 @@ class Reviewer:
 
     def _unchecked(self, pending: Pending, why: str) -> tuple[Checked, ...]:
         """The containers under review, each with the ``onRegistryError`` decision."""
-        platform = (pending.platforms or self.settings.platforms)[0]
+        platform = pending.platforms[0]
         results = {
             image: self.engine.unreadable(image, pending.subject, why, platform)
             for image in pending.keys

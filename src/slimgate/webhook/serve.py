@@ -55,7 +55,7 @@ import ssl
 import sys
 import tempfile
 import threading
-from argparse import Namespace
+from argparse import ArgumentParser, Namespace
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,7 @@ from uvicorn.supervisors import Multiprocess
 
 from slimgate.cluster.api import KubeApi, kube_configuration
 from slimgate.config import Settings, load_settings
-from slimgate.errors import CertificateError, SlimgateError
+from slimgate.errors import CertificateError, SlimgateError, UsageError
 from slimgate.runtime import jsonlog
 from slimgate.runtime.certificates import CertificateStore
 from slimgate.runtime.devcert import write_dev_certificates
@@ -81,6 +81,7 @@ from slimgate.webhook.connections import (
 )
 from slimgate.webhook.generations import Composer
 from slimgate.webhook.metrics import TlsCounters, WebhookMetrics
+from slimgate.webhook.options import add_arguments
 from slimgate.webhook.sample import sample_review
 from slimgate.wiring import RegistryFactory, registry_client
 
@@ -259,45 +260,36 @@ def run(args: Namespace, registry: RegistryFactory = registry_client) -> int:
     real one; a test's launcher may give it a resolver of its own)."""
     config_arg = getattr(args, "config", None)
     config_path = Path(config_arg) if config_arg else None
-    try:
-        load_settings(config_path)  # refused here, before a worker starts
-    except SlimgateError as exc:
-        print(f"slimgate serve: {exc}", file=sys.stderr)
-        return 2
     header_timeout = getattr(args, "header_timeout", None)
     max_connections = getattr(args, "max_connections", None)
-    if header_timeout is not None and not 0 < header_timeout <= 300:
-        print("slimgate serve: --header-timeout must be above 0 and at most 300", file=sys.stderr)
-        return 2
-    if max_connections is not None and max_connections < 1:
-        print("slimgate serve: --max-connections must be at least 1", file=sys.stderr)
-        return 2
     dev = bool(getattr(args, "dev", False))
     host = getattr(args, "host", None) or ("127.0.0.1" if dev else "0.0.0.0")  # noqa: S104
     port = int(getattr(args, "port", None) or DEFAULT_PORT)
     cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
     keeper: CertificateKeeper | None = None
-    if getattr(args, "tls_secret", None):
-        try:
+    try:  # everything is refused here, before a worker starts
+        load_settings(config_path)
+        if header_timeout is not None and not 0 < header_timeout <= 300:
+            raise UsageError("--header-timeout must be above 0 and at most 300")
+        if max_connections is not None and max_connections < 1:
+            raise UsageError("--max-connections must be at least 1")
+        if getattr(args, "tls_secret", None):
             keeper = self_managed_keeper(args)
             keeper.ensure_within(SELF_MANAGED_START_SECONDS)
-        except SlimgateError as exc:
-            print(f"slimgate serve: {exc}", file=sys.stderr)
-            return 2
-        cert, key = str(keeper.settings.cert_path), str(keeper.settings.key_path)
-    if dev and not (cert and key):
-        cert, key = _dev_files(host, port)
-    if not (cert and key):
-        print("slimgate serve: --tls-cert and --tls-key are required (or --dev)", file=sys.stderr)
-        return 2
-    for path in (cert, key):
-        if not os.access(path, os.R_OK):
-            print(f"slimgate serve: cannot read {path}", file=sys.stderr)
-            return 2
-    try:
-        CertificateStore(Path(cert), Path(key))  # refused here, not in a worker
-    except CertificateError as exc:
-        print(f"slimgate serve: certificate and key do not load: {exc}", file=sys.stderr)
+            cert, key = str(keeper.settings.cert_path), str(keeper.settings.key_path)
+        if dev and not (cert and key):
+            cert, key = _dev_files(host, port)
+        if not (cert and key):
+            raise UsageError("--tls-cert and --tls-key are required (or --dev)")
+        for path in (cert, key):
+            if not os.access(path, os.R_OK):
+                raise UsageError(f"cannot read {path}")
+        try:
+            CertificateStore(Path(cert), Path(key))
+        except CertificateError as exc:
+            raise UsageError(f"certificate and key do not load: {exc}") from exc
+    except SlimgateError as exc:
+        print(f"slimgate serve: {exc}", file=sys.stderr)
         return 2
     threads = getattr(args, "threads", None) or int(
         os.environ.get("SLIMGATE_WEBHOOK_THREADS", str(DEFAULT_REVIEW_THREADS))
@@ -357,19 +349,8 @@ def self_managed_keeper(args: Namespace) -> CertificateKeeper:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m slimgate.webhook.serve``: the same as ``slimgate serve``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="slimgate serve")
-    parser.add_argument("--config")
-    parser.add_argument("--host")
-    parser.add_argument("--port", type=int)
-    parser.add_argument("--tls-cert")
-    parser.add_argument("--tls-key")
-    parser.add_argument("--dev", action="store_true")
-    parser.add_argument("--workers", type=int)
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--header-timeout", type=float)
-    parser.add_argument("--max-connections", type=int)
+    parser = ArgumentParser(prog="slimgate serve")
+    add_arguments(parser)
     return run(parser.parse_args(argv))
 
 

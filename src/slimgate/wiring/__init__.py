@@ -4,7 +4,6 @@ local references: how every driver turns settings into the engines it evaluates 
 from __future__ import annotations
 
 from slimgate.wiring.engines import (
-    Connect,
     Engines,
     Lineage,
     RegistryFactory,
@@ -12,4 +11,4 @@ from slimgate.wiring.engines import (
     registry_client,
 )
 
-__all__ = ["Connect", "Engines", "Lineage", "RegistryFactory", "build_engines", "registry_client"]
+__all__ = ["Engines", "Lineage", "RegistryFactory", "build_engines", "registry_client"]

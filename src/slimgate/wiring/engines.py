@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from slimgate.analysis.knowledge import Knowledge
 from slimgate.config import Settings
 from slimgate.evaluation import Evaluator, ImageSource
 from slimgate.model import Platform, Subject
@@ -229,7 +230,7 @@ def build_engines(
     shared = Evaluator(
         source,
         settings.policy,
-        settings.knowledge,
+        Knowledge(),  # the policy's thresholds; lineage is resolved at run time
         today=today,
         lineage=resolver[1] if resolver is not None else None,
         clock=time.thread_time,
@@ -289,20 +290,15 @@ def _with_programs(
                 f"registry.dockerConfig names the credential helper {name!r}, "
                 f"but {spec.path} is not an executable file"
             )
-    report = observer.program if observer is not None else _ignore_program
-    cache = observer.cache if observer is not None else _ignore_cache
     programs = CredentialPrograms(
-        settings, cred_helpers=helpers, creds_store=helper_store, report=report, cache_hit=cache
+        settings,
+        cred_helpers=helpers,
+        creds_store=helper_store,
+        # no observer: runs and cache lookups are not counted
+        report=observer.program if observer is not None else lambda name, outcome: None,
+        cache_hit=observer.cache if observer is not None else lambda name, hit: None,
     )
     return store.with_programs(programs)
-
-
-def _ignore_program(name: str, outcome: str) -> None:
-    """No observer: credential program runs are not counted."""
-
-
-def _ignore_cache(name: str, hit: bool) -> None:
-    """No observer: credential cache lookups are not counted."""
 
 
 def _lineage(

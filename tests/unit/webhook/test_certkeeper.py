@@ -13,11 +13,17 @@ from cryptography import x509
 
 from slimgate.errors import KubeError
 from slimgate.runtime.issuer import Material, ensure_material
-from slimgate.webhook.certkeeper import VWC, CertificateKeeper, KeeperSettings, dns_names_for
+from slimgate.webhook.certkeeper import VWC, CertificateKeeper, KeeperSettings
 from tests.unit.operator.fakeapi import FakeApi
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-NAMES = dns_names_for("gate-webhook", "gate")
+# the names the API server may use for the Service (it calls <svc>.<ns>.svc)
+NAMES = (
+    "gate-webhook",
+    "gate-webhook.gate",
+    "gate-webhook.gate.svc",
+    "gate-webhook.gate.svc.cluster.local",
+)
 
 
 @pytest.fixture
