@@ -11,7 +11,7 @@ config (config.md) and its ``history`` array, where ``empty_layer`` entries own 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from slimgate.errors import InvalidPlatform
@@ -173,18 +173,6 @@ class ImageMetadata:
             )
             for i, desc in enumerate(self.layers)
         )
-
-    def iter_history(self) -> Iterator[tuple[HistoryEntry, int | None]]:
-        """Each history entry with the index of the layer it made (None for empty ones)."""
-        owners = [entry for entry in self.config.history if not entry.empty_layer]
-        aligned = len(owners) == len(self.layers)
-        layer_index = 0
-        for entry in self.config.history:
-            if entry.empty_layer:
-                yield entry, None
-                continue
-            yield entry, (layer_index if aligned else None)
-            layer_index += 1
 
     def labels_and_annotations(self) -> dict[str, str]:
         """Config labels overlaid with manifest annotations (annotations are stronger)."""
