@@ -31,6 +31,11 @@ def megabytes(size: int) -> float:
     return size / MEGABYTE
 
 
+def megabytes_text(size: int) -> str:
+    """``1,234.5 MB``: bytes as people read them in the tables and the page."""
+    return f"{megabytes(size):,.1f} MB"
+
+
 def bloat_bytes(result: Evaluated) -> int:
     """Compressed bytes of ``result``'s image that a slim build would not ship."""
     if result.metadata is None:

@@ -42,6 +42,12 @@ class ContainerRow:
     def cost(self) -> int:
         return self.bloat * self.audit.replicas
 
+    @property
+    def flagged(self) -> tuple[RuleResult, ...]:
+        """The results that find something wrong: fail, warn and error."""
+        wrong = (Outcome.FAIL, Outcome.WARN, Outcome.ERROR)
+        return tuple(r for r in self.results if r.outcome in wrong)
+
 
 @dataclass(frozen=True, slots=True)
 class WorkloadRow:
