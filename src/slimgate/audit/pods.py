@@ -12,7 +12,7 @@ from typing import Any
 from slimgate.audit.owners import OwnedObject
 from slimgate.audit.workloads import ContainerImage, OwnerReference, PodRecord, WorkloadRef
 from slimgate.kube.placement import read_placement
-from slimgate.kube.workloads import container_images, pull_access
+from slimgate.kube.workloads import pull_access, read_containers
 
 
 def owner_references(metadata: Mapping[str, Any]) -> tuple[OwnerReference, ...]:
@@ -50,7 +50,7 @@ def pod_record(pod: Mapping[str, Any]) -> PodRecord:
     status = pod.get("status") or {}
     images = tuple(
         ContainerImage(container=c.name, image=c.image, field_path=c.path)
-        for c in container_images(spec)
+        for c in read_containers(spec)[0]
     )
     namespace = str(metadata.get("namespace") or "")
     return PodRecord(

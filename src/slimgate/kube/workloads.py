@@ -187,13 +187,6 @@ def pull_access(spec: Mapping[str, Any], namespace: str, spec_path: str = "spec"
     return PullAccess(namespace, service_account, secrets)
 
 
-def container_images(
-    spec: Mapping[str, Any], spec_path: str = "spec"
-) -> tuple[ContainerImage, ...]:
-    """Every container of a PodSpec with its image and field path."""
-    return read_containers(spec, spec_path, None)[0]
-
-
 def read_containers(
     spec: Mapping[str, Any], spec_path: str = "spec", limit: int | None = None
 ) -> tuple[tuple[ContainerImage, ...], int]:
