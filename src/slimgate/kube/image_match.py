@@ -44,11 +44,7 @@ def parse_schemeless(text: str) -> SchemelessURL:
     """``text`` as ``url.Parse("https://" + text)`` reads it; ValueError when it does not."""
     if any(ord(c) < 0x20 or c == "\x7f" for c in text):
         raise ValueError("a control character")
-    end = len(text)
-    for stop in "/?#":
-        found = text.find(stop)
-        if found != -1:
-            end = min(end, found)
+    end = min((i for i in map(text.find, "/?#") if i != -1), default=len(text))
     authority, rest = text[:end], text[end:]
     path = rest.split("?", 1)[0].split("#", 1)[0]
     host = authority.rpartition("@")[2]
