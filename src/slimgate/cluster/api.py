@@ -12,6 +12,7 @@ both drivers start from.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Mapping
@@ -63,6 +64,16 @@ def kube_configuration(
     except (k8s_config.ConfigException, OSError) as exc:
         raise KubeError(f"cannot load the Kubernetes configuration: {exc}") from exc
     return configuration, context or str((active or {}).get("name") or configuration.host)
+
+
+def own_configuration(
+    configuration: k8s.Configuration | None, kubeconfig: str | None = None
+) -> k8s.Configuration:
+    """A client configuration to change freely: a copy of the caller's ``configuration``,
+    else the one :func:`kube_configuration` loads (in-cluster unless ``kubeconfig``)."""
+    if configuration is None:
+        return kube_configuration(kubeconfig, None)[0]
+    return copy.deepcopy(configuration)
 
 
 def path(api_version: str, plural: str, namespace: str | None, name: str | None = None) -> str:

@@ -156,18 +156,12 @@ class NodePlatforms:
 class KubernetesNodes:
     """:class:`NodeSource` over the Kubernetes API; reads only the nodes' metadata."""
 
-    def __init__(self, configuration: Any = None, kubeconfig: str | None = None) -> None:
-        import copy
-
+    def __init__(self, configuration: Any = None) -> None:
         from kubernetes import client  # lazy: only with registry.platforms: auto
 
-        from slimgate.cluster.api import KubeApi, kube_configuration
+        from slimgate.cluster.api import KubeApi, own_configuration
 
-        if configuration is not None:
-            configuration = copy.deepcopy(configuration)
-        else:
-            configuration, _ = kube_configuration(kubeconfig, None)
-        self._client = client.ApiClient(configuration)
+        self._client = client.ApiClient(own_configuration(configuration))
         self._api = KubeApi(self._client)
 
     def list(self) -> tuple[dict[str, Platform | None], str]:
