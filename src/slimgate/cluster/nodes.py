@@ -64,12 +64,10 @@ class NodePlatforms:
         *,
         max_nodes: int = MAX_NODES,
         retry_seconds: float = RETRY_SECONDS,
-        watch_seconds: int = WATCH_SECONDS,
     ) -> None:
         self._source = source
         self._max_nodes = max_nodes
         self._retry = retry_seconds
-        self._watch_seconds = watch_seconds
         self._nodes: dict[str, Platform | None] = {}
         self._current: tuple[Platform, ...] = ()
         self._listed = threading.Event()
@@ -112,7 +110,7 @@ class NodePlatforms:
                     log.info("node platforms: %s", ", ".join(map(str, self._current)) or "none")
                 failing = False
                 self._listed.set()
-                for kind, name, platform in self._source.watch(version, self._watch_seconds):
+                for kind, name, platform in self._source.watch(version, WATCH_SECONDS):
                     if self._stop.is_set():
                         return
                     if kind == "ERROR":
