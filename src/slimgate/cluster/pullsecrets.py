@@ -206,21 +206,13 @@ class PullSecrets:
         return value
 
     def _skipped(self, key: tuple[str, str, str], reason: str) -> None:
-        self._on_skip()
-        log.warning(
-            "pull secret skipped",
-            extra={"fields": {"namespace": key[1], "object": key[2], "reason": reason}},
-        )
+        self._count("pull secret skipped", key[1], key[2], reason)
 
     def _failed(self, access: PullAccess, reason: str) -> None:
+        message = "pull secrets not read; static credentials only"
+        self._count(message, access.namespace, access.service_account, reason)
+
+    def _count(self, message: str, namespace: str, name: str, reason: str) -> None:
         self._on_skip()
-        log.warning(
-            "pull secrets not read; static credentials only",
-            extra={
-                "fields": {
-                    "namespace": access.namespace,
-                    "object": access.service_account,
-                    "reason": reason,
-                }
-            },
-        )
+        fields = {"namespace": namespace, "object": name, "reason": reason}
+        log.warning(message, extra={"fields": fields})
