@@ -93,7 +93,7 @@ def audit_workloads(
                 result=results[
                     _key(container.image, subject_of(workload, container.container), workload)
                 ],
-                replicas=workload.replicas_of(container),
+                replicas=workload.containers.get(container, 0),
             )
             for container in workload.images
         )

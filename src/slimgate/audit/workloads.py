@@ -122,6 +122,3 @@ class Workload:
     @property
     def images(self) -> tuple[ContainerImage, ...]:
         return tuple(sorted(self.containers))
-
-    def replicas_of(self, container: ContainerImage) -> int:
-        return self.containers.get(container, 0)
