@@ -16,23 +16,19 @@ from slimgate.kube.workloads import pull_access, read_containers
 
 
 def owner_references(metadata: Mapping[str, Any]) -> tuple[OwnerReference, ...]:
-    owners: list[OwnerReference] = []
-    for item in metadata.get("ownerReferences") or ():
-        if not isinstance(item, Mapping):
-            continue
-        kind, name = item.get("kind"), item.get("name")
-        if not isinstance(kind, str) or not isinstance(name, str):
-            continue
-        owners.append(
-            OwnerReference(
-                api_version=str(item.get("apiVersion") or ""),
-                kind=kind,
-                name=name,
-                uid=str(item.get("uid") or ""),
-                controller=bool(item.get("controller")),
-            )
+    return tuple(
+        OwnerReference(
+            api_version=str(item.get("apiVersion") or ""),
+            kind=item["kind"],
+            name=item["name"],
+            uid=str(item.get("uid") or ""),
+            controller=bool(item.get("controller")),
         )
-    return tuple(owners)
+        for item in metadata.get("ownerReferences") or ()
+        if isinstance(item, Mapping)
+        and isinstance(item.get("kind"), str)
+        and isinstance(item.get("name"), str)
+    )
 
 
 def _labels(metadata: Mapping[str, Any]) -> dict[str, str]:
