@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 import urllib3
@@ -138,16 +138,19 @@ class KubeApi:
     def list(
         self, api_version: str, plural: str, namespace: str | None = None, selector: str = ""
     ) -> list[Json]:
-        items: list[Json] = []
-        query = {"limit": "500"}
-        if selector:
-            query["labelSelector"] = selector
+        query = {"labelSelector": selector} if selector else {}
+        pages = self.pages(path(api_version, plural, namespace), query)
+        return [item for page in pages for item in page.get("items") or []]
+
+    def pages(self, resource_path: str, query: Mapping[str, str]) -> Iterator[Json]:
+        """Every page of a list, 500 items each."""
+        query = {"limit": "500", **query}
         while True:
-            page = self.request("GET", path(api_version, plural, namespace), query=query)
-            items.extend(page.get("items") or [])
+            page = self.request("GET", resource_path, query=query)
+            yield page
             token = (page.get("metadata") or {}).get("continue")
             if not token:
-                return items
+                return
             query["continue"] = token
 
     def create(

@@ -164,18 +164,11 @@ class KubernetesNodes:
 
     def list(self) -> tuple[dict[str, Platform | None], str]:
         nodes: dict[str, Platform | None] = {}
-        query = {"limit": "500"}
-        while True:
-            page = self._api.request("GET", "/api/v1/nodes", query=query)
-            for item in page.get("items") or []:
-                name, platform = _read(item)
-                if name:
-                    nodes[name] = platform
-            meta = page.get("metadata") or {}
-            token = meta.get("continue")
-            if not token:
-                return nodes, str(meta.get("resourceVersion") or "")
-            query["continue"] = token
+        version = ""
+        for page in self._api.pages("/api/v1/nodes", {}):
+            nodes.update(named for named in map(_read, page.get("items") or []) if named[0])
+            version = str((page.get("metadata") or {}).get("resourceVersion") or "")
+        return nodes, version
 
     def watch(self, resource_version: str, seconds: int) -> Iterator[Event]:
         import json
