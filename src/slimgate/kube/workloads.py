@@ -166,10 +166,8 @@ def _walk(
 ) -> tuple[Mapping[str, Any], Mapping[str, Any], str]:
     """The pod template at ``path``, its spec, and the spec's field path."""
     template: Mapping[str, Any] = obj
-    walked: list[str] = []
-    for key in path:
-        walked.append(key)
-        template = _mapping(template.get(key), ".".join(walked))
+    for depth, key in enumerate(path, 1):
+        template = _mapping(template.get(key), ".".join(path[:depth]))
     prefix = ".".join(path)
     spec_path = f"{prefix}.spec" if prefix else "spec"
     return template, _mapping(template.get("spec"), spec_path), spec_path
