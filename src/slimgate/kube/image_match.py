@@ -118,10 +118,7 @@ def urls_match(pattern: str, image: str) -> bool:
 
 def keyring_key(key: str) -> str:
     """An auth key as the kubelet's keyring stores it (scheme and ``/v1/``, ``/v2/`` gone)."""
-    for scheme in ("https://", "http://"):
-        if key.startswith(scheme):
-            key = key[len(scheme) :]
-            break
+    key = re.sub(r"^https?://", "", key)
     host, slash, rest = key.partition("/")
     path = slash + rest
     if path.startswith(("/v1/", "/v2/")):

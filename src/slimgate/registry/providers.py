@@ -115,10 +115,7 @@ class _Answer:
         return self.key in (image, registry_of(image), GLOBAL_KEY)
 
     def credential_for(self, image: str) -> Credential | None:
-        for key, credential in self.entries:
-            if urls_match(key, image):
-                return credential
-        return None
+        return next((c for key, c in self.entries if urls_match(key, image)), None)
 
 
 def registry_of(image: str) -> str:
@@ -271,10 +268,5 @@ class CredentialProvider:
         ordered = tuple((k, entries[k]) for k in ordered_keys(list(entries)))
         now = self._clock()
         expires = now + seconds if seconds > 0 else now
-        if key_type == "Image":
-            key = image
-        elif key_type == "Registry":
-            key = registry_of(image)
-        else:
-            key = GLOBAL_KEY
+        key = {"Image": image, "Registry": registry_of(image)}.get(key_type, GLOBAL_KEY)
         return _Answer(key, ordered, expires if math.isfinite(expires) else math.inf)
