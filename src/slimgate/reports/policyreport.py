@@ -220,14 +220,7 @@ def carry_timestamps(new: list[ResultBody], old: Iterable[Mapping[str, Any]]) ->
                 "seconds": int(stamp.get("seconds", 0)),
                 "nanos": int(stamp.get("nanos", 0)),
             }
-    out: list[ResultBody] = []
-    for result in new:
-        stamp = previous.get(_identity(result))
-        if stamp is not None:
-            result = result.copy()
-            result["timestamp"] = stamp
-        out.append(result)
-    return out
+    return [{**r, "timestamp": previous.get(_identity(r), r["timestamp"])} for r in new]
 
 
 def same_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
