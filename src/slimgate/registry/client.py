@@ -39,6 +39,7 @@ from typing import Any
 
 import httpx
 
+from slimgate import errors
 from slimgate.errors import RateLimited, RegistryError, TimedOut
 from slimgate.model import DEFAULT_PLATFORM, Descriptor, ImageMetadata, Platform
 from slimgate.oci.documents import Index, Manifest
@@ -113,17 +114,12 @@ class _Remembered(Exception):
         self.failure = failure
 
 
-def _failure_kinds() -> dict[str, type[RegistryError]]:
-    kinds: dict[str, type[RegistryError]] = {}
-    pending: list[type[RegistryError]] = [RegistryError]
-    while pending:
-        kind = pending.pop()
-        kinds[kind.__name__] = kind
-        pending.extend(kind.__subclasses__())
-    return kinds
-
-
-_FAILURE_KINDS = _failure_kinds()
+# The failures another replica may have stored, by name: the registry errors of our tree.
+_FAILURE_KINDS: dict[str, type[RegistryError]] = {
+    name: kind
+    for name, kind in vars(errors).items()
+    if isinstance(kind, type) and issubclass(kind, RegistryError)
+}
 
 
 class RegistryClient:
