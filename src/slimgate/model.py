@@ -112,11 +112,7 @@ class ImageConfig:
 
     def env_map(self) -> dict[str, str]:
         """The environment as a mapping; a later definition of a name wins."""
-        result: dict[str, str] = {}
-        for item in self.env:
-            name, _, value = item.partition("=")
-            result[name] = value
-        return result
+        return {name: value for name, _, value in (item.partition("=") for item in self.env)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +172,7 @@ class ImageMetadata:
 
     def labels_and_annotations(self) -> dict[str, str]:
         """Config labels overlaid with manifest annotations (annotations are stronger)."""
-        merged = dict(self.config.labels)
-        merged.update(self.annotations)
-        return merged
+        return {**self.config.labels, **self.annotations}
 
 
 @dataclass(frozen=True, slots=True)
