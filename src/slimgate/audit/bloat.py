@@ -113,10 +113,7 @@ def offenders(audits: Iterable[WorkloadAudit], top: int | None = 10) -> tuple[Of
             if bloat_bytes(result) == 0:
                 continue
             key = container.digest or result.image
-            entry = grouped.get(key)
-            if entry is None:
-                entry = (result, [], 0)
-            first, refs, replicas = entry
+            first, refs, replicas = grouped.get(key) or (result, [], 0)
             if audit.workload.ref not in refs:
                 refs.append(audit.workload.ref)
             grouped[key] = (first, refs, replicas + container.replicas)
