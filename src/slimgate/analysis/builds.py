@@ -5,18 +5,24 @@ is a finding when it builds the application: after a COPY/ADD of files from the 
 context (``COPY . .``), or in a step that fetches sources itself (``git clone``). A
 ``go build`` before any source arrives builds a tool, not the application; the toolchain
 itself is reported by the base or install rules. Compile commands (make, gcc...) in a step
-that removes what it installed are the self-cleaning official-image pattern and pass.
+that removes what it installed are the self-cleaning official-image pattern and pass; so
+does a build between an install of every dependency and the prune of the development ones
+in the same step (``npm ci && npm run build && npm prune --omit=dev``), and any build in a
+step that removes the toolchain it installed for it (``apk add --virtual .build go && go
+build && apk del .build``): the tools the build used leave no trace in its layer.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from slimgate.analysis import rules
+from slimgate.analysis.dev_dependencies import dev_install, pruned_after
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, shorten
+from slimgate.analysis.packages import toolchain_kept
 from slimgate.analysis.shell import Command
 from slimgate.analysis.signatures.builds import BUILD_COMMANDS, BuildCommand
 from slimgate.analysis.signatures.packages import REMOVE_VERBS
@@ -73,11 +79,39 @@ def _by_program(rows: Sequence[BuildCommand]) -> dict[str, tuple[BuildCommand, .
 _ROWS = _by_program(BUILD_COMMANDS)
 
 
-def build_match(step: StepFacts) -> tuple[BuildCommand, str] | None:
+def _pruned_build(step: StepFacts, position: int, ecosystem: str, env: Mapping[str, str]) -> bool:
+    """Whether the build at ``commands[position]`` runs after an install of development
+    dependencies of its ecosystem and before their prune, all in this one step."""
+    commands = step.commands
+    local = dict(env)
+    installed = False
+    for command in commands[:position]:
+        local.update(command.assignments)
+        row = dev_install(command, local)
+        installed = installed or (row is not None and row.ecosystem == ecosystem)
+    return installed and pruned_after(commands, position, ecosystem, local)
+
+
+def _toolchain_removed(step: StepFacts, position: int, env: Mapping[str, str]) -> bool:
+    """Whether the toolchain the build at ``commands[position]`` used was installed by this
+    step before it and removed after it (``apk add --virtual .build go && go build ... &&
+    apk del .build``): a toolchain package present then is gone at the end of the step,
+    and the step keeps none."""
+    if any(kept.klass.triggers for kept in step.kept):
+        return False
+    variables = {**env, **dict(step.step.args)}
+    present = toolchain_kept(step.commands[:position], variables)
+    kept = {kept.package for kept in step.kept}
+    return any(found.package not in kept for found in present)
+
+
+def build_match(
+    step: StepFacts, env: Mapping[str, str] | None = None
+) -> tuple[BuildCommand, str] | None:
     """The first build command of a RUN step (and how to show it); self-cleaning
-    compiles are ignored."""
+    compiles and builds whose dev dependencies the step prunes are ignored."""
     cleaning: bool | None = None  # read when a compile command first matches
-    for command in step.commands:
+    for position, command in enumerate(step.commands):
         for row in _ROWS.get(command.program, ()):
             shown = _matches(row, command)
             if shown is None:
@@ -87,6 +121,10 @@ def build_match(step: StepFacts) -> tuple[BuildCommand, str] | None:
                     cleaning = _self_cleaning(step)
                 if cleaning:
                     continue
+            elif _pruned_build(step, position, row.ecosystem, env or {}) or _toolchain_removed(
+                step, position, env or {}
+            ):
+                continue
             return row, shown
     return None
 
@@ -101,7 +139,7 @@ def build_findings(facts: Facts, scope: Scope) -> list[Finding]:
             continue
         if instruction != "RUN" or not step.commands:
             continue
-        matched = build_match(step)
+        matched = build_match(step, facts.env)
         if matched is None or (copied is None and not _fetches(step.commands)):
             continue
         row, shown = matched

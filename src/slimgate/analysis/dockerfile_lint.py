@@ -5,7 +5,9 @@ image (``FROM``), and the RUN/COPY/ADD steps of the final stage. The final stage
 the stages it is built ``FROM`` (``FROM build AS final`` ships everything ``build``
 installed); stages only referred to by ``COPY --from`` do not ship. Sizes are unknown, so
 findings carry no saving. The analysis limits apply as to an image's history, with the
-instructions of the final stage's chain in place of history entries.
+instructions of the final stage's chain in place of history entries. What a ``COPY
+--from`` takes from another stage is read from that stage's chain: its development
+dependencies ship (:mod:`~slimgate.analysis.stage_copies`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 
 from slimgate.analysis.base import classify_reference, split_reference, variant_name
 from slimgate.analysis.complexity import capped, too_complex
-from slimgate.analysis.dockerfile_model import Dockerfile, Stage, env_pairs, words
+from slimgate.analysis.dockerfile_model import Dockerfile, Stage, env_pairs, substitute, words
 from slimgate.analysis.dockerfile_notes import notes
 from slimgate.analysis.engine import analyse_facts, ordered
 from slimgate.analysis.facts import Facts, facts_of_steps
@@ -24,17 +26,21 @@ from slimgate.analysis.findings import Analysis, BaseImage, Method
 from slimgate.analysis.limits import DEFAULT_LIMITS, Clock, Limits, Meter
 from slimgate.analysis.recognition import Recognition
 from slimgate.analysis.signatures.bases import BASE_ENV
+from slimgate.analysis.stage_copies import carried_dev_findings
 from slimgate.analysis.steps import steps_from_instructions
 from slimgate.errors import TooComplex
 from slimgate.model import DEFAULT_PLATFORM, SOURCE_ANNOTATION, Platform
 
 
-def _env_of(stages: tuple[Stage, ...]) -> dict[str, str]:
+def _env_of(stages: tuple[Stage, ...], args: Mapping[str, str]) -> dict[str, str]:
+    """The ENV of ``stages``, with the build args and earlier variables they use
+    substituted (``ENV NODE_ENV="${NODE_ENV}"`` after ``ARG NODE_ENV=production``)."""
     env: dict[str, str] = {}
     for stage in stages:
         for instruction in stage.instructions:
             if instruction.keyword == "ENV":
-                env.update(env_pairs(instruction.value))
+                scope = {**args, **env}
+                env.update((k, substitute(v, scope)) for k, v in env_pairs(instruction.value))
     return env
 
 
@@ -117,6 +123,30 @@ def base_env(reference: str) -> dict[str, str]:
     return dict(BASE_ENV.get((family, variant), ()))
 
 
+def _facts_of(
+    dockerfile: Dockerfile, chain: tuple[Stage, ...], platform: Platform, meter: Meter
+) -> Facts:
+    """The facts of the image a stage ``chain`` builds (root first); the meter counts its
+    instructions and their text."""
+    instructions = [instruction for stage in chain for instruction in stage.instructions]
+    meter.entries(len(instructions), "instructions in the final stage")
+    for instruction in instructions:
+        meter.text(instruction.value, f"the {instruction.keyword} on line {instruction.line}")
+    steps = steps_from_instructions(
+        (instruction.keyword, instruction.value, instruction.line) for instruction in instructions
+    )
+    args = _args_of(chain, dockerfile.args, dockerfile.build_args)
+    env = {**base_env(chain[0].base), **_env_of(chain, args)}
+    labels = _labels_of(chain)
+    variables = {**args, **env}
+    return Facts(
+        steps=facts_of_steps(steps, variables, platform, meter),
+        env=env,
+        labels=labels,
+        source=labels.get(SOURCE_ANNOTATION) or None,
+    )
+
+
 def lint(
     dockerfile: Dockerfile,
     platform: Platform = DEFAULT_PLATFORM,
@@ -131,26 +161,20 @@ def lint(
         return Analysis(findings=(), base=None, compressed_size=0)
     meter = Meter(limits, clock)
     chain, root = dockerfile.chain(final)
-    instructions = [instruction for stage in chain for instruction in stage.instructions]
+
+    read: dict[tuple[int, ...], Facts] = {}  # each chain read once, however often copied
+
+    def facts_of(chain: tuple[Stage, ...]) -> Facts:
+        key = tuple(stage.index for stage in chain)
+        if key not in read:
+            read[key] = _facts_of(dockerfile, chain, platform, meter)
+        return read[key]
+
     try:
-        meter.entries(len(instructions), "instructions in the final stage")
-        for instruction in instructions:
-            meter.text(instruction.value, f"the {instruction.keyword} on line {instruction.line}")
-        steps = steps_from_instructions(
-            (instruction.keyword, instruction.value, instruction.line)
-            for instruction in instructions
-        )
-        env = {**base_env(root), **_env_of(chain)}
-        labels = _labels_of(chain)
-        variables = {**_args_of(chain, dockerfile.args, dockerfile.build_args), **env}
-        facts = Facts(
-            steps=facts_of_steps(steps, variables, platform, meter),
-            env=env,
-            labels=labels,
-            source=labels.get(SOURCE_ANNOTATION) or None,
-        )
+        facts = facts_of(chain)
         recognition = recognise_from(root, chain[0].raw_base, dockerfile.args)
         findings = analyse_facts(facts, recognition, meter)
+        findings.extend(carried_dev_findings(dockerfile, chain, facts, facts_of))
     except TooComplex as exc:
         return too_complex(str(exc), 0)
     return Analysis(

@@ -106,7 +106,9 @@ def _split_args(manager: str, args: Iterable[str], meter: Meter) -> list[str]:
         for word in words:
             if word.startswith("-") or "$(" in word:
                 continue
-            positional.append(_unversioned(word) if len(word) <= 128 else _strip_version(word))
+            name = _unversioned(word) if len(word) <= 128 else _strip_version(word)
+            if name:  # ``=1.2`` alone names no package
+                positional.append(name)
     return positional
 
 

@@ -49,6 +49,11 @@ FAMILIES: dict[str, Family] = {
     "nginx-unprivileged": Family(
         True, None, frozenset({"nginx", "101"}), ("USER 101",), frozenset({"wget"})
     ),
+    # Bun's images (oven/bun): Debian (slim) or alpine, with a ``bun`` user (uid 1000)
+    "bun": Family(True, "apt", frozenset({"bun", "1000"}), ("USER bun",)),
+    "bun-alpine": Family(
+        True, "apk", frozenset({"bun", "1000"}), ("USER bun",), frozenset({"wget"})
+    ),
     "php": Family(True, "apt", frozenset({"www-data"}), ("USER www-data",)),
     "php-alpine": Family(
         True, "apk", frozenset({"www-data"}), ("USER www-data",), frozenset({"wget"})
@@ -71,6 +76,8 @@ def family_of(image: str) -> Family:
     repository = name.rsplit("/", 1)[-1].split(":")[0]
     if repository == "node":
         return FAMILIES["node-alpine" if alpine else "node"]
+    if name.startswith("oven/bun"):
+        return FAMILIES["bun-alpine" if alpine else "bun"]
     if repository == "php":
         return FAMILIES["php-alpine" if alpine else "php"]
     return FAMILIES["alpine" if alpine else "debian"]
@@ -81,16 +88,18 @@ def codename(tag: str) -> str | None:
 
 
 def slim_tag(repository: str, tag: str) -> str:
-    """The runtime variant of a full-image tag of node, python or ruby."""
-    if "alpine" in tag or "slim" in tag:
+    """The runtime variant of a full-image tag of node, python, ruby or oven/bun."""
+    if "alpine" in tag or "slim" in tag or "distroless" in tag:
         return tag
+    if repository == "oven/bun":  # ``1-debian`` is the full image of ``1-slim``
+        tag = "latest" if tag == "debian" else tag.removesuffix("-debian")
     if tag in ("latest", ""):
         return "slim"
     name = codename(tag)
     if name is None:
         return f"{tag}-slim"
     version = tag[: tag.index(name)].rstrip("-")
-    if repository == "node":
+    if repository in ("node", "oven/bun"):
         return f"{version}-{name}-slim" if version else f"{name}-slim"
     return f"{version}-slim-{name}" if version else f"slim-{name}"
 
@@ -115,6 +124,19 @@ def raw_tag(raw_base: str) -> str:
     slash = name.rfind("/")
     colon = name.rfind(":")
     return name[colon + 1 :] if colon > slash else "latest"
+
+
+def slim_runtime(raw_base: str, base: str, repository: str, tag: str) -> str:
+    """The slim runtime image of a build on ``base`` (``raw_base`` as the FROM line wrote
+    it): the build argument of the tag is kept (``node:${NODE_VERSION}-slim``), but an
+    argument that names the image itself (``FROM ${BASE_IMAGE}``) cannot take a tag, so
+    the runtime is written out from the image it names (``python:3.11-slim``)."""
+    slim = slim_tag(repository, tag)
+    name = raw_base.partition("@")[0]
+    tagged = name.rfind(":") > name.rfind("/")
+    if not tagged and "$" in name and base and "$" not in base:
+        return with_tag(base, slim)
+    return with_tag(raw_base, keep_argument(raw_tag(raw_base), tag, slim))
 
 
 def with_tag(raw_base: str, tag: str) -> str:

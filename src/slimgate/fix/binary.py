@@ -25,12 +25,15 @@ def binary_shape(
     before: Mapping[int, tuple[str, ...]],
     notes: tuple[str, ...],
     after_from: tuple[str, ...] = (),
+    destination: str | None = None,
 ) -> Shape:
-    """Copy ``artifact`` from the builder onto ``runtime_base`` and start it; ``runs_in_one_go``
-    is the ecosystem's build-and-run command (``go run``), rewritten to the binary."""
+    """Copy ``artifact`` from the builder onto ``runtime_base`` (at ``destination``, by
+    default the same path) and start it; ``runs_in_one_go`` is the ecosystem's
+    build-and-run command (``go run``), rewritten to the binary."""
     family = bases.family_of(runtime_base)
+    destination = destination or artifact
     start = given_start(context.options) or binary_start(
-        context.original, artifact, (runs_in_one_go,), family.shell
+        context.original, destination, (runs_in_one_go,), family.shell
     )
     if isinstance(start, Missing):
         return needs(ecosystem, start)
@@ -41,7 +44,7 @@ def binary_shape(
         Runtime(
             base=runtime_base,
             comment=f"runtime: {reason}",
-            copies=(f"COPY --from={context.builder} {artifact} {artifact}",),
+            copies=(f"COPY --from={context.builder} {artifact} {destination}",),
             start=start,
             run=run_lines,
             user=family.add_user,

@@ -116,6 +116,15 @@ def plan_fix(
             f"nothing to fix: the image built from {final.base} ships no toolchain, build or "
             "dev dependencies slimgate knows",
         )
+    if "onbuild" in final.base.rpartition(":")[2].split("@")[0]:
+        # node:8-onbuild, python:3-onbuild: the base's ONBUILD triggers copy and install
+        # the application, in steps this Dockerfile does not show
+        return FixResult(
+            Status.CANNOT,
+            f"{final.base} copies and installs the application with ONBUILD steps the "
+            "Dockerfile does not show: write them out (WORKDIR, COPY, the install) on the "
+            "image without -onbuild, then run slimgate fix again",
+        )
     original = read(dockerfile, split(text, dockerfile))
     recognised = analysis.base.ecosystem if analysis.base is not None else None
     ecosystem = ecosystem_of(original, recognised)

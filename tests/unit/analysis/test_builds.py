@@ -133,3 +133,48 @@ def test_a_java_home_copied_into_a_built_image_is_judged_by_its_size() -> None:
     base = corpus.load("debian-bookworm-slim")
     assert jdk_findings(corpus.extend(base, [(copy, 50 * MB)])) == []
     assert jdk_findings(corpus.extend(base, [(copy, 150 * MB)])) == [1]
+
+
+def on_node_slim(script: str) -> ImageMetadata:
+    return corpus.extend(
+        corpus.load("node-22-bookworm-slim"),
+        [("COPY . . # buildkit", MB), (f"RUN /bin/sh -c {script} # buildkit", 90 * MB)],
+    )
+
+
+def test_a_build_between_install_and_prune_in_one_step_leaves_no_toolchain() -> None:
+    image = on_node_slim("npm ci && npm run build && npm prune --omit=dev")
+    assert build_findings(image) == []
+
+
+def test_a_build_whose_dev_dependencies_stay_counts() -> None:
+    last = len(corpus.load("node-22-bookworm-slim").layers) + 1
+    # pruned before the build, not pruned at all, or installed in an earlier layer
+    assert build_findings(on_node_slim("npm ci && npm prune --omit=dev && npm run build")) == [last]
+    assert build_findings(on_node_slim("npm ci && npm run build")) == [last]
+    assert build_findings(on_node_slim("npm run build && npm prune --omit=dev")) == [last]
+
+
+def on_alpine(script: str) -> ImageMetadata:
+    return corpus.extend(
+        corpus.load("alpine-3.24"),
+        [("COPY . . # buildkit", MB), (f"RUN /bin/sh -c {script} # buildkit", 9 * MB)],
+    )
+
+
+def test_a_build_in_a_step_that_removes_the_toolchain_it_installed_passes() -> None:
+    script = "apk add --virtual .gobuild go git && go build -o /usr/bin/relay . && apk del .gobuild"
+    assert build_findings(on_alpine(script)) == []
+
+
+def test_a_build_whose_toolchain_stays_or_came_earlier_counts() -> None:
+    last = len(corpus.load("alpine-3.24").layers) + 1
+    assert build_findings(on_alpine("apk add go && go build -o /usr/bin/relay .")) == [last]
+    # the step removes a toolchain package, but go itself stays
+    assert build_findings(
+        on_alpine("apk add go gcc && go build -o /usr/bin/relay . && apk del gcc")
+    ) == [last]
+    # removed before the build: the toolchain the build used came from somewhere else
+    assert build_findings(
+        on_alpine("apk add gcc && apk del gcc && go build -o /usr/bin/relay .")
+    ) == [last]

@@ -186,3 +186,112 @@ def test_a_java_home_copied_from_an_image_is_what_that_image_is(
         f"COPY --from={source} {paths}\nCOPY app.jar /app/app.jar\n"
     )
     assert found(text) == expected
+
+
+def _copied(deps: str, copy: str) -> list[str]:
+    text = (
+        f"FROM node:20 AS deps\nWORKDIR /srv/app\nCOPY . .\n{deps}\n"
+        f'FROM gcr.io/distroless/nodejs20-debian12\n{copy}\nCMD ["server.js"]\n'
+    )
+    return [
+        f.message for f in lint(parse_dockerfile(text)).findings if f.rule == rules.DEV_DEPENDENCIES
+    ]
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        "COPY --from=deps /srv/app /srv/app",
+        "COPY --from=deps /srv /srv",
+        "COPY --from=deps srv/app/node_modules ./node_modules",
+        "COPY --from=0 /srv/app/ /srv/app/",
+        'COPY --from=deps --chown=node:node ["/srv/app", "/srv/app"]',
+    ],
+)
+def test_a_copy_of_another_stages_dev_dependencies_ships_them(copy: str) -> None:
+    (message,) = _copied("RUN npm install", copy)
+    assert message.startswith("line 6 copies /srv")
+    assert "dev dependencies" in message
+    assert "line 4" in message
+
+
+@pytest.mark.parametrize(
+    ("deps", "copy"),
+    [
+        ("RUN npm ci --omit=dev", "COPY --from=deps /srv/app /srv/app"),
+        ("RUN npm ci && npm run build && npm prune --omit=dev", "COPY --from=deps /srv /srv"),
+        ("RUN npm ci\nRUN npm run build\nRUN npm prune --production", "COPY --from=deps /srv /srv"),
+        ("RUN npm ci", "COPY --from=deps /srv/app/dist /srv/app/dist"),  # the build output only
+        ("RUN npm ci", "COPY --from=node:20 /srv/app /srv/app"),  # an image, not the stage
+        ("RUN pip install -r requirements-dev.txt", "COPY --from=deps /srv/app /srv/app"),
+    ],
+)
+def test_a_copy_without_dev_dependencies_is_clean(deps: str, copy: str) -> None:
+    assert _copied(deps, copy) == []
+
+
+def test_an_env_value_takes_the_build_arg_it_names() -> None:
+    text = (
+        'ARG NODE_ENV="production"\nFROM node:20-slim\nARG NODE_ENV\n'
+        'ENV NODE_ENV="${NODE_ENV}"\nCOPY . .\nRUN npm ci\nCMD ["node", "server.js"]\n'
+    )
+    assert rules.DEV_DEPENDENCIES not in found(text)
+    assert rules.DEV_DEPENDENCIES in found(text, NODE_ENV="development")
+
+
+@pytest.mark.parametrize(
+    ("copy", "toolchain"),
+    [
+        ("COPY --from=builder /usr/local/cargo/bin/feed /usr/local/bin/feed", False),
+        ("COPY --from=builder /root/.cargo/bin/feed /feed", False),
+        ("COPY --from=builder /usr/local/cargo /usr/local/cargo", True),
+        ("COPY --from=builder /usr/local/cargo/bin /usr/local/cargo/bin", True),
+        ("COPY --from=builder /usr/local/cargo/bin/* /usr/local/bin/", True),
+        ("COPY --from=rust:1 /usr/local/cargo/bin/cargo /usr/local/bin/cargo", True),
+        ("COPY --from=builder /usr/local/rustup /usr/local/rustup", True),
+    ],
+)
+def test_a_binary_cargo_install_put_in_cargo_home_is_not_the_toolchain(
+    copy: str, toolchain: bool
+) -> None:
+    text = (
+        f"FROM rust:1 AS builder\nRUN cargo install --path .\nFROM debian:bookworm-slim\n{copy}\n"
+    )
+    assert (rules.SDK_COPIED in found(text)) is toolchain
+
+
+@pytest.mark.parametrize(
+    ("base", "jdk"),
+    [
+        ("amazoncorretto:21-al2023-headless", False),
+        ("amazoncorretto:17-al2023-headful", False),
+        ("amazoncorretto:17-alpine", True),
+        ("mcr.microsoft.com/openjdk/jdk:17-distroless", True),
+        ("mcr.microsoft.com/openjdk/jdk:21-ubuntu", True),
+    ],
+)
+def test_a_java_base_is_a_jdk_by_what_its_tag_installs(base: str, jdk: bool) -> None:
+    text = f'FROM {base}\nCOPY app.jar /app.jar\nCMD ["java", "-jar", "/app.jar"]\n'
+    assert (rules.JDK_RUNTIME in found(text)) is jdk
+
+
+@pytest.mark.parametrize(
+    ("base", "full"),
+    [
+        ("registry.access.redhat.com/ubi9/python-311", True),
+        ("registry.access.redhat.com/ubi8/nodejs-18:1-42", True),
+        ("registry.access.redhat.com/ubi9/nodejs-18-minimal", False),
+        ("registry.access.redhat.com/ubi9/python-312-minimal", False),
+    ],
+)
+def test_an_s2i_language_image_keeps_its_builder_toolchain(base: str, full: bool) -> None:
+    text = f'FROM {base}\nCOPY . .\nCMD ["run"]\n'
+    assert (rules.FULL_LANGUAGE_BASE in found(text)) is full
+
+
+def test_a_copied_install_is_found_under_a_workdir_named_by_a_variable() -> None:
+    text = (
+        "FROM node:20 AS deps\nENV APP_HOME=/srv/app\nWORKDIR $APP_HOME\nCOPY . .\n"
+        "RUN npm install\nFROM node:20-slim\nCOPY --from=deps /srv/app /srv/app\n"
+    )
+    assert rules.DEV_DEPENDENCIES in found(text)

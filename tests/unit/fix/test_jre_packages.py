@@ -7,7 +7,7 @@ import pytest
 
 from slimgate.analysis.dockerfile_lint import lint
 from slimgate.fix import Status, plan_fix
-from slimgate.fix.ecosystems.java import jre_package
+from slimgate.fix.ecosystems.java import jre_for, jre_package
 from slimgate.sources.dockerfile import parse_dockerfile
 
 
@@ -74,3 +74,23 @@ def test_a_build_on_a_distribution_jdk_is_not_rewritten_as_a_package_swap() -> N
     )
     result = plan_fix(parse_dockerfile(text), text)
     assert result.text is None or "openjdk-17-jre-headless" not in result.text
+
+
+@pytest.mark.parametrize(
+    ("repository", "tag", "jre"),
+    [
+        ("amazoncorretto", "21", "amazoncorretto:21-al2023-headless"),
+        ("amazoncorretto", "17-al2023-jdk", "amazoncorretto:17-al2023-headless"),
+        ("amazoncorretto", "17-alpine3.19", "eclipse-temurin:17-jre-alpine"),
+        ("amazoncorretto", "8", "amazoncorretto:8-al2023-jre"),
+        ("amazoncorretto", "8-alpine", "amazoncorretto:8-alpine-jre"),
+        ("maven", "3-amazoncorretto-21", "amazoncorretto:21-al2023-headless"),
+        ("maven", "3-amazoncorretto-17-alpine", "eclipse-temurin:17-jre-alpine"),
+        ("gradle", "8-jdk17-corretto", "amazoncorretto:17-al2023-headless"),
+        ("mcr.microsoft.com/openjdk/jdk", "17-distroless", "eclipse-temurin:17-jre"),
+    ],
+)
+def test_the_jre_image_of_a_corretto_or_microsoft_jdk(repository: str, tag: str, jre: str) -> None:
+    found = jre_for(repository, tag)
+    assert found is not None
+    assert found[0] == jre

@@ -188,6 +188,29 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         remedy="s2i-java",
         repository_patterns=(r"(?:.+/)?ubi\d*/openjdk-\d+(?:-runtime)?",),
     ),
+    # Named by reference only, as above: sclorg's s2i language images are built on s2i-base,
+    # which installs gcc-c++, make, autoconf and -devel headers (sclorg/s2i-base-container
+    # base/Dockerfile); their -minimal variants are not.
+    BaseSignature(
+        "ubi-s2i-python",
+        "python",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.ALWAYS,
+        "UBI python (s2i builder: gcc, make, -devel)",
+        "UBI python minimal",
+        clean_tags=("minimal",),
+        repository_patterns=(r"(?:.+/)?(?:ubi|rhel)\d*/python-\d+(?:-minimal)?",),
+    ),
+    BaseSignature(
+        "ubi-s2i-nodejs",
+        "node",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.ALWAYS,
+        "UBI nodejs (s2i builder: gcc, make, -devel)",
+        "UBI nodejs minimal",
+        clean_tags=("minimal",),
+        repository_patterns=(r"(?:.+/)?(?:ubi|rhel)\d*/nodejs-\d+(?:-minimal)?",),
+    ),
     BaseSignature(
         "java",
         "java",
@@ -217,9 +240,12 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
             "tomcat",
             "java",
         ),
-        clean_tags=("jre",),
+        # Corretto's headless and headful tags install its JRE packages, no -devel
+        # (corretto/corretto-docker 21/headless/al2023/Dockerfile@137b6ef02877)
+        clean_tags=("jre", "headless", "headful"),
         remedy="jdk",
-        repository_patterns=(r"cgr\.dev/[^/]+/(?:jdk|jre)",),
+        # the Microsoft Build of OpenJDK ships JDK images only, distroless ones included
+        repository_patterns=(r"cgr\.dev/[^/]+/(?:jdk|jre)", r"mcr\.microsoft\.com/openjdk/jdk"),
     ),
     BaseSignature(
         "node",

@@ -7,7 +7,8 @@ rows (make, gcc...) are the ones official images run inside a self-cleaning step
 analysis ignores those when the step also removed the compilers it installed.
 
 A :class:`DevInstall` describes a dependency install that includes development
-dependencies unless a production flag or environment says otherwise.
+dependencies unless a production flag or environment says otherwise; a :class:`DevPrune`,
+a command that takes them out again (``npm prune --omit=dev``).
 """
 
 from __future__ import annotations
@@ -71,31 +72,42 @@ class DevInstall:
     dev_markers: tuple[str, ...] = ()  # regexes over the joined arguments
     bare_only: bool = False
     skip_flags: tuple[str, ...] = ()
+    # flags that ask for the dev dependencies whatever the environment says
+    # (``npm ci --include=dev`` under ``NODE_ENV=production``)
+    dev_flags: tuple[str, ...] = ()
+    # groups whose exclusion makes the install a production one, in ``--without`` (its
+    # value or the words after it, split at ``,``, ``:`` and spaces) or the environment
+    # variable ``without_env`` (``bundle install --without=development,test``)
+    without_groups: tuple[str, ...] = ()
+    without_env: str | None = None
 
 
 _NODE_ENV = ("NODE_ENV", ("production", "prod"))
+_NPM_PRODUCTION_FLAGS = (
+    "--omit=dev",
+    "--omit dev",
+    "--only=prod",
+    "--only=production",
+    "--production",
+    "--prod",
+)
+_NPM_PRODUCTION_ENV = (
+    _NODE_ENV,
+    ("NPM_CONFIG_PRODUCTION", ("true",)),
+    ("NPM_CONFIG_OMIT", ("dev",)),
+    ("npm_config_omit", ("dev",)),
+)
 
 DEV_INSTALLS: tuple[DevInstall, ...] = (
     DevInstall(
         "node",
         ("npm",),
         ("ci", "install", "i"),
-        production_flags=(
-            "--omit=dev",
-            "--omit dev",
-            "--only=prod",
-            "--only=production",
-            "--production",
-            "--prod",
-        ),
-        production_env=(
-            _NODE_ENV,
-            ("NPM_CONFIG_PRODUCTION", ("true",)),
-            ("NPM_CONFIG_OMIT", ("dev",)),
-            ("npm_config_omit", ("dev",)),
-        ),
+        production_flags=_NPM_PRODUCTION_FLAGS,
+        production_env=_NPM_PRODUCTION_ENV,
         bare_only=True,
         skip_flags=("-g", "--global"),
+        dev_flags=("--include=dev", "--include dev", "--production=false", "--also=dev"),
     ),
     DevInstall(
         "node",
@@ -104,12 +116,23 @@ DEV_INSTALLS: tuple[DevInstall, ...] = (
         production_flags=("--production", "--prod"),
         production_env=(_NODE_ENV, ("YARN_PRODUCTION", ("true",))),
         bare_only=True,
+        dev_flags=("--production=false",),
     ),
     DevInstall(
         "node",
         ("pnpm",),
         ("install", "i"),
         production_flags=("--prod", "-P", "--production"),
+        production_env=(_NODE_ENV,),
+        bare_only=True,
+        skip_flags=("-g", "--global"),
+        dev_flags=("--prod=false", "--production=false", "--dev", "-D"),
+    ),
+    DevInstall(  # Bun's install: devDependencies unless --production or NODE_ENV=production
+        "node",
+        ("bun",),
+        ("install", "i"),
+        production_flags=("--production", "-p"),
         production_env=(_NODE_ENV,),
         bare_only=True,
         skip_flags=("-g", "--global"),
@@ -138,6 +161,8 @@ DEV_INSTALLS: tuple[DevInstall, ...] = (
             "--without dev,test",
         ),
         production_env=(("POETRY_WITHOUT", ("dev", "dev,test", "test,dev")),),
+        without_groups=("dev",),
+        without_env="POETRY_WITHOUT",
     ),
     DevInstall("python", ("uv",), ("sync",), production_flags=("--no-dev", "--only-group")),
     DevInstall("python", ("pipenv",), ("install",), dev_markers=(r"(?:^|\s)(?:--dev|-d)\b",)),
@@ -164,6 +189,8 @@ DEV_INSTALLS: tuple[DevInstall, ...] = (
             ),
             ("BUNDLE_DEPLOYMENT", ("1", "true")),
         ),
+        without_groups=("development",),
+        without_env="BUNDLE_WITHOUT",
     ),
     DevInstall(
         "php",
@@ -172,4 +199,40 @@ DEV_INSTALLS: tuple[DevInstall, ...] = (
         production_flags=("--no-dev",),
         production_env=(("COMPOSER_NO_DEV", ("1", "true")),),
     ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DevPrune:
+    """A command that removes the development dependencies an install of ``ecosystem``
+    brought: ``programs`` with a first positional argument in ``subcommands``, and one of
+    ``production_flags`` or a production value in ``production_env``. In the step of the
+    install, it leaves no development dependency in the layer (npm's and pnpm's Docker
+    guides build, then prune, in the stage that installed)."""
+
+    ecosystem: str
+    programs: tuple[str, ...]
+    subcommands: tuple[str, ...]
+    production_flags: tuple[str, ...]
+    production_env: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+# A production install over a full one removes what it omits: npm's ``--omit`` ("omit from
+# the installation tree on disk"), ``npm ci`` (deletes node_modules first), pnpm's
+# ``install --prod`` and yarn 1's ``install --production`` (both remove the extraneous).
+DEV_PRUNES: tuple[DevPrune, ...] = (
+    DevPrune(
+        "node",
+        ("npm",),
+        ("prune", "ci", "install", "i"),
+        production_flags=_NPM_PRODUCTION_FLAGS,
+        production_env=_NPM_PRODUCTION_ENV,
+    ),
+    DevPrune(
+        "node", ("pnpm",), ("prune", "install", "i"), ("--prod", "-P", "--production"), (_NODE_ENV,)
+    ),
+    DevPrune("node", ("yarn",), ("install", ""), ("--production", "--prod")),
+    DevPrune("node", ("bun",), ("install", "i"), ("--production", "-p"), (_NODE_ENV,)),
+    DevPrune("node", ("yarn",), ("workspaces",), ("--production",)),  # workspaces focus
+    DevPrune("php", ("composer",), ("install",), ("--no-dev",)),
 )

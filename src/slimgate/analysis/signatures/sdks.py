@@ -37,7 +37,15 @@ SDK_SIGNATURES: tuple[SdkSignature, ...] = (
     SdkSignature(
         "Rust toolchain",
         "rust",
-        (r"/usr/local/(?:cargo|rustup)\b", r"/root/\.(?:cargo|rustup)\b"),
+        (
+            r"/usr/local/rustup\b",
+            r"/root/\.rustup\b",
+            # CARGO_HOME itself or anything in it but bin/, where ``cargo install`` puts
+            # the application's own binaries (``COPY --from=build
+            # /usr/local/cargo/bin/app /usr/local/bin/app`` copies no toolchain)
+            r"/(?:usr/local/cargo|root/\.cargo)(?:/(?!bin/)[^\s\"',\]]*)?(?=[\s\"',\]]|$)",
+            r"/(?:usr/local/cargo|root/\.cargo)/bin/(?:(?:cargo|rust|clippy)[\w-]*|\*)",
+        ),
         (r"sh\.rustup\.rs", r"rustup-init", r"static\.rust-lang\.org/dist"),
     ),
     SdkSignature(

@@ -13,6 +13,8 @@ to the JRE.
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import posixpath
 import re
 
@@ -41,7 +43,15 @@ _GOALS = frozenset(
     }
 )
 _CORRETTO = (
-    "Amazon Corretto publishes no JRE image: the runtime is Eclipse Temurin's JRE of the same major"
+    "Amazon Corretto's JRE images (-al2023-headless) are Amazon Linux only: the runtime is "
+    "Eclipse Temurin's Alpine JRE of the same major"
+)
+# Corretto's headless tags install the JRE rpm alone, no -devel
+# (corretto/corretto-docker 21/headless/al2023/Dockerfile@137b6ef02877)
+_CORRETTO_JRE = "amazoncorretto:{major}-al2023-headless"
+_MICROSOFT = (
+    "the Microsoft Build of OpenJDK publishes no JRE image: the runtime is Eclipse Temurin's "
+    "JRE of the same major"
 )
 _OPENJDK = (
     "the openjdk image is deprecated and has no JRE tags: the runtime is Eclipse Temurin's "
@@ -63,12 +73,15 @@ JRES: tuple[tuple[str, str, str, str], ...] = (
     ),
     (r"^maven$", r"sapmachine-(\d+)", "sapmachine:{major}-jre", ""),
     (r"^maven$", r"ibm-semeru-(\d+)", "ibm-semeru-runtimes:open-{major}-jre", ""),
+    (r"^maven$", r"amazoncorretto-(8)(-alpine)", "amazoncorretto:{major}{variant}-jre", ""),
     (
         r"^maven$",
-        r"amazoncorretto-(\d+)(-alpine)?",
+        r"amazoncorretto-(\d+)(-alpine)",
         "eclipse-temurin:{major}-jre{variant}",
         _CORRETTO,
     ),
+    (r"^maven$", r"amazoncorretto-(8)(?!\d)", "amazoncorretto:{major}-al2023-jre", ""),
+    (r"^maven$", r"amazoncorretto-(\d+)", _CORRETTO_JRE, ""),
     (
         r"^maven$",
         r"openjdk-(\d+)(-alpine)?",
@@ -81,18 +94,30 @@ JRES: tuple[tuple[str, str, str, str], ...] = (
         "eclipse-temurin:{major}-jre{variant}",
         "",
     ),
-    (
-        r"^gradle$",
-        r"jdk(\d+)-corretto",
-        "eclipse-temurin:{major}-jre",
-        _CORRETTO,
-    ),
+    (r"^gradle$", r"jdk(8)-corretto", "amazoncorretto:{major}-al2023-jre", ""),
+    (r"^gradle$", r"jdk(\d+)-corretto", _CORRETTO_JRE, ""),
     (
         r"^openjdk$",
         r"^(\d+)(?:[.\d]*)?(?:-jdk)?(?:-slim|-buster|-bullseye|-bookworm)?(-alpine)?",
         "eclipse-temurin:{major}-jre{variant}",
         _OPENJDK,
     ),
+    # Corretto 8 keeps JRE tags, on Amazon Linux and on Alpine (corretto-docker 8/jre/)
+    (
+        r"^amazoncorretto$",
+        r"^(8)(?:u[\d]+)?[.\d]*(-alpine)",
+        "amazoncorretto:{major}{variant}-jre",
+        "",
+    ),
+    (r"^amazoncorretto$", r"^(8)(?!\d)", "amazoncorretto:{major}-al2023-jre", ""),
+    (
+        r"^amazoncorretto$",
+        r"^(\d+)[.\d]*(-alpine)",
+        "eclipse-temurin:{major}-jre{variant}",
+        _CORRETTO,
+    ),
+    (r"^amazoncorretto$", r"^(\d+)", _CORRETTO_JRE, ""),
+    (r"^mcr\.microsoft\.com/openjdk/jdk$", r"^(\d+)", "eclipse-temurin:{major}-jre", _MICROSOFT),
     (
         r"^sapmachine$",
         r"^(\d+)(?:[.\d]*)?(?:-jdk)?(-ubuntu[-\w.]*)?",
@@ -296,6 +321,7 @@ def plan(context: Context) -> Shape:
             ),
             notes=tuple(notes),
             swap=True,
+            replace=_java_named(original, words, notes),
         )
     run, command = builds[-1]
     tool = _BUILDERS[command.program]
@@ -303,7 +329,18 @@ def plan(context: Context) -> Shape:
         jar = entry.resolve(context.options.artifact, run.workdir)
     if jar is None and tool == "maven":
         jar = _pom_jar(context, run.workdir)
-    if jar is None or "*" in jar:
+    source = jar
+    if jar is not None and "*" in jar:
+        # ``java -jar target/*.jar``: the jar pom.xml names when the pattern matches it,
+        # else the one jar the pattern matches (as the shell's expansion ran it), copied
+        # to a fixed name
+        named = _pom_jar(context, run.workdir) if tool == "maven" else None
+        if named is not None and fnmatch.fnmatchcase(named, jar):
+            jar = source = named
+        elif "*" not in posixpath.dirname(jar):
+            jar = posixpath.join(posixpath.dirname(jar), "app.jar")
+            notes.append(f"the runtime copies the jar {source} matches to {jar}")
+    if jar is None or source is None or "*" in jar:
         return _missing_jar(
             "the start command does not name the jar (java -jar ...) and pom.xml does not either"
         )
@@ -316,7 +353,7 @@ def plan(context: Context) -> Shape:
         name = posixpath.basename(jar)
         if _at_least(boot, (3, 3)):
             extract = (
-                f"RUN java -Djarmode=tools -jar {jar} extract --layers --destination /extracted"
+                f"RUN java -Djarmode=tools -jar {source} extract --layers --destination /extracted"
             )
             layer_root = "/extracted"
             cmd = (*java, "-jar", f"{appdir}/{name}", *arguments)
@@ -328,7 +365,7 @@ def plan(context: Context) -> Shape:
             )
             extract = (
                 "RUN mkdir /extracted && cd /extracted "
-                f"&& java -Djarmode=layertools -jar {jar} extract"
+                f"&& java -Djarmode=layertools -jar {source} extract"
             )
             layer_root = "/extracted"
             cmd = (*java, launcher, *arguments)
@@ -352,7 +389,7 @@ def plan(context: Context) -> Shape:
             notes.append(
                 "Spring Boot's version is not readable: the jar is copied whole, not in layers"
             )
-        copies = (f"COPY --from={b} {jar} {jar}",)
+        copies = (f"COPY --from={b} {source} {jar}",)
         cmd = (*java, "-jar", jar, *arguments)
         framework = "spring-boot" if boot else None
         comment = "runtime: the jar on a JRE of the same vendor and major"
@@ -392,6 +429,24 @@ def plan(context: Context) -> Shape:
         notes=tuple(notes),
         not_counted=("the jar the build writes",),
     )
+
+
+def _java_named(
+    original: Original, words: tuple[str, ...], notes: list[str]
+) -> dict[int, tuple[str, ...]]:
+    """The CMD rewritten to name ``java`` when it starts with an option (``["-jar",
+    "/app.jar"]``): it ran on the JDK image's ``java`` entrypoint (distroless JDKs), which
+    the JRE image does not have."""
+    if not words or not words[0].startswith("-") or original.entrypoint is not None:
+        return {}
+    at = max(
+        (i for i, ins in enumerate(original.stage.instructions) if ins.keyword == "CMD"),
+        default=None,
+    )
+    if at is None:
+        return {}
+    notes.append("the JDK image started java itself: the CMD now names java")
+    return {at: ("CMD " + json.dumps(["java", *words]),)}
 
 
 def _builds(original: Original) -> list[tuple[RunStep, Command]]:

@@ -13,6 +13,10 @@ Shapes, by framework (detected from the build command, the ``build`` script in
 * any other server: a ``deps`` stage that drops the dev dependencies (``npm prune
   --omit=dev``, ``yarn workspaces focus --all --production``, ``pnpm install --prod``),
   then the application with its production ``node_modules`` on ``node:*-slim``.
+
+A build on Bun's image (``oven/bun``) runs on its ``-slim`` tag (or the alpine or
+distroless tag it already names), as user ``bun``; its ``deps`` stage reinstalls with
+``bun install --production``.
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ from slimgate.fix.project import dependencies, json_file, major
 from slimgate.fix.shape import ExtraStage, Runtime, Shape, Start, needs
 
 STATIC_SERVER = "nginxinc/nginx-unprivileged:1.27-alpine"
-_MANAGERS = ("pnpm", "yarn", "npm")
+_MANAGERS = ("pnpm", "yarn", "bun", "npm")
+# The images the plan runs on the slim variant of: Node.js, and Bun (oven/bun, whose
+# ``-slim`` and ``-alpine`` tags are its runtime variants).
+_RUNTIMES = ("node", "oven/bun")
 _RUNNERS = frozenset({"npx", "pnpx"})
 _STATIC_STARTS = re.compile(
     r"\b(serve|http-server|vite preview|vite\b(?! build)|react-scripts start|ng serve"
@@ -62,6 +69,8 @@ def _manager(context: Context) -> str:
             return name
     if context.files.exists("pnpm-lock.yaml"):
         return "pnpm"
+    if context.files.exists("bun.lock") or context.files.exists("bun.lockb"):
+        return "bun"
     if context.files.exists("yarn.lock"):
         return "yarn"
     return "npm"
@@ -151,9 +160,9 @@ def _static_start(context: Context, package: dict[str, Any] | None) -> bool:
 
 def _runtime_base(context: Context) -> str:
     original = context.original
-    raw = bases.raw_tag(original.stage.raw_base)
-    slim = bases.slim_tag("node", original.tag)
-    return bases.with_tag(original.stage.raw_base, bases.keep_argument(raw, original.tag, slim))
+    return bases.slim_runtime(
+        original.stage.raw_base, original.base, original.repository, original.tag
+    )
 
 
 def _missing_output(framework: str, why: str, example: str) -> Shape:
@@ -166,7 +175,7 @@ def _missing_output(framework: str, why: str, example: str) -> Shape:
 
 def plan(context: Context) -> Shape:
     original = context.original
-    if original.repository != "node":
+    if original.repository not in _RUNTIMES:
         return needs(
             "node",
             Missing(
@@ -340,14 +349,38 @@ _PRUNE = {
     "yarn": "RUN yarn install --production --frozen-lockfile --ignore-scripts --prefer-offline",
     "yarn-berry": "RUN yarn workspaces focus --all --production",
     "pnpm": "RUN pnpm install --prod --frozen-lockfile --offline",
+    "bun": "RUN rm -rf node_modules && bun install --production",
 }
+
+
+def _yarn_berry(context: Context) -> bool:
+    """Whether the project uses Yarn 2 or later, whose install takes no ``--production``:
+    a ``.yarnrc.yml``, a ``packageManager`` of ``yarn@2`` or later in package.json, or a
+    Dockerfile that runs ``yarn set version`` (other than ``classic`` or 1.x) or an install
+    with ``--immutable`` (Yarn 2's name for ``--frozen-lockfile``)."""
+    if context.files.exists(".yarnrc.yml"):
+        return True
+    package = json_file(context.files, "package.json") or {}
+    declared = package.get("packageManager")
+    if isinstance(declared, str) and declared.startswith("yarn@"):
+        first = declared[5:].split(".", 1)[0]
+        return first.isdigit() and int(first) >= 2
+    for _, command in context.original.all_commands():
+        if command.program != "yarn":
+            continue
+        words = [w for w in command.argv[1:] if not w.startswith("-")]
+        if words[:2] == ["set", "version"] and len(words) > 2:
+            return words[2] != "classic" and not words[2].startswith("1.")
+        if "--immutable" in command.argv:
+            return True
+    return False
 
 
 def _server(context: Context, framework: str | None) -> Shape:
     original = context.original
     manager = _manager(context)
     notes: list[str] = []
-    if manager == "yarn" and context.files.exists(".yarnrc.yml"):
+    if manager == "yarn" and _yarn_berry(context):
         manager = "yarn-berry"
     if manager == "pnpm" and context.files.exists("pnpm-workspace.yaml"):
         notes.append(
@@ -375,7 +408,8 @@ def _server(context: Context, framework: str | None) -> Shape:
         framework,
         _node_runtime(
             context,
-            "runtime: the application with its production dependencies only, on node slim",
+            "runtime: the application with its production dependencies only, on "
+            f"{'bun' if original.repository == 'oven/bun' else 'node'} slim",
             app_copies(context, "deps"),
             start,
         ),

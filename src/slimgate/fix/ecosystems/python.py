@@ -7,6 +7,12 @@ compilers and ``-dev`` packages stay in the build stage. Development groups are 
 (``poetry install --only main``, ``uv sync --no-dev``). The runtime stage is
 ``python:<same version>-slim`` with the environment, the application and the shared
 libraries the ``-dev`` packages were for.
+
+On a full ``python`` image those headers come with the base (buildpack-deps installs
+``libpq-dev`` and ``default-libmysqlclient-dev``), so a requirement that compiles against
+one of them (``psycopg2``, ``mysqlclient``; ``psycopg`` loads libpq at run time) names no
+``-dev`` package in the Dockerfile: the requirements files the install reads are what say
+the runtime needs ``libpq5`` or ``libmariadb3``.
 """
 
 from __future__ import annotations
@@ -67,6 +73,56 @@ def _installs_app(argv: tuple[str, ...], program: str) -> str | None:
     return None
 
 
+# Distributions that link a C library the full python image provides headers for, with no
+# wheel that bundles it (their ``-binary`` twins do): the headers package they build with.
+_LINKS = {
+    "psycopg2": "libpq-dev",
+    "psycopg": "libpq-dev",
+    "mysqlclient": "default-libmysqlclient-dev",
+}
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?")
+
+
+def _requirement_names(context: Context, run: RunStep, argv: tuple[str, ...]) -> list[str]:
+    """The distributions a pip install names: on its command line and in the requirements
+    files it reads (found in the build context by their path or name); one installed with
+    the ``binary`` extra is left out."""
+    words = list(argv)
+    files: list[str] = []
+    named: list[str] = []
+    for i, word in enumerate(words[1:], 1):
+        if word in ("-r", "--requirement") and i + 1 < len(words):
+            files.append(words[i + 1])
+        elif word.startswith("-r") and len(word) > 2:
+            files.append(word[2:])
+        elif word.startswith("--requirement="):
+            files.append(word.partition("=")[2])
+        elif not word.startswith("-") and words[i - 1] not in ("-r", "--requirement"):
+            named.append(word)
+    for path in files:
+        relative = path.removeprefix(run.workdir.rstrip("/") + "/").removeprefix("./")
+        text = context.files.read(relative) or context.files.read(relative.rsplit("/", 1)[-1])
+        named.extend((text or "").splitlines())
+    found = []
+    for line in named:
+        match = _NAME.match(line.partition("#")[0])
+        if match and "binary" not in (match.group(2) or ""):  # psycopg[binary] bundles libpq
+            found.append(match.group(1).lower().replace("_", "-"))
+    return found
+
+
+def _base_headers(context: Context, run: RunStep, argv: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``-dev`` packages of the full base that the requirements compile against."""
+    original = context.original
+    if "slim" in original.tag or original.is_alpine():
+        return ()
+    return tuple(
+        dict.fromkeys(
+            _LINKS[name] for name in _requirement_names(context, run, argv) if name in _LINKS
+        )
+    )
+
+
 def _first_install(context: Context) -> tuple[RunStep, str, tuple[str, ...]] | None:
     for run in context.original.runs:
         for command in run.commands:
@@ -78,9 +134,7 @@ def _first_install(context: Context) -> tuple[RunStep, str, tuple[str, ...]] | N
 
 def _runtime_base(context: Context) -> str:
     original = context.original
-    raw = bases.raw_tag(original.stage.raw_base)
-    slim = bases.slim_tag("python", original.tag)
-    return bases.with_tag(original.stage.raw_base, bases.keep_argument(raw, original.tag, slim))
+    return bases.slim_runtime(original.stage.raw_base, original.base, "python", original.tag)
 
 
 def _without_dev(line: str, tool: str) -> str:
@@ -111,6 +165,19 @@ def _start(context: Context) -> Start | None:
 
 def plan(context: Context) -> Shape:
     original = context.original
+    if original.repository.rsplit("/", 1)[-1] != "python":
+        # a UBI s2i python image (ubi9/python-311): its Python lives under /opt/app-root and
+        # has no -slim tag, so a virtual environment cannot move onto python:*-slim
+        return needs(
+            "python",
+            Missing(
+                "a python image to run on",
+                "a python:<version> FROM",
+                f"the build runs on {original.base}, not on the python image, so slimgate "
+                "cannot pick the matching python:*-slim (its -minimal variant is the runtime "
+                "to try); build FROM python:<version>",
+            ),
+        )
     found = _first_install(context)
     runtime_base = _runtime_base(context)
     family = bases.family_of(runtime_base)
@@ -162,7 +229,14 @@ def plan(context: Context) -> Shape:
             f"pipenv: check that it installs into the active {VENV} (PIPENV_VENV_IN_PROJECT unset)"
         )
     manager = "apk" if original.is_alpine() else "apt"
-    split = packages.split(original.packages, manager, bases.codename(original.tag))
+    headers = _base_headers(context, run, argv) if tool == "pip" else ()
+    if headers:
+        notes.append(
+            f"the requirements build against {', '.join(headers)} of the full image: "
+            "the runtime installs the libraries they link"
+        )
+    installed = tuple(dict.fromkeys((*original.packages, *headers)))
+    split = packages.split(installed, manager, bases.codename(original.tag))
     run_lines = packages.install_lines(manager, split.runtime) + packages.todo_lines(
         split.unknown, f"{VENV}/lib/python3*/site-packages/**/*.so"
     )

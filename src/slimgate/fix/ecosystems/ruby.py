@@ -25,11 +25,8 @@ def plan(context: Context) -> Shape:
         for r, c in original.all_commands()
         if c.program == "bundle" and c.argv[1:2] == ("install",)
     ]
-    raw = bases.raw_tag(original.stage.raw_base)
     slim = bases.slim_tag("ruby", original.tag)
-    runtime_base = bases.with_tag(
-        original.stage.raw_base, bases.keep_argument(raw, original.tag, slim)
-    )
+    runtime_base = bases.slim_runtime(original.stage.raw_base, original.base, "ruby", original.tag)
     if original.repository != "ruby":
         runtime_base = f"ruby:{slim}"
     family = bases.family_of(runtime_base)

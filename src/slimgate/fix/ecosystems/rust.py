@@ -6,14 +6,22 @@ copy ``Cargo.toml``/``Cargo.lock`` first, build the dependencies against an empt
 The copied sources are touched so cargo never keeps the placeholder binary. A glibc
 binary runs on ``debian:<same release>-slim``; a musl target (``*-musl``, the alpine image)
 links statically and runs on ``scratch``.
+
+``cargo install --path DIR`` builds the package in DIR with the release profile and puts
+its binary in ``<root>/bin`` (The Cargo Book, "cargo install": ``--root``, then
+``$CARGO_INSTALL_ROOT``, then ``$CARGO_HOME``, which the rust image sets to
+``/usr/local/cargo``, then ``~/.cargo``): the runtime stage copies that binary to
+``/usr/local/bin``, outside a directory that would read as a Rust toolchain.
 """
 
 from __future__ import annotations
 
+from slimgate.analysis.shell import Command
 from slimgate.fix import bases, entry, packages
 from slimgate.fix.binary import binary_shape
 from slimgate.fix.context import Context
 from slimgate.fix.model import Missing
+from slimgate.fix.original import RunStep
 from slimgate.fix.project import toml_file
 from slimgate.fix.shape import Shape, needs
 
@@ -28,6 +36,10 @@ BUILD_ENV = frozenset(
         "RUST_VERSION",
     }
 )
+
+
+# Start commands that run another program: never the name of the installed binary.
+_LAUNCHERS = frozenset({"cargo", "sh", "bash", "env", "tini", "dumb-init", "exec"})
 
 
 def _option(argv: tuple[str, ...], name: str) -> str | None:
@@ -85,6 +97,41 @@ def _caching_layer(
     }
 
 
+def _install_root(context: Context, run: RunStep, argv: tuple[str, ...]) -> str:
+    """Where ``cargo install`` puts ``bin/``."""
+    original = context.original
+    env = {**original.env, **run.env}
+    root = (
+        _option(argv, "--root")
+        or env.get("CARGO_INSTALL_ROOT")
+        or env.get("CARGO_HOME")
+        or ("/usr/local/cargo" if original.repository.rsplit("/", 1)[-1] == "rust" else None)
+        or "/root/.cargo"
+    )
+    return entry.resolve(root, run.workdir)
+
+
+def _installed(context: Context, installs: list[tuple[RunStep, Command]]) -> Shape | None:
+    """The shape for a ``cargo install --path`` build (None when there is none)."""
+    if not installs:
+        return None
+    run, command = installs[-1]
+    argv = command.argv
+    path = _option(argv, "--path") or "."
+    if context.options.artifact:
+        artifact = entry.resolve(context.options.artifact, run.workdir)
+    else:
+        name = _binary_name(context, argv) if path.strip("./") == "" else _option(argv, "--bin")
+        program = context.original.program()
+        if name is None and program and "/" not in program and program not in _LAUNCHERS:
+            name = program  # the start command runs the binary cargo install put on PATH
+        if name is None:
+            return _missing(f"cannot read the name of the binary cargo install --path {path} puts")
+        artifact = f"{_install_root(context, run, argv)}/bin/{name}"
+    destination = f"/usr/local/bin/{artifact.rsplit('/', 1)[-1]}"
+    return _runtime(context, artifact, argv, run.workdir, (), destination=destination)
+
+
 def plan(context: Context) -> Shape:
     original = context.original
     builds = [
@@ -92,8 +139,17 @@ def plan(context: Context) -> Shape:
         for run, command in original.all_commands()
         if command.program == "cargo" and command.argv[1:2] == ("build",)
     ]
+    installs = [
+        (run, command)
+        for run, command in original.all_commands()
+        if command.program == "cargo"
+        and command.argv[1:2] == ("install",)
+        and _option(command.argv, "--path") is not None
+    ]
     notes: list[str] = []
     before: dict[int, tuple[str, ...]] = {}
+    if not builds and (installed := _installed(context, installs)) is not None:
+        return installed
     if not builds:
         if original.start()[:2] != ("cargo", "run"):
             return _missing("there is no cargo build in the Dockerfile")
@@ -146,6 +202,23 @@ def plan(context: Context) -> Shape:
                 )
         else:
             artifact = entry.resolve(f"{target_root}/{target_dir}/{name}", workdir)
+    return _runtime(context, artifact, argv, workdir, tuple(notes), before)
+
+
+def _runtime(
+    context: Context,
+    artifact: str,
+    argv: tuple[str, ...],
+    workdir: str,
+    notes: tuple[str, ...],
+    before: dict[int, tuple[str, ...]] | None = None,
+    destination: str | None = None,
+) -> Shape:
+    """The runtime stage for the binary at ``artifact``, built by ``argv`` (copied to
+    ``destination``, by default the same path)."""
+    original = context.original
+    notes_list = list(notes)
+    target_dir = _option(argv, "--target") or ""
     musl = "musl" in target_dir or original.is_alpine()
     manager = "apk" if original.is_alpine() else "apt"
     split = packages.split(original.packages, manager, bases.codename(original.tag))
@@ -154,7 +227,7 @@ def plan(context: Context) -> Shape:
         run_lines: tuple[str, ...] = ()
         reason = "the statically linked (musl) binary alone, on scratch"
         if split.runtime or split.unknown:
-            notes.append(
+            notes_list.append(
                 f"packages {', '.join(split.runtime + split.unknown)} are not on scratch: "
                 "link them statically"
             )
@@ -178,8 +251,9 @@ def plan(context: Context) -> Shape:
         runs_in_one_go=("cargo", "run"),
         build_env=BUILD_ENV,
         purpose="build: compiles the Rust program; nothing of this stage ships but the binary",
-        before=before,
-        notes=tuple(notes),
+        before=before or {},
+        notes=tuple(notes_list),
+        destination=destination,
     )
 
 
