@@ -11,7 +11,7 @@ config (config.md) and its ``history`` array, where ``empty_layer`` entries own 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from slimgate.errors import InvalidPlatform
@@ -112,11 +112,7 @@ class ImageConfig:
 
     def env_map(self) -> dict[str, str]:
         """The environment as a mapping; a later definition of a name wins."""
-        result: dict[str, str] = {}
-        for item in self.env:
-            name, _, value = item.partition("=")
-            result[name] = value
-        return result
+        return {name: value for name, _, value in (item.partition("=") for item in self.env)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,23 +170,9 @@ class ImageMetadata:
             for i, desc in enumerate(self.layers)
         )
 
-    def iter_history(self) -> Iterator[tuple[HistoryEntry, int | None]]:
-        """Each history entry with the index of the layer it made (None for empty ones)."""
-        owners = [entry for entry in self.config.history if not entry.empty_layer]
-        aligned = len(owners) == len(self.layers)
-        layer_index = 0
-        for entry in self.config.history:
-            if entry.empty_layer:
-                yield entry, None
-                continue
-            yield entry, (layer_index if aligned else None)
-            layer_index += 1
-
     def labels_and_annotations(self) -> dict[str, str]:
         """Config labels overlaid with manifest annotations (annotations are stronger)."""
-        merged = dict(self.config.labels)
-        merged.update(self.annotations)
-        return merged
+        return {**self.config.labels, **self.annotations}
 
 
 @dataclass(frozen=True, slots=True)

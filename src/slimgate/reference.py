@@ -152,9 +152,7 @@ class ImageReference:
     @property
     def identifier(self) -> str:
         """What to ask the registry for: the digest when there is one, else the tag."""
-        if self.digest is not None:
-            return self.digest
-        return self.tag or DEFAULT_TAG
+        return self.digest if self.digest is not None else self.tag or DEFAULT_TAG
 
     @property
     def familiar(self) -> str:

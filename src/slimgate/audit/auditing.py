@@ -81,16 +81,10 @@ def audit_workloads(
     jobs = plan(listed, known)
     run = map_ or map
     results: dict[Key, Evaluated] = dict(known or {})
-    pending = list(jobs.items())
-    for (key, _), result in zip(
-        pending,
-        run(
-            lambda job: evaluate(job.image, job.subject, job.access, job.placement),
-            [j for _, j in pending],
-        ),
-        strict=True,
-    ):
-        results[key] = result
+    evaluated = run(
+        lambda job: evaluate(job.image, job.subject, job.access, job.placement), list(jobs.values())
+    )
+    results.update(zip(jobs, evaluated, strict=True))
     audits = []
     for workload in listed:
         containers = tuple(
@@ -99,7 +93,7 @@ def audit_workloads(
                 result=results[
                     _key(container.image, subject_of(workload, container.container), workload)
                 ],
-                replicas=workload.replicas_of(container),
+                replicas=workload.containers.get(container, 0),
             )
             for container in workload.images
         )

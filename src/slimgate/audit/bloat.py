@@ -31,6 +31,11 @@ def megabytes(size: int) -> float:
     return size / MEGABYTE
 
 
+def megabytes_text(size: int) -> str:
+    """``1,234.5 MB``: bytes as people read them in the tables and the page."""
+    return f"{megabytes(size):,.1f} MB"
+
+
 def bloat_bytes(result: Evaluated) -> int:
     """Compressed bytes of ``result``'s image that a slim build would not ship."""
     if result.metadata is None:
@@ -108,10 +113,7 @@ def offenders(audits: Iterable[WorkloadAudit], top: int | None = 10) -> tuple[Of
             if bloat_bytes(result) == 0:
                 continue
             key = container.digest or result.image
-            entry = grouped.get(key)
-            if entry is None:
-                entry = (result, [], 0)
-            first, refs, replicas = entry
+            first, refs, replicas = grouped.get(key) or (result, [], 0)
             if audit.workload.ref not in refs:
                 refs.append(audit.workload.ref)
             grouped[key] = (first, refs, replicas + container.replicas)

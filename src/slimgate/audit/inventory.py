@@ -11,8 +11,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from slimgate.audit.workloads import ContainerImage, PodRecord, Workload, WorkloadRef
-from slimgate.kube.placement import Placement
-from slimgate.kube.workloads import PullAccess
 
 
 class Inventory:
@@ -59,20 +57,16 @@ def group_workloads(
     access (ServiceAccount and ``imagePullSecrets``) and placement are its first pod's too.
     """
     refs: dict[tuple[str, str, str], WorkloadRef] = {}
+    first: dict[tuple[str, str, str], PodRecord] = {}
     counts: dict[tuple[str, str, str], dict[ContainerImage, int]] = defaultdict(dict)
-    labels: dict[tuple[str, str, str], dict[str, str]] = {}
     live: dict[tuple[str, str, str], int] = defaultdict(int)
     seen: dict[tuple[str, str, str], int] = defaultdict(int)
-    access: dict[tuple[str, str, str], PullAccess | None] = {}
-    placement: dict[tuple[str, str, str], Placement] = {}
     for pod in sorted(pods, key=lambda p: (p.namespace, p.name)):
         ref = owner_of(pod)
         key = ref.key
         if key not in refs or (ref.uid and not refs[key].uid):
             refs[key] = ref
-        labels.setdefault(key, pod.workload_labels())
-        access.setdefault(key, pod.access)
-        placement.setdefault(key, pod.placement)
+        first.setdefault(key, pod)
         seen[key] += 1
         containers = counts[key]
         for image in pod.images:
@@ -83,11 +77,11 @@ def group_workloads(
         Workload(
             ref=refs[key],
             containers=dict(counts[key]),
-            labels=labels[key],
+            labels=first[key].workload_labels(),
             replicas=live[key],
             pods=seen[key],
-            access=access[key],
-            placement=placement[key],
+            access=first[key].access,
+            placement=first[key].placement,
         )
         for key in sorted(refs)
     )

@@ -68,19 +68,6 @@ class Outcome(StrEnum):
     FAIL = "fail"
     ERROR = "error"
 
-    @property
-    def rank(self) -> int:
-        return _OUTCOME_RANK[self]
-
-
-_OUTCOME_RANK = {
-    Outcome.PASS: 0,
-    Outcome.SKIP: 1,
-    Outcome.WARN: 2,
-    Outcome.FAIL: 3,
-    Outcome.ERROR: 4,
-}
-
 
 @dataclass(frozen=True, slots=True)
 class RuleResult:
@@ -113,10 +100,6 @@ def _worst(findings: Sequence[DecidedFinding]) -> DecidedFinding:
             d.finding.saving or d.finding.size or 0,
         ),
     )
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
 
 
 def _finding_properties(finding: Finding) -> dict[str, str]:
@@ -216,7 +199,8 @@ def container_results(
     for decided in result.decision.findings:
         by_rule.setdefault(decided.finding.rule, []).append(decided)
     out: list[RuleResult] = []
-    for rule in _ordered(rules, by_rule):
+    # The configured rules, then any rule a finding names that the list does not.
+    for rule in [*rules, *sorted(set(by_rule) - set(rules))]:
         decided_list = by_rule.get(rule)
         if not decided_list:
             out.append(make(rule, Outcome.PASS, f"{rule}: nothing found"))
@@ -224,22 +208,14 @@ def container_results(
         worst = _worst(decided_list)
         outcome = Outcome.FAIL if worst.action == RuleAction.DENY else Outcome.WARN
         message = worst.finding.message
-        if len(decided_list) > 1:
-            message = f"{message} (and {len(decided_list) - 1} more)"
         extra = _finding_properties(worst.finding)
         if len(decided_list) > 1:
+            message = f"{message} (and {len(decided_list) - 1} more)"
             extra["findings"] = str(len(decided_list))
         if worst.finding.saving is not None:
-            extra["savingText"] = _megabytes(worst.finding.saving)
+            extra["savingText"] = f"{worst.finding.saving / 1_000_000:.1f} MB"
         out.append(make(rule, outcome, message, worst.finding.severity, extra))
     return tuple(out)
-
-
-def _ordered(rules: Sequence[str], found: Iterable[str]) -> list[str]:
-    """The configured rules, then any rule a finding names that the list does not."""
-    ordered = list(rules)
-    ordered.extend(sorted(set(found) - set(rules)))
-    return ordered
 
 
 def workload_results(

@@ -12,27 +12,23 @@ from typing import Any
 from slimgate.audit.owners import OwnedObject
 from slimgate.audit.workloads import ContainerImage, OwnerReference, PodRecord, WorkloadRef
 from slimgate.kube.placement import read_placement
-from slimgate.kube.workloads import container_images, pull_access
+from slimgate.kube.workloads import pull_access, read_containers
 
 
 def owner_references(metadata: Mapping[str, Any]) -> tuple[OwnerReference, ...]:
-    owners: list[OwnerReference] = []
-    for item in metadata.get("ownerReferences") or ():
-        if not isinstance(item, Mapping):
-            continue
-        kind, name = item.get("kind"), item.get("name")
-        if not isinstance(kind, str) or not isinstance(name, str):
-            continue
-        owners.append(
-            OwnerReference(
-                api_version=str(item.get("apiVersion") or ""),
-                kind=kind,
-                name=name,
-                uid=str(item.get("uid") or ""),
-                controller=bool(item.get("controller")),
-            )
+    return tuple(
+        OwnerReference(
+            api_version=str(item.get("apiVersion") or ""),
+            kind=item["kind"],
+            name=item["name"],
+            uid=str(item.get("uid") or ""),
+            controller=bool(item.get("controller")),
         )
-    return tuple(owners)
+        for item in metadata.get("ownerReferences") or ()
+        if isinstance(item, Mapping)
+        and isinstance(item.get("kind"), str)
+        and isinstance(item.get("name"), str)
+    )
 
 
 def _labels(metadata: Mapping[str, Any]) -> dict[str, str]:
@@ -50,7 +46,7 @@ def pod_record(pod: Mapping[str, Any]) -> PodRecord:
     status = pod.get("status") or {}
     images = tuple(
         ContainerImage(container=c.name, image=c.image, field_path=c.path)
-        for c in container_images(spec)
+        for c in read_containers(spec)[0]
     )
     namespace = str(metadata.get("namespace") or "")
     return PodRecord(

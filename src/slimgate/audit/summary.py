@@ -23,7 +23,7 @@ from slimgate.audit.results import ContainerAudit, WorkloadAudit
 
 
 def _worst(results: Iterable[RuleResult]) -> Outcome:
-    return max((r.outcome for r in results), key=lambda o: o.rank, default=Outcome.PASS)
+    return max((r.outcome for r in results), key=list(Outcome).index, default=Outcome.PASS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,12 @@ class ContainerRow:
     @property
     def cost(self) -> int:
         return self.bloat * self.audit.replicas
+
+    @property
+    def flagged(self) -> tuple[RuleResult, ...]:
+        """The results that find something wrong: fail, warn and error."""
+        wrong = (Outcome.FAIL, Outcome.WARN, Outcome.ERROR)
+        return tuple(r for r in self.results if r.outcome in wrong)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +104,7 @@ class AuditSummary:
     errors: int  # container images that could not be evaluated
 
     def namespace(self, name: str) -> NamespaceSummary | None:
-        for item in self.namespaces:
-            if item.namespace == name:
-                return item
-        return None
+        return next((item for item in self.namespaces if item.namespace == name), None)
 
 
 def summarize(

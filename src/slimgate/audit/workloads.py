@@ -100,10 +100,7 @@ class PodRecord:
 
 def controller_of(owners: tuple[OwnerReference, ...]) -> OwnerReference | None:
     """The managing controller among ``owners`` (``controller: true``), else None."""
-    for owner in owners:
-        if owner.controller:
-            return owner
-    return None
+    return next((owner for owner in owners if owner.controller), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +122,3 @@ class Workload:
     @property
     def images(self) -> tuple[ContainerImage, ...]:
         return tuple(sorted(self.containers))
-
-    def replicas_of(self, container: ContainerImage) -> int:
-        return self.containers.get(container, 0)

@@ -12,9 +12,10 @@ both drivers start from.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 import urllib3
@@ -63,6 +64,16 @@ def kube_configuration(
     except (k8s_config.ConfigException, OSError) as exc:
         raise KubeError(f"cannot load the Kubernetes configuration: {exc}") from exc
     return configuration, context or str((active or {}).get("name") or configuration.host)
+
+
+def own_configuration(
+    configuration: k8s.Configuration | None, kubeconfig: str | None = None
+) -> k8s.Configuration:
+    """A client configuration to change freely: a copy of the caller's ``configuration``,
+    else the one :func:`kube_configuration` loads (in-cluster unless ``kubeconfig``)."""
+    if configuration is None:
+        return kube_configuration(kubeconfig, None)[0]
+    return copy.deepcopy(configuration)
 
 
 def path(api_version: str, plural: str, namespace: str | None, name: str | None = None) -> str:
@@ -127,16 +138,19 @@ class KubeApi:
     def list(
         self, api_version: str, plural: str, namespace: str | None = None, selector: str = ""
     ) -> list[Json]:
-        items: list[Json] = []
-        query = {"limit": "500"}
-        if selector:
-            query["labelSelector"] = selector
+        query = {"labelSelector": selector} if selector else {}
+        pages = self.pages(path(api_version, plural, namespace), query)
+        return [item for page in pages for item in page.get("items") or []]
+
+    def pages(self, resource_path: str, query: Mapping[str, str]) -> Iterator[Json]:
+        """Every page of a list, 500 items each."""
+        query = {"limit": "500", **query}
         while True:
-            page = self.request("GET", path(api_version, plural, namespace), query=query)
-            items.extend(page.get("items") or [])
+            page = self.request("GET", resource_path, query=query)
+            yield page
             token = (page.get("metadata") or {}).get("continue")
             if not token:
-                return items
+                return
             query["continue"] = token
 
     def create(

@@ -64,12 +64,10 @@ class NodePlatforms:
         *,
         max_nodes: int = MAX_NODES,
         retry_seconds: float = RETRY_SECONDS,
-        watch_seconds: int = WATCH_SECONDS,
     ) -> None:
         self._source = source
         self._max_nodes = max_nodes
         self._retry = retry_seconds
-        self._watch_seconds = watch_seconds
         self._nodes: dict[str, Platform | None] = {}
         self._current: tuple[Platform, ...] = ()
         self._listed = threading.Event()
@@ -112,7 +110,7 @@ class NodePlatforms:
                     log.info("node platforms: %s", ", ".join(map(str, self._current)) or "none")
                 failing = False
                 self._listed.set()
-                for kind, name, platform in self._source.watch(version, self._watch_seconds):
+                for kind, name, platform in self._source.watch(version, WATCH_SECONDS):
                     if self._stop.is_set():
                         return
                     if kind == "ERROR":
@@ -156,34 +154,21 @@ class NodePlatforms:
 class KubernetesNodes:
     """:class:`NodeSource` over the Kubernetes API; reads only the nodes' metadata."""
 
-    def __init__(self, configuration: Any = None, kubeconfig: str | None = None) -> None:
-        import copy
-
+    def __init__(self, configuration: Any = None) -> None:
         from kubernetes import client  # lazy: only with registry.platforms: auto
 
-        from slimgate.cluster.api import KubeApi, kube_configuration
+        from slimgate.cluster.api import KubeApi, own_configuration
 
-        if configuration is not None:
-            configuration = copy.deepcopy(configuration)
-        else:
-            configuration, _ = kube_configuration(kubeconfig, None)
-        self._client = client.ApiClient(configuration)
+        self._client = client.ApiClient(own_configuration(configuration))
         self._api = KubeApi(self._client)
 
     def list(self) -> tuple[dict[str, Platform | None], str]:
         nodes: dict[str, Platform | None] = {}
-        query = {"limit": "500"}
-        while True:
-            page = self._api.request("GET", "/api/v1/nodes", query=query)
-            for item in page.get("items") or []:
-                name, platform = _read(item)
-                if name:
-                    nodes[name] = platform
-            meta = page.get("metadata") or {}
-            token = meta.get("continue")
-            if not token:
-                return nodes, str(meta.get("resourceVersion") or "")
-            query["continue"] = token
+        version = ""
+        for page in self._api.pages("/api/v1/nodes", {}):
+            nodes.update(named for named in map(_read, page.get("items") or []) if named[0])
+            version = str((page.get("metadata") or {}).get("resourceVersion") or "")
+        return nodes, version
 
     def watch(self, resource_version: str, seconds: int) -> Iterator[Event]:
         import json

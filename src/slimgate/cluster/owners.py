@@ -15,7 +15,6 @@ Both implement :class:`slimgate.audit.owners.OwnerLookup`:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from slimgate.audit.pods import owned_object, pod_record
 from slimgate.audit.workloads import OwnerReference, PodRecord
 from slimgate.cluster.api import Api
 from slimgate.errors import KubeError
+from slimgate.registry.cache import TTLCache
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,8 @@ class CachedOwners:
         self._api = api
         self._ttl = ttl
         self._negative_ttl = negative_ttl
-        self._clock = clock
-        self._max = max_entries
-        self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str, str], tuple[float, OwnedObject | None]] = {}
+        # One-tuples, so that a missing owner is an answer the cache keeps too.
+        self._entries: TTLCache[tuple[OwnedObject | None]] = TTLCache(ttl, clock, max_entries)
         self.reads = 0
 
     def __call__(self, namespace: str, owner: OwnerReference) -> OwnedObject | None:
@@ -53,11 +51,9 @@ class CachedOwners:
         if readable is None:
             return None
         key = (namespace, owner.kind, owner.name)
-        now = self._clock()
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] > now:
-                return entry[1]
+        cached = self._entries.get(key)
+        if cached is not None:
+            return cached[0]
         found: OwnedObject | None = None
         try:
             self.reads += 1
@@ -66,11 +62,8 @@ class CachedOwners:
                 found = owned_object(raw, owner.kind, readable.api_version)
         except KubeError as exc:
             log.warning("cannot read %s %s/%s: %s", owner.kind, namespace, owner.name, exc)
-        expires = now + (self._ttl if found is not None else self._negative_ttl)
-        with self._lock:
-            if len(self._entries) >= self._max:
-                self._entries.clear()
-            self._entries[key] = (expires, found)
+        ttl = self._ttl if found is not None else self._negative_ttl
+        self._entries.put(key, (found,), ttl=ttl)
         return found
 
 

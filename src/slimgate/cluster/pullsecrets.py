@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -34,6 +33,7 @@ from typing import Any, Protocol, cast
 
 from slimgate.errors import ConfigError, SecretsUnavailable, SecretUnreadable
 from slimgate.kube.workloads import PullAccess
+from slimgate.registry.cache import TTLCache
 from slimgate.registry.credentials import CredentialStore
 
 log = logging.getLogger("slimgate.pullsecrets")
@@ -83,10 +83,8 @@ class PullSecrets:
     ) -> None:
         self._source = source
         self._on_skip = on_skip
-        self._ttl = ttl
         self._clock = clock
-        self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str, str], tuple[float, Any]] = {}
+        self._cache: TTLCache[tuple[Any]] = TTLCache(ttl, clock, 10_000)  # a read's answer
         self._own_executor = executor is None
         self._executor = executor or ThreadPoolExecutor(
             max_workers=4, thread_name_prefix="slimgate-pull-secrets"
@@ -177,14 +175,12 @@ class PullSecrets:
         deadline: float,
         cached_only: bool,
     ) -> Any:
-        now = self._clock()
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None and hit[0] > now:
-                return hit[1]
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit[0]
         if cached_only:
             return _MISS
-        remaining = deadline - now
+        remaining = deadline - self._clock()
         if remaining <= 0:  # never 0: the Kubernetes client takes 0 for "no timeout"
             self._skipped(key, "no time left before the deadline")
             raise _Stop
@@ -199,28 +195,17 @@ class PullSecrets:
         except Exception as exc:  # noqa: BLE001 - counted; its message may quote data
             self._skipped(key, f"unexpected {exc.__class__.__name__}")
             raise _Stop from None
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[key] = (now + self._ttl, value)
+        self._cache.put(key, (value,))
         return value
 
     def _skipped(self, key: tuple[str, str, str], reason: str) -> None:
-        self._on_skip()
-        log.warning(
-            "pull secret skipped",
-            extra={"fields": {"namespace": key[1], "object": key[2], "reason": reason}},
-        )
+        self._count("pull secret skipped", key[1], key[2], reason)
 
     def _failed(self, access: PullAccess, reason: str) -> None:
+        message = "pull secrets not read; static credentials only"
+        self._count(message, access.namespace, access.service_account, reason)
+
+    def _count(self, message: str, namespace: str, name: str, reason: str) -> None:
         self._on_skip()
-        log.warning(
-            "pull secrets not read; static credentials only",
-            extra={
-                "fields": {
-                    "namespace": access.namespace,
-                    "object": access.service_account,
-                    "reason": reason,
-                }
-            },
-        )
+        fields = {"namespace": namespace, "object": name, "reason": reason}
+        log.warning(message, extra={"fields": fields})

@@ -8,6 +8,8 @@ carries the API's response body, which may quote the secret.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from slimgate.errors import SecretsUnavailable, SecretUnreadable
@@ -22,19 +24,13 @@ class KubernetesSecrets:
 
     def __init__(self, kubeconfig: str | None = None, configuration: Any = None) -> None:
         """``configuration``: a ``kubernetes.client.Configuration`` to copy (the operator's
-        or the CLI's own); else :func:`~slimgate.cluster.api.kube_configuration` of
-        ``kubeconfig`` (in-cluster when none is named)."""
-        import copy
-
+        or the CLI's own); else the one ``kubeconfig`` names (in-cluster when none is)."""
         import urllib3  # lazy, like the client below
         from kubernetes import client  # lazy: only when pull secrets are enabled
 
-        from slimgate.cluster.api import kube_configuration
+        from slimgate.cluster.api import own_configuration
 
-        if configuration is not None:
-            configuration = copy.deepcopy(configuration)
-        else:
-            configuration, _ = kube_configuration(kubeconfig, None)
+        configuration = own_configuration(configuration, kubeconfig)
         configuration.retries = 0  # urllib3 raises after the first failed attempt
         configuration.client_go_retries = False
         self._api = client.ApiClient(configuration)
@@ -45,35 +41,30 @@ class KubernetesSecrets:
             OSError,
         )
 
-    def secret(self, namespace: str, name: str, timeout: float) -> tuple[str, dict[str, str]]:
+    @contextlib.contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """API errors as ours, naming ``what`` and no more: the API error's body may quote
+        the secret."""
         try:
-            secret = self._core.read_namespaced_secret(name, namespace, _request_timeout=timeout)
+            yield
         except self._refused as exc:
-            raise SecretUnreadable(
-                f"cannot read secret {namespace}/{name}: {_why(exc)}"
-            ) from None  # the API error's body may quote the secret
+            raise SecretUnreadable(f"cannot read {what}: {_why(exc)}") from None
         except self._unreachable as exc:
-            raise SecretsUnavailable(
-                f"cannot read secret {namespace}/{name}: {_why(exc)}"
-            ) from None
+            raise SecretsUnavailable(f"cannot read {what}: {_why(exc)}") from None
+
+    def secret(self, namespace: str, name: str, timeout: float) -> tuple[str, dict[str, str]]:
+        with self._reading(f"secret {namespace}/{name}"):
+            secret = self._core.read_namespaced_secret(name, namespace, _request_timeout=timeout)
         data = {str(k): str(v) for k, v in (secret.data or {}).items()}
         return str(secret.type or ""), data
 
     def service_account_pull_secrets(
         self, namespace: str, name: str, timeout: float
     ) -> tuple[str, ...]:
-        try:
+        with self._reading(f"service account {namespace}/{name}"):
             account = self._core.read_namespaced_service_account(
                 name, namespace, _request_timeout=timeout
             )
-        except self._refused as exc:
-            raise SecretUnreadable(
-                f"cannot read service account {namespace}/{name}: {_why(exc)}"
-            ) from None
-        except self._unreachable as exc:
-            raise SecretsUnavailable(
-                f"cannot read service account {namespace}/{name}: {_why(exc)}"
-            ) from None
         refs = account.image_pull_secrets or []
         return tuple(str(ref.name) for ref in refs if getattr(ref, "name", None))
 

@@ -2,8 +2,9 @@
 
 The shapes follow the Kubernetes API reference for ``AdmissionReview``/``AdmissionRequest``/
 ``AdmissionResponse`` (https://kubernetes.io/docs/reference/access-authn-authz/
-extensible-admission-controllers/#request). Raw JSON stays a ``TypedDict``; :func:`parse_review`
-checks the parts slimgate relies on and turns the rest of the world's mistakes into
+extensible-admission-controllers/#request). The answer stays raw JSON typed as a
+``TypedDict``; :func:`parse_review` checks the parts of a request slimgate relies on, keeps
+them as a :class:`Review`, and turns the rest of the world's mistakes into
 :class:`InvalidReview` with a reason, so a driver can answer 400 instead of crashing.
 
 Pure: no framework, no I/O.
@@ -29,42 +30,6 @@ class Operation(StrEnum):
     UPDATE = "UPDATE"
     DELETE = "DELETE"
     CONNECT = "CONNECT"
-
-
-class GroupVersionKind(TypedDict):
-    group: str
-    version: str
-    kind: str
-
-
-class GroupVersionResource(TypedDict):
-    group: str
-    version: str
-    resource: str
-
-
-class UserInfo(TypedDict, total=False):
-    username: str
-    uid: str
-    groups: list[str]
-
-
-class AdmissionRequest(TypedDict):
-    uid: str
-    kind: GroupVersionKind
-    resource: GroupVersionResource
-    operation: str  # an Operation
-    subResource: NotRequired[str]
-    requestKind: NotRequired[GroupVersionKind]
-    requestResource: NotRequired[GroupVersionResource]
-    requestSubResource: NotRequired[str]
-    name: NotRequired[str]
-    namespace: NotRequired[str]
-    userInfo: NotRequired[UserInfo]
-    object: NotRequired[dict[str, Any] | None]
-    oldObject: NotRequired[dict[str, Any] | None]
-    dryRun: NotRequired[bool]
-    options: NotRequired[dict[str, Any] | None]
 
 
 class Status(TypedDict, total=False):

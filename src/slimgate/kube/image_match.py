@@ -44,11 +44,7 @@ def parse_schemeless(text: str) -> SchemelessURL:
     """``text`` as ``url.Parse("https://" + text)`` reads it; ValueError when it does not."""
     if any(ord(c) < 0x20 or c == "\x7f" for c in text):
         raise ValueError("a control character")
-    end = len(text)
-    for stop in "/?#":
-        found = text.find(stop)
-        if found != -1:
-            end = min(end, found)
+    end = min((i for i in map(text.find, "/?#") if i != -1), default=len(text))
     authority, rest = text[:end], text[end:]
     path = rest.split("?", 1)[0].split("#", 1)[0]
     host = authority.rpartition("@")[2]
@@ -122,10 +118,7 @@ def urls_match(pattern: str, image: str) -> bool:
 
 def keyring_key(key: str) -> str:
     """An auth key as the kubelet's keyring stores it (scheme and ``/v1/``, ``/v2/`` gone)."""
-    for scheme in ("https://", "http://"):
-        if key.startswith(scheme):
-            key = key[len(scheme) :]
-            break
+    key = re.sub(r"^https?://", "", key)
     host, slash, rest = key.partition("/")
     path = slash + rest
     if path.startswith(("/v1/", "/v2/")):

@@ -80,13 +80,9 @@ def narrow(present: Iterable[Platform], placement: Placement) -> tuple[Platform,
     """The platforms of ``present`` (the cluster's nodes) the pod may run on, sorted;
     see the module's docstring for when none is."""
     platforms = sorted(set(present), key=str)
-    allowed = [p for p in platforms if placement.allows(p)]
-    if allowed:
-        return tuple(allowed)
+    allowed = tuple(p for p in platforms if placement.allows(p))
     named = placement.named()
-    if named is not None:
-        return (named,)
-    return tuple(platforms)
+    return allowed or ((named,) if named is not None else tuple(platforms))
 
 
 def read_placement(spec: Mapping[str, Any], spec_path: str = "spec") -> Placement:

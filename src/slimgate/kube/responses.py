@@ -17,6 +17,7 @@ from slimgate.kube.admission import (
     KIND,
     AdmissionResponse,
     AdmissionReviewResponse,
+    Status,
 )
 
 MAX_WARNING = 120
@@ -37,20 +38,19 @@ def warning_line(text: str, limit: int = MAX_WARNING) -> str:
     return line
 
 
-def _warnings(lines: Iterable[str]) -> list[str]:
-    unique = list(dict.fromkeys(warning_line(line) for line in lines if line.strip()))
+def _review(response: AdmissionResponse, warnings: Iterable[str]) -> AdmissionReviewResponse:
+    """``response`` with its distinct warnings, at most :data:`MAX_WARNINGS` of them."""
+    unique = list(dict.fromkeys(warning_line(line) for line in warnings if line.strip()))
     if len(unique) > MAX_WARNINGS:
         rest = len(unique) - (MAX_WARNINGS - 1)
         unique = [*unique[: MAX_WARNINGS - 1], f"slimgate: {rest} more warnings not shown"]
-    return unique
+    if unique:
+        response["warnings"] = unique
+    return {"apiVersion": API_VERSION, "kind": KIND, "response": response}
 
 
 def allow(uid: str, warnings: Iterable[str] = ()) -> AdmissionReviewResponse:
-    response: AdmissionResponse = {"uid": uid, "allowed": True}
-    lines = _warnings(warnings)
-    if lines:
-        response["warnings"] = lines
-    return {"apiVersion": API_VERSION, "kind": KIND, "response": response}
+    return _review({"uid": uid, "allowed": True}, warnings)
 
 
 def deny(
@@ -63,15 +63,8 @@ def deny(
 ) -> AdmissionReviewResponse:
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 1] + "…"
-    response: AdmissionResponse = {
-        "uid": uid,
-        "allowed": False,
-        "status": {"code": code, "reason": reason, "message": message},
-    }
-    lines = _warnings(warnings)
-    if lines:
-        response["warnings"] = lines
-    return {"apiVersion": API_VERSION, "kind": KIND, "response": response}
+    status: Status = {"code": code, "reason": reason, "message": message}
+    return _review({"uid": uid, "allowed": False, "status": status}, warnings)
 
 
 def rejected(uid: str, message: str) -> AdmissionReviewResponse:

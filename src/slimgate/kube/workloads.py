@@ -166,10 +166,8 @@ def _walk(
 ) -> tuple[Mapping[str, Any], Mapping[str, Any], str]:
     """The pod template at ``path``, its spec, and the spec's field path."""
     template: Mapping[str, Any] = obj
-    walked: list[str] = []
-    for key in path:
-        walked.append(key)
-        template = _mapping(template.get(key), ".".join(walked))
+    for depth, key in enumerate(path, 1):
+        template = _mapping(template.get(key), ".".join(path[:depth]))
     prefix = ".".join(path)
     spec_path = f"{prefix}.spec" if prefix else "spec"
     return template, _mapping(template.get("spec"), spec_path), spec_path
@@ -185,13 +183,6 @@ def pull_access(spec: Mapping[str, Any], namespace: str, spec_path: str = "spec"
         raise ObjectShapeError(f"{spec_path}.serviceAccountName is not a string")
     secrets = _pull_secrets(spec.get("imagePullSecrets"), spec_path)
     return PullAccess(namespace, service_account, secrets)
-
-
-def container_images(
-    spec: Mapping[str, Any], spec_path: str = "spec"
-) -> tuple[ContainerImage, ...]:
-    """Every container of a PodSpec with its image and field path."""
-    return read_containers(spec, spec_path, None)[0]
 
 
 def read_containers(

@@ -111,10 +111,13 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _mapping(value: Any) -> Mapping[Any, Any]:
+    """``value`` if it is a JSON object, else empty."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _strings(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping):
-        return {}
-    return {str(k): v for k, v in value.items() if isinstance(v, str)}
+    return {str(k): v for k, v in _mapping(value).items() if isinstance(v, str)}
 
 
 def _descriptor(raw: Any, what: str, registry: str) -> Descriptor:
@@ -206,9 +209,7 @@ def is_attestation(descriptor: Descriptor) -> bool:
 def choose_platform(index: Index, platform: Platform, *, what: str, registry: str) -> Descriptor:
     """The index entry that serves ``platform``, skipping attestations."""
     for entry in index.manifests:
-        if entry.platform is None or is_attestation(entry):
-            continue
-        if platform.matches(entry.platform):
+        if entry.platform and not is_attestation(entry) and platform.matches(entry.platform):
             return entry
     available = ", ".join(str(p) for p in index.platforms()) or "none"
     raise Unsupported(
@@ -218,38 +219,31 @@ def choose_platform(index: Index, platform: Platform, *, what: str, registry: st
 
 
 def _string_list(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        return ()
-    return tuple(v for v in value if isinstance(v, str))
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
 
 def parse_config(body: bytes, *, what: str, registry: str) -> ImageConfig:
     """Parse the image config blob (OCI config.md / Docker image JSON)."""
     data = load_object(body, what, registry)
-    inner = data.get("config") if isinstance(data.get("config"), Mapping) else {}
-    assert isinstance(inner, Mapping)
-    history = []
+    inner, rootfs = _mapping(data.get("config")), _mapping(data.get("rootfs"))
     raw_history = data.get("history")
-    for raw in raw_history if isinstance(raw_history, list) else ():
-        if not isinstance(raw, Mapping):
-            continue
-        history.append(
-            HistoryEntry(
-                created_by=_text(raw.get("created_by")),
-                empty_layer=raw.get("empty_layer") is True,
-                created=_text(raw.get("created")) or None,
-                comment=_text(raw.get("comment")) or None,
-            )
+    history = tuple(
+        HistoryEntry(
+            created_by=_text(raw.get("created_by")),
+            empty_layer=raw.get("empty_layer") is True,
+            created=_text(raw.get("created")) or None,
+            comment=_text(raw.get("comment")) or None,
         )
-    rootfs = data.get("rootfs") if isinstance(data.get("rootfs"), Mapping) else {}
-    assert isinstance(rootfs, Mapping)
+        for raw in (raw_history if isinstance(raw_history, list) else ())
+        if isinstance(raw, Mapping)
+    )
     return ImageConfig(
         os=_text(data.get("os")) or "linux",
         architecture=_text(data.get("architecture")) or "amd64",
         variant=_text(data.get("variant")) or None,
         env=_string_list(inner.get("Env")),
         labels=_strings(inner.get("Labels")),
-        history=tuple(history),
+        history=history,
         diff_ids=_string_list(rootfs.get("diff_ids")),
         entrypoint=_string_list(inner.get("Entrypoint")),
         cmd=_string_list(inner.get("Cmd")),

@@ -50,10 +50,7 @@ def system_resolver(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise OSError(f"cannot resolve {host}: {exc}") from exc
-    seen: dict[str, None] = {}
-    for info in infos:
-        seen.setdefault(str(info[4][0]), None)
-    return list(seen)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def _embedded(ip: IPAddress) -> list[IPAddress]:

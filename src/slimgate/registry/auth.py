@@ -200,11 +200,10 @@ class Authenticator:
         realm_host = realm.netloc.decode("ascii")
         try:
             response = self._http.send(request, stream=True)
-        except httpx.TimeoutException as exc:
-            self._observer.request(realm_host, request.method, 0)
-            raise deadline.exceeded(registry=host) from exc
         except httpx.TransportError as exc:
             self._observer.request(realm_host, request.method, 0)
+            if isinstance(exc, httpx.TimeoutException):
+                raise deadline.exceeded(registry=host) from exc
             raise RegistryUnavailable(
                 f"{host}: cannot reach token service {realm_host}: {exc}", registry=host
             ) from exc

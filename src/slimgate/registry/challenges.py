@@ -112,7 +112,7 @@ def token_realm(
 
 
 def _may_receive_credential(host: str, realm: str, options: RegistryOptions) -> bool:
-    if realm == _registry_authority(host.lower()):
+    if realm == host.lower().removesuffix(":443"):  # the registry as an https authority
         return True
     registry = normalize_host(host)
     if realm in KNOWN_REALMS.get(registry, frozenset()):
@@ -124,8 +124,3 @@ def _authority(url: httpx.URL) -> str:
     """``host[:port]`` of an https URL, without the default port."""
     host = url.host if ":" not in url.host else f"[{url.host}]"
     return host if url.port in (None, 443) else f"{host}:{url.port}"
-
-
-def _registry_authority(host: str) -> str:
-    """``host[:port]`` of the registry as an https authority (``:443`` dropped)."""
-    return host[: -len(":443")] if host.endswith(":443") else host

@@ -39,6 +39,7 @@ from typing import Any
 
 import httpx
 
+from slimgate import errors
 from slimgate.errors import RateLimited, RegistryError, TimedOut
 from slimgate.model import DEFAULT_PLATFORM, Descriptor, ImageMetadata, Platform
 from slimgate.oci.documents import Index, Manifest
@@ -93,11 +94,8 @@ class _Failure:
     def from_entry(cls, entry: dict[str, Any]) -> _Failure | None:
         """A failure another replica stored, or None when it is not one."""
         kind = _FAILURE_KINDS.get(str(entry.get("kind")))
-        message, registry, after = (
-            entry.get("message"),
-            entry.get("registry"),
-            entry.get("retryAfter"),
-        )
+        message, registry = entry.get("message"), entry.get("registry")
+        after = entry.get("retryAfter")
         if (
             kind is None
             or not isinstance(message, str)
@@ -116,17 +114,12 @@ class _Remembered(Exception):
         self.failure = failure
 
 
-def _failure_kinds() -> dict[str, type[RegistryError]]:
-    kinds: dict[str, type[RegistryError]] = {}
-    pending: list[type[RegistryError]] = [RegistryError]
-    while pending:
-        kind = pending.pop()
-        kinds[kind.__name__] = kind
-        pending.extend(kind.__subclasses__())
-    return kinds
-
-
-_FAILURE_KINDS = _failure_kinds()
+# The failures another replica may have stored, by name: the registry errors of our tree.
+_FAILURE_KINDS: dict[str, type[RegistryError]] = {
+    name: kind
+    for name, kind in vars(errors).items()
+    if isinstance(kind, type) and issubclass(kind, RegistryError)
+}
 
 
 class RegistryClient:
@@ -284,23 +277,19 @@ class RegistryClient:
             if asked:
                 return
             asked = True
-            failure = self._shared_failure(self._shared_failure_key(key, targets))
-            if failure is not None:
-                self._failures.put(key, failure)
-                raise _Remembered(failure)
+            assert self.shared is not None
+            shared_key = self._shared_failure_key(key, targets)
+            entry = self.shared.failure(shared_key)
+            if entry is None:
+                return
+            failure = _Failure.from_entry(entry)
+            if failure is None:
+                self.shared.forged(shared_key)
+                return
+            self._failures.put(key, failure)
+            raise _Remembered(failure)
 
         return miss
-
-    def _shared_failure(self, key: str) -> _Failure | None:
-        assert self.shared is not None
-        entry = self.shared.failure(key)
-        if entry is None:
-            return None
-        failure = _Failure.from_entry(entry)
-        if failure is None:
-            self.shared.forged(key)
-            return None
-        return failure
 
     def with_credentials(self, credentials: CredentialStore) -> CredentialedSource:
         """An ``ImageSource`` that uses ``credentials`` first and shares this client."""
@@ -334,10 +323,17 @@ class RegistryClient:
         deadline: Deadline,
         miss: Callable[[], None] | None = None,
     ) -> ImageMetadata:
-        """:meth:`_lookup` through the endpoint's breaker."""
+        """The image at ``endpoint``, through the endpoint's breaker."""
         self.breaker.enter(endpoint.host, endpoint.registry)
         try:
-            found = self._lookup(written, ref, platform, endpoint, deadline, miss)
+            stale = None
+            if ref.digest:
+                digest = ref.digest
+            else:
+                resolution = self._documents.resolve_tag(ref, endpoint, deadline, miss)
+                digest, stale = resolution.digest, resolution.stale
+            repository = _Repository(self._documents, endpoint, ref.name, deadline, miss)
+            found = walk(repository, Descriptor("", digest, 0), platform, written=written)
         except TimedOut:
             self.breaker.timed_out(endpoint.host)
             raise
@@ -347,28 +343,7 @@ class RegistryClient:
             self.breaker.answered(endpoint.host)
             raise
         self.breaker.answered(endpoint.host)
-        return found
-
-    def _lookup(
-        self,
-        written: str,
-        ref: ImageReference,
-        platform: Platform,
-        endpoint: Endpoint,
-        deadline: Deadline,
-        miss: Callable[[], None] | None,
-    ) -> ImageMetadata:
-        stale = None
-        if ref.digest:
-            digest = ref.digest
-        else:
-            resolution = self._documents.resolve_tag(ref, endpoint, deadline, miss)
-            digest, stale = resolution.digest, resolution.stale
-        repository = _Repository(self._documents, endpoint, ref.name, deadline, miss)
-        found = walk(repository, Descriptor("", digest, 0), platform, written=written)
-        if stale is not None:
-            found = replace(found, notes=(*found.notes, stale))
-        return found
+        return found if stale is None else replace(found, notes=(*found.notes, stale))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,12 +18,12 @@ never logged.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from slimgate.errors import CredentialsUnavailable, TimedOut
+from slimgate.registry.cache import TTLCache
 from slimgate.registry.credentials import Credential, normalize_key
 from slimgate.registry.flight import SingleFlight
 from slimgate.registry.limits import Deadline
@@ -65,12 +65,12 @@ class CredentialHelper:
         self.spec = spec
         self._env = dict(env)
         self._timeout = timeout
-        self._cache_seconds = cache_seconds
         self._report = report
         self._cache_hit = cache_hit
-        self._clock = clock
-        self._cache: dict[str, tuple[float, Credential | None]] = {}
-        self._lock = threading.Lock()
+        # One-tuples, so that "no credential" is an answer the cache keeps too.
+        self._cache: TTLCache[tuple[Credential | None]] = TTLCache(
+            cache_seconds, clock, MAX_ENTRIES
+        )
         self._flight: SingleFlight[Credential | None] = SingleFlight()
 
     @property
@@ -79,25 +79,15 @@ class CredentialHelper:
 
     def credential(self, host: str, deadline: Deadline) -> Credential | None:
         """The helper's credential for exactly ``host``, or None when it has none."""
-        now = self._clock()
-        with self._lock:
-            entry = self._cache.get(host)
-            if entry is not None and entry[0] <= now:
-                del self._cache[host]
-                entry = None
-        self._cache_hit(entry is not None)
-        if entry is not None:
-            return entry[1]
+        cached = self._cache.get(host)
+        self._cache_hit(cached is not None)
+        if cached is not None:
+            return cached[0]
         return self._flight.do(host, lambda: self._fetch(host, deadline))
 
     def _fetch(self, host: str, deadline: Deadline) -> Credential | None:
         found = self._run(host, deadline)
-        if self._cache_seconds > 0:
-            now = self._clock()
-            with self._lock:
-                if len(self._cache) >= MAX_ENTRIES:
-                    self._cache.clear()
-                self._cache[host] = (now + self._cache_seconds, found)
+        self._cache.put(host, (found,))
         return found
 
     def _run(self, host: str, deadline: Deadline) -> Credential | None:

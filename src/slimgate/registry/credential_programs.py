@@ -18,7 +18,7 @@ the configuration names (``registry.credentialPlugins.inheritEnv``), and for a p
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from slimgate.registry.credential_helpers import CredentialHelper, HelperSpec
@@ -47,14 +47,6 @@ class ProgramSettings:
         return HelperSpec(name, os.path.join(self.bin_dir, HELPER_PREFIX + name))
 
 
-def inherited_environment(
-    names: Sequence[str], environ: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The variables of ``environ`` (the process's own) that ``names`` lists and it has."""
-    source = os.environ if environ is None else environ
-    return {name: source[name] for name in names if name in source}
-
-
 Report = Callable[[str, str], None]
 CacheHit = Callable[[str, bool], None]
 
@@ -72,7 +64,8 @@ class CredentialPrograms:
         cache_hit: CacheHit,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        env = inherited_environment(settings.inherit_env, environ)
+        source = os.environ if environ is None else environ  # the process's own by default
+        env = {name: source[name] for name in settings.inherit_env if name in source}
         timeout = settings.timeout_seconds
 
         def helper(name: str) -> CredentialHelper:

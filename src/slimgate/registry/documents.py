@@ -77,7 +77,8 @@ class Documents:
         self._kept = cache.tag_ttl_seconds + cache.stale_grace_seconds
         self._content = ContentCache(cache.max_bytes)
         self._tags: TTLCache[_Resolved] = TTLCache(self._kept, clock, cache.max_entries)
-        self._flight: SingleFlight[object] = SingleFlight()
+        self._tag_flight: SingleFlight[Resolution] = SingleFlight()
+        self._content_flight: SingleFlight[Content] = SingleFlight()
 
     def resolve_tag(
         self,
@@ -104,9 +105,7 @@ class Documents:
             return self._resolve(ref, tag, endpoint, deadline, key)
 
         flight_key = ("tag", endpoint.host, ref.repository, tag, endpoint.fingerprint())
-        found = self._flight.do(flight_key, resolve)
-        assert isinstance(found, Resolution)
-        return found
+        return self._tag_flight.do(flight_key, resolve)
 
     def _fresh(self, key: tuple[str, str, str]) -> str | None:
         known = self._tags.get(key)
@@ -332,7 +331,7 @@ class Documents:
             return shared.once(f"blob:{digest}", lambda: from_shared(False), fetch, deadline)
 
         key = (kind, endpoint.host, endpoint.repository, digest, endpoint.fingerprint())
-        return _as_content(self._flight.do(key, get))
+        return self._content_flight.do(key, get)
 
 
 def _valid_digest(text: str) -> bool:
@@ -341,8 +340,3 @@ def _valid_digest(text: str) -> bool:
     except InvalidReference:
         return False
     return True
-
-
-def _as_content(value: object) -> Content:
-    assert isinstance(value, Content)
-    return value

@@ -216,24 +216,17 @@ class Exchange:
             )
             try:
                 response = self._http.send(request, stream=True)
-            except httpx.TimeoutException as exc:
+            except httpx.TransportError as exc:
                 self._observer.request(host, method, 0)
-                raise deadline.exceeded(registry=endpoint.registry) from exc
-            except httpx.RemoteProtocolError as exc:
+                if isinstance(exc, httpx.TimeoutException):
+                    raise deadline.exceeded(registry=endpoint.registry) from exc
                 # httpx parses a redirect's Location even when it does not follow it, and
                 # gives up on one it cannot parse (an octal IPv4 address, say).
-                self._observer.request(host, method, 0)
                 if str(exc).startswith("Invalid URL in location header"):
                     raise Blocked(
                         f"{endpoint.registry}: redirect to an unusable location",
                         registry=host,
                     ) from exc
-                raise RegistryUnavailable(
-                    f"{endpoint.registry}: cannot reach {host}: {exc}",
-                    registry=endpoint.registry,
-                ) from exc
-            except httpx.TransportError as exc:
-                self._observer.request(host, method, 0)
                 raise RegistryUnavailable(
                     f"{endpoint.registry}: cannot reach {host}: {exc or type(exc).__name__}",
                     registry=endpoint.registry,

@@ -48,16 +48,13 @@ def host_in(host: str, entries: AbstractSet[str]) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    """Caps on what one lookup may cost (``registry.limits``).
+class Limits(DocumentLimits):
+    """Caps on what one lookup may cost (``registry.limits``): the documents' caps, and more.
 
     ``breaker_timeouts`` lookups in a row that run out ``lookup_seconds`` at one host stop
     lookups there for ``breaker_seconds`` (see :mod:`slimgate.registry.breaker`).
     """
 
-    manifest_bytes: int = 4 * MIB
-    config_bytes: int = 4 * MIB
-    index_entries: int = 256
     redirects: int = 3
     lookup_seconds: float = 4.0
     breaker_timeouts: int = 3

@@ -96,23 +96,16 @@ class Pauses:
             self._budget[host] = (limit, remaining)
         self._observer.rate_limit(host, limit, remaining)
 
-    def low(self, host: str) -> tuple[int, int] | None:
-        """``(remaining, limit)`` when ``host`` is nearly out of its budget, else None."""
-        with self._lock:
-            budget = self._budget.get(host)
-        if budget is None:
-            return None
-        limit, remaining = budget
-        return (remaining, limit) if remaining <= limit * LOW_FRACTION else None
-
     def holding_back(self, host: str) -> str | None:
-        """Why requests to ``host`` should be spared now, or None."""
+        """Why requests to ``host`` should be spared now (paused, or nearly out of its
+        budget), or None."""
         seconds = self.paused_for(host)
         if seconds > 0:
             return f"is rate limited, paused for {seconds:.0f} s more"
-        low = self.low(host)
-        if low is not None:
-            return f"has {low[0]} of {low[1]} requests left in its rate limit"
+        with self._lock:
+            limit, remaining = self._budget.get(host, (0, 1))  # none announced: not low
+        if remaining <= limit * LOW_FRACTION:
+            return f"has {remaining} of {limit} requests left in its rate limit"
         return None
 
     def _remember(self, host: str, seconds: float) -> None:

@@ -32,13 +32,13 @@ import json
 import logging
 import math
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from slimgate.errors import CredentialsUnavailable, TimedOut
 from slimgate.kube.image_match import keyring_key, ordered_keys, urls_match
+from slimgate.registry.cache import TTLCache
 from slimgate.registry.credentials import Credential
 from slimgate.registry.flight import SingleFlight
 from slimgate.registry.limits import Deadline
@@ -53,7 +53,7 @@ API_VERSIONS = (
 )
 CACHE_KEY_TYPES = ("Image", "Registry", "Global")
 GLOBAL_KEY = "<global>"
-MAX_CACHE_ENTRIES = 4096  # per provider; the oldest expiry goes first past this
+MAX_CACHE_ENTRIES = 4096  # per provider; the least recently stored goes first past this
 
 _DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT_SECONDS = {
@@ -115,10 +115,7 @@ class _Answer:
         return self.key in (image, registry_of(image), GLOBAL_KEY)
 
     def credential_for(self, image: str) -> Credential | None:
-        for key, credential in self.entries:
-            if urls_match(key, image):
-                return credential
-        return None
+        return next((c for key, c in self.entries if urls_match(key, image)), None)
 
 
 def registry_of(image: str) -> str:
@@ -145,8 +142,7 @@ class CredentialProvider:
         self._report = report
         self._cache_hit = cache_hit
         self._clock = clock
-        self._cache: dict[str, _Answer] = {}
-        self._lock = threading.Lock()
+        self._cache: TTLCache[_Answer] = TTLCache(0.0, clock, MAX_CACHE_ENTRIES)
         self._flight: SingleFlight[_Answer] = SingleFlight()
 
     @property
@@ -175,28 +171,15 @@ class CredentialProvider:
     # -- the cache -----------------------------------------------------------------------
 
     def _cached(self, image: str) -> _Answer | None:
-        now = self._clock()
-        with self._lock:
-            for key in (image, registry_of(image), GLOBAL_KEY):
-                answer = self._cache.get(key)
-                if answer is None:
-                    continue
-                if answer.expires <= now:
-                    del self._cache[key]
-                    continue
+        for key in (image, registry_of(image), GLOBAL_KEY):
+            answer = self._cache.get(key)
+            if answer is not None:
                 return answer
         return None
 
     def _store(self, answer: _Answer) -> None:
-        now = self._clock()
-        if answer.expires <= now:
-            return  # a zero duration: used by the callers of this run, not kept
-        with self._lock:
-            for stale in [k for k, v in self._cache.items() if v.expires <= now]:
-                del self._cache[stale]
-            if len(self._cache) >= MAX_CACHE_ENTRIES:
-                del self._cache[min(self._cache, key=lambda k: self._cache[k].expires)]
-            self._cache[answer.key] = answer
+        # A zero duration leaves no time to live: used by the callers of this run, not kept.
+        self._cache.put(answer.key, answer, ttl=answer.expires - self._clock())
 
     # -- one run -------------------------------------------------------------------------
 
@@ -285,10 +268,5 @@ class CredentialProvider:
         ordered = tuple((k, entries[k]) for k in ordered_keys(list(entries)))
         now = self._clock()
         expires = now + seconds if seconds > 0 else now
-        if key_type == "Image":
-            key = image
-        elif key_type == "Registry":
-            key = registry_of(image)
-        else:
-            key = GLOBAL_KEY
+        key = {"Image": image, "Registry": registry_of(image)}.get(key_type, GLOBAL_KEY)
         return _Answer(key, ordered, expires if math.isfinite(expires) else math.inf)

@@ -146,7 +146,7 @@ class SharedCache:
             verify_digest(body, digest, what=f"shared entry {digest}", registry="shared cache")
             content = Content(media_type.decode("utf-8"), body)
         except (DigestMismatch, Unsupported, UnicodeDecodeError):
-            self._forged(key)
+            self.forged(key)
             return None
         self._observer.shared("hit")
         return content
@@ -169,7 +169,7 @@ class SharedCache:
             digest, at = str(entry["digest"]), float(entry["at"])
             validate_digest(digest)
         except (ValueError, KeyError, TypeError, InvalidReference):
-            self._forged(key)
+            self.forged(key)
             return None
         self._observer.shared("hit")
         return KnownTag(digest, max(self._wall() - at, 0.0))
@@ -193,17 +193,13 @@ class SharedCache:
         except ValueError:
             entry = None
         if not isinstance(entry, dict):
-            self._forged(key)
+            self.forged(key)
             return None
         return entry
 
     def put_failure(self, key: str, entry: dict[str, Any], seconds: float) -> None:
         if seconds > 0:
             self._store.set(key, json.dumps(entry).encode(), seconds)
-
-    def forged(self, key: str) -> None:
-        """The caller found the entry at ``key`` unusable: delete and count it."""
-        self._forged(key)
 
     # -- pauses -------------------------------------------------------------------------
 
@@ -215,7 +211,7 @@ class SharedCache:
         try:
             until = float(raw)
         except ValueError:
-            self._forged(f"pause:{host}")
+            self.forged(f"pause:{host}")
             return 0.0
         return max(until - self._wall(), 0.0)
 
@@ -259,6 +255,7 @@ class SharedCache:
         self._observer.shared("wait-expired")
         return fetch()
 
-    def _forged(self, key: str) -> None:
+    def forged(self, key: str) -> None:
+        """The entry at ``key`` is unusable: delete and count it."""
         self._store.delete(key)
         self._observer.shared("forged")

@@ -12,6 +12,7 @@ from html import escape
 
 from slimgate.analysis.rules import FIX_HINT
 from slimgate.audit.bloat import megabytes
+from slimgate.audit.bloat import megabytes_text as _mb
 from slimgate.audit.outcomes import Outcome
 from slimgate.audit.summary import AuditSummary, NamespaceSummary
 from slimgate.reports.svg import bar_chart
@@ -56,10 +57,6 @@ ul.remedies{margin:4px 0 0;padding-left:18px}
 .saving{font-weight:600;white-space:nowrap}
 .empty{color:var(--muted)}
 """
-
-
-def _mb(size: int) -> str:
-    return f"{megabytes(size):,.1f} MB"
 
 
 def _pill(outcome: Outcome) -> str:
@@ -133,11 +130,7 @@ def _namespace(item: NamespaceSummary) -> str:
     for row in item.rows:
         for line in row.containers:
             container, bloat = line.audit, line.bloat
-            messages = "<br>".join(
-                escape(r.message)
-                for r in line.results
-                if r.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR)
-            )
+            messages = "<br>".join(escape(r.message) for r in line.flagged)
             rows.append(
                 f"<tr><td>{escape(str(row.audit.workload.ref))}</td>"
                 f'<td class="num">{container.replicas}</td>'

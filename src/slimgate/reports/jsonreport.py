@@ -11,7 +11,7 @@ from typing import Any
 
 from slimgate.audit.bloat import megabytes
 from slimgate.audit.outcomes import Outcome, RuleResult
-from slimgate.audit.summary import AuditSummary, NamespaceSummary, WorkloadRow
+from slimgate.audit.summary import AuditSummary, ContainerRow, NamespaceSummary, WorkloadRow
 
 API_VERSION = "slimgate.io/v1alpha1"
 KIND = "AuditReport"
@@ -37,26 +37,25 @@ def _result(result: RuleResult) -> dict[str, Any]:
     return out
 
 
+def _container(line: ContainerRow) -> dict[str, Any]:
+    container = line.audit
+    return {
+        "container": container.container.container,
+        "image": container.result.image,
+        "digest": container.digest,
+        "compressedSize": container.compressed_size,
+        "replicas": container.replicas,
+        "verdict": container.result.decision.verdict.value,
+        "result": line.outcome.value,
+        "bloatBytes": line.bloat,
+        "bloatMegabytes": _mb(line.bloat),
+        "error": container.result.error,
+        "results": [_result(r) for r in line.results if r.outcome is not Outcome.PASS],
+    }
+
+
 def _row(row: WorkloadRow) -> dict[str, Any]:
     ref = row.audit.workload.ref
-    containers = []
-    for line in row.containers:
-        container, bloat = line.audit, line.bloat
-        containers.append(
-            {
-                "container": container.container.container,
-                "image": container.result.image,
-                "digest": container.digest,
-                "compressedSize": container.compressed_size,
-                "replicas": container.replicas,
-                "verdict": container.result.decision.verdict.value,
-                "result": line.outcome.value,
-                "bloatBytes": bloat,
-                "bloatMegabytes": _mb(bloat),
-                "error": container.result.error,
-                "results": [_result(r) for r in line.results if r.outcome is not Outcome.PASS],
-            }
-        )
     return {
         "apiVersion": ref.api_version,
         "kind": ref.kind,
@@ -66,7 +65,7 @@ def _row(row: WorkloadRow) -> dict[str, Any]:
         "result": row.outcome.value,
         "costBytes": row.cost,
         "costMegabytes": _mb(row.cost),
-        "containers": containers,
+        "containers": [_container(line) for line in row.containers],
     }
 
 

@@ -37,6 +37,7 @@ from typing import Any, NotRequired, TypedDict
 
 from slimgate.analysis.findings import Severity
 from slimgate.audit.outcomes import POLICY, SOURCE, RuleResult, summary_counts
+from slimgate.kube.workloads import TEMPLATE_PATHS
 
 REPORT_NAME = "slimgate"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "slimgate"}
@@ -51,14 +52,6 @@ class Flavour(StrEnum):
     @property
     def kind(self) -> str:
         return "PolicyReport" if self is Flavour.POLICY_REPORT else "Report"
-
-    @property
-    def group(self) -> str:
-        return self.value.split("/")[0]
-
-    @property
-    def version(self) -> str:
-        return self.value.split("/")[1]
 
     @property
     def plural(self) -> str:
@@ -137,21 +130,12 @@ def container_field_path(result: RuleResult) -> str:
     list_name = pod_path.split(".")[1].split("[")[0] if pod_path.count(".") >= 1 else ""
     if list_name not in ("containers", "initContainers", "ephemeralContainers"):
         list_name = "containers"
-    prefix = TEMPLATE_PATHS.get(result.resource.kind, "spec.")
+    prefix = "".join(f"{part}." for part in (*_TEMPLATES.get(result.resource.kind, ()), "spec"))
     return f"{prefix}{list_name}{{{result.container}}}"
 
 
-# Where a kind keeps its pod spec (the prefix of a container's fieldPath).
-TEMPLATE_PATHS: Mapping[str, str] = {
-    "Pod": "spec.",
-    "Deployment": "spec.template.spec.",
-    "StatefulSet": "spec.template.spec.",
-    "DaemonSet": "spec.template.spec.",
-    "ReplicaSet": "spec.template.spec.",
-    "ReplicationController": "spec.template.spec.",
-    "Job": "spec.template.spec.",
-    "CronJob": "spec.jobTemplate.spec.template.spec.",
-}
+# Where a kind keeps its pod template (a retired group names the same path).
+_TEMPLATES = {kind: path for (_, kind), path in TEMPLATE_PATHS.items()}
 
 
 def result_body(result: RuleResult, moment: Timestamp) -> ResultBody:
@@ -236,14 +220,7 @@ def carry_timestamps(new: list[ResultBody], old: Iterable[Mapping[str, Any]]) ->
                 "seconds": int(stamp.get("seconds", 0)),
                 "nanos": int(stamp.get("nanos", 0)),
             }
-    out: list[ResultBody] = []
-    for result in new:
-        stamp = previous.get(_identity(result))
-        if stamp is not None:
-            result = result.copy()
-            result["timestamp"] = stamp
-        out.append(result)
-    return out
+    return [{**r, "timestamp": previous.get(_identity(r), r["timestamp"])} for r in new]
 
 
 def same_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:

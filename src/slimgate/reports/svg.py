@@ -10,16 +10,11 @@ GAP = 10
 LABEL_WIDTH = 180
 VALUE_WIDTH = 110
 CHART_WIDTH = 760
+COLOUR = "#d9480f"  # the page's accent
 
 
-def bar_chart(
-    bars: Sequence[tuple[str, float]],
-    *,
-    unit: str = "MB",
-    title: str = "",
-    colour: str = "#d9480f",
-) -> str:
-    """``bars`` as (label, value) pairs, drawn largest first in the given order."""
+def bar_chart(bars: Sequence[tuple[str, float]], *, title: str = "") -> str:
+    """``bars`` as (label, value in MB) pairs, drawn largest first in the given order."""
     if not bars:
         return ""
     peak = max(value for _, value in bars) or 1.0
@@ -43,9 +38,9 @@ def bar_chart(
             f'<rect x="{LABEL_WIDTH}" y="{y}" width="{track}" height="{BAR_HEIGHT}" '
             f'rx="3" class="bar-track"/>'
             f'<rect x="{LABEL_WIDTH}" y="{y}" width="{width:.1f}" height="{BAR_HEIGHT}" '
-            f'rx="3" fill="{colour}"/>'
+            f'rx="3" fill="{COLOUR}"/>'
             f'<text x="{LABEL_WIDTH + track + 8}" y="{text_y:.1f}" '
-            f'class="bar-value">{value:,.1f} {escape(unit)}</text></g>'
+            f'class="bar-value">{value:,.1f} MB</text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from slimgate.analysis.rules import FIX_HINT
-from slimgate.audit.bloat import megabytes
+from slimgate.audit.bloat import megabytes_text as _mb
 from slimgate.audit.outcomes import Outcome
 from slimgate.audit.summary import AuditSummary, NamespaceSummary
 
@@ -18,10 +18,6 @@ STYLES = {
     Outcome.FAIL: "bold red",
     Outcome.ERROR: "magenta",
 }
-
-
-def _mb(size: int) -> str:
-    return f"{megabytes(size):,.1f} MB"
 
 
 def _short(image: str, width: int = 60) -> str:
@@ -49,13 +45,7 @@ def namespace_table(item: NamespaceSummary) -> Table:
     for row in item.rows:
         for line in row.containers:
             container, bloat, outcome = line.audit, line.bloat, line.outcome
-            rules = sorted(
-                {
-                    r.rule
-                    for r in line.results
-                    if r.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR)
-                }
-            )
+            rules = sorted({r.rule for r in line.flagged})
             table.add_row(
                 str(row.audit.workload.ref),
                 str(container.replicas),

@@ -49,11 +49,8 @@ def _entries(store: Store, limits: DocumentLimits) -> list[dict[str, Any]]:
 
 
 def _tags(entry: dict[str, Any]) -> set[str]:
-    tags: set[str] = set()
-    for tag in entry.get("RepoTags") or []:
-        if isinstance(tag, str):
-            tags |= name_forms(tag)
-    return tags
+    tags = [tag for tag in entry.get("RepoTags") or [] if isinstance(tag, str)]
+    return set[str]().union(*map(name_forms, tags))
 
 
 def _select(entries: list[dict[str, Any]], ref: str | None, label: str) -> dict[str, Any]:

@@ -117,14 +117,9 @@ def _check_continuations(text: str) -> None:
 
 
 def _parse_from(value: str) -> tuple[str, str | None, str | None]:
-    words = value.split()
-    platform = None
-    rest = []
-    for word in words:
-        if word.startswith("--platform="):
-            platform = word.partition("=")[2]
-        else:
-            rest.append(word)
+    flags = [w.partition("=")[2] for w in value.split() if w.startswith("--platform=")]
+    rest = [w for w in value.split() if not w.startswith("--platform=")]
+    platform = flags[-1] if flags else None
     image = rest[0] if rest else ""
     name = rest[2] if len(rest) >= 3 and rest[1].lower() == "as" else None
     return image, name, platform

@@ -77,12 +77,8 @@ def name_forms(text: str) -> set[str]:
 
 
 def _names_of(entry: Descriptor) -> set[str]:
-    names = {entry.digest}
-    for key in (REF_NAME, IMAGE_NAME):
-        value = entry.annotations.get(key)
-        if value:
-            names |= name_forms(value)
-    return names
+    values = (entry.annotations.get(REF_NAME), entry.annotations.get(IMAGE_NAME))
+    return {entry.digest}.union(*(name_forms(value) for value in values if value))
 
 
 def _display_name(entry: Descriptor) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import ExitStack
 
 from slimgate.model import ImageMetadata, Platform
 from slimgate.oci.documents import DocumentLimits
@@ -17,15 +17,12 @@ def read_local(
 ) -> ImageMetadata:
     """Read the image a local reference names."""
     label = f"{local.transport}:{local.path}"
-    store: Store
-    context: AbstractContextManager[object]
-    if local.transport is Transport.OCI:
-        store = DirectoryStore(local.path, label)
-        context = nullcontext()
-    else:
-        tar = TarStore(local.path, label)
-        store, context = tar, tar
-    with context:
+    with ExitStack() as closing:
+        store: Store = (
+            DirectoryStore(local.path, label)
+            if local.transport is Transport.OCI
+            else closing.enter_context(TarStore(local.path, label))
+        )
         if local.transport is Transport.DOCKER_ARCHIVE:
             return read_docker_archive(store, local.ref, platform, written, limits)
         return read_layout(store, local.ref, platform, written, limits)

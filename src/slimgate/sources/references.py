@@ -42,13 +42,10 @@ def is_local(reference: str) -> bool:
 
 def parse_local(reference: str) -> LocalReference | None:
     """Parse a transport-prefixed reference; None for a registry reference."""
-    for transport in Transport:
-        prefix = f"{transport}:"
-        if reference.startswith(prefix):
-            break
-    else:
+    transport = next((t for t in Transport if reference.startswith(f"{t}:")), None)
+    if transport is None:
         return None
-    rest = reference[len(prefix) :]
+    rest = reference[len(transport) + 1 :]
     if not rest:
         raise InvalidReference(f"invalid reference {reference!r}: the path is missing")
     if Path(rest).exists():
