@@ -17,6 +17,7 @@ from slimgate.analysis.findings import Finding, Method
 from slimgate.analysis.messages import fit, megabytes, shorten
 from slimgate.analysis.patterns import search
 from slimgate.analysis.recognition import Recognition
+from slimgate.analysis.signatures.bases import JDK_VENDORS
 from slimgate.analysis.signatures.remediations import remediation_for
 
 # How each base rule names the base in its message; {name} is the base's display label.
@@ -38,6 +39,16 @@ def toolchain_layers(region: Sequence[StepFacts], recognition: Recognition) -> l
     ]
 
 
+def _jdk_remedy(recognition: Recognition, steps: Sequence[StepFacts]) -> str:
+    """The JDK remediation for the vendor the base, its JAVA_HOME or its JDK steps name."""
+    base = recognition.base
+    texts = (base.reference or "", base.evidence, *(facts.text for facts in steps))
+    for pattern, key in JDK_VENDORS:
+        if any(search((pattern,), text) for text in texts):
+            return key
+    return "jdk"
+
+
 def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding]:
     if recognition is None or recognition.rule is None:
         return []
@@ -45,12 +56,7 @@ def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding
     end = recognition.end if recognition.end is not None else len(facts.steps) - 1
     region = facts.steps[: end + 1]
     signature = recognition.signature
-    if recognition.remedy:
-        remedy = remediation_for(recognition.remedy)
-    elif rule == rules.JDK_RUNTIME:
-        remedy = remediation_for("jdk")
-    else:
-        remedy = remediation_for(signature.remedy_key if signature else recognition.ecosystem)
+    layers: list[StepFacts] = []
     if recognition.layers is not None:
         sizes = facts.layer_sizes
         indices = [i for i in recognition.layers if i < len(sizes)]
@@ -64,6 +70,12 @@ def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding
         toolchain_bytes = sum(f.size for f in layers)
         largest = max(layers, key=lambda f: f.size) if layers else None
         top_layer = largest.step.layer if largest else None
+    if recognition.remedy:
+        remedy = remediation_for(recognition.remedy)
+    elif rule == rules.JDK_RUNTIME:
+        remedy = remediation_for(_jdk_remedy(recognition, layers))
+    else:
+        remedy = remediation_for(signature.remedy_key if signature else recognition.ecosystem)
     saving = int(toolchain_bytes * (1 - remedy.retained_fraction)) if toolchain_bytes else None
     base = recognition.base
     label = base.reference.rsplit("/", 1)[-1] if base.reference else base.name

@@ -72,6 +72,12 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "swift-6.0": ({TB, BIG}, "swift"),  # the 800 MB toolchain, not only its headers
     "wordpress-7-apache": ({PHP}, "php (keeps $PHPIZE_DEPS)"),  # its php base keeps gcc
     "traefik-v3": (set(), None),
+    # JDKs of other vendors, each with its own runtime in the advice:
+    "ibm-semeru-runtimes-open-21-jdk": ({JDK, BIG}, "JDK"),  # not the JRE its JAVA_HOME suggested
+    "sapmachine-21-jdk": ({JDK, BIG}, "JDK"),  # the JDK is an apt package
+    "ibm-semeru-runtimes-open-21-jre": (set(), "JRE"),
+    "sapmachine-21-jre": (set(), "JRE"),
+    "amazoncorretto-21-al2023-headless": (set(), "JRE"),  # the -headless rpm: no javac, no jmods
 }
 KNOWLEDGE = Knowledge.default()
 
@@ -234,7 +240,7 @@ def test_a_jdk_installed_from_rpms_names_its_layer_and_saving() -> None:
     finding = analyse(image, KNOWLEDGE).findings[0]
     assert finding.rule == JDK
     assert finding.layer == 1
-    assert finding.saving == int(image.layers[1].size * 0.65)
+    assert finding.saving == int(image.layers[1].size * 0.48)  # its -headless rpm keeps 52 %
     assert "saves ~" in finding.message
 
 
@@ -259,3 +265,39 @@ def test_one_time_on_every_history_entry_tells_no_builds_apart() -> None:
     )
     image = replace(image, config=replace(image.config, history=same_time))
     assert TI in {f.rule for f in analyse(image, KNOWLEDGE).findings}
+
+
+@pytest.mark.parametrize(
+    ("name", "runtime", "advice"),
+    [
+        ("eclipse-temurin-21-jdk", "eclipse-temurin-21-jre", "eclipse-temurin:*-jre"),
+        (
+            "ibm-semeru-runtimes-open-21-jdk",
+            "ibm-semeru-runtimes-open-21-jre",
+            "ibm-semeru-runtimes:open-*-jre",
+        ),
+        ("sapmachine-21-jdk", "sapmachine-21-jre", "sapmachine:*-jre"),
+        # Corretto 11 and later publish no JRE image: its own runtime-only image, or jlink
+        (
+            "amazoncorretto-21",
+            "amazoncorretto-21-al2023-headless",
+            "amazoncorretto:*-al2023-headless or a jlink runtime",
+        ),
+    ],
+)
+def test_a_jdk_is_told_to_run_on_its_own_vendors_runtime(
+    name: str, runtime: str, advice: str
+) -> None:
+    """The advice names the vendor's own runtime image, and the saving is the JDK layer less
+    what that runtime's layer keeps of it (within 2 % of the JDK layer, the table's rounding)."""
+    image = corpus.load(name)
+    finding = analyse(image, KNOWLEDGE).findings[0]
+    assert finding.rule == JDK
+    assert advice in finding.message
+    assert "eclipse-temurin" not in finding.message or name.startswith("eclipse-temurin")
+    assert finding.layer is not None
+    jdk_layer = image.layers[finding.layer].size
+    runtime_layer = max(layer.size for layer in corpus.load(runtime).layers[-3:])
+    assert finding.saving is not None
+    assert abs(finding.saving - (jdk_layer - runtime_layer)) < 0.02 * jdk_layer
+    assert analyse(corpus.load(runtime), KNOWLEDGE).findings == ()

@@ -62,6 +62,16 @@ _JDK_MARKERS = (
     r"openjdk-[\d.]+(?:\+\d+)?_linux-\S+_bin\.tar\.gz",
     r"openjdk-\d+-jdk",
     r"amazon-corretto-\d+-\S*-jdk|java-\S+-amazon-corretto-devel",
+    r"ibm-semeru-open-jdk_",  # Semeru's JDK archive (its JRE is ibm-semeru-open-jre_)
+    r"\b(?:openjdk|sapmachine|temurin|zulu)-?\d+-jdk\b",  # a JDK's apt package
+)
+
+# The remediation key of a JDK vendor whose own JRE (or runtime-only image) differs from
+# Temurin's, searched in the base's reference, its JAVA_HOME and its JDK steps.
+JDK_VENDORS: tuple[tuple[str, str], ...] = (
+    (r"amazon-?corretto", "jdk-corretto"),
+    (r"sapmachine", "jdk-sapmachine"),
+    (r"ibm-semeru", "jdk-semeru"),
 )
 
 BASE_SIGNATURES: tuple[BaseSignature, ...] = (
