@@ -30,12 +30,17 @@ _WHAT = {
 
 
 def toolchain_layers(region: Sequence[StepFacts], recognition: Recognition) -> list[StepFacts]:
-    """The steps of the base region whose layers carry the toolchain."""
-    sdk = recognition.signature.sdk if recognition.signature is not None else ()
+    """The steps of the base region whose layers carry the toolchain: not those that
+    install the runtime the fixed image still carries."""
+    signature = recognition.signature
+    sdk = signature.sdk if signature is not None else ()
+    runtime = signature.runtime if signature is not None else ()
     return [
         facts
         for facts in region
-        if facts.step.layer is not None and (facts.kept or search(sdk, facts.text))
+        if facts.step.layer is not None
+        and (facts.kept or search(sdk, facts.text))
+        and not search(runtime, facts.text)
     ]
 
 

@@ -301,3 +301,18 @@ def test_a_jdk_is_told_to_run_on_its_own_vendors_runtime(
     assert finding.saving is not None
     assert abs(finding.saving - (jdk_layer - runtime_layer)) < 0.02 * jdk_layer
     assert analyse(corpus.load(runtime), KNOWLEDGE).findings == ()
+
+
+def test_a_release_keeps_the_runtime_so_it_is_not_counted_as_saved() -> None:
+    """rebar3 and mix releases bundle ERTS: the OTP (and elixir) build layers stay in the
+    fixed image, so erlang's and elixir's savings are the compiler and version-control
+    layers of buildpack-deps alone."""
+    for name in ("erlang-27", "elixir-1.18"):
+        image = corpus.load(name)
+        finding = analyse(image, KNOWLEDGE).findings[0]
+        layers = image.layer_history()
+        otp = next(layer for layer in layers if "OTP_DOWNLOAD_URL" in (layer.created_by or ""))
+        compilers = next(layer for layer in layers if "g++" in (layer.created_by or ""))
+        scm = next(layer for layer in layers if "mercurial" in (layer.created_by or ""))
+        assert finding.layer == compilers.index != otp.index
+        assert finding.saving == compilers.size + scm.size

@@ -49,6 +49,9 @@ class BaseSignature:
     # Plain text every step a ``history`` anchor matches contains: a substring test rules
     # the other steps out before any regular expression runs.
     marker: str = ""
+    # Steps that install the language runtime the remedy's image still carries (a release
+    # built with ``mix release`` or rebar3 bundles ERTS): not counted in the saving.
+    runtime: tuple[str, ...] = ()
 
     @property
     def remedy_key(self) -> str:
@@ -297,6 +300,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         own=(r"ELIXIR_", r"elixir-lang", r"^CMD \[\"iex\"\]"),
         repositories=("elixir",),
         clean_tags=("slim", "alpine"),
+        runtime=(r"OTP_DOWNLOAD_URL|otp_src", r"ELIXIR_DOWNLOAD_URL"),
     ),
     BaseSignature(
         "erlang",
@@ -309,6 +313,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         own=(r"OTP_", r"REBAR", r"rebar3?-src", r"^CMD \[\"erl\"\]"),
         repositories=("erlang",),
         clean_tags=("slim", "alpine"),
+        runtime=(r"OTP_DOWNLOAD_URL|otp_src",),
     ),
     BaseSignature(  # perl sets no environment: its release build is the evidence
         "perl",
