@@ -87,6 +87,12 @@ REMEDIATIONS: dict[str, Remediation] = {
         "multi-stage: rebar3 as prod release (or mix release) in erlang/elixir:<version>, then "
         "FROM debian:<suite>-slim and COPY --from=build the release, which bundles ERTS",
     ),
+    "composer": Remediation(
+        "run composer in a build stage, copy vendor/ into php",
+        "multi-stage: composer install --no-dev --optimize-autoloader in composer:<version>, "
+        "then FROM php:<version>-fpm-alpine (or -cli-alpine) and COPY --from=build /app/vendor "
+        "with the application; composer, git and make stay in the build stage",
+    ),
     "perl": Remediation(
         "install modules in perl, run on perl:*-slim",
         "multi-stage: cpanm --installdeps (XS modules need the compilers) in perl:<version>, then "
