@@ -75,6 +75,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     # JDKs of other vendors, each with its own runtime in the advice:
     "ibm-semeru-runtimes-open-21-jdk": ({JDK, BIG}, "JDK"),  # not the JRE its JAVA_HOME suggested
     "sapmachine-21-jdk": ({JDK, BIG}, "JDK"),  # the JDK is an apt package
+    "dart-stable": ({TB, BIG}, "dart"),
     "ibm-semeru-runtimes-open-21-jre": (set(), "JRE"),
     "sapmachine-21-jre": (set(), "JRE"),
     "amazoncorretto-21-al2023-headless": (set(), "JRE"),  # the -headless rpm: no javac, no jmods
@@ -337,3 +338,12 @@ def test_composer_is_a_build_tool_image_not_an_application_keeping_make() -> Non
         and ("mercurial" in layer.created_by or "--filename=composer" in layer.created_by)
     )
     assert finding.saving == carried
+
+
+def test_dart_is_an_sdk_image_with_the_aot_advice() -> None:
+    image = corpus.load("dart-stable")
+    finding = next(f for f in analyse(image, KNOWLEDGE).findings if f.rule == TB)
+    sdk = next(layer for layer in image.layer_history() if "dartsdk-" in (layer.created_by or ""))
+    assert finding.layer == sdk.index
+    assert "dart compile exe" in finding.message
+    assert "/runtime/" in (finding.remediation or "")

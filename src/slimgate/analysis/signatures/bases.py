@@ -196,6 +196,18 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         repositories=("composer",),
         remedy="composer",
     ),
+    BaseSignature(  # the Dart SDK; its /runtime/ holds what an AOT executable needs
+        "dart",
+        "dart",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "dart",
+        "dart",
+        env=("DART_SDK",),
+        own=(r"DART_SDK", r"dart-archive|dartsdk-", r"^ENV PATH=\S*/dart/bin", r"^WORKDIR /root$"),
+        sdk=(r"dart-archive|dartsdk-",),
+        repositories=("dart",),
+    ),
     BaseSignature(
         "php",
         "php",

@@ -87,6 +87,12 @@ REMEDIATIONS: dict[str, Remediation] = {
         "multi-stage: rebar3 as prod release (or mix release) in erlang/elixir:<version>, then "
         "FROM debian:<suite>-slim and COPY --from=build the release, which bundles ERTS",
     ),
+    "dart": Remediation(
+        "dart compile exe in dart, ship on scratch",
+        "multi-stage: dart pub get and dart compile exe in dart:<version>, then FROM scratch, "
+        "COPY --from=build /runtime/ / (the C library and certificates the dart image prepares "
+        "there) and the compiled executable",
+    ),
     "composer": Remediation(
         "run composer in a build stage, copy vendor/ into php",
         "multi-stage: composer install --no-dev --optimize-autoloader in composer:<version>, "
