@@ -76,6 +76,8 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "ibm-semeru-runtimes-open-21-jdk": ({JDK, BIG}, "JDK"),  # not the JRE its JAVA_HOME suggested
     "sapmachine-21-jdk": ({JDK, BIG}, "JDK"),  # the JDK is an apt package
     "dart-stable": ({TB, BIG}, "dart"),
+    "caddy-builder": ({TB}, "golang"),  # xcaddy on golang:alpine
+    "mariadb-11.8-noble": (set(), None),  # packages from MariaDB's repository, no compilers
     "ibm-semeru-runtimes-open-21-jre": (set(), "JRE"),
     "sapmachine-21-jre": (set(), "JRE"),
     "amazoncorretto-21-al2023-headless": (set(), "JRE"),  # the -headless rpm: no javac, no jmods
