@@ -77,6 +77,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "sapmachine-21-jdk": ({JDK, BIG}, "JDK"),  # the JDK is an apt package
     "dart-stable": ({TB, BIG}, "dart"),
     "caddy-builder": ({TB}, "golang"),  # xcaddy on golang:alpine
+    "pypy-3-bookworm": ({FL, BIG}, "pypy (full)"),  # not the buildpack-deps it is built on
     "mariadb-11.8-noble": (set(), None),  # packages from MariaDB's repository, no compilers
     "ibm-semeru-runtimes-open-21-jre": (set(), "JRE"),
     "sapmachine-21-jre": (set(), "JRE"),
@@ -190,6 +191,15 @@ def test_a_base_told_by_its_history_names_its_own_evidence(
     assert analysis.base.evidence.endswith(evidence)
     assert "buildpack-deps" not in analysis.base.evidence
     assert advice in analysis.findings[0].message
+
+
+def test_pypy_is_a_full_language_base_with_its_own_slim_advice() -> None:
+    finding = analyse(corpus.load("pypy-3-bookworm"), KNOWLEDGE).findings[0]
+    assert finding.rule == FL
+    assert rules.DEFAULT_ACTIONS[finding.rule] == "warn"
+    assert "pypy:*-slim" in finding.message
+    assert finding.base is not None
+    assert "buildpack-deps" not in finding.base.evidence
 
 
 def test_erlang_and_elixir_are_told_from_a_broker_that_copies_erlang_in() -> None:

@@ -124,6 +124,11 @@ REMEDIATIONS: dict[str, Remediation] = {
         "multi-stage: pip wheel in python:<version>, then FROM python:<version>-slim and "
         "pip install --no-index the wheels (no compilers needed at run time)",
     ),
+    "pypy": Remediation(
+        "build wheels in pypy, run on pypy:*-slim",
+        "multi-stage: pip wheel in pypy:<version>, then FROM pypy:<version>-slim and "
+        "pip install --no-index the wheels (no compilers needed at run time)",
+    ),
     "ruby": Remediation(
         "bundle in ruby, run on ruby:*-slim",
         "multi-stage: bundle install in ruby:<version>, then FROM ruby:<version>-slim with "
