@@ -29,19 +29,21 @@ _WHAT = {
 }
 
 
-def toolchain_layers(region: Sequence[StepFacts], recognition: Recognition) -> list[StepFacts]:
-    """The steps of the base region whose layers carry the toolchain: not those that
-    install the runtime the fixed image still carries."""
+def toolchain_layers(
+    region: Sequence[StepFacts], recognition: Recognition
+) -> tuple[list[StepFacts], list[StepFacts]]:
+    """The steps of the base region whose layers carry the toolchain, and of those the
+    ones a fixed image would not ship: not the steps that install the runtime it still
+    carries (their layer holds both, and the saving cannot tell them apart)."""
     signature = recognition.signature
     sdk = signature.sdk if signature is not None else ()
     runtime = signature.runtime if signature is not None else ()
-    return [
+    carrying = [
         facts
         for facts in region
-        if facts.step.layer is not None
-        and (facts.kept or search(sdk, facts.text))
-        and not search(runtime, facts.text)
+        if facts.step.layer is not None and (facts.kept or search(sdk, facts.text))
     ]
+    return carrying, [facts for facts in carrying if not search(runtime, facts.text)]
 
 
 def _jdk_remedy(recognition: Recognition, steps: Sequence[StepFacts]) -> str:
@@ -71,9 +73,10 @@ def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding
         largest = next((f for f in facts.steps if top is not None and f.step.layer == top), None)
         top_layer = top
     else:
-        layers = toolchain_layers(region, recognition)
+        carrying, layers = toolchain_layers(region, recognition)
         toolchain_bytes = sum(f.size for f in layers)
-        largest = max(layers, key=lambda f: f.size) if layers else None
+        named = layers or carrying
+        largest = max(named, key=lambda f: f.size) if named else None
         top_layer = largest.step.layer if largest else None
     if recognition.remedy:
         remedy = remediation_for(recognition.remedy)

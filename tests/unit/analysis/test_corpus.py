@@ -78,6 +78,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "dart-stable": ({TB, BIG}, "dart"),
     "caddy-builder": ({TB}, "golang"),  # xcaddy on golang:alpine
     "pypy-3-bookworm": ({FL, BIG}, "pypy (full)"),  # not the buildpack-deps it is built on
+    "r-base-latest": ({FL, BIG}, "r-base (keeps r-base-dev)"),  # not an app keeping -dev
     "mariadb-11.8-noble": (set(), None),  # packages from MariaDB's repository, no compilers
     "ibm-semeru-runtimes-open-21-jre": (set(), "JRE"),
     "sapmachine-21-jre": (set(), "JRE"),
@@ -200,6 +201,23 @@ def test_pypy_is_a_full_language_base_with_its_own_slim_advice() -> None:
     assert "pypy:*-slim" in finding.message
     assert finding.base is not None
     assert "buildpack-deps" not in finding.base.evidence
+
+
+def test_r_base_keeps_its_compilers_for_packages_with_r_in_the_same_layer() -> None:
+    """r-base installs R and r-base-dev (gcc, g++, gfortran) in one step so that packages
+    compile: a full language base to warn about, not 691 MB of kept -dev packages to deny.
+    The layer is R itself as much as its compilers, so no saving is claimed."""
+    image = corpus.load("r-base-latest")
+    finding = analyse(image, KNOWLEDGE).findings[0]
+    assert finding.rule == FL
+    assert TI not in {f.rule for f in analyse(image, KNOWLEDGE).findings}
+    r_layer = next(
+        layer for layer in image.layer_history() if "r-base-dev" in (layer.created_by or "")
+    )
+    assert finding.layer == r_layer.index
+    assert finding.saving is None
+    assert "saves" not in finding.message
+    assert "/usr/local/lib/R/site-library" in (finding.remediation or "")
 
 
 def test_erlang_and_elixir_are_told_from_a_broker_that_copies_erlang_in() -> None:

@@ -358,6 +358,19 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         clean_tags=("slim", "alpine"),
         runtime=(r"OTP_DOWNLOAD_URL|otp_src",),
     ),
+    BaseSignature(  # r-base keeps r-base-dev (gcc, gfortran) so that R packages compile
+        "R",
+        "r",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.KEPT_TOOLCHAIN,
+        "r-base (keeps r-base-dev)",
+        "r-base",
+        env=("R_BASE_VERSION",),
+        own=(r"R_BASE_VERSION", r"\br-base\b", r"littler", r"^CMD \[\"R\"\]"),
+        repositories=("r-base",),
+        # R itself arrives in the step that keeps r-base-dev: no layer is the compilers alone
+        runtime=(r"\br-base-core\b",),
+    ),
     BaseSignature(  # perl sets no environment: its release build is the evidence
         "perl",
         "perl",

@@ -99,6 +99,12 @@ REMEDIATIONS: dict[str, Remediation] = {
         "then FROM php:<version>-fpm-alpine (or -cli-alpine) and COPY --from=build /app/vendor "
         "with the application; composer, git and make stay in the build stage",
     ),
+    "r": Remediation(
+        "install packages in a stage, run R without r-base-dev",
+        "multi-stage: install2.r (or install.packages) in r-base:<version>, where r-base-dev "
+        "compiles them, then FROM debian:testing-slim with r-base-core and the packages' "
+        "runtime libraries, and COPY --from=build /usr/local/lib/R/site-library",
+    ),
     "perl": Remediation(
         "install modules in perl, run on perl:*-slim",
         "multi-stage: cpanm --installdeps (XS modules need the compilers) in perl:<version>, then "
