@@ -80,6 +80,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "pypy-3-bookworm": ({FL, BIG}, "pypy (full)"),  # not the buildpack-deps it is built on
     "r-base-latest": ({FL, BIG}, "r-base (keeps r-base-dev)"),  # not an app keeping -dev
     "mariadb-11.8-noble": (set(), None),  # packages from MariaDB's repository, no compilers
+    "tomcat-11-jre21": (set(), "JRE"),  # tomcat-native built in the JDK variant, copied in
     "ibm-semeru-runtimes-open-21-jre": (set(), "JRE"),
     "sapmachine-21-jre": (set(), "JRE"),
     "amazoncorretto-21-al2023-headless": (set(), "JRE"),  # the -headless rpm: no javac, no jmods
