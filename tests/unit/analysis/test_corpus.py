@@ -79,6 +79,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "caddy-builder": ({TB}, "golang"),  # xcaddy on golang:alpine
     "pypy-3-bookworm": ({FL, BIG}, "pypy (full)"),  # not the buildpack-deps it is built on
     "r-base-latest": ({FL, BIG}, "r-base (keeps r-base-dev)"),  # not an app keeping -dev
+    "clojure-temurin-21-tools-deps": ({TB}, "clojure (tools.deps)"),  # a build tool, like lein
     "mariadb-11.8-noble": (set(), None),  # packages from MariaDB's repository, no compilers
     "tomcat-11-jre21": (set(), "JRE"),  # tomcat-native built in the JDK variant, copied in
     "ibm-semeru-runtimes-open-21-jre": (set(), "JRE"),
@@ -219,6 +220,15 @@ def test_r_base_keeps_its_compilers_for_packages_with_r_in_the_same_layer() -> N
     assert finding.saving is None
     assert "saves" not in finding.message
     assert "/usr/local/lib/R/site-library" in (finding.remediation or "")
+
+
+def test_the_clojure_cli_image_is_a_build_tool_like_leiningen() -> None:
+    """clojure:*-tools-deps keeps make and git with the Clojure CLI on a JDK copied from
+    eclipse-temurin: one toolchain-base finding with the uberjar advice, not a JRE base
+    with a kept make and a copied JDK."""
+    findings = analyse(corpus.load("clojure-temurin-21-tools-deps"), KNOWLEDGE).findings
+    assert [f.rule for f in findings] == [TB]
+    assert "uberjar" in findings[0].message
 
 
 def test_erlang_and_elixir_are_told_from_a_broker_that_copies_erlang_in() -> None:
