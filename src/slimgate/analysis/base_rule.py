@@ -85,6 +85,15 @@ def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding
     else:
         remedy = remediation_for(signature.remedy_key if signature else recognition.ecosystem)
     saving = int(toolchain_bytes * (1 - remedy.retained_fraction)) if toolchain_bytes else None
+    if saving and signature is not None and signature.jdk:
+        # a JDK layer of a build tool's image: the fix still ships a JRE's share of it
+        jre = remediation_for("jdk").retained_fraction
+        saving = int(
+            sum(
+                f.size * (1 - (jre if search(signature.jdk, f.text) else remedy.retained_fraction))
+                for f in layers
+            )
+        )
     base = recognition.base
     label = base.reference.rsplit("/", 1)[-1] if base.reference else base.name
     if rule == rules.FULL_LANGUAGE_BASE and signature is not None and not base.reference:

@@ -231,6 +231,26 @@ def test_the_clojure_cli_image_is_a_build_tool_like_leiningen() -> None:
     assert "uberjar" in findings[0].message
 
 
+@pytest.mark.parametrize(
+    ("name", "jdk_step"),
+    [
+        ("maven-3-eclipse-temurin-21", "OpenJDK21U-jdk_"),
+        ("gradle-jdk21", "OpenJDK21U-jdk_"),
+        ("clojure-temurin-21-lein", "COPY /opt/java/openjdk "),
+        ("clojure-temurin-21-tools-deps", "COPY /opt/java/openjdk "),
+    ],
+)
+def test_a_build_tools_saving_keeps_the_jre_its_advice_runs_on(name: str, jdk_step: str) -> None:
+    """The advice runs the jar on a JRE, so the build tool's JDK layer is saved less the
+    JRE's share of it (a third, as for a JDK base); its other layers are saved whole."""
+    image = corpus.load(name)
+    finding = next(f for f in analyse(image, KNOWLEDGE).findings if f.rule == TB)
+    jdk = next(layer for layer in image.layer_history() if jdk_step in (layer.created_by or ""))
+    assert finding.size is not None
+    assert finding.saving is not None
+    assert abs(finding.saving - (finding.size - jdk.size * 0.35)) <= 1
+
+
 def test_erlang_and_elixir_are_told_from_a_broker_that_copies_erlang_in() -> None:
     for name in ("erlang-27", "elixir-1.18"):
         finding = analyse(corpus.load(name), KNOWLEDGE).findings[0]

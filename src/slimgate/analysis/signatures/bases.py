@@ -52,6 +52,9 @@ class BaseSignature:
     # Steps that install the language runtime the remedy's image still carries (a release
     # built with ``mix release`` or rebar3 bundles ERTS): not counted in the saving.
     runtime: tuple[str, ...] = ()
+    # Steps whose layer is a JDK that the fix replaces with a JRE (maven, gradle, lein):
+    # counted in the saving less the JRE's share of it, as for a JDK base.
+    jdk: tuple[str, ...] = ()
 
     @property
     def remedy_key(self) -> str:
@@ -88,6 +91,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         env=("MAVEN_HOME",),
         own=(r"MAVEN_", r"/usr/share/maven", r"mvn-entrypoint", r"/usr/bin/mvn"),
         sdk=(r"/usr/share/maven", r"apache-maven-\S+-bin", *_JDK_MARKERS[:1]),
+        jdk=_JDK_MARKERS[:1],
         repositories=("maven",),
         repository_patterns=(r"cgr\.dev/[^/]+/maven",),
     ),
@@ -101,6 +105,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         env=("GRADLE_HOME",),
         own=(r"GRADLE_", r"gradle"),
         sdk=(r"gradle-\S+-bin\.zip", r"/opt/gradle", *_JDK_MARKERS[:1]),
+        jdk=_JDK_MARKERS[:1],
         repositories=("gradle",),
         repository_patterns=(r"cgr\.dev/[^/]+/gradle",),
     ),
@@ -114,6 +119,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         env=("LEIN_VERSION",),
         own=(r"LEIN_", r"\blein\b", r"leiningen", r"^COPY entrypoint "),
         sdk=(r"leiningen", r"\blein deps\b", r"/opt/java/openjdk"),
+        jdk=(r"^COPY /opt/java/openjdk ",),
         repositories=("clojure",),
         remedy="clojure",
     ),
@@ -133,6 +139,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
             r"^WORKDIR /tmp$",
         ),
         sdk=(r"linux-install-", r"/opt/java/openjdk"),
+        jdk=(r"^COPY /opt/java/openjdk ",),
         remedy="clojure",
     ),
     BaseSignature(
