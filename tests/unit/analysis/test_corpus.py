@@ -82,6 +82,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "clojure-temurin-21-tools-deps": ({TB}, "clojure (tools.deps)"),  # a build tool, like lein
     "mariadb-11.8-noble": (set(), None),  # packages from MariaDB's repository, no compilers
     "tomcat-11-jre21": (set(), "JRE"),  # tomcat-native built in the JDK variant, copied in
+    "ruby-3.4-alpine": (set(), "ruby (alpine)"),  # build deps and the temporary rustup purged
     "ibm-semeru-runtimes-open-21-jre": (set(), "JRE"),
     "sapmachine-21-jre": (set(), "JRE"),
     "amazoncorretto-21-al2023-headless": (set(), "JRE"),  # the -headless rpm: no javac, no jmods
