@@ -43,13 +43,15 @@ def toolchain_layers(
         for facts in region
         if facts.step.layer is not None and (facts.kept or search(sdk, facts.text))
     ]
+    if not runtime:
+        return carrying, carrying
     return carrying, [facts for facts in carrying if not search(runtime, facts.text)]
 
 
-def _jdk_remedy(recognition: Recognition, steps: Sequence[StepFacts]) -> str:
-    """The JDK remediation for the vendor the base, its JAVA_HOME or its JDK steps name."""
+def _jdk_remedy(recognition: Recognition, jdk: StepFacts | None) -> str:
+    """The JDK remediation for the vendor the base, its JAVA_HOME or its JDK step names."""
     base = recognition.base
-    texts = (base.reference or "", base.evidence, *(facts.text for facts in steps))
+    texts = (base.reference or "", base.evidence, jdk.text if jdk is not None else "")
     for pattern, key in JDK_VENDORS:
         if any(search((pattern,), text) for text in texts):
             return key
@@ -81,7 +83,7 @@ def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding
     if recognition.remedy:
         remedy = remediation_for(recognition.remedy)
     elif rule == rules.JDK_RUNTIME:
-        remedy = remediation_for(_jdk_remedy(recognition, layers))
+        remedy = remediation_for(_jdk_remedy(recognition, largest))
     else:
         remedy = remediation_for(signature.remedy_key if signature else recognition.ecosystem)
     saving = int(toolchain_bytes * (1 - remedy.retained_fraction)) if toolchain_bytes else None

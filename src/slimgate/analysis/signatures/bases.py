@@ -61,15 +61,29 @@ class BaseSignature:
         return self.remedy or self.ecosystem
 
 
+# A JDK's apt package (openjdk-17-jdk, sapmachine-21-jdk, temurin-21-jdk, zulu21-jdk), found
+# from its "-jdk" so that the search can skip to that text (fixed-width look-behinds).
+_JDK_PACKAGE = (
+    r"-jdk\b(?:"
+    + "|".join(
+        f"(?<={name}{digits}-jdk)"
+        for name in ("openjdk-", "sapmachine-", "temurin-", "zulu", "zulu-")
+        for digits in (r"\d", r"\d\d")
+    )
+    + ")"
+)
+
+# Each pattern starts with plain text (a word boundary is checked behind it), which lets
+# the search skip ahead: these run over every step of every image that sets JAVA_HOME.
 _JDK_MARKERS = (
     r"OpenJDK\d+U-jdk_",
-    r"\bjavac\b",
-    r"\bjshell\b",
+    r"javac(?<=\bjavac)\b",
+    r"jshell(?<=\bjshell)\b",
     r"openjdk-[\d.]+(?:\+\d+)?_linux-\S+_bin\.tar\.gz",
     r"openjdk-\d+-jdk",
     r"amazon-corretto-\d+-\S*-jdk|java-\S+-amazon-corretto-devel",
     r"ibm-semeru-open-jdk_",  # Semeru's JDK archive (its JRE is ibm-semeru-open-jre_)
-    r"\b(?:openjdk|sapmachine|temurin|zulu)-?\d+-jdk\b",  # a JDK's apt package
+    _JDK_PACKAGE,
 )
 
 # The remediation key of a JDK vendor whose own JRE (or runtime-only image) differs from
@@ -229,8 +243,8 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         "dart",
         "dart",
         env=("DART_SDK",),
-        own=(r"DART_SDK", r"dart-archive|dartsdk-", r"^ENV PATH=\S*/dart/bin", r"^WORKDIR /root$"),
-        sdk=(r"dart-archive|dartsdk-",),
+        own=(r"DART_SDK", r"dart(?:-archive|sdk-)", r"^ENV PATH=\S*/dart/bin", r"^WORKDIR /root$"),
+        sdk=(r"dart(?:-archive|sdk-)",),
         repositories=("dart",),
     ),
     BaseSignature(
