@@ -66,7 +66,7 @@ def classify_reference(reference: str) -> tuple[BaseSignature, str | None] | Non
     for signature in BASE_SIGNATURES:
         if _names(signature, path):
             where = f"{tag} {path.rsplit('/', 1)[-1]}" if signature.repository_patterns else tag
-            clean = any(marker in where for marker in signature.clean_tags)
+            clean = search(signature.clean_tags, where)
             return signature, None if clean else signature.rule
     return None
 

@@ -37,7 +37,8 @@ class BaseSignature:
     own: tuple[str, ...] = ()
     sdk: tuple[str, ...] = ()
     repositories: tuple[str, ...] = ()
-    clean_tags: tuple[str, ...] = ()  # a tag containing one of these is the clean variant
+    # Regular expressions: a tag one of them matches is the clean variant ("slim", "jre")
+    clean_tags: tuple[str, ...] = ()
     remedy: str = ""  # remediation key when it differs from the ecosystem
     # Repositories outside Docker Hub's library, as regular expressions over the whole path
     # (``registry.access.redhat.com/ubi9/openjdk-17``); a clean marker may then be in the
@@ -296,10 +297,13 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
             "openjdk",
             "amazoncorretto",
             "sapmachine",
+            "ibm-semeru-runtimes",
             "tomcat",
             "java",
         ),
-        clean_tags=("jre",),
+        # a JRE, or a runtime-only headless image (amazoncorretto:21-al2023-headless);
+        # sapmachine:21-jdk-headless is a JDK without its GUI libraries
+        clean_tags=("jre", r"^(?!.*jdk).*headless"),
         remedy="jdk",
         repository_patterns=(r"cgr\.dev/[^/]+/(?:jdk|jre)",),
     ),
