@@ -83,6 +83,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "mariadb-11.8-noble": (set(), None),  # packages from MariaDB's repository, no compilers
     "tomcat-11-jre21": (set(), "JRE"),  # tomcat-native built in the JDK variant, copied in
     "ruby-3.4-alpine": (set(), "ruby (alpine)"),  # build deps and the temporary rustup purged
+    "docker-dind": (set(), None),  # release binaries of the daemon and CLI plugins, git
     "ibm-semeru-runtimes-open-21-jre": (set(), "JRE"),
     "sapmachine-21-jre": (set(), "JRE"),
     "amazoncorretto-21-al2023-headless": (set(), "JRE"),  # the -headless rpm: no javac, no jmods
