@@ -84,6 +84,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "tomcat-11-jre21": (set(), "JRE"),  # tomcat-native built in the JDK variant, copied in
     "ruby-3.4-alpine": (set(), "ruby (alpine)"),  # build deps and the temporary rustup purged
     "docker-dind": (set(), None),  # release binaries of the daemon and CLI plugins, git
+    "kong-3.9": (set(), None),  # its .deb (OpenResty, LuaJIT) with git and unzip for plugins
     "ibm-semeru-runtimes-open-21-jre": (set(), "JRE"),
     "sapmachine-21-jre": (set(), "JRE"),
     "amazoncorretto-21-al2023-headless": (set(), "JRE"),  # the -headless rpm: no javac, no jmods
