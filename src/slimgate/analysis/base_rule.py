@@ -9,7 +9,7 @@ ships (``retained_fraction``: a JRE keeps about a third of a JDK).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from slimgate.analysis import rules
 from slimgate.analysis.facts import Facts, StepFacts
@@ -48,10 +48,16 @@ def toolchain_layers(
     return carrying, [facts for facts in carrying if not search(runtime, facts.text)]
 
 
-def _jdk_remedy(recognition: Recognition, jdk: StepFacts | None) -> str:
-    """The JDK remediation for the vendor the base, its JAVA_HOME or its JDK step names."""
+def _jdk_remedy(recognition: Recognition, jdk: StepFacts | None, env: Iterable[str]) -> str:
+    """The JDK remediation for the application or vendor that the base's reference, its
+    JAVA_HOME, its JDK step or its environment's names show."""
     base = recognition.base
-    texts = (base.reference or "", base.evidence, jdk.text if jdk is not None else "")
+    texts = (
+        base.reference or "",
+        base.evidence,
+        jdk.text if jdk is not None else "",
+        " ".join(env),
+    )
     for pattern, key in JDK_VENDORS:
         if any(search((pattern,), text) for text in texts):
             return key
@@ -83,7 +89,7 @@ def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding
     if recognition.remedy:
         remedy = remediation_for(recognition.remedy)
     elif rule == rules.JDK_RUNTIME:
-        remedy = remediation_for(_jdk_remedy(recognition, largest))
+        remedy = remediation_for(_jdk_remedy(recognition, largest, facts.env))
     else:
         remedy = remediation_for(signature.remedy_key if signature else recognition.ecosystem)
     saving = int(toolchain_bytes * (1 - remedy.retained_fraction)) if toolchain_bytes else None

@@ -87,9 +87,11 @@ _JDK_MARKERS = (
     _JDK_PACKAGE,
 )
 
-# The remediation key of a JDK vendor whose own JRE (or runtime-only image) differs from
-# Temurin's, searched in the base's reference, its JAVA_HOME and its JDK steps.
+# The remediation key of a JDK whose own JRE (or runtime-only image) is not Temurin's,
+# searched in the base's reference, its JAVA_HOME, its JDK step and its environment's names:
+# first the applications published with a JRE variant of their own, then the vendors.
 JDK_VENDORS: tuple[tuple[str, str], ...] = (
+    (r"\bCATALINA_HOME\b|(?:^|/)tomcat:", "jdk-tomcat"),
     (r"amazon-?corretto", "jdk-corretto"),
     (r"sapmachine", "jdk-sapmachine"),
     (r"ibm-semeru", "jdk-semeru"),

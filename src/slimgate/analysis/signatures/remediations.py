@@ -59,6 +59,12 @@ REMEDIATIONS: dict[str, Remediation] = {
         "--from=build the runtime into a slim base; compile in a separate JDK stage",
         retained_fraction=0.52,
     ),
+    "jdk-tomcat": Remediation(
+        "run on tomcat's JRE variant (tomcat:*-jre<N>)",
+        "FROM tomcat:<version>-jre<N>, the same Tomcat on Temurin's JRE, instead of -jdk<N>; "
+        "build the webapp in a separate JDK stage and COPY --from=build the war into webapps/",
+        retained_fraction=0.35,
+    ),
     "jdk-sapmachine": Remediation(
         "run on a JRE (sapmachine:*-jre)",
         "FROM sapmachine:<version>-jre (or a jlink-built runtime) instead of the JDK; compile "
