@@ -222,7 +222,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
     ),
     BaseSignature(  # the composer image: php (alpine) with composer, git, hg, svn and make
         "composer",
-        "php",
+        "composer",  # not "php": its fix is a composer stage, not php's extension build
         rules.TOOLCHAIN_BASE,
         Condition.ALWAYS,
         "composer",
@@ -236,7 +236,6 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         ),
         sdk=(r"--filename=composer",),
         repositories=("composer",),
-        remedy="composer",
     ),
     BaseSignature(  # the Dart SDK; its /runtime/ holds what an AOT executable needs
         "dart",
