@@ -9,15 +9,16 @@ ships (``retained_fraction``: a JRE keeps about a third of a JDK).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 
 from slimgate.analysis import rules
+from slimgate.analysis.base import split_reference
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding, Method
 from slimgate.analysis.messages import fit, megabytes, shorten
 from slimgate.analysis.patterns import search
 from slimgate.analysis.recognition import Recognition
-from slimgate.analysis.signatures.bases import JDK_VENDORS
+from slimgate.analysis.signatures.bases import JDK_APPLICATIONS, JDK_VENDORS
 from slimgate.analysis.signatures.remediations import remediation_for
 
 # How each base rule names the base in its message; {name} is the base's display label.
@@ -48,16 +49,15 @@ def toolchain_layers(
     return carrying, [facts for facts in carrying if not search(runtime, facts.text)]
 
 
-def _jdk_remedy(recognition: Recognition, jdk: StepFacts | None, env: Iterable[str]) -> str:
-    """The JDK remediation for the application or vendor that the base's reference, its
-    JAVA_HOME, its JDK step or its environment's names show."""
+def _jdk_remedy(recognition: Recognition, jdk: StepFacts | None, env: Mapping[str, str]) -> str:
+    """The JDK remediation for the application (by its variable or repository) or the
+    vendor (by the base's reference, its JAVA_HOME or its JDK step) that the base shows."""
     base = recognition.base
-    texts = (
-        base.reference or "",
-        base.evidence,
-        jdk.text if jdk is not None else "",
-        " ".join(env),
-    )
+    repository = split_reference(base.reference)[0] if base.reference else ""
+    for name, application, key in JDK_APPLICATIONS:
+        if name in env or repository == application:
+            return key
+    texts = (base.reference or "", base.evidence, jdk.text if jdk is not None else "")
     for pattern, key in JDK_VENDORS:
         if any(search((pattern,), text) for text in texts):
             return key

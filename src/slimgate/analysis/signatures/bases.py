@@ -87,11 +87,13 @@ _JDK_MARKERS = (
     _JDK_PACKAGE,
 )
 
-# The remediation key of a JDK whose own JRE (or runtime-only image) is not Temurin's,
-# searched in the base's reference, its JAVA_HOME, its JDK step and its environment's names:
-# first the applications published with a JRE variant of their own, then the vendors.
+# Applications published on a JDK and on a JRE variant of their own: the variable their
+# image sets, their repository, and the remediation key that names that variant.
+JDK_APPLICATIONS: tuple[tuple[str, str, str], ...] = (("CATALINA_HOME", "tomcat", "jdk-tomcat"),)
+
+# The remediation key of a JDK vendor whose own JRE (or runtime-only image) is not
+# Temurin's, searched in the base's reference, its JAVA_HOME and its JDK step.
 JDK_VENDORS: tuple[tuple[str, str], ...] = (
-    (r"\bCATALINA_HOME\b|(?:^|/)tomcat:", "jdk-tomcat"),
     (r"amazon-?corretto", "jdk-corretto"),
     (r"sapmachine", "jdk-sapmachine"),
     (r"ibm-semeru", "jdk-semeru"),
