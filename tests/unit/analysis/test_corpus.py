@@ -373,6 +373,25 @@ def test_a_jdk_is_told_to_run_on_its_own_vendors_runtime(
     assert analyse(corpus.load(runtime), KNOWLEDGE).findings == ()
 
 
+def test_an_early_access_jdk_archive_is_a_jdk_with_its_layer_and_saving() -> None:
+    """The openjdk image now carries early-access builds only; their archive is named
+    openjdk-24-ea+16_linux-x64_bin.tar.gz (as repo-info records openjdk:24-ea-16-jdk)."""
+    install = (
+        "RUN set -eux; downloadUrl='https://download.java.net/java/early_access/jdk24/16/GPL/"
+        'openjdk-24-ea+16_linux-x64_bin.tar.gz\'; wget -O openjdk.tgz "$downloadUrl"; '
+        'tar --extract --file openjdk.tgz --directory "$JAVA_HOME" --strip-components 1 # buildkit'
+    )
+    image = corpus.extend(
+        corpus.load("debian-bookworm"),
+        [("ENV JAVA_HOME=/usr/local/openjdk-24", None), (install, 212_009_443)],
+        env=("JAVA_HOME=/usr/local/openjdk-24",),
+    )
+    finding = analyse(image, KNOWLEDGE).findings[0]
+    assert finding.rule == JDK
+    assert finding.layer == len(image.layers) - 1
+    assert finding.saving == int(212_009_443 * 0.65)
+
+
 def test_a_release_keeps_the_runtime_so_it_is_not_counted_as_saved() -> None:
     """rebar3 and mix releases bundle ERTS: the OTP (and elixir) build layers stay in the
     fixed image, so erlang's and elixir's savings are the compiler and version-control

@@ -80,7 +80,7 @@ _JDK_MARKERS = (
     r"OpenJDK\d+U-jdk_",
     r"javac(?<=\bjavac)\b",
     r"jshell(?<=\bjshell)\b",
-    r"openjdk-[\d.]+(?:\+\d+)?_linux-\S+_bin\.tar\.gz",
+    r"openjdk-[\d.]+(?:-ea)?(?:\+\d+)?_linux-\S+_bin\.tar\.gz",  # and openjdk's early access
     r"openjdk-\d+-jdk",
     r"amazon-corretto-\d+-\S*-jdk|java-\S+-amazon-corretto-devel",
     r"ibm-semeru-open-jdk_",  # Semeru's JDK archive (its JRE is ibm-semeru-open-jre_)
