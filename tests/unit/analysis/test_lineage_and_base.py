@@ -183,6 +183,21 @@ def test_classify_reference(reference: str, rule: str | None) -> None:
     assert classified[1] == rule
 
 
+@pytest.mark.parametrize(
+    ("reference", "family"),
+    [
+        ("clojure:temurin-21-tools-deps", "clojure"),
+        ("clojure:temurin-21-lein", "leiningen"),
+        ("clojure:latest", "leiningen"),
+    ],
+)
+def test_a_repository_with_two_build_tools_is_told_by_its_tag(reference: str, family: str) -> None:
+    classified = classify_reference(reference)
+    assert classified is not None
+    assert classified[0].family == family
+    assert classified[1] == rules.TOOLCHAIN_BASE
+
+
 def test_unknown_references_are_not_classified() -> None:
     assert classify_reference("mcr.microsoft.com/dotnet/aspnet:8.0") is None
     assert classify_reference("gcr.io/distroless/static-debian12") is None

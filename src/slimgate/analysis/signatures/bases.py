@@ -39,6 +39,9 @@ class BaseSignature:
     repositories: tuple[str, ...] = ()
     # Regular expressions: a tag one of them matches is the clean variant ("slim", "jre")
     clean_tags: tuple[str, ...] = ()
+    # Regular expressions: when set, the row claims its repositories only for a tag one of
+    # them matches (clojure's tools-deps tags; its other tags are leiningen's row)
+    tags: tuple[str, ...] = ()
     remedy: str = ""  # remediation key when it differs from the ecosystem
     # Repositories outside Docker Hub's library, as regular expressions over the whole path
     # (``registry.access.redhat.com/ubi9/openjdk-17``); a clean marker may then be in the
@@ -128,20 +131,6 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         repositories=("gradle",),
         repository_patterns=(r"cgr\.dev/[^/]+/gradle",),
     ),
-    BaseSignature(  # clojure:*-lein: Leiningen built on a JDK copied from eclipse-temurin
-        "leiningen",
-        "java",
-        rules.TOOLCHAIN_BASE,
-        Condition.ALWAYS,
-        "leiningen",
-        "leiningen",
-        env=("LEIN_VERSION",),
-        own=(r"LEIN_", r"\blein\b", r"leiningen", r"^COPY entrypoint "),
-        sdk=(r"leiningen", r"\blein deps\b", r"/opt/java/openjdk"),
-        jdk=(r"^COPY /opt/java/openjdk ",),
-        repositories=("clojure",),
-        remedy="clojure",
-    ),
     BaseSignature(  # clojure:*-tools-deps: the Clojure CLI on a JDK copied from eclipse-temurin
         "clojure",
         "java",
@@ -159,6 +148,22 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         ),
         sdk=(r"linux-install-", r"/opt/java/openjdk"),
         jdk=(r"^COPY /opt/java/openjdk ",),
+        repositories=("clojure",),
+        tags=(r"tools-deps",),
+        remedy="clojure",
+    ),
+    BaseSignature(  # clojure:*-lein: Leiningen built on a JDK copied from eclipse-temurin
+        "leiningen",
+        "java",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "leiningen",
+        "leiningen",
+        env=("LEIN_VERSION",),
+        own=(r"LEIN_", r"\blein\b", r"leiningen", r"^COPY entrypoint "),
+        sdk=(r"leiningen", r"\blein deps\b", r"/opt/java/openjdk"),
+        jdk=(r"^COPY /opt/java/openjdk ",),
+        repositories=("clojure",),
         remedy="clojure",
     ),
     BaseSignature(
