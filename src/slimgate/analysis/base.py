@@ -64,9 +64,9 @@ def classify_reference(reference: str) -> tuple[BaseSignature, str | None] | Non
     """The signature a reference names and the rule it earns from its tag (None: clean)."""
     path, tag = split_reference(reference)
     for signature in BASE_SIGNATURES:
-        if _names(signature, path):
+        if _names(signature, path) and (not signature.tags or search(signature.tags, tag)):
             where = f"{tag} {path.rsplit('/', 1)[-1]}" if signature.repository_patterns else tag
-            clean = any(marker in where for marker in signature.clean_tags)
+            clean = search(signature.clean_tags, where)
             return signature, None if clean else signature.rule
     return None
 

@@ -9,14 +9,16 @@ ships (``retained_fraction``: a JRE keeps about a third of a JDK).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from slimgate.analysis import rules
+from slimgate.analysis.base import split_reference
 from slimgate.analysis.facts import Facts, StepFacts
 from slimgate.analysis.findings import Finding, Method
 from slimgate.analysis.messages import fit, megabytes, shorten
 from slimgate.analysis.patterns import search
 from slimgate.analysis.recognition import Recognition
+from slimgate.analysis.signatures.bases import JDK_APPLICATIONS, JDK_VENDORS
 from slimgate.analysis.signatures.remediations import remediation_for
 
 # How each base rule names the base in its message; {name} is the base's display label.
@@ -28,14 +30,38 @@ _WHAT = {
 }
 
 
-def toolchain_layers(region: Sequence[StepFacts], recognition: Recognition) -> list[StepFacts]:
-    """The steps of the base region whose layers carry the toolchain."""
-    sdk = recognition.signature.sdk if recognition.signature is not None else ()
-    return [
+def toolchain_layers(
+    region: Sequence[StepFacts], recognition: Recognition
+) -> tuple[list[StepFacts], list[StepFacts]]:
+    """The steps of the base region whose layers carry the toolchain, and of those the
+    ones a fixed image would not ship: not the steps that install the runtime it still
+    carries (their layer holds both, and the saving cannot tell them apart)."""
+    signature = recognition.signature
+    sdk = signature.sdk if signature is not None else ()
+    runtime = signature.runtime if signature is not None else ()
+    carrying = [
         facts
         for facts in region
         if facts.step.layer is not None and (facts.kept or search(sdk, facts.text))
     ]
+    if not runtime:
+        return carrying, carrying
+    return carrying, [facts for facts in carrying if not search(runtime, facts.text)]
+
+
+def _jdk_remedy(recognition: Recognition, jdk: StepFacts | None, env: Mapping[str, str]) -> str:
+    """The JDK remediation for the application (by its variable or repository) or the
+    vendor (by the base's reference, its JAVA_HOME or its JDK step) that the base shows."""
+    base = recognition.base
+    repository = split_reference(base.reference)[0] if base.reference else ""
+    for name, application, key in JDK_APPLICATIONS:
+        if name in env or repository == application:
+            return key
+    texts = (base.reference or "", base.evidence, jdk.text if jdk is not None else "")
+    for pattern, key in JDK_VENDORS:
+        if any(search((pattern,), text) for text in texts):
+            return key
+    return "jdk"
 
 
 def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding]:
@@ -45,12 +71,7 @@ def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding
     end = recognition.end if recognition.end is not None else len(facts.steps) - 1
     region = facts.steps[: end + 1]
     signature = recognition.signature
-    if recognition.remedy:
-        remedy = remediation_for(recognition.remedy)
-    elif rule == rules.JDK_RUNTIME:
-        remedy = remediation_for("jdk")
-    else:
-        remedy = remediation_for(signature.remedy_key if signature else recognition.ecosystem)
+    layers: list[StepFacts] = []
     if recognition.layers is not None:
         sizes = facts.layer_sizes
         indices = [i for i in recognition.layers if i < len(sizes)]
@@ -60,11 +81,27 @@ def base_findings(facts: Facts, recognition: Recognition | None) -> list[Finding
         largest = next((f for f in facts.steps if top is not None and f.step.layer == top), None)
         top_layer = top
     else:
-        layers = toolchain_layers(region, recognition)
+        carrying, layers = toolchain_layers(region, recognition)
         toolchain_bytes = sum(f.size for f in layers)
-        largest = max(layers, key=lambda f: f.size) if layers else None
+        named = layers or carrying
+        largest = max(named, key=lambda f: f.size) if named else None
         top_layer = largest.step.layer if largest else None
+    if recognition.remedy:
+        remedy = remediation_for(recognition.remedy)
+    elif rule == rules.JDK_RUNTIME:
+        remedy = remediation_for(_jdk_remedy(recognition, largest, facts.env))
+    else:
+        remedy = remediation_for(signature.remedy_key if signature else recognition.ecosystem)
     saving = int(toolchain_bytes * (1 - remedy.retained_fraction)) if toolchain_bytes else None
+    if saving and signature is not None and signature.jdk:
+        # a JDK layer of a build tool's image: the fix still ships a JRE's share of it
+        jre = remediation_for("jdk").retained_fraction
+        saving = int(
+            sum(
+                f.size * (1 - (jre if search(signature.jdk, f.text) else remedy.retained_fraction))
+                for f in layers
+            )
+        )
     base = recognition.base
     label = base.reference.rsplit("/", 1)[-1] if base.reference else base.name
     if rule == rules.FULL_LANGUAGE_BASE and signature is not None and not base.reference:

@@ -32,7 +32,17 @@ def shorten(text: str, limit: int = CREATED_BY_LIMIT) -> str:
     The cut falls at a word boundary (never mid-flag: ``--no-install-recommends`` is shown
     whole or not at all), unless the first word alone is longer than the limit.
     """
-    line = _SPACE.sub(" ", text).strip()
+    # Only the start shows: collapse a growing prefix until it gives more than the limit
+    # (collapsing a prefix gives a prefix of the collapsed whole), not a step of kilobytes.
+    size = 4 * limit
+    while True:
+        line = _SPACE.sub(" ", text[:size]).lstrip()
+        if size >= len(text):
+            line = line.rstrip()
+            break
+        if len(line) > limit + 1:
+            break
+        size *= 4
     if len(line) <= limit:
         return line
     head = line[:limit]  # limit - 1 characters and the one after, to see a boundary there

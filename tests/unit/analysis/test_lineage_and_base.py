@@ -164,12 +164,38 @@ def test_split_reference(reference: str, path: str, tag: str) -> None:
         ("buildpack-deps:bookworm", rules.TOOLCHAIN_BASE),
         ("buildpack-deps:bookworm-curl", None),
         ("mcr.microsoft.com/dotnet/sdk:8.0", rules.TOOLCHAIN_BASE),
+        ("ibm-semeru-runtimes:open-21-jdk", rules.JDK_RUNTIME),
+        ("ibm-semeru-runtimes:open-21-jre", None),
+        ("sapmachine:21-jdk-headless", rules.JDK_RUNTIME),
+        ("sapmachine:21-jre-headless", None),
+        ("amazoncorretto:21", rules.JDK_RUNTIME),
+        ("amazoncorretto:21-al2023-headless", None),  # Corretto's runtime-only image
+        ("composer:2", rules.TOOLCHAIN_BASE),
+        ("dart:stable", rules.TOOLCHAIN_BASE),
+        ("pypy:3-bookworm", rules.FULL_LANGUAGE_BASE),
+        ("pypy:3-slim", None),
+        ("r-base:4.6.1", rules.FULL_LANGUAGE_BASE),
     ],
 )
 def test_classify_reference(reference: str, rule: str | None) -> None:
     classified = classify_reference(reference)
     assert classified is not None
     assert classified[1] == rule
+
+
+@pytest.mark.parametrize(
+    ("reference", "family"),
+    [
+        ("clojure:temurin-21-tools-deps", "clojure"),
+        ("clojure:temurin-21-lein", "leiningen"),
+        ("clojure:latest", "leiningen"),
+    ],
+)
+def test_a_repository_with_two_build_tools_is_told_by_its_tag(reference: str, family: str) -> None:
+    classified = classify_reference(reference)
+    assert classified is not None
+    assert classified[0].family == family
+    assert classified[1] == rules.TOOLCHAIN_BASE
 
 
 def test_unknown_references_are_not_classified() -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from slimgate.analysis import rules
 from slimgate.analysis.findings import Finding, Severity
@@ -38,3 +42,23 @@ def test_shortened_commands_end_at_a_word_boundary() -> None:
     assert short == "apt-get install -y…"
     assert len(short) <= 40
     assert shorten("x" * 50, 10) == "x" * 9 + "…"  # one long word is still cut
+
+
+@given(
+    text=st.text(alphabet="ab- \t\n", max_size=2000),
+    limit=st.sampled_from([5, 20, 80, 94]),
+)
+def test_a_shortened_command_is_its_collapsed_whole_cut_at_the_limit(text: str, limit: int) -> None:
+    """shorten() collapses only as much of a long step as it shows; the result is the
+    same as collapsing all of it first (long whitespace runs included)."""
+    from slimgate.analysis.messages import shorten
+
+    line = re.sub(r"\s+", " ", text).strip()
+    short = shorten(text, limit)
+    if len(line) <= limit:
+        assert short == line
+    else:
+        assert short.endswith("…")
+        assert len(short) <= limit
+        assert line.startswith(short[:-1])
+        assert short == shorten(line, limit)

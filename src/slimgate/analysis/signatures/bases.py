@@ -37,7 +37,11 @@ class BaseSignature:
     own: tuple[str, ...] = ()
     sdk: tuple[str, ...] = ()
     repositories: tuple[str, ...] = ()
-    clean_tags: tuple[str, ...] = ()  # a tag containing one of these is the clean variant
+    # Regular expressions: a tag one of them matches is the clean variant ("slim", "jre")
+    clean_tags: tuple[str, ...] = ()
+    # Regular expressions: when set, the row claims its repositories only for a tag one of
+    # them matches (clojure's tools-deps tags; its other tags are leiningen's row)
+    tags: tuple[str, ...] = ()
     remedy: str = ""  # remediation key when it differs from the ecosystem
     # Repositories outside Docker Hub's library, as regular expressions over the whole path
     # (``registry.access.redhat.com/ubi9/openjdk-17``); a clean marker may then be in the
@@ -49,19 +53,53 @@ class BaseSignature:
     # Plain text every step a ``history`` anchor matches contains: a substring test rules
     # the other steps out before any regular expression runs.
     marker: str = ""
+    # Steps that install the language runtime the remedy's image still carries (a release
+    # built with ``mix release`` or rebar3 bundles ERTS): not counted in the saving.
+    runtime: tuple[str, ...] = ()
+    # Steps whose layer is a JDK that the fix replaces with a JRE (maven, gradle, lein):
+    # counted in the saving less the JRE's share of it, as for a JDK base.
+    jdk: tuple[str, ...] = ()
 
     @property
     def remedy_key(self) -> str:
         return self.remedy or self.ecosystem
 
 
+# A JDK's apt package (openjdk-17-jdk, sapmachine-21-jdk, temurin-21-jdk, zulu21-jdk), found
+# from its "-jdk" so that the search can skip to that text (fixed-width look-behinds).
+_JDK_PACKAGE = (
+    r"-jdk\b(?:"
+    + "|".join(
+        f"(?<={name}{digits}-jdk)"
+        for name in ("openjdk-", "sapmachine-", "temurin-", "zulu", "zulu-")
+        for digits in (r"\d", r"\d\d")
+    )
+    + ")"
+)
+
+# Each pattern starts with plain text (a word boundary is checked behind it), which lets
+# the search skip ahead: these run over every step of every image that sets JAVA_HOME.
 _JDK_MARKERS = (
     r"OpenJDK\d+U-jdk_",
-    r"\bjavac\b",
-    r"\bjshell\b",
-    r"openjdk-[\d.]+(?:\+\d+)?_linux-\S+_bin\.tar\.gz",
+    r"javac(?<=\bjavac)\b",
+    r"jshell(?<=\bjshell)\b",
+    r"openjdk-[\d.]+(?:-ea)?(?:\+\d+)?_linux-\S+_bin\.tar\.gz",  # and openjdk's early access
     r"openjdk-\d+-jdk",
     r"amazon-corretto-\d+-\S*-jdk|java-\S+-amazon-corretto-devel",
+    r"ibm-semeru-open-jdk_",  # Semeru's JDK archive (its JRE is ibm-semeru-open-jre_)
+    _JDK_PACKAGE,
+)
+
+# Applications published on a JDK and on a JRE variant of their own: the variable their
+# image sets, their repository, and the remediation key that names that variant.
+JDK_APPLICATIONS: tuple[tuple[str, str, str], ...] = (("CATALINA_HOME", "tomcat", "jdk-tomcat"),)
+
+# The remediation key of a JDK vendor whose own JRE (or runtime-only image) is not
+# Temurin's, searched in the base's reference, its JAVA_HOME and its JDK step.
+JDK_VENDORS: tuple[tuple[str, str], ...] = (
+    (r"amazon-?corretto", "jdk-corretto"),
+    (r"sapmachine", "jdk-sapmachine"),
+    (r"ibm-semeru", "jdk-semeru"),
 )
 
 BASE_SIGNATURES: tuple[BaseSignature, ...] = (
@@ -75,6 +113,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         env=("MAVEN_HOME",),
         own=(r"MAVEN_", r"/usr/share/maven", r"mvn-entrypoint", r"/usr/bin/mvn"),
         sdk=(r"/usr/share/maven", r"apache-maven-\S+-bin", *_JDK_MARKERS[:1]),
+        jdk=_JDK_MARKERS[:1],
         repositories=("maven",),
         repository_patterns=(r"cgr\.dev/[^/]+/maven",),
     ),
@@ -88,8 +127,30 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         env=("GRADLE_HOME",),
         own=(r"GRADLE_", r"gradle"),
         sdk=(r"gradle-\S+-bin\.zip", r"/opt/gradle", *_JDK_MARKERS[:1]),
+        jdk=_JDK_MARKERS[:1],
         repositories=("gradle",),
         repository_patterns=(r"cgr\.dev/[^/]+/gradle",),
+    ),
+    BaseSignature(  # clojure:*-tools-deps: the Clojure CLI on a JDK copied from eclipse-temurin
+        "clojure",
+        "java",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "clojure (tools.deps)",
+        "clojure (tools.deps)",
+        env=("CLOJURE_VERSION",),
+        own=(
+            r"CLOJURE_",
+            r"download\.clojure\.org|linux-install-",
+            r"\brlwrap\b",
+            r"^COPY entrypoint ",
+            r"^WORKDIR /tmp$",
+        ),
+        sdk=(r"linux-install-", r"/opt/java/openjdk"),
+        jdk=(r"^COPY /opt/java/openjdk ",),
+        repositories=("clojure",),
+        tags=(r"tools-deps",),
+        remedy="clojure",
     ),
     BaseSignature(  # clojure:*-lein: Leiningen built on a JDK copied from eclipse-temurin
         "leiningen",
@@ -101,6 +162,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         env=("LEIN_VERSION",),
         own=(r"LEIN_", r"\blein\b", r"leiningen", r"^COPY entrypoint "),
         sdk=(r"leiningen", r"\blein deps\b", r"/opt/java/openjdk"),
+        jdk=(r"^COPY /opt/java/openjdk ",),
         repositories=("clojure",),
         remedy="clojure",
     ),
@@ -164,6 +226,35 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         sdk=(r"dotnet", r"powershell"),
         repositories=("mcr.microsoft.com/dotnet/sdk",),
         repository_patterns=(r"cgr\.dev/[^/]+/dotnet-sdk",),
+    ),
+    BaseSignature(  # the composer image: php (alpine) with composer, git, hg, svn and make
+        "composer",
+        "composer",  # not "php": its fix is a composer stage, not php's extension build
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "composer",
+        "composer",
+        env=("COMPOSER_VERSION", "COMPOSER_HOME"),
+        own=(
+            r"COMPOSER_",
+            r"getcomposer\.org|--filename=composer",
+            r"^COPY docker-entrypoint\.sh ",
+            r"^WORKDIR /app$",
+        ),
+        sdk=(r"--filename=composer",),
+        repositories=("composer",),
+    ),
+    BaseSignature(  # the Dart SDK; its /runtime/ holds what an AOT executable needs
+        "dart",
+        "dart",
+        rules.TOOLCHAIN_BASE,
+        Condition.ALWAYS,
+        "dart",
+        "dart",
+        env=("DART_SDK",),
+        own=(r"DART_SDK", r"dart(?:-archive|sdk-)", r"^ENV PATH=\S*/dart/bin", r"^WORKDIR /root$"),
+        sdk=(r"dart(?:-archive|sdk-)",),
+        repositories=("dart",),
     ),
     BaseSignature(
         "php",
@@ -237,12 +328,14 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
             "openjdk",
             "amazoncorretto",
             "sapmachine",
+            "ibm-semeru-runtimes",
             "tomcat",
             "java",
         ),
         # Corretto's headless and headful tags install its JRE packages, no -devel
-        # (corretto/corretto-docker 21/headless/al2023/Dockerfile@137b6ef02877)
-        clean_tags=("jre", "headless", "headful"),
+        # (corretto/corretto-docker 21/headless/al2023/Dockerfile@137b6ef02877);
+        # sapmachine:21-jdk-headless is a JDK without its GUI libraries
+        clean_tags=("jre", r"^(?!.*jdk).*(?:headless|headful)"),
         remedy="jdk",
         # the Microsoft Build of OpenJDK ships JDK images only, distroless ones included
         repository_patterns=(r"cgr\.dev/[^/]+/(?:jdk|jre)", r"mcr\.microsoft\.com/openjdk/jdk"),
@@ -276,6 +369,19 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         ),
         repositories=("python",),
         clean_tags=("slim", "alpine"),
+    ),
+    BaseSignature(  # pypy is built like python: buildpack-deps, or -slim that purges
+        "pypy",
+        "python",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.KEPT_TOOLCHAIN,
+        "pypy (full)",
+        "pypy (slim)",
+        env=("PYPY_VERSION",),
+        own=(r"PYPY_", r"/pypy/|pypy3?\b", r"^ENV (?:LANG|PATH)"),
+        repositories=("pypy",),
+        clean_tags=("slim",),
+        remedy="pypy",
     ),
     BaseSignature(
         "ruby",
@@ -313,6 +419,7 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         own=(r"ELIXIR_", r"elixir-lang", r"^CMD \[\"iex\"\]"),
         repositories=("elixir",),
         clean_tags=("slim", "alpine"),
+        runtime=(r"OTP_DOWNLOAD_URL|otp_src", r"ELIXIR_DOWNLOAD_URL"),
     ),
     BaseSignature(
         "erlang",
@@ -325,6 +432,20 @@ BASE_SIGNATURES: tuple[BaseSignature, ...] = (
         own=(r"OTP_", r"REBAR", r"rebar3?-src", r"^CMD \[\"erl\"\]"),
         repositories=("erlang",),
         clean_tags=("slim", "alpine"),
+        runtime=(r"OTP_DOWNLOAD_URL|otp_src",),
+    ),
+    BaseSignature(  # r-base keeps r-base-dev (gcc, gfortran) so that R packages compile
+        "R",
+        "r",
+        rules.FULL_LANGUAGE_BASE,
+        Condition.KEPT_TOOLCHAIN,
+        "r-base (keeps r-base-dev)",
+        "r-base",
+        env=("R_BASE_VERSION",),
+        own=(r"R_BASE_VERSION", r"\br-base\b", r"littler", r"^CMD \[\"R\"\]"),
+        repositories=("r-base",),
+        # R itself arrives in the step that keeps r-base-dev: no layer is the compilers alone
+        runtime=(r"\br-base-core\b",),
     ),
     BaseSignature(  # perl sets no environment: its release build is the evidence
         "perl",
