@@ -66,19 +66,26 @@ def logged_in_as(store: RedisServer) -> set[str]:
         admin.close()
 
 
+def written_then_read(
+    shared: RegistryOptions, image: str, store: RedisServer, *, user: str
+) -> None:
+    """One client fills the store logged in as ``user``; a second reads all of it back."""
+    with RegistryClient.from_options(shared, observer=Counters()) as first:
+        expected = first.fetch(image, PLATFORM)
+        assert first.counters.shared_events("write") >= 3
+        assert logged_in_as(store) == {user}
+    with RegistryClient.from_options(shared, observer=Counters()) as second:
+        assert second.fetch(image, PLATFORM) == expected
+        assert second.counters.requests() == 0  # all of it from the store
+        assert second.counters.shared_events("error") == 0
+
+
 def test_a_store_with_requirepass_is_used_with_the_password_alone(
     plain_registry: RegistryServer, redis_server: RedisServer
 ) -> None:
     image = new_image(plain_registry, "requirepass")
     shared = options(redis_server, username=None, password=redis_server.password_file)
-    with RegistryClient.from_options(shared, observer=Counters()) as first:
-        expected = first.fetch(image, PLATFORM)
-        assert first.counters.shared_events("write") >= 3
-        assert logged_in_as(redis_server) == {"default"}
-    with RegistryClient.from_options(shared, observer=Counters()) as second:
-        assert second.fetch(image, PLATFORM) == expected
-        assert second.counters.requests() == 0  # all of it from the store
-        assert second.counters.shared_events("error") == 0
+    written_then_read(shared, image, redis_server, user="default")
 
 
 def test_an_acl_user_logs_in_with_its_name_and_password_and_needs_only_get_set_del(
@@ -86,14 +93,7 @@ def test_an_acl_user_logs_in_with_its_name_and_password_and_needs_only_get_set_d
 ) -> None:
     image = new_image(plain_registry, "acl")
     shared = options(acl_store, username=USER, password=acl_store.user_password_file)
-    with RegistryClient.from_options(shared, observer=Counters()) as first:
-        expected = first.fetch(image, PLATFORM)
-        assert first.counters.shared_events("write") >= 3
-        assert logged_in_as(acl_store) == {USER}
-    with RegistryClient.from_options(shared, observer=Counters()) as second:
-        assert second.fetch(image, PLATFORM) == expected
-        assert second.counters.requests() == 0
-        assert second.counters.shared_events("error") == 0
+    written_then_read(shared, image, acl_store, user=USER)
     admin = acl_store.client()
     refused = admin.acl_log()  # every command or key the ACL refused
     admin.close()
