@@ -67,6 +67,24 @@ class HelmIn:
         return result
 
 
+def install(helm_in: HelmIn, name: str, *chart: str) -> tuple[str, str]:
+    """Install ``chart`` from the registry as a fresh release in a fresh namespace; both names."""
+    namespace, release = fresh("oci"), fresh(name)
+    helm_in(
+        "install",
+        release,
+        *chart,
+        "--plain-http",
+        "--namespace",
+        namespace,
+        "--create-namespace",
+        "--set",
+        "crds.policyReports.install=never",
+        *isolated(release),
+    )
+    return namespace, release
+
+
 @pytest.fixture(scope="module")
 def published(
     tmp_path_factory: pytest.TempPathFactory,
@@ -140,21 +158,7 @@ def test_helm_install_from_the_registry_runs_the_image_pinned_by_digest(
     published: dict[str, Any], kube_cluster: KubeCluster
 ) -> None:
     helm_in: HelmIn = published["helm"]
-    namespace, release = fresh("oci"), fresh("slimgate")
-    helm_in(
-        "install",
-        release,
-        published["oci"],
-        "--version",
-        VERSION,
-        "--plain-http",
-        "--namespace",
-        namespace,
-        "--create-namespace",
-        "--set",
-        "crds.policyReports.install=never",
-        *isolated(release),
-    )
+    namespace, release = install(helm_in, "slimgate", published["oci"], "--version", VERSION)
 
     metadata = json.loads(helm_in("get", "metadata", release, "-n", namespace, "-o", "json").stdout)
     assert (metadata["chart"], metadata["version"], metadata["appVersion"]) == (
@@ -180,19 +184,7 @@ def test_the_chart_installs_by_its_own_digest_too(
 ) -> None:
     """``oci://…/slimgate@sha256:…`` installs exactly the chart that was pushed and signed."""
     helm_in: HelmIn = published["helm"]
-    namespace, release = fresh("oci"), fresh("pinned")
     reference = f"{published['oci']}@{published['chart_digest']}"
-    helm_in(
-        "install",
-        release,
-        reference,
-        "--plain-http",
-        "--namespace",
-        namespace,
-        "--create-namespace",
-        "--set",
-        "crds.policyReports.install=never",
-        *isolated(release),
-    )
+    namespace, release = install(helm_in, "pinned", reference)
     metadata = json.loads(helm_in("get", "metadata", release, "-n", namespace, "-o", "json").stdout)
     assert metadata["version"] == VERSION
