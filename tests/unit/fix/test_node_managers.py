@@ -6,9 +6,8 @@ from collections.abc import Mapping
 
 import pytest
 
-from slimgate.fix import Status, bases, plan_fix
-from slimgate.sources.dockerfile import parse_dockerfile
-from tests.support.project_files import MemoryFiles
+from slimgate.fix import bases
+from tests.support.project_files import fixed
 
 PACKAGE = '{"name": "bot", "scripts": {"build": "tsc", "start": "node build/index.js"}%s}'
 
@@ -17,10 +16,8 @@ def _deps_line(install: str, files: Mapping[str, str]) -> str:
     text = (
         f'FROM node:20\nWORKDIR /app\nCOPY . .\n{install}\nRUN yarn build\nCMD ["yarn", "start"]\n'
     )
-    result = plan_fix(parse_dockerfile(text), text, MemoryFiles({"yarn.lock": "", **files}))
-    assert result.status is Status.FIXED, result.message
-    assert result.text is not None
-    return next(line for line in result.text.splitlines() if "--production" in line)
+    written = fixed(text, {"yarn.lock": "", **files})
+    return next(line for line in written.splitlines() if "--production" in line)
 
 
 @pytest.mark.parametrize(

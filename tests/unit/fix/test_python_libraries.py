@@ -6,16 +6,13 @@ import pytest
 
 from slimgate.fix import Status, plan_fix
 from slimgate.sources.dockerfile import parse_dockerfile
-from tests.support.project_files import MemoryFiles
+from tests.support.project_files import MemoryFiles, fixed
 
 
 def _runtime_installs(base: str, install: str, requirements: str) -> str:
     text = f'FROM {base}\nWORKDIR /app\nCOPY . .\nRUN {install}\nCMD ["python", "app.py"]\n'
-    files = MemoryFiles({"requirements.txt": requirements, "app.py": ""})
-    result = plan_fix(parse_dockerfile(text), text, files)
-    assert result.status is Status.FIXED, result.message
-    assert result.text is not None
-    runtime = result.text.split("\nFROM ")[-1]
+    written = fixed(text, {"requirements.txt": requirements, "app.py": ""})
+    runtime = written.split("\nFROM ")[-1]
     return " ".join(line for line in runtime.splitlines() if "apt-get install" in line)
 
 

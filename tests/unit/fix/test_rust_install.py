@@ -6,17 +6,14 @@ import pytest
 
 from slimgate.fix import Status, plan_fix
 from slimgate.sources.dockerfile import parse_dockerfile
-from tests.support.project_files import MemoryFiles
+from tests.support.project_files import MemoryFiles, fixed
 
 CARGO = '[package]\nname = "feed"\nversion = "0.1.0"\n'
 
 
 def _fix(cmd: str, files: dict[str, str], run: str = "RUN cargo install --path .") -> str:
     text = f"FROM rust:1.79\nWORKDIR /src\nCOPY . .\n{run}\n{cmd}\n"
-    result = plan_fix(parse_dockerfile(text), text, MemoryFiles(files))
-    assert result.status is Status.FIXED, result.message
-    assert result.text is not None
-    return result.text
+    return fixed(text, files)
 
 
 @pytest.mark.parametrize(
