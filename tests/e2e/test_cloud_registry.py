@@ -35,7 +35,7 @@ from tests.support.chart import Manifest
 from tests.support.images import build_image, push
 from tests.support.names import fresh
 from tests.support.registry_server import RegistryServer, free_port, start_registry
-from tests.support.served import ServedWebhook
+from tests.support.served import ServedWebhook, metric
 from tests.support.tls import write_serving
 from tests.support.volumes import project
 
@@ -97,12 +97,7 @@ class Release:
 
     def metric(self, name: str, **labels: str) -> float:
         """The sum of metric ``name`` over the series that carry ``labels``."""
-        wanted = [f'{key}="{value}"' for key, value in labels.items()]
-        total = 0.0
-        for line in self.webhook.get("/metrics").text.splitlines():
-            if line.startswith(f"{name}{{") and all(label in line for label in wanted):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+        return metric(self.webhook.get("/metrics").text, name, **labels)
 
     def plugin_runs(self, outcome: str | None = None) -> float:
         labels = {"program": PLUGIN, **({"outcome": outcome} if outcome else {})}

@@ -21,12 +21,15 @@ from tests.support import processes
 from tests.support.registry_server import free_port
 
 
-def metric(text: str, name: str) -> float:
-    """The sum of metric ``name`` (labels may follow, as ``name{a="b"}``) over the labels
-    not given, in the metrics page ``text``."""
+def metric(text: str, name: str, **labels: str) -> float:
+    """The sum of metric ``name`` (labels may follow, as ``name{a="b"}``) over the series
+    that carry ``labels``, in the metrics page ``text``."""
     prefixes = (f"{name}{{", f"{name} ")
+    wanted = [f'{key}="{value}"' for key, value in labels.items()]
     return sum(
-        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefixes)
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(prefixes) and all(label in line for label in wanted)
     )
 
 
