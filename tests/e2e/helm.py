@@ -14,7 +14,6 @@ the report CRDs with :func:`install_report_crds` before dry-running reports.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,15 +32,7 @@ FIELD_MANAGER = "slimgate-e2e"
 
 def run_helm(cluster: KubeCluster, tools: K8sTools, *args: str) -> str:
     """``helm *args`` against ``cluster``; its stdout, or a failure with helm's stderr."""
-    result = subprocess.run(
-        [str(tools.helm), "--kubeconfig", str(cluster.kubeconfig_path), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=180,
-    )
-    assert result.returncode == 0, f"helm {' '.join(args)} failed:\n{result.stderr}"
-    return result.stdout
+    return Helm(tools.helm).on_cluster(cluster.kubeconfig_path, *args).stdout
 
 
 def isolated(release: str) -> list[str]:

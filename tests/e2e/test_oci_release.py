@@ -44,7 +44,7 @@ class HelmIn:
     """helm with its configuration, cache and registry logins kept in a temporary home."""
 
     def __init__(self, helm: Helm, home: Path, kube_cluster: KubeCluster) -> None:
-        self.binary = helm.binary
+        self.helm = helm
         self.kubeconfig = kube_cluster.kubeconfig_path
         self.env = {
             **os.environ,
@@ -55,16 +55,7 @@ class HelmIn:
         }
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(self.binary), "--kubeconfig", str(self.kubeconfig), *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=180,
-            env=self.env,
-        )
-        assert result.returncode == 0, f"helm {' '.join(args)} failed:\n{result.stderr}"
-        return result
+        return self.helm.on_cluster(self.kubeconfig, *args, env=self.env)
 
 
 def install(helm_in: HelmIn, name: str, *chart: str) -> tuple[str, str]:

@@ -119,6 +119,21 @@ class Helm:
             [str(self.binary), *args], capture_output=True, text=True, check=False, timeout=120
         )
 
+    def on_cluster(
+        self, kubeconfig: Path, *args: str, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``helm --kubeconfig kubeconfig *args``; fails with helm's stderr unless it succeeds."""
+        result = subprocess.run(
+            [str(self.binary), "--kubeconfig", str(kubeconfig), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=180,
+            env=env,
+        )
+        assert result.returncode == 0, f"helm {' '.join(args)} failed:\n{result.stderr}"
+        return result
+
     def template_args(self, **options: Unpack[Options]) -> list[str]:
         """``helm template`` arguments; ``values`` are set with ``--set-json`` (key path ->
         value), after the ``values_files`` in order (later ones win)."""
