@@ -178,12 +178,15 @@ def _package_swap(context: Context) -> Shape | None:
         swaps[package] = jre
     if not swaps:
         return None
+    words = [
+        (re.compile(rf"(?<![\w.+-]){re.escape(package)}(?![\w.+-])"), jre or "")
+        for package, jre in swaps.items()
+    ]
     replace: dict[int, tuple[str, ...]] = {}
     for run in original.runs:
         lines = run.block.lines
-        for package, jre in swaps.items():
-            word = re.compile(rf"(?<![\w.+-]){re.escape(package)}(?![\w.+-])")
-            lines = tuple(word.sub(jre or "", line) for line in lines)
+        for word, jre in words:
+            lines = tuple(word.sub(jre, line) for line in lines)
         if lines != run.block.lines:
             replace[run.index] = lines
     named = ", ".join(f"{p} -> {j}" if j else f"{p} (dropped)" for p, j in swaps.items())
@@ -284,7 +287,8 @@ def _jar_in_start(
 def plan(context: Context) -> Shape:
     original = context.original
     found = jre_for(original.repository, original.tag)
-    if found is None and not _builds(original):
+    builds = _builds(original)
+    if found is None and not builds:
         swapped = _package_swap(context)
         if swapped is not None:
             return swapped
@@ -301,7 +305,6 @@ def plan(context: Context) -> Shape:
     jre, vendor_note = found
     notes = [vendor_note] if vendor_note else []
     family = bases.family_of(jre)
-    builds = _builds(original)
     words = original.start()
     jar, options, arguments = _jar_in_start(words, original.workdir)
     if not builds:
