@@ -19,7 +19,7 @@ from slimgate.analysis.facts import Facts
 from slimgate.analysis.findings import Finding
 from slimgate.analysis.messages import fit, shorten
 from slimgate.analysis.shell import Command
-from slimgate.analysis.signatures.builds import DEV_INSTALLS, DEV_PRUNES, DevInstall
+from slimgate.analysis.signatures.builds import DEV_INSTALLS, DEV_PRUNES, DevInstall, DevPrune
 from slimgate.analysis.signatures.remediations import remediation_for
 from slimgate.analysis.stage import Scope
 from slimgate.analysis.step_finding import step_finding
@@ -34,7 +34,7 @@ def _has_flag(joined: str, flag: str) -> bool:
     )
 
 
-def _production_env(row: DevInstall, env: Mapping[str, str]) -> bool:
+def _production_env(row: DevInstall | DevPrune, env: Mapping[str, str]) -> bool:
     return any(env.get(name, "").strip().lower() in values for name, values in row.production_env)
 
 
@@ -108,8 +108,8 @@ def prunes(command: Command, ecosystem: str, env: Mapping[str, str]) -> bool:
             continue
         if sub not in row.subcommands:
             continue
-        if any(_has_flag(joined, flag) for flag in row.production_flags) or any(
-            scoped.get(name, "").strip().lower() in values for name, values in row.production_env
+        if any(_has_flag(joined, flag) for flag in row.production_flags) or _production_env(
+            row, scoped
         ):
             return True
     return False
