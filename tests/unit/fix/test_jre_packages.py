@@ -59,11 +59,14 @@ def test_a_prebuilt_jar_on_a_distribution_jdk_keeps_its_base_and_installs_the_jr
 
 
 def test_a_jdk_without_a_known_jre_package_is_not_guessed() -> None:
+    # beside a JDK whose JRE is known, so swapping only that one would be a half-swap
     text = (
-        'FROM ubuntu:24.04\nRUN apt-get install -y msopenjdk-21\nCMD ["java", "-jar", "/a.jar"]\n'
+        "FROM ubuntu:24.04\nRUN apt-get install -y openjdk-17-jdk msopenjdk-21\n"
+        'CMD ["java", "-jar", "/a.jar"]\n'
     )
     result = plan_fix(parse_dockerfile(text), text)
     assert result.status is Status.CANNOT
+    assert result.text is None
 
 
 def test_a_build_on_a_distribution_jdk_is_not_rewritten_as_a_package_swap() -> None:
