@@ -125,6 +125,18 @@ def test_a_step_read_before_counts_its_words_as_it_did_the_first_time(
     assert analyse(again, knowledge).too_complex == reason
 
 
+def test_a_remembered_step_after_other_words_stops_at_its_peak_not_its_final_count() -> None:
+    """The same step as above (peak 8, final 6) after a two-word step, under a limit of 9:
+    2 + 8 passes the limit, while 2 + 6 would not, so only the peak it remembered stops it."""
+    knowledge = replace(KNOWLEDGE, limits=Limits(words=9))
+    step = "/bin/sh -c apt-get install $DEPS $NONE $NONE"
+    env = ("DEPS=gcc make cmake libc6-dev",)
+    clear_memos()
+    assert analyse(image(step, env=env), knowledge).too_complex is None  # now remembered
+    after = analyse(image("/bin/sh -c true x", step, env=env), knowledge)
+    assert after.too_complex == "more than 9 shell words"
+
+
 def test_build_args_and_expanded_variables_count_as_words() -> None:
     knowledge = replace(KNOWLEDGE, limits=Limits(words=10))
     args = analyse(image("|8 " + "A=1 " * 8 + "/bin/sh -c apt-get install gcc"), knowledge)
