@@ -130,13 +130,10 @@ def _moment(text: str | None) -> datetime | None:
     return moment if moment.year >= 2000 else None
 
 
-def _same_build(created: Sequence[str | None], earlier: str | None, later: str | None) -> bool:
-    """Whether two steps' times say one build made both: minutes apart, in order, and the
-    history carries more than one time (one time on every entry tells no builds apart)."""
+def _same_build(earlier: str | None, later: str | None) -> bool:
+    """Whether two steps' times say one build made both: minutes apart, in order."""
     first, second = _moment(earlier), _moment(later)
     if first is None or second is None:
-        return False
-    if len({text for text in created if text}) < 2:
         return False
     return timedelta(0) <= second - first <= _SAME_BUILD
 
@@ -151,6 +148,8 @@ def tail(
     patterns), and between two of them any step made in the same build (the gradle image's
     ``apt-get install make git ...`` sits between its ``GRADLE_HOME`` and its download)."""
     end = anchor
+    # one time on every entry (or none) tells no builds apart
+    timed = len({text for text in created if text}) >= 2
     previous = created[anchor] if anchor < len(created) else None
     for facts in steps[anchor + 1 :]:
         instruction = facts.step.instruction
@@ -159,7 +158,7 @@ def tail(
         time = created[facts.index] if facts.index < len(created) else None
         if _matches(own, facts.text):
             end = facts.index
-        elif instruction not in METADATA and not _same_build(created, previous, time):
+        elif instruction not in METADATA and not (timed and _same_build(previous, time)):
             break
         previous = time or previous
     return end
