@@ -71,6 +71,8 @@ def test_installs_with_dev_dependencies(script: str) -> None:
         "bundle install --without development:test --jobs 4",
         "BUNDLE_WITHOUT=test:development bundle install",
         "poetry install --without=dev,test",
+        "POETRY_WITHOUT=test,dev poetry install",
+        "bundle install --without=development",
         "poetry install --without test,docs,dev --no-root",
         "bundle config set without 'development test' && bundle install",
         "composer install --no-dev",
