@@ -89,6 +89,7 @@ def _pruned_build(step: StepFacts, position: int, ecosystem: str, env: Mapping[s
         local.update(command.assignments)
         row = dev_install(command, local)
         installed = installed or (row is not None and row.ecosystem == ecosystem)
+    local.update(commands[position].assignments)
     return installed and pruned_after(commands, position, ecosystem, local)
 
 

@@ -118,10 +118,9 @@ def prunes(command: Command, ecosystem: str, env: Mapping[str, str]) -> bool:
 def pruned_after(
     commands: Sequence[Command], start: int, ecosystem: str, env: Mapping[str, str]
 ) -> bool:
-    """Whether a command after ``commands[start]`` prunes ``ecosystem``'s dev dependencies."""
+    """Whether a command after ``commands[start]`` prunes ``ecosystem``'s dev dependencies;
+    ``env`` is the environment ``commands[start]`` ran in (its own assignments applied)."""
     local = dict(env)
-    for command in commands[: start + 1]:
-        local.update(command.assignments)
     for command in commands[start + 1 :]:
         local.update(command.assignments)
         if prunes(command, ecosystem, local):
