@@ -70,15 +70,18 @@ def run_program(
     overflow = threading.Event()
 
     def read() -> None:
+        # the reader owns the pipe and closes it when it ends: closed from the caller while
+        # this thread still reads (a timeout, a child keeping it open), the next read raised
         assert process.stdout is not None
         total = 0
-        while chunk := process.stdout.read(65536):
-            total += len(chunk)
-            if total > MAX_OUTPUT:
-                overflow.set()
-                _kill(process)
-                return
-            chunks.append(chunk)
+        with process.stdout:
+            while chunk := process.stdout.read(65536):
+                total += len(chunk)
+                if total > MAX_OUTPUT:
+                    overflow.set()
+                    _kill(process)
+                    return
+                chunks.append(chunk)
 
     reader = threading.Thread(target=read, name="credential-program-stdout", daemon=True)
     reader.start()
@@ -107,8 +110,6 @@ def run_program(
         if process.returncode is None:
             _kill(process)
             process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
     if overflow.is_set():
         raise ProgramFailed(f"printed more than {MAX_OUTPUT} bytes")
     if status < 0:

@@ -260,6 +260,21 @@ def test_a_plugin_is_bounded_by_its_own_timeout_under_a_long_deadline(tmp_path: 
     assert time.monotonic() - started < 1.5
 
 
+def test_the_output_reader_of_a_plugin_killed_mid_output_ends_without_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    body = "import sys\nsys.stdout.write('{'); sys.stdout.flush()\ntime.sleep(60)\n"
+    provider = _provider(tmp_path, body, timeout=0.3)
+    with pytest.raises(CredentialsUnavailable, match="did not finish"):
+        provider.credential(f"{ECR}/app", _deadline(5))
+    for thread in threading.enumerate():
+        if thread.name == "credential-program-stdout":
+            thread.join(5)
+    assert errors == []
+
+
 def test_a_child_left_holding_stdout_does_not_keep_the_lookup(tmp_path: Path) -> None:
     body = "import subprocess\nsubprocess.Popen(['sleep', '60'])\nprint('{}')\n"
     provider = _provider(tmp_path, body, timeout=0.8)
